@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stall detector. A loop thread is busy from the return of its loop-wait
+ * syscall (epoll_wait & co.) to the next entry; a busy interval at or above
+ * the threshold is a stall. While a loop is busy, stacks are sampled on-CPU
+ * (perf_event cpu-clock) and off-CPU (sched_switch). Samples carry the busy
+ * interval's sequence number; user space keeps those of intervals that turn
+ * into stalls. Only loop threads of the target get a "threads" entry, so
+ * every other thread costs one comparison.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "loopstall.h"
+
+#define LS_NPOLL 7
+
+/* Set by user space before load. */
+const volatile __u32 targ_tgid = 0;
+const volatile __u64 threshold_ns = 50000000ULL;
+const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
+const volatile __s32 poll_nrs[LS_NPOLL] = {};	/* loop-wait syscalls */
+const volatile __u32 poll_kinds[LS_NPOLL] = {};	/* enum ls_poll_kind each */
+
+/* Counted here, read by user space: nothing is dropped silently. */
+__u64 lost_stalls = 0;
+__u64 lost_samples = 0;
+__u64 lost_threads = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized by user space */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_LOOP_THREADS);
+	__type(key, __u32);
+	__type(value, struct ls_thread);
+} threads SEC(".maps");
+
+/* The stack of a busy loop at its last switch-out, sent at switch-in once
+ * we know how long it stayed off-CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_LOOP_THREADS);
+	__type(key, __u32);
+	__type(value, struct ls_sample);
+} offcpu_slots SEC(".maps");
+
+/* Scratch for creating slots: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ls_sample);
+} zero_sample SEC(".maps");
+
+static __always_inline int poll_kind_of(long nr)
+{
+	for (int i = 0; i < LS_NPOLL; i++)
+		if (poll_nrs[i] == nr && poll_kinds[i])
+			return poll_kinds[i];
+	return 0;
+}
+
+static __always_inline bool is_target(__u64 pid_tgid)
+{
+	return (pid_tgid >> 32) == targ_tgid;
+}
+
+static __always_inline void add_wait(struct ls_thread *t, __s32 nr, __u64 ns)
+{
+	__u32 n = t->n_waits;
+
+	for (int i = 0; i < LS_MAX_WAITS; i++) {
+		if (i >= n)
+			break;
+		if (t->waits[i].nr == nr) {
+			t->waits[i].ns += ns;
+			t->waits[i].count++;
+			return;
+		}
+	}
+	if (n < LS_MAX_WAITS) {
+		t->waits[n].nr = nr;
+		t->waits[n].ns = ns;
+		t->waits[n].count = 1;
+		t->n_waits = n + 1;
+	} else {
+		/* more kinds than slots: fold into the last one as "other" */
+		t->waits[LS_MAX_WAITS - 1].nr = LS_WAIT_OTHER;
+		t->waits[LS_MAX_WAITS - 1].ns += ns;
+		t->waits[LS_MAX_WAITS - 1].count++;
+	}
+}
+
+/* Fill a sample from the current task: registers, frame-pointer stack and
+ * a copy of the raw user stack for unwinding in user space. */
+static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
+					struct ls_thread *t, __u32 tid,
+					__u32 kind, __u64 now)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long n;
+
+	s->hdr.type = LS_EV_SAMPLE;
+	s->hdr.size = sizeof(*s);
+	s->hdr.pid = targ_tgid;
+	s->hdr.tid = tid;
+	s->hdr.seq = t->seq;
+	s->ts = now;
+	s->weight_ns = period_ns;
+	s->kind = kind;
+	s->nr = t->cur_nr;
+	s->ip = BPF_CORE_READ(regs, ip);
+	s->sp = BPF_CORE_READ(regs, sp);
+	s->bp = BPF_CORE_READ(regs, bp);
+	s->args[0] = BPF_CORE_READ(regs, di);
+	s->args[1] = BPF_CORE_READ(regs, si);
+	s->n_py = 0;
+	s->py_flags = 0;
+
+	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
+
+	/* The stack may end less than LS_STACK_BYTES above sp. */
+	s->stack_len = 0;
+	if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES, (void *)s->sp))
+		s->stack_len = LS_STACK_BYTES;
+	else if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES / 4, (void *)s->sp))
+		s->stack_len = LS_STACK_BYTES / 4;
+	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->sp))
+		s->stack_len = 256;
+}
+
+static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
+				       __s32 end_nr, __u64 now)
+{
+	struct ls_stall *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_stalls, 1);
+		return;
+	}
+	e->hdr.type = LS_EV_STALL;
+	e->hdr.size = sizeof(*e);
+	e->hdr.pid = targ_tgid;
+	e->hdr.tid = tid;
+	e->hdr.seq = t->seq;
+	e->start_ns = t->busy_start;
+	e->end_ns = now;
+	e->off_cpu_ns = t->off_cpu_ns;
+	e->end_nr = end_nr;
+	e->n_samples = t->n_samples;
+	e->n_waits = t->n_waits;
+	e->_pad = 0;
+	__builtin_memcpy(e->waits, t->waits, sizeof(e->waits));
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ls_thread *t;
+	int kind;
+
+	if (!is_target(pid_tgid))
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	kind = poll_kind_of(id);
+	if (kind == LS_POLL_POLL && BPF_CORE_READ(regs, si) < 2)
+		kind = 0;	/* poll on one fd: a socket timeout, not a loop */
+	if (!t) {
+		struct ls_thread fresh = { .cur_nr = -1, .off_nr = -1 };
+
+		if (!kind)
+			return 0;	/* not (yet) a loop thread */
+		fresh.poll_kind = kind;
+		if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
+			__sync_fetch_and_add(&lost_threads, 1);
+			return 0;
+		}
+		t = bpf_map_lookup_elem(&threads, &tid);
+		if (!t)
+			return 0;
+	}
+	/* An epoll loop ends its iterations in epoll only. */
+	if (kind && t->poll_kind == LS_POLL_EPOLL && kind != LS_POLL_EPOLL)
+		kind = 0;
+	t->cur_nr = id;
+	if (!kind)
+		return 0;
+
+	if (t->busy_start) {
+		__u64 now = bpf_ktime_get_ns();
+
+		if (now - t->busy_start >= threshold_ns)
+			emit_stall(t, tid, id, now);
+	}
+	if (kind == LS_POLL_EPOLL)
+		t->poll_kind = LS_POLL_EPOLL;
+	t->busy_start = 0;
+	t->in_poll = 1;
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ls_thread *t;
+
+	if (!is_target(pid_tgid))
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t)
+		return 0;
+	t->cur_nr = -1;
+	if (!t->in_poll)
+		return 0;
+	/* The loop wait returned: a new busy interval starts. */
+	t->in_poll = 0;
+	t->seq++;
+	t->off_cpu_ns = 0;
+	t->carry_ns = 0;
+	t->n_samples = 0;
+	t->n_waits = 0;
+	t->off_start = 0;
+	t->busy_start = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	__u32 prev_tgid = BPF_CORE_READ(prev, tgid);
+	__u32 next_tgid = BPF_CORE_READ(next, tgid);
+	struct ls_thread *t;
+	__u64 now;
+	__u32 tid;
+
+	if (prev_tgid != targ_tgid && next_tgid != targ_tgid)
+		return 0;
+	now = bpf_ktime_get_ns();
+
+	if (prev_tgid == targ_tgid) {
+		/* A busy loop goes off-CPU: keep its stack for switch-in. */
+		tid = BPF_CORE_READ(prev, pid);
+		t = bpf_map_lookup_elem(&threads, &tid);
+		if (t && t->busy_start) {
+			struct ls_sample *slot;
+			__u32 zero = 0;
+			long state = BPF_CORE_READ(prev, __state);
+
+			t->off_start = now;
+			if (preempt || state == 0 /* TASK_RUNNING */)
+				t->off_nr = LS_WAIT_RUNQ;
+			else
+				t->off_nr = t->cur_nr >= 0 ? t->cur_nr : LS_WAIT_OTHER;
+
+			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+			if (!slot) {
+				struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
+
+				if (z)
+					bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
+				slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+			}
+			if (slot)
+				fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
+		}
+	}
+
+	if (next_tgid == targ_tgid) {
+		__u64 delta;
+
+		tid = BPF_CORE_READ(next, pid);
+		t = bpf_map_lookup_elem(&threads, &tid);
+		if (!t || !t->off_start)
+			return 0;
+		delta = now - t->off_start;
+		t->off_start = 0;
+		if (!t->busy_start)
+			return 0;
+		t->off_cpu_ns += delta;
+		add_wait(t, t->off_nr, delta);
+		/* One sample per sampling period of off-CPU time, weighted by
+		 * the time it stands for. */
+		t->carry_ns += delta;
+		if (t->carry_ns >= period_ns) {
+			struct ls_sample *slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+
+			if (slot && slot->hdr.seq == t->seq) {
+				slot->weight_ns = t->carry_ns;
+				slot->nr = t->off_nr;
+				if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0))
+					__sync_fetch_and_add(&lost_samples, 1);
+				else
+					t->n_samples++;
+			}
+			t->carry_ns = 0;
+		}
+	}
+	return 0;
+}
+
+SEC("perf_event")
+int on_cpu(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ls_thread *t;
+	struct ls_sample *s;
+
+	if (!is_target(pid_tgid))
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || !t->busy_start)
+		return 0;
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		__sync_fetch_and_add(&lost_samples, 1);
+		return 0;
+	}
+	fill_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, bpf_ktime_get_ns());
+	bpf_ringbuf_submit(s, 0);
+	t->n_samples++;
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+
+	if (!is_target(pid_tgid))
+		return 0;
+	bpf_map_delete_elem(&threads, &tid);
+	bpf_map_delete_elem(&offcpu_slots, &tid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Data structures shared between the BPF programs (loopstall.bpf.c) and user
+ * space (probe/). Fixed-width types and fixed arrays only; nothing included.
+ * User space checks the sizes with _Static_assert (probe/events.c).
+ */
+#ifndef LOOPSTALL_H
+#define LOOPSTALL_H
+
+#define LS_ABI_VERSION		1
+#define LS_MAX_WAITS		8	/* distinct wait kinds kept per stall */
+#define LS_MAX_USTACK		64	/* frame-pointer return addresses */
+#define LS_STACK_BYTES		8192	/* raw user stack copied from sp up */
+#define LS_MAX_PYFRAMES		128	/* Python frames (filled by the frame walker) */
+#define LS_MAX_LOOP_THREADS	1024
+
+/* Pseudo syscall numbers for off-CPU time spent outside a syscall. */
+#define LS_WAIT_RUNQ		(-2)	/* preempted: runnable, waiting for a CPU */
+#define LS_WAIT_OTHER		(-3)	/* blocked outside a syscall (page fault…) */
+
+/* The loop-wait syscalls, as a bit each in ls_config.poll_kinds. */
+enum ls_poll_kind {
+	LS_POLL_EPOLL	= 1,	/* epoll_wait, epoll_pwait, epoll_pwait2 */
+	LS_POLL_POLL	= 2,	/* poll, ppoll (counted when nfds >= 2) */
+	LS_POLL_SELECT	= 3,	/* select, pselect6 */
+};
+
+enum ls_event_type {
+	LS_EV_STALL	= 1,	/* a busy interval at or above the threshold */
+	LS_EV_SAMPLE	= 2,	/* a stack sample taken while a loop was busy */
+};
+
+enum ls_sample_kind {
+	LS_SAMPLE_ONCPU		= 0,	/* perf_event cpu-clock tick */
+	LS_SAMPLE_OFFCPU	= 1,	/* sched_switch away from a busy loop */
+};
+
+struct ls_wait {
+	__s32 nr;		/* syscall number, or LS_WAIT_* */
+	__u32 count;		/* off-CPU intervals */
+	__u64 ns;
+};
+
+/* Per loop thread state, BPF map "threads" (tid -> ls_thread). User space
+ * reads it to report loops that are blocked right now. */
+struct ls_thread {
+	__u64 seq;		/* busy interval number, starts at 1 */
+	__u64 busy_start;	/* ktime of the poll return; 0 while in poll */
+	__u64 off_start;	/* ktime of the switch-out; 0 while on CPU */
+	__u64 off_cpu_ns;	/* in this busy interval */
+	__u64 carry_ns;		/* off-CPU time not yet given to a sample */
+	__s32 cur_nr;		/* syscall in progress, -1 if none */
+	__s32 off_nr;		/* what the current off-CPU interval waits in */
+	__u32 poll_kind;	/* enum ls_poll_kind of this loop */
+	__u32 in_poll;		/* 1 between loop-wait entry and exit */
+	__u32 n_samples;	/* sent in this busy interval */
+	__u32 n_waits;
+	struct ls_wait waits[LS_MAX_WAITS];
+};
+
+struct ls_event_hdr {
+	__u32 type;		/* enum ls_event_type */
+	__u32 size;		/* of the whole event */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u64 seq;		/* busy interval of tid this belongs to */
+};
+
+struct ls_stall {
+	struct ls_event_hdr hdr;
+	__u64 start_ns;		/* ktime (CLOCK_MONOTONIC) */
+	__u64 end_ns;
+	__u64 off_cpu_ns;
+	__s32 end_nr;		/* the loop-wait syscall that ended it */
+	__u32 n_samples;	/* samples sent for this interval */
+	__u32 n_waits;
+	__u32 _pad;
+	struct ls_wait waits[LS_MAX_WAITS];
+};
+
+/* One Python frame, as the frame walker reads it (next issue). */
+struct ls_pyframe {
+	__u64 code;		/* PyCodeObject * */
+	__u32 lasti;		/* instruction offset in code units */
+	__u32 guard;		/* address-reuse guard of the code object */
+};
+
+struct ls_sample {
+	struct ls_event_hdr hdr;
+	__u64 ts;		/* ktime of the sample */
+	__u64 weight_ns;	/* time this sample stands for */
+	__u32 kind;		/* enum ls_sample_kind */
+	__s32 nr;		/* syscall in progress, -1 if none */
+	__u64 args[2];		/* its first two arguments */
+	/* user registers at the sample (from the task's pt_regs) */
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__u32 n_ips;		/* valid entries of ips[] */
+	__u32 stack_len;	/* valid bytes of stack[] (copied from sp) */
+	__u32 n_py;		/* valid entries of py[] */
+	__u32 py_flags;
+	__u64 ips[LS_MAX_USTACK];
+	struct ls_pyframe py[LS_MAX_PYFRAMES];
+	__u8 stack[LS_STACK_BYTES];
+};
+
+#endif /* LOOPSTALL_H */

@@ -1,0 +1,445 @@
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "env.h"
+#include "errors.h"
+#include "loopstall.skel.h"
+#include "maps.h"
+#include "stall.h"
+#include "syscalls.h"
+#include "target.h"
+
+#define SCAN_INTERVAL_NS	100000000ULL	/* loop table scan: new loops, hangs */
+#define MAX_SAMPLES_KEPT	20000		/* per busy interval */
+
+struct loop_state {
+	struct loop_info info;
+	uint64_t blocked_seq;		/* busy interval last reported as blocked */
+	uint64_t blocked_secs;		/* whole seconds reported for it */
+};
+
+struct session {
+	const struct attach_opts *o;
+	struct target tgt;
+	struct loopstall_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **perf_links;
+	int n_perf;
+	struct assembler as;
+	struct maps maps;
+	uint64_t mono_to_unix;
+	uint64_t start_ns;
+	struct loop_state *loops;
+	unsigned int n_loops;
+	uint32_t stalls;
+	uint64_t stalled_ns, worst_ns;
+	int err;			/* from a callback */
+};
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static bool verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose)
+		return 0;	/* load failures are reported in one line of ours */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static const char *poll_name(uint32_t kind)
+{
+	switch (kind) {
+	case LS_POLL_EPOLL: return "epoll";
+	case LS_POLL_POLL: return "poll";
+	case LS_POLL_SELECT: return "select";
+	default: return "?";
+	}
+}
+
+static struct loop_state *session_loop(struct session *s, uint32_t tid,
+				       uint32_t poll_kind, bool announce)
+{
+	struct loop_state *l;
+
+	for (unsigned int i = 0; i < s->n_loops; i++)
+		if (s->loops[i].info.tid == tid)
+			return &s->loops[i];
+	l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
+	if (!l)
+		return NULL;
+	s->loops = l;
+	l = &s->loops[s->n_loops++];
+	memset(l, 0, sizeof(*l));
+	l->info.tid = tid;
+	l->info.poll = poll_name(poll_kind);
+	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
+	if (announce)
+		print_loop(stdout, s->o->format, s->tgt.pid, &l->info);
+	return l;
+}
+
+static void session_account(struct session *s, struct stall *st)
+{
+	struct loop_state *l = session_loop(s, st->tid, LS_POLL_EPOLL, false);
+
+	target__thread_name(st->pid, st->tid, st->thread, sizeof(st->thread));
+	st->start_unix_ns = st->start_ns + s->mono_to_unix;
+	s->stalls++;
+	s->stalled_ns += st->duration_ns;
+	if (st->duration_ns > s->worst_ns)
+		s->worst_ns = st->duration_ns;
+	if (l) {
+		l->info.stalls++;
+		l->info.stalled_ns += st->duration_ns;
+		if (st->duration_ns > l->info.worst_ns)
+			l->info.worst_ns = st->duration_ns;
+	}
+}
+
+static void session_print_stall(struct session *s, struct stall *st)
+{
+	/* Native addresses are shown against the maps of the moment. */
+	if (s->o->format == OUT_JSON && st->n_stacks) {
+		maps__free(&s->maps);
+		maps__load(&s->maps, s->tgt.pid);
+	}
+	print_stall(stdout, s->o->format, st, &s->maps);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct ls_event_hdr *h = data;
+	struct stall *st;
+
+	if (size < sizeof(*h))
+		return 0;
+	switch (h->type) {
+	case LS_EV_SAMPLE:
+		if (size >= sizeof(struct ls_sample) &&
+		    assembler__add_sample(&s->as, data) == -ENOMEM)
+			return -ENOMEM;
+		break;
+	case LS_EV_STALL:
+		if (size < sizeof(struct ls_stall))
+			break;
+		st = assembler__complete(&s->as, data);
+		if (!st)
+			return -ENOMEM;
+		session_account(s, st);
+		session_print_stall(s, st);
+		stall__free(st);
+		break;
+	}
+	return 0;
+}
+
+/* New loop threads, and loops blocked long enough to say so now. */
+static void session_scan(struct session *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.threads);
+	uint64_t now = now_mono();
+	__u32 key, next, *prev = NULL;
+	struct ls_thread t;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t))
+			continue;
+		struct loop_state *l = session_loop(s, key, t.poll_kind, true);
+		uint64_t blocked, secs;
+
+		if (!l || !t.busy_start || now < t.busy_start)
+			continue;
+		blocked = now - t.busy_start;
+		if (blocked < s->o->blocked_report_ns || blocked < s->o->threshold_ns)
+			continue;
+		secs = blocked / 1000000000ULL;
+		if (l->blocked_seq == t.seq && l->blocked_secs >= secs)
+			continue;
+		l->blocked_seq = t.seq;
+		l->blocked_secs = secs;
+		print_blocked(stdout, s->o->format, s->tgt.pid, key, l->info.thread,
+			      now + s->mono_to_unix, blocked, t.cur_nr);
+	}
+}
+
+/* Loops still blocked when the session ends are reported as such. */
+static void session_flush_blocked(struct session *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.threads);
+	int slots = bpf_map__fd(s->skel->maps.offcpu_slots);
+	uint64_t now = now_mono();
+	struct ls_sample *slot = malloc(sizeof(*slot));
+
+	for (unsigned int i = 0; i < s->n_loops; i++) {
+		__u32 tid = s->loops[i].info.tid;
+		struct ls_thread t;
+		struct stall *st;
+
+		if (bpf_map_lookup_elem(fd, &tid, &t) || !t.busy_start ||
+		    now < t.busy_start || now - t.busy_start < s->o->threshold_ns)
+			continue;
+		/* the stack it is blocked in, if it is off-CPU now */
+		if (slot && t.off_start && !bpf_map_lookup_elem(slots, &tid, slot) &&
+		    slot->hdr.seq == t.seq) {
+			slot->weight_ns = now - t.off_start + t.carry_ns;
+			slot->nr = t.off_nr;
+			assembler__add_sample(&s->as, slot);
+		}
+		st = assembler__ongoing(&s->as, &t, s->tgt.pid, tid, now);
+		if (!st)
+			continue;
+		session_account(s, st);
+		session_print_stall(s, st);
+		stall__free(st);
+	}
+	free(slot);
+}
+
+static int perf_open(unsigned int freq, int cpu)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.freq = 1,
+		.sample_freq = freq,
+	};
+
+	return syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int session_attach_perf(struct session *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0)
+		return ls_error(LS_EXIT_ENV, "cannot count CPUs: %s", strerror(-ncpu));
+	s->perf_links = calloc(ncpu, sizeof(*s->perf_links));
+	if (!s->perf_links)
+		return ls_error(LS_EXIT_ENV, "out of memory");
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int fd = perf_open(s->o->frequency, cpu);
+
+		if (fd < 0) {
+			if (errno == ENODEV)	/* offline CPU */
+				continue;
+			return ls_error(LS_EXIT_ENV, "perf_event_open(cpu-clock, cpu %d): %s; "
+					"check kernel.perf_event_paranoid and CAP_PERFMON "
+					"(loopstall doctor)", cpu, strerror(errno));
+		}
+		s->perf_links[s->n_perf] = bpf_program__attach_perf_event(s->skel->progs.on_cpu, fd);
+		if (!s->perf_links[s->n_perf]) {
+			int e = errno;
+
+			close(fd);
+			return ls_error(LS_EXIT_ENV, "attaching the on-CPU sampler to cpu %d: %s",
+					cpu, strerror(e));
+		}
+		s->n_perf++;
+	}
+	return 0;
+}
+
+static int session_load(struct session *s)
+{
+	static const struct { const char *name; uint32_t kind; } polls[] = {
+		{ "epoll_wait", LS_POLL_EPOLL }, { "epoll_pwait", LS_POLL_EPOLL },
+		{ "epoll_pwait2", LS_POLL_EPOLL }, { "poll", LS_POLL_POLL },
+		{ "ppoll", LS_POLL_POLL }, { "select", LS_POLL_SELECT },
+		{ "pselect6", LS_POLL_SELECT },
+	};
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = s->o->btf);
+	const struct attach_opts *o = s->o;
+	unsigned int n = 0;
+	int err;
+
+	s->skel = loopstall_bpf__open_opts(&oopts);
+	if (!s->skel)
+		return ls_error(LS_EXIT_ENV, "opening the BPF object: %s", strerror(errno));
+	s->skel->rodata->targ_tgid = o->pid;
+	s->skel->rodata->threshold_ns = o->threshold_ns;
+	s->skel->rodata->period_ns = 1000000000ULL / o->frequency;
+	for (size_t i = 0; i < sizeof(polls) / sizeof(polls[0]) && n < 7; i++) {
+		int nr = syscall__nr(polls[i].name);
+
+		if (nr < 0)
+			continue;
+		s->skel->rodata->poll_nrs[n] = nr;
+		s->skel->rodata->poll_kinds[n++] = polls[i].kind;
+	}
+	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
+
+	err = loopstall_bpf__load(s->skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			return ls_error(LS_EXIT_ENV, "loading BPF programs: permission denied; "
+					"run as root or grant CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+		return ls_error(LS_EXIT_ENV, "loading BPF programs: %s; run `loopstall doctor` "
+				"(add -v for the verifier log)", strerror(-err));
+	}
+	err = loopstall_bpf__attach(s->skel);
+	if (err)
+		return ls_error(LS_EXIT_ENV, "attaching to the syscall and sched tracepoints: %s; "
+				"run `loopstall doctor`", strerror(-err));
+	err = session_attach_perf(s);
+	if (err)
+		return err;
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
+	if (!s->rb)
+		return ls_error(LS_EXIT_ENV, "creating the ring buffer: %s", strerror(errno));
+	return 0;
+}
+
+static void session_destroy(struct session *s)
+{
+	ring_buffer__free(s->rb);
+	for (int i = 0; i < s->n_perf; i++)
+		bpf_link__destroy(s->perf_links[i]);
+	free(s->perf_links);
+	loopstall_bpf__destroy(s->skel);
+	assembler__free(&s->as);
+	maps__free(&s->maps);
+	free(s->loops);
+	target__close(&s->tgt);
+}
+
+int attach__run(const struct attach_opts *o)
+{
+	struct session s = { .o = o };
+	struct sigaction sa = { .sa_handler = on_signal };
+	const char *ended_by = "signal";
+	char why[512];
+	int err;
+
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	assembler__init(&s.as, MAX_SAMPLES_KEPT);
+
+	switch (target__open(&s.tgt, o->pid, why, sizeof(why))) {
+	case TARGET_OK:
+		break;
+	case TARGET_NO_ACCESS:
+		err = ls_error(LS_EXIT_ENV, "%s", why);
+		goto cleanup;
+	default:
+		err = ls_error(LS_EXIT_TARGET, "%s", why);
+		goto cleanup;
+	}
+	if (!env__have_caps(why, sizeof(why))) {
+		err = ls_error(LS_EXIT_ENV, "missing privileges (%s); run as root, or grant "
+			       "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE", why);
+		goto cleanup;
+	}
+	if (!env__btf(o->btf, why, sizeof(why))) {
+		err = ls_error(LS_EXIT_ENV, "%s", why);
+		goto cleanup;
+	}
+
+	err = session_load(&s);
+	if (err)
+		goto cleanup;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	s.start_ns = now_mono();
+	s.mono_to_unix = now_real() - s.start_ns;
+	maps__load(&s.maps, o->pid);
+	if (o->format == OUT_TEXT) {
+		char d[32];
+
+		printf("loopstall: watching PID %d (%s, CPython %s), stalls >= %s; Ctrl-C to stop\n",
+		       o->pid, s.tgt.comm, s.tgt.py_version,
+		       fmt_dur(o->threshold_ns, d, sizeof(d)));
+		fflush(stdout);
+	}
+
+	for (uint64_t next_scan = 0; !exiting;) {
+		uint64_t now;
+
+		err = ring_buffer__poll(s.rb, 50);
+		if (err == -EINTR)
+			break;
+		if (err < 0) {
+			err = ls_error(LS_EXIT_ENV, "reading the ring buffer: %s", strerror(-err));
+			goto cleanup;
+		}
+		now = now_mono();
+		if (now >= next_scan) {
+			session_scan(&s);
+			next_scan = now + SCAN_INTERVAL_NS;
+		}
+		if (o->duration_ns && now - s.start_ns >= o->duration_ns) {
+			ended_by = "duration";
+			break;
+		}
+		if (!target__alive(&s.tgt)) {
+			ended_by = "target exit";
+			break;
+		}
+	}
+	ring_buffer__consume(s.rb);
+	if (strcmp(ended_by, "target exit"))
+		session_flush_blocked(&s);
+
+	{
+		struct loop_info *infos = calloc(s.n_loops + 1, sizeof(*infos));
+		struct summary sum = {
+			.pid = o->pid, .comm = s.tgt.comm, .py_version = s.tgt.py_version,
+			.ended_by = ended_by, .span_ns = now_mono() - s.start_ns,
+			.threshold_ns = o->threshold_ns, .stalls = s.stalls,
+			.stalled_ns = s.stalled_ns, .worst_ns = s.worst_ns,
+			.n_loops = infos ? s.n_loops : 0, .loops = infos,
+			.lost_stalls = s.skel->bss->lost_stalls,
+			.lost_samples = s.skel->bss->lost_samples,
+			.lost_threads = s.skel->bss->lost_threads,
+			.dropped_samples = s.as.samples_dropped,
+		};
+
+		for (unsigned int i = 0; infos && i < s.n_loops; i++)
+			infos[i] = s.loops[i].info;
+		print_summary(stdout, o->format, &sum);
+		free(infos);
+	}
+	err = LS_EXIT_OK;
+cleanup:
+	session_destroy(&s);
+	return err;
+}

@@ -1,0 +1,23 @@
+/* `loopstall attach`: watch a live process and print its loop stalls. */
+#ifndef LS_ATTACH_H
+#define LS_ATTACH_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "output.h"
+
+struct attach_opts {
+	int pid;
+	uint64_t threshold_ns;		/* a busy interval this long is a stall */
+	uint64_t duration_ns;		/* 0: until Ctrl-C or the target exits */
+	uint64_t blocked_report_ns;	/* report a loop blocked this long, live */
+	uint32_t frequency;		/* on-CPU samples per second */
+	uint32_t ringbuf_mb;
+	enum out_format format;
+	const char *btf;		/* BTF file instead of the kernel's */
+	bool verbose;
+};
+
+/* Runs the session; returns the exit code (enum ls_exit). */
+int attach__run(const struct attach_opts *o);
+
+#endif

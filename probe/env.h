@@ -1,0 +1,16 @@
+/* What the kernel and our privileges allow. */
+#ifndef LS_ENV_H
+#define LS_ENV_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when the effective set has everything attach needs; else lists the
+ * missing capabilities ("CAP_BPF, CAP_PERFMON") in missing. */
+bool env__have_caps(char *missing, size_t len);
+/* The kernel BTF to use: override, or /sys/kernel/btf/vmlinux. NULL and a
+ * reason when absent. */
+const char *env__btf(const char *override, char *why, size_t len);
+/* True when tracefs or debugfs shows the tracepoint group/name. */
+bool env__tracepoint(const char *group, const char *name);
+
+#endif

@@ -1,0 +1,15 @@
+/* The BPF ABI header for user space, with its layout pinned. */
+#ifndef LS_EVENTS_H
+#define LS_EVENTS_H
+#include <linux/types.h>
+#include "loopstall.h"
+
+_Static_assert(sizeof(struct ls_wait) == 16, "ls_wait layout");
+_Static_assert(sizeof(struct ls_event_hdr) == 24, "ls_event_hdr layout");
+_Static_assert(sizeof(struct ls_stall) == 64 + 16 * LS_MAX_WAITS, "ls_stall layout");
+_Static_assert(sizeof(struct ls_pyframe) == 16, "ls_pyframe layout");
+_Static_assert(sizeof(struct ls_sample) ==
+	       104 + 8 * LS_MAX_USTACK + 16 * LS_MAX_PYFRAMES + LS_STACK_BYTES,
+	       "ls_sample layout");
+
+#endif

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * loopstall — what blocks your asyncio event loop, and why.
+ * Command line: subcommands, each with an argp parser.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "attach.h"
+#include "doctor.h"
+#include "errors.h"
+#include "parse.h"
+
+#define LOOPSTALL_VERSION "0.1.0"
+
+const char *argp_program_version = "loopstall " LOOPSTALL_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char top_usage[] =
+"Usage: loopstall COMMAND [OPTION...]\n"
+"Find what blocks the asyncio event loop of a running Python process.\n"
+"\n"
+"Commands:\n"
+"  attach   watch a live process and print each loop stall as it happens\n"
+"  doctor   check kernel features, privileges and a target\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall attach -p 4242              # stalls of 50 ms and more, live\n"
+"  loopstall attach -p 4242 -t 100 -d 60 # >= 100 ms, for one minute\n"
+"  loopstall attach -p 4242 -f json      # one JSON object per stall\n"
+"  loopstall doctor -p 4242              # what is missing, and the fix\n"
+"\n"
+"`loopstall COMMAND --help` shows the options of a command.\n";
+
+enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF };
+
+/* Parse state shared by the subcommand parsers. */
+struct cli {
+	struct attach_opts a;
+	int bad;		/* an error line was printed */
+	int last_next;		/* argv index after the last good option */
+};
+
+static int bad_value(struct cli *c, const char *opt, const char *val, const char *want)
+{
+	ls_error(LS_EXIT_USAGE, "bad value '%s' for %s: %s", val, opt, want);
+	c->bad = 1;
+	return EINVAL;
+}
+
+static const struct argp_option attach_options[] = {
+	{ "pid", 'p', "PID", 0, "Process to watch (required)", 0 },
+	{ "threshold", 't', "MS", 0, "Report busy intervals this long (default 50; "
+	  "units: us, ms, s)", 0 },
+	{ "duration", 'd', "S", 0, "Stop after this long (default: until Ctrl-C or the "
+	  "target exits; units: ms, s, m)", 0 },
+	{ "frequency", 'F', "HZ", 0, "On-CPU samples per second while a loop is busy "
+	  "(default 199)", 0 },
+	{ "format", 'f', "FMT", 0, "text (default) or json (one object per line)", 0 },
+	{ "blocked-after", OPT_BLOCKED, "S", 0, "Say a loop is blocked while it still is, "
+	  "after this long (default 1 s)", 0 },
+	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without "
+	  "/sys/kernel/btf/vmlinux", 0 },
+	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0, "Ring buffer size, a power of 2 (default 16)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
+	{},
+};
+
+static error_t attach_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+	struct attach_opts *a = &c->a;
+	uint64_t v;
+
+	switch (key) {
+	case 'p':
+		if (parse_u64(arg, 1, 4194304, &v))
+			return bad_value(c, "--pid", arg, "give a process ID");
+		a->pid = v;
+		break;
+	case 't':
+		if (parse_duration(arg, 1000000, &v) || v < 1000000 || v > 3600000000000ULL)
+			return bad_value(c, "--threshold", arg,
+					 "give milliseconds from 1 to 3600000, e.g. 50 or 0.2s");
+		a->threshold_ns = v;
+		break;
+	case 'd':
+		if (parse_duration(arg, 1000000000, &v) || !v)
+			return bad_value(c, "--duration", arg, "give seconds, e.g. 30 or 500ms");
+		a->duration_ns = v;
+		break;
+	case 'F':
+		if (parse_u64(arg, 1, 10000, &v))
+			return bad_value(c, "--frequency", arg, "give a rate from 1 to 10000 Hz");
+		a->frequency = v;
+		break;
+	case 'f':
+		if (!strcmp(arg, "text"))
+			a->format = OUT_TEXT;
+		else if (!strcmp(arg, "json"))
+			a->format = OUT_JSON;
+		else
+			return bad_value(c, "--format", arg, "use text or json");
+		break;
+	case OPT_BLOCKED:
+		if (parse_duration(arg, 1000000000, &v) || !v)
+			return bad_value(c, "--blocked-after", arg, "give seconds, e.g. 1 or 500ms");
+		a->blocked_report_ns = v;
+		break;
+	case OPT_BTF:
+		a->btf = arg;
+		break;
+	case OPT_RINGBUF:
+		if (parse_u64(arg, 1, 1024, &v) || (v & (v - 1)))
+			return bad_value(c, "--ringbuf-mb", arg, "give a power of 2 from 1 to 1024");
+		a->ringbuf_mb = v;
+		break;
+	case 'v':
+		a->verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		ls_error(LS_EXIT_USAGE, "unexpected argument '%s'; see `loopstall %s --help`",
+			 arg, state->name);
+		c->bad = 1;
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char attach_doc[] =
+"Watch a live asyncio process and print each event-loop stall as it happens.\n"
+"\n"
+"USAGE: loopstall attach -p PID [-t MS] [-d S] [-F HZ] [-f text|json]\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall attach -p 4242              # stalls of 50 ms and more\n"
+"  loopstall attach -p 4242 -t 20ms      # stalls of 20 ms and more\n"
+"  loopstall attach -p 4242 -d 30        # stop after 30 seconds\n"
+"  loopstall attach -p 4242 -f json | jq # one JSON object per line\n"
+"\vExit status: 0 ok, 2 usage, 3 environment or privileges, 4 target.";
+
+static const struct argp_option doctor_options[] = {
+	{ "pid", 'p', "PID", 0, "Also check this process", 0 },
+	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF file to check", 0 },
+	{ "verbose", 'v', NULL, 0, "More detail", 0 },
+	{},
+};
+
+static error_t doctor_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+	uint64_t v;
+
+	switch (key) {
+	case 'p':
+		if (parse_u64(arg, 1, 4194304, &v))
+			return bad_value(c, "--pid", arg, "give a process ID");
+		c->a.pid = v;
+		break;
+	case OPT_BTF:
+		c->a.btf = arg;
+		break;
+	case 'v':
+		c->a.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		ls_error(LS_EXIT_USAGE, "unexpected argument '%s'; see `loopstall doctor --help`", arg);
+		c->bad = 1;
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char doctor_doc[] =
+"Check kernel features, privileges and (with -p) a target, and say what is missing.\n"
+"\n"
+"USAGE: loopstall doctor [-p PID]\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall doctor          # can this machine run loopstall?\n"
+"  loopstall doctor -p 4242  # and can it watch PID 4242?\n"
+"\vExit status: 0 all fine, 3 environment or privileges, 4 target.";
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
+		    !strcmp(argv[i], "-?") || !strcmp(argv[i], "--usage"))
+			return true;
+	}
+	return false;
+}
+
+/* Parse a subcommand's options; 0 or an exit code. */
+static int parse_cmd(const struct argp *argp, int argc, char **argv, struct cli *c)
+{
+	error_t err;
+
+	if (wants_help(argc, argv)) {
+		argp_help(argp, stdout, ARGP_HELP_STD_HELP, argv[0]);
+		return -1;
+	}
+	c->last_next = 1;
+	err = argp_parse(argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_ERRS | ARGP_NO_HELP,
+			 NULL, c);
+	if (err && !c->bad) {
+		const char *near = c->last_next < argc ? argv[c->last_next] : argv[argc - 1];
+
+		return ls_error(LS_EXIT_USAGE, "unknown option or missing value at '%s'; "
+				"see `%s --help`", near, argv[0]);
+	}
+	return err ? LS_EXIT_USAGE : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
+	static const struct argp doctor_argp = { doctor_options, doctor_parse, NULL, doctor_doc };
+	struct cli c = {
+		.a = {
+			.threshold_ns = 50000000ULL,
+			.blocked_report_ns = 1000000000ULL,
+			.frequency = 199,
+			.ringbuf_mb = 16,
+			.format = OUT_TEXT,
+		},
+	};
+	char name[64];
+	int rc;
+
+	if (argc < 2)
+		return ls_error(LS_EXIT_USAGE, "no command; try `loopstall attach -p PID` "
+				"or `loopstall --help`");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(top_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		puts(argp_program_version);
+		return 0;
+	}
+	snprintf(name, sizeof(name), "loopstall %s", argv[1]);
+	argv[1] = name;
+
+	if (!strcmp(argv[1] + 10, "attach")) {
+		rc = parse_cmd(&attach_argp, argc - 1, argv + 1, &c);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+		if (!c.a.pid)
+			return ls_error(LS_EXIT_USAGE, "attach needs a process: -p PID");
+		return attach__run(&c.a);
+	}
+	if (!strcmp(argv[1] + 10, "doctor")) {
+		rc = parse_cmd(&doctor_argp, argc - 1, argv + 1, &c);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+		return doctor__run(c.a.pid, c.a.btf, c.a.verbose);
+	}
+	return ls_error(LS_EXIT_USAGE, "unknown command '%s'; commands: attach, doctor "
+			"(loopstall --help)", argv[1] + 10);
+}

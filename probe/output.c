@@ -1,0 +1,250 @@
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include "output.h"
+#include "syscalls.h"
+
+const char *fmt_dur(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 10000000000ULL)
+		snprintf(buf, len, "%.1f s", ns / 1e9);
+	else if (ns >= 1000000000ULL)
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+	else
+		snprintf(buf, len, "%.1f ms", ns / 1e6);
+	return buf;
+}
+
+const char *fmt_clock(uint64_t unix_ns, char *buf, size_t len)
+{
+	time_t secs = unix_ns / 1000000000ULL;
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned int)(unix_ns % 1000000000ULL / 1000000));
+	return buf;
+}
+
+void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static double ms(uint64_t ns)
+{
+	return ns / 1e6;
+}
+
+static void print_stall_json(FILE *f, const struct stall *s, const struct maps *maps)
+{
+	char nrbuf[32];
+
+	fprintf(f, "{\"type\":\"stall\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,\"thread\":",
+		LS_SCHEMA_VERSION, s->pid, s->tid);
+	json_str(f, s->thread);
+	fprintf(f, ",\"start_unix_ns\":%" PRIu64 ",\"duration_ms\":%.3f,\"on_cpu_ms\":%.3f,"
+		"\"off_cpu_ms\":%.3f,\"ongoing\":%s,",
+		s->start_unix_ns, ms(s->duration_ns), ms(s->on_cpu_ns), ms(s->off_cpu_ns),
+		s->ongoing ? "true" : "false");
+	fputs(s->ongoing ? "\"in_syscall\":" : "\"ended_by\":", f);
+	if (s->end_nr >= 0)
+		json_str(f, syscall__wait_label(s->end_nr, nrbuf, sizeof(nrbuf)));
+	else
+		fputs("null", f);
+	fputs(",\"waits\":[", f);
+	for (uint32_t i = 0; i < s->n_waits; i++) {
+		fputs(i ? ",{\"what\":" : "{\"what\":", f);
+		json_str(f, syscall__wait_label(s->waits[i].nr, nrbuf, sizeof(nrbuf)));
+		fprintf(f, ",\"ms\":%.3f,\"count\":%u}", ms(s->waits[i].ns), s->waits[i].count);
+	}
+	fprintf(f, "],\"samples\":{\"on_cpu\":%u,\"off_cpu\":%u,\"lost\":%u},\"stacks\":[",
+		s->samples_on, s->samples_off,
+		s->samples_sent > s->samples_on + s->samples_off ?
+			s->samples_sent - s->samples_on - s->samples_off : 0);
+	for (uint32_t i = 0; i < s->n_stacks; i++) {
+		const struct stack_count *sc = &s->stacks[i];
+
+		fprintf(f, "%s{\"count\":%u,\"ms\":%.3f,\"cpu\":\"%s\",\"syscall\":", i ? "," : "",
+			sc->count, ms(sc->weight_ns),
+			sc->kind == LS_SAMPLE_ONCPU ? "on" : "off");
+		if (sc->nr >= 0 || sc->nr == LS_WAIT_RUNQ || sc->nr == LS_WAIT_OTHER)
+			json_str(f, syscall__wait_label(sc->nr, nrbuf, sizeof(nrbuf)));
+		else
+			fputs("null", f);
+		fputs(",\"frames\":[", f);
+		for (uint32_t j = 0; j < sc->n_ips; j++) {
+			const struct map_entry *m = maps ? maps__find(maps, sc->ips[j]) : NULL;
+
+			fprintf(f, "%s{\"kind\":\"native\",\"function\":null,\"file\":null,"
+				"\"line\":null,\"address\":\"0x%" PRIx64 "\",\"module\":",
+				j ? "," : "", sc->ips[j]);
+			if (m && m->path[0]) {
+				json_str(f, m->path);
+				fprintf(f, ",\"offset\":\"0x%" PRIx64 "\"}",
+					sc->ips[j] - m->start + m->pgoff);
+			} else {
+				fputs("null}", f);
+			}
+		}
+		fputs("]}", f);
+	}
+	fputs("],\"findings\":[]}\n", f);
+}
+
+/* The waits as "clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms",
+ * cut to fit width. */
+static void waits_line(const struct stall *s, char *out, size_t width)
+{
+	size_t used = 0;
+
+	out[0] = 0;
+	for (uint32_t i = 0; i < s->n_waits; i++) {
+		char nrbuf[32], d[32], item[96];
+		int n;
+
+		n = snprintf(item, sizeof(item), "%s%s %s", i ? ", " : "",
+			     syscall__wait_label(s->waits[i].nr, nrbuf, sizeof(nrbuf)),
+			     fmt_dur(s->waits[i].ns, d, sizeof(d)));
+		if (used + n > width) {
+			if (used + 5 <= width)
+				strcat(out, ", …");
+			break;
+		}
+		strcat(out, item);
+		used += n;
+	}
+}
+
+void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
+		 const struct maps *maps)
+{
+	char clk[16], d[32], on[32], off[32], who[40], waits[128];
+
+	if (fmt == OUT_JSON) {
+		print_stall_json(f, s, maps);
+		fflush(f);
+		return;
+	}
+	snprintf(who, sizeof(who), "%s/%u", s->thread, s->tid);
+	fprintf(f, "%s  %-22s %s %9s  on-CPU %9s  off-CPU %9s\n",
+		fmt_clock(s->start_unix_ns, clk, sizeof(clk)), who,
+		s->ongoing ? "BLOCKED" : "stall  ",
+		fmt_dur(s->duration_ns, d, sizeof(d)),
+		fmt_dur(s->on_cpu_ns, on, sizeof(on)),
+		fmt_dur(s->off_cpu_ns, off, sizeof(off)));
+	waits_line(s, waits, 62);
+	if (waits[0])
+		fprintf(f, "%14swaited in %s\n", "", waits);
+	fflush(f);
+}
+
+void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
+		   const char *thread, uint64_t now_unix_ns, uint64_t blocked_ns,
+		   int32_t nr)
+{
+	char clk[16], nrbuf[32], who[40];
+	const char *in = nr >= 0 ? syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
+
+	if (fmt == OUT_JSON) {
+		fprintf(f, "{\"type\":\"blocked\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
+			"\"thread\":", LS_SCHEMA_VERSION, pid, tid);
+		json_str(f, thread);
+		fprintf(f, ",\"now_unix_ns\":%" PRIu64 ",\"blocked_ms\":%.3f,\"in_syscall\":",
+			now_unix_ns, ms(blocked_ns));
+		if (in)
+			json_str(f, in);
+		else
+			fputs("null", f);
+		fputs("}\n", f);
+	} else {
+		snprintf(who, sizeof(who), "%s/%u", thread, tid);
+		fprintf(f, "%s  %-22s blocked %.1f s and counting%s%s\n",
+			fmt_clock(now_unix_ns, clk, sizeof(clk)), who, blocked_ns / 1e9,
+			in ? " in " : "", in ? in : "");
+	}
+	fflush(f);
+}
+
+void print_loop(FILE *f, enum out_format fmt, uint32_t pid, const struct loop_info *l)
+{
+	if (fmt == OUT_JSON) {
+		fprintf(f, "{\"type\":\"loop\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
+			"\"thread\":", LS_SCHEMA_VERSION, pid, l->tid);
+		json_str(f, l->thread);
+		fprintf(f, ",\"poll\":\"%s\"}\n", l->poll);
+	} else {
+		fprintf(f, "loopstall: watching event loop in thread %s (TID %u, %s)\n",
+			l->thread, l->tid, l->poll);
+	}
+	fflush(f);
+}
+
+void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
+{
+	char a[32], b[32], c[32];
+	double share = s->span_ns ? 100.0 * s->stalled_ns / s->span_ns : 0;
+
+	if (fmt == OUT_JSON) {
+		fprintf(f, "{\"type\":\"summary\",\"schema_version\":%d,\"pid\":%u,"
+			"\"python\":", LS_SCHEMA_VERSION, s->pid);
+		json_str(f, s->py_version);
+		fputs(",\"ended_by\":", f);
+		json_str(f, s->ended_by);
+		fprintf(f, ",\"span_ms\":%.3f,\"threshold_ms\":%.3f,\"stalls\":%u,"
+			"\"stalled_ms\":%.3f,\"worst_ms\":%.3f,\"loops\":[",
+			ms(s->span_ns), ms(s->threshold_ns), s->stalls, ms(s->stalled_ns),
+			ms(s->worst_ns));
+		for (uint32_t i = 0; i < s->n_loops; i++) {
+			const struct loop_info *l = &s->loops[i];
+
+			fprintf(f, "%s{\"tid\":%u,\"thread\":", i ? "," : "", l->tid);
+			json_str(f, l->thread);
+			fprintf(f, ",\"poll\":\"%s\",\"stalls\":%u,\"stalled_ms\":%.3f,"
+				"\"worst_ms\":%.3f}", l->poll, l->stalls, ms(l->stalled_ns),
+				ms(l->worst_ns));
+		}
+		fprintf(f, "],\"lost\":{\"stalls\":%" PRIu64 ",\"samples\":%" PRIu64
+			",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 "}}\n",
+			s->lost_stalls, s->lost_samples, s->lost_threads, s->dropped_samples);
+		fflush(f);
+		return;
+	}
+	fprintf(f, "\nloopstall: %s (%s) ended by %s after %s\n", s->comm,
+		s->py_version, s->ended_by, fmt_dur(s->span_ns, a, sizeof(a)));
+	fprintf(f, "  %u stall%s >= %s on %u loop thread%s; stalled %s (%.1f%%), worst %s\n",
+		s->stalls, s->stalls == 1 ? "" : "s", fmt_dur(s->threshold_ns, b, sizeof(b)),
+		s->n_loops, s->n_loops == 1 ? "" : "s", fmt_dur(s->stalled_ns, a, sizeof(a)),
+		share, fmt_dur(s->worst_ns, c, sizeof(c)));
+	for (uint32_t i = 0; i < s->n_loops; i++) {
+		const struct loop_info *l = &s->loops[i];
+		char who[40];
+
+		snprintf(who, sizeof(who), "%s/%u", l->thread, l->tid);
+		fprintf(f, "  %-24s %-6s %4u stall%s  %10s  worst %s\n", who, l->poll,
+			l->stalls, l->stalls == 1 ? " " : "s",
+			fmt_dur(l->stalled_ns, a, sizeof(a)), fmt_dur(l->worst_ns, b, sizeof(b)));
+	}
+	if (s->lost_stalls || s->lost_samples || s->lost_threads || s->dropped_samples)
+		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full), "
+			"%" PRIu64 " loop threads (table full), %" PRIu64 " samples over the per-stall cap\n",
+			s->lost_stalls, s->lost_samples, s->lost_threads, s->dropped_samples);
+	else
+		fprintf(f, "  no events lost\n");
+	fflush(f);
+}

@@ -1,0 +1,232 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stall.h"
+
+struct kept {
+	uint32_t kind;
+	int32_t nr;
+	uint64_t weight_ns;
+	uint32_t n_ips;
+	uint64_t ips[LS_MAX_USTACK];
+};
+
+struct pending {
+	uint32_t tid;
+	uint64_t seq;
+	struct kept *v;
+	unsigned int n, cap;
+};
+
+void assembler__init(struct assembler *a, unsigned int max_samples)
+{
+	memset(a, 0, sizeof(*a));
+	a->max_samples = max_samples;
+}
+
+void assembler__free(struct assembler *a)
+{
+	for (unsigned int i = 0; i < a->n; i++)
+		free(a->v[i].v);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct pending *pending_of(struct assembler *a, uint32_t tid, bool create)
+{
+	for (unsigned int i = 0; i < a->n; i++)
+		if (a->v[i].tid == tid)
+			return &a->v[i];
+	if (!create)
+		return NULL;
+	if (a->n == a->cap) {
+		unsigned int cap = a->cap ? a->cap * 2 : 8;
+		struct pending *v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		a->v = v;
+		a->cap = cap;
+	}
+	memset(&a->v[a->n], 0, sizeof(a->v[0]));
+	a->v[a->n].tid = tid;
+	return &a->v[a->n++];
+}
+
+int assembler__add_sample(struct assembler *a, const struct ls_sample *s)
+{
+	struct pending *p = pending_of(a, s->hdr.tid, true);
+	struct kept *k;
+
+	if (!p)
+		return -ENOMEM;
+	if (p->seq != s->hdr.seq) {
+		if (s->hdr.seq < p->seq)
+			return 0;	/* late sample of an old interval */
+		p->seq = s->hdr.seq;	/* that interval ended below the threshold */
+		p->n = 0;
+	}
+	if (p->n >= a->max_samples) {
+		a->samples_dropped++;
+		return 0;
+	}
+	if (p->n == p->cap) {
+		unsigned int cap = p->cap ? p->cap * 2 : 16;
+		struct kept *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	k = &p->v[p->n++];
+	k->kind = s->kind;
+	k->nr = s->nr;
+	k->weight_ns = s->weight_ns;
+	k->n_ips = s->n_ips > LS_MAX_USTACK ? LS_MAX_USTACK : s->n_ips;
+	memcpy(k->ips, s->ips, k->n_ips * sizeof(k->ips[0]));
+	return 0;
+}
+
+static int cmp_stack(const void *x, const void *y)
+{
+	const struct stack_count *a = x, *b = y;
+
+	if (a->weight_ns != b->weight_ns)
+		return a->weight_ns < b->weight_ns ? 1 : -1;
+	return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
+}
+
+static int cmp_wait(const void *x, const void *y)
+{
+	const struct ls_wait *a = x, *b = y;
+
+	return a->ns < b->ns ? 1 : a->ns > b->ns ? -1 : 0;
+}
+
+/* Group the kept samples of p into distinct stacks. */
+static int stall_take_samples(struct stall *st, struct pending *p)
+{
+	if (!p || p->seq != st->seq || !p->n)
+		return 0;
+	st->stacks = calloc(p->n, sizeof(*st->stacks));
+	if (!st->stacks)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < p->n; i++) {
+		const struct kept *k = &p->v[i];
+		struct stack_count *sc = NULL;
+
+		if (k->kind == LS_SAMPLE_ONCPU)
+			st->samples_on++;
+		else
+			st->samples_off++;
+		for (unsigned int j = 0; j < st->n_stacks; j++) {
+			struct stack_count *c = &st->stacks[j];
+
+			if (c->kind == k->kind && c->nr == k->nr && c->n_ips == k->n_ips &&
+			    !memcmp(c->ips, k->ips, k->n_ips * sizeof(k->ips[0]))) {
+				sc = c;
+				break;
+			}
+		}
+		if (!sc) {
+			sc = &st->stacks[st->n_stacks++];
+			sc->kind = k->kind;
+			sc->nr = k->nr;
+			sc->n_ips = k->n_ips;
+			memcpy(sc->ips, k->ips, k->n_ips * sizeof(k->ips[0]));
+		}
+		sc->count++;
+		sc->weight_ns += k->weight_ns;
+	}
+	qsort(st->stacks, st->n_stacks, sizeof(*st->stacks), cmp_stack);
+	p->n = 0;
+	return 0;
+}
+
+static void stall_set_waits(struct stall *st, const struct ls_wait *w, uint32_t n)
+{
+	st->n_waits = n > LS_MAX_WAITS ? LS_MAX_WAITS : n;
+	memcpy(st->waits, w, st->n_waits * sizeof(*w));
+	qsort(st->waits, st->n_waits, sizeof(*w), cmp_wait);
+}
+
+struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e)
+{
+	struct stall *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->pid = e->hdr.pid;
+	st->tid = e->hdr.tid;
+	st->seq = e->hdr.seq;
+	st->start_ns = e->start_ns;
+	st->duration_ns = e->end_ns - e->start_ns;
+	st->off_cpu_ns = e->off_cpu_ns > st->duration_ns ? st->duration_ns : e->off_cpu_ns;
+	st->on_cpu_ns = st->duration_ns - st->off_cpu_ns;
+	st->end_nr = e->end_nr;
+	st->samples_sent = e->n_samples;
+	stall_set_waits(st, e->waits, e->n_waits);
+	if (stall_take_samples(st, pending_of(a, e->hdr.tid, false))) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
+				 uint32_t pid, uint32_t tid, uint64_t now_ns)
+{
+	struct stall *st;
+
+	if (!t->busy_start || now_ns < t->busy_start)
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->pid = pid;
+	st->tid = tid;
+	st->seq = t->seq;
+	st->ongoing = true;
+	st->start_ns = t->busy_start;
+	st->duration_ns = now_ns - t->busy_start;
+	st->off_cpu_ns = t->off_cpu_ns;
+	if (t->off_start && now_ns > t->off_start)	/* off-CPU right now */
+		st->off_cpu_ns += now_ns - t->off_start;
+	if (st->off_cpu_ns > st->duration_ns)
+		st->off_cpu_ns = st->duration_ns;
+	st->on_cpu_ns = st->duration_ns - st->off_cpu_ns;
+	st->end_nr = t->cur_nr;
+	st->samples_sent = t->n_samples;
+	stall_set_waits(st, t->waits, t->n_waits);
+	if (t->off_start && now_ns > t->off_start) {
+		/* the wait in progress counts too */
+		uint32_t i;
+
+		for (i = 0; i < st->n_waits; i++)
+			if (st->waits[i].nr == t->off_nr)
+				break;
+		if (i == st->n_waits && i < LS_MAX_WAITS) {
+			st->waits[i].nr = t->off_nr;
+			st->n_waits++;
+		}
+		if (i < LS_MAX_WAITS) {
+			st->waits[i].ns += now_ns - t->off_start;
+			st->waits[i].count++;
+		}
+		qsort(st->waits, st->n_waits, sizeof(st->waits[0]), cmp_wait);
+	}
+	if (stall_take_samples(st, pending_of(a, tid, false))) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void stall__free(struct stall *s)
+{
+	if (!s)
+		return;
+	free(s->stacks);
+	free(s);
+}

@@ -1,0 +1,13 @@
+/* Syscall names and what a wait in them means to a loop. */
+#ifndef LS_SYSCALLS_H
+#define LS_SYSCALLS_H
+
+/* Name of syscall nr, or NULL. */
+const char *syscall__name(int nr);
+/* Number of a syscall by name, or -1. */
+int syscall__nr(const char *name);
+/* What an off-CPU wait in nr is shown as: "clock_nanosleep",
+ * "futex (lock/GIL)", "runqueue (CPU busy)". Never NULL. */
+const char *syscall__wait_label(int nr, char *buf, unsigned long len);
+
+#endif

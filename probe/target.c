@@ -1,0 +1,216 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "elffile.h"
+#include "maps.h"
+#include "target.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+void target__thread_name(int pid, int tid, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	if (read_small(path, buf, len))
+		snprintf(buf, len, "?");
+}
+
+void target__version_str(uint32_t hex, char *buf, size_t len)
+{
+	static const char lvl[] = "??abc?f";	/* 0xA alpha, 0xB beta, 0xC rc, 0xF final */
+	unsigned int major = hex >> 24, minor = (hex >> 16) & 0xff,
+		     micro = (hex >> 8) & 0xff, level = (hex >> 4) & 0xf,
+		     serial = hex & 0xf;
+
+	if (level == 0xf || level < 0xa)
+		snprintf(buf, len, "%u.%u.%u", major, minor, micro);
+	else
+		snprintf(buf, len, "%u.%u.%u%c%u", major, minor, micro,
+			 lvl[level - 0xa + 2], serial);
+}
+
+static bool is_python_name(const char *path, bool *shared)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (!strncmp(base, "libpython3", 10)) {
+		*shared = true;
+		return true;
+	}
+	if (!strncmp(base, "python", 6)) {
+		*shared = false;
+		return true;
+	}
+	return false;
+}
+
+int target__find_python(const char *maps_text, const char *exe, char *out,
+			size_t len, bool *shared)
+{
+	struct maps m;
+	int err = -ENOENT;
+
+	if (maps__parse(&m, maps_text))
+		return -ENOMEM;
+	/* a libpython wins: an embedding exe or a python linked shared */
+	for (unsigned int i = 0; i < m.n && err; i++) {
+		bool sh;
+
+		if (is_python_name(m.v[i].path, &sh) && sh) {
+			snprintf(out, len, "%s", m.v[i].path);
+			*shared = true;
+			err = 0;
+		}
+	}
+	for (unsigned int i = 0; i < m.n && err; i++) {
+		if (exe && !strcmp(m.v[i].path, exe)) {
+			snprintf(out, len, "%s", exe);
+			*shared = false;
+			err = 0;
+		}
+	}
+	maps__free(&m);
+	return err;
+}
+
+enum target_err target__open(struct target *t, int pid, char *why, size_t len)
+{
+	char path[PATH_MAX], exe[PATH_MAX], file[PATH_MAX + 32], *maps = NULL;
+	uint64_t sym, ver = 0;
+	size_t maps_len = 0;
+	FILE *f, *mem;
+	ssize_t n;
+	int c;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->pidfd = -1;
+	if (kill(pid, 0) && errno == ESRCH) {
+		snprintf(why, len, "no process with PID %d; check the PID (pgrep -f your_app)", pid);
+		return TARGET_NO_PROCESS;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, t->comm, sizeof(t->comm))) {
+		snprintf(why, len, "no process with PID %d; check the PID (pgrep -f your_app)", pid);
+		return TARGET_NO_PROCESS;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0) {
+		if (errno == ENOENT) {
+			snprintf(why, len, "PID %d (%s) is a kernel thread, not a CPython process", pid, t->comm);
+			return TARGET_NOT_PYTHON;
+		}
+		snprintf(why, len, "cannot read /proc/%d/exe: %s; run as root or grant CAP_SYS_PTRACE",
+			 pid, strerror(errno));
+		return TARGET_NO_ACCESS;
+	}
+	exe[n] = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	mem = open_memstream(&maps, &maps_len);
+	if (!f || !mem) {
+		int e = errno;
+
+		if (f)
+			fclose(f);
+		if (mem)
+			fclose(mem);
+		free(maps);
+		snprintf(why, len, "cannot read %s: %s; run as root or grant CAP_SYS_PTRACE",
+			 path, strerror(e));
+		return e == ENOENT ? TARGET_NO_PROCESS : TARGET_NO_ACCESS;
+	}
+	while ((c = getc(f)) != EOF)
+		putc(c, mem);
+	fclose(f);
+	fclose(mem);
+	if (target__find_python(maps, exe, t->py_path, sizeof(t->py_path), &t->py_shared)) {
+		free(maps);
+		snprintf(why, len, "PID %d (%s) is not a CPython process: no python executable or libpython is mapped",
+			 pid, t->comm);
+		return TARGET_NOT_PYTHON;
+	}
+	free(maps);
+
+	/* Read the file through the target's root, so containers work. */
+	snprintf(file, sizeof(file), "/proc/%d/root%s", pid, t->py_path);
+	if (elf__find_symbol(file, "_PyRuntime", &sym, NULL)) {
+		snprintf(why, len, "PID %d (%s) is not a CPython process: %s has no _PyRuntime symbol",
+			 pid, t->comm, t->py_path);
+		return TARGET_NOT_PYTHON;
+	}
+	if (elf__find_symbol(file, "Py_Version", &sym, NULL) ||
+	    elf__read_vaddr(file, sym, &ver, sizeof(ver))) {
+		snprintf(why, len, "PID %d (%s) runs a CPython older than 3.11 (%s has no Py_Version); loopstall supports 3.11 to 3.15",
+			 pid, t->comm, t->py_path);
+		return TARGET_UNSUPPORTED;
+	}
+	t->py_version_hex = (uint32_t)ver;
+	target__version_str(t->py_version_hex, t->py_version, sizeof(t->py_version));
+	if ((ver >> 24) != 3 || ((ver >> 16) & 0xff) < 11 || ((ver >> 16) & 0xff) > 15) {
+		snprintf(why, len, "PID %d (%s) runs CPython %s; loopstall supports 3.11 to 3.15",
+			 pid, t->comm, t->py_version);
+		return TARGET_UNSUPPORTED;
+	}
+	/* Free-threaded builds are named python3.13t, libpython3.13t.so. */
+	{
+		const char *base = strrchr(t->py_path, '/');
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "3.%u%c", (unsigned int)((ver >> 16) & 0xff), 't');
+		if (strstr(base ? base : t->py_path, tag)) {
+			snprintf(why, len, "PID %d (%s) runs a free-threaded CPython %s, which loopstall does not support; use the default (GIL) build",
+				 pid, t->comm, t->py_version);
+			return TARGET_UNSUPPORTED;
+		}
+	}
+	t->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	return TARGET_OK;
+}
+
+void target__close(struct target *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	t->pidfd = -1;
+}
+
+bool target__alive(const struct target *t)
+{
+	if (t->pidfd >= 0) {
+		struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+		return poll(&p, 1, 0) == 0;
+	}
+	return !(kill(t->pid, 0) && errno == ESRCH);
+}

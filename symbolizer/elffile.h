@@ -1,0 +1,14 @@
+/* ELF helpers: symbols and data of a binary on disk (libelf). */
+#ifndef LS_ELF_H
+#define LS_ELF_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Value (vaddr) and size of a symbol from .dynsym or .symtab: 0 or -errno
+ * (-ENOENT when the file has no such symbol). */
+int elf__find_symbol(const char *path, const char *name, uint64_t *value,
+		     uint64_t *size);
+/* Read len bytes at link-time address vaddr from the file's sections. */
+int elf__read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,25 @@
+/* A process's memory map (/proc/PID/maps): address -> file + offset. */
+#ifndef LS_MAPS_H
+#define LS_MAPS_H
+#include <stdint.h>
+
+struct map_entry {
+	uint64_t start, end, pgoff;
+	char perms[5];
+	char *path;		/* "" for anonymous mappings */
+};
+
+struct maps {
+	struct map_entry *v;
+	unsigned int n;
+};
+
+/* Parse the text of a maps file; 0 or -errno. */
+int maps__parse(struct maps *m, const char *text);
+/* Read /proc/pid/maps; 0 or -errno. */
+int maps__load(struct maps *m, int pid);
+/* The entry holding addr, or NULL. */
+const struct map_entry *maps__find(const struct maps *m, uint64_t addr);
+void maps__free(struct maps *m);
+
+#endif
