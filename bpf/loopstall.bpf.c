@@ -157,7 +157,7 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 	e->end_nr = end_nr;
 	e->n_samples = t->n_samples;
 	e->n_waits = t->n_waits;
-	e->_pad = 0;
+	e->n_lost = t->n_lost;
 	__builtin_memcpy(e->waits, t->waits, sizeof(e->waits));
 	bpf_ringbuf_submit(e, 0);
 }
@@ -231,6 +231,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	t->off_cpu_ns = 0;
 	t->carry_ns = 0;
 	t->n_samples = 0;
+	t->n_lost = 0;
 	t->n_waits = 0;
 	t->off_start = 0;
 	t->busy_start = bpf_ktime_get_ns();
@@ -301,9 +302,10 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			if (slot && slot->hdr.seq == t->seq) {
 				slot->weight_ns = t->carry_ns;
 				slot->nr = t->off_nr;
-				if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0))
+				if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
 					__sync_fetch_and_add(&lost_samples, 1);
-				else
+					t->n_lost++;
+				} else
 					t->n_samples++;
 			}
 			t->carry_ns = 0;
@@ -328,6 +330,7 @@ int on_cpu(struct bpf_perf_event_data *ctx)
 	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
 		__sync_fetch_and_add(&lost_samples, 1);
+		t->n_lost++;
 		return 0;
 	}
 	fill_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, bpf_ktime_get_ns());

@@ -54,7 +54,9 @@ struct ls_thread {
 	__u32 poll_kind;	/* enum ls_poll_kind of this loop */
 	__u32 in_poll;		/* 1 between loop-wait entry and exit */
 	__u32 n_samples;	/* sent in this busy interval */
+	__u32 n_lost;		/* samples the ring buffer had no room for */
 	__u32 n_waits;
+	__u32 _pad;
 	struct ls_wait waits[LS_MAX_WAITS];
 };
 
@@ -74,7 +76,7 @@ struct ls_stall {
 	__s32 end_nr;		/* the loop-wait syscall that ended it */
 	__u32 n_samples;	/* samples sent for this interval */
 	__u32 n_waits;
-	__u32 _pad;
+	__u32 n_lost;		/* samples lost to a full ring buffer */
 	struct ls_wait waits[LS_MAX_WAITS];
 };
 

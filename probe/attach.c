@@ -385,7 +385,8 @@ int attach__run(const struct attach_opts *o)
 	if (o->format == OUT_TEXT) {
 		char d[32];
 
-		printf("loopstall: watching PID %d (%s, CPython %s), stalls >= %s; Ctrl-C to stop\n",
+		printf("loopstall: watching PID %d (%s), CPython %s\n"
+		       "loopstall: reporting stalls >= %s; Ctrl-C to stop\n",
 		       o->pid, s.tgt.comm, s.tgt.py_version,
 		       fmt_dur(o->threshold_ns, d, sizeof(d)));
 		fflush(stdout);

@@ -73,10 +73,11 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct maps *
 		json_str(f, syscall__wait_label(s->waits[i].nr, nrbuf, sizeof(nrbuf)));
 		fprintf(f, ",\"ms\":%.3f,\"count\":%u}", ms(s->waits[i].ns), s->waits[i].count);
 	}
-	fprintf(f, "],\"samples\":{\"on_cpu\":%u,\"off_cpu\":%u,\"lost\":%u},\"stacks\":[",
-		s->samples_on, s->samples_off,
-		s->samples_sent > s->samples_on + s->samples_off ?
-			s->samples_sent - s->samples_on - s->samples_off : 0);
+	fprintf(f, "],\"samples\":{\"on_cpu\":%u,\"off_cpu\":%u,\"first_ms\":%.3f,"
+		"\"last_ms\":%.3f,\"lost\":%u},\"stacks\":[",
+		s->samples_on, s->samples_off, ms(s->first_sample_ns), ms(s->last_sample_ns),
+		s->samples_lost + (s->samples_sent > s->samples_on + s->samples_off ?
+			s->samples_sent - s->samples_on - s->samples_off : 0));
 	for (uint32_t i = 0; i < s->n_stacks; i++) {
 		const struct stack_count *sc = &s->stacks[i];
 
@@ -142,15 +143,16 @@ void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		return;
 	}
 	snprintf(who, sizeof(who), "%s/%u", s->thread, s->tid);
-	fprintf(f, "%s  %-22s %s %9s  on-CPU %9s  off-CPU %9s\n",
+	fprintf(f, "%.8s %-18s stall %8s  on-CPU %8s  off-CPU %8s\n",
 		fmt_clock(s->start_unix_ns, clk, sizeof(clk)), who,
-		s->ongoing ? "BLOCKED" : "stall  ",
 		fmt_dur(s->duration_ns, d, sizeof(d)),
 		fmt_dur(s->on_cpu_ns, on, sizeof(on)),
 		fmt_dur(s->off_cpu_ns, off, sizeof(off)));
-	waits_line(s, waits, 62);
+	waits_line(s, waits, 60);
 	if (waits[0])
-		fprintf(f, "%14swaited in %s\n", "", waits);
+		fprintf(f, "%9swaited in %s\n", "", waits);
+	if (s->ongoing)
+		fprintf(f, "%9sstill blocked when the session ended\n", "");
 	fflush(f);
 }
 
@@ -174,7 +176,7 @@ void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
 		fputs("}\n", f);
 	} else {
 		snprintf(who, sizeof(who), "%s/%u", thread, tid);
-		fprintf(f, "%s  %-22s blocked %.1f s and counting%s%s\n",
+		fprintf(f, "%.8s %-18s blocked %.1f s and counting%s%s\n",
 			fmt_clock(now_unix_ns, clk, sizeof(clk)), who, blocked_ns / 1e9,
 			in ? " in " : "", in ? in : "");
 	}
@@ -227,7 +229,7 @@ void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
 	}
 	fprintf(f, "\nloopstall: %s (%s) ended by %s after %s\n", s->comm,
 		s->py_version, s->ended_by, fmt_dur(s->span_ns, a, sizeof(a)));
-	fprintf(f, "  %u stall%s >= %s on %u loop thread%s; stalled %s (%.1f%%), worst %s\n",
+	fprintf(f, "  %u stall%s >= %s in %u loop%s; stalled %s (%.1f%%), worst %s\n",
 		s->stalls, s->stalls == 1 ? "" : "s", fmt_dur(s->threshold_ns, b, sizeof(b)),
 		s->n_loops, s->n_loops == 1 ? "" : "s", fmt_dur(s->stalled_ns, a, sizeof(a)),
 		share, fmt_dur(s->worst_ns, c, sizeof(c)));
@@ -236,13 +238,13 @@ void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
 		char who[40];
 
 		snprintf(who, sizeof(who), "%s/%u", l->thread, l->tid);
-		fprintf(f, "  %-24s %-6s %4u stall%s  %10s  worst %s\n", who, l->poll,
+		fprintf(f, "  %-24s %-6s %4u stall%s %9s  worst %s\n", who, l->poll,
 			l->stalls, l->stalls == 1 ? " " : "s",
 			fmt_dur(l->stalled_ns, a, sizeof(a)), fmt_dur(l->worst_ns, b, sizeof(b)));
 	}
 	if (s->lost_stalls || s->lost_samples || s->lost_threads || s->dropped_samples)
-		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full), "
-			"%" PRIu64 " loop threads (table full), %" PRIu64 " samples over the per-stall cap\n",
+		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"
+			"        %" PRIu64 " loop threads (table full), %" PRIu64 " samples over cap\n",
 			s->lost_stalls, s->lost_samples, s->lost_threads, s->dropped_samples);
 	else
 		fprintf(f, "  no events lost\n");

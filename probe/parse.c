@@ -9,7 +9,7 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || *s < '0' || *s > '9')	/* strtoull skips spaces, takes signs */
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -35,7 +35,7 @@ int parse_duration(const char *s, uint64_t unit_ns, uint64_t *out_ns)
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || isnan(v) || isinf(v))
+	if (errno || end == s || strspn(s, "0123456789.") != (size_t)(end - s))
 		return -EINVAL;
 	if (*end) {
 		size_t i;

@@ -4,6 +4,7 @@
 #include "stall.h"
 
 struct kept {
+	uint64_t ts;
 	uint32_t kind;
 	int32_t nr;
 	uint64_t weight_ns;
@@ -80,6 +81,7 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s)
 		p->cap = cap;
 	}
 	k = &p->v[p->n++];
+	k->ts = s->ts;
 	k->kind = s->kind;
 	k->nr = s->nr;
 	k->weight_ns = s->weight_ns;
@@ -116,6 +118,13 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 		const struct kept *k = &p->v[i];
 		struct stack_count *sc = NULL;
 
+		/* an off-CPU sample is taken when the wait starts */
+		uint64_t at = k->ts > st->start_ns ? k->ts - st->start_ns : 0;
+
+		if (i == 0 || at < st->first_sample_ns)
+			st->first_sample_ns = at;
+		if (at > st->last_sample_ns)
+			st->last_sample_ns = at;
 		if (k->kind == LS_SAMPLE_ONCPU)
 			st->samples_on++;
 		else
@@ -166,6 +175,7 @@ struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e)
 	st->on_cpu_ns = st->duration_ns - st->off_cpu_ns;
 	st->end_nr = e->end_nr;
 	st->samples_sent = e->n_samples;
+	st->samples_lost = e->n_lost;
 	stall_set_waits(st, e->waits, e->n_waits);
 	if (stall_take_samples(st, pending_of(a, e->hdr.tid, false))) {
 		free(st);
@@ -198,6 +208,7 @@ struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
 	st->on_cpu_ns = st->duration_ns - st->off_cpu_ns;
 	st->end_nr = t->cur_nr;
 	st->samples_sent = t->n_samples;
+	st->samples_lost = t->n_lost;
 	stall_set_waits(st, t->waits, t->n_waits);
 	if (t->off_start && now_ns > t->off_start) {
 		/* the wait in progress counts too */

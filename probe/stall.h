@@ -28,7 +28,10 @@ struct stall {
 	uint32_t n_waits;
 	struct ls_wait waits[LS_MAX_WAITS];	/* sorted, longest first */
 	uint32_t samples_on, samples_off;
-	uint32_t samples_sent;		/* BPF's count; the rest were lost */
+	uint32_t samples_sent;		/* BPF's count of samples sent */
+	uint32_t samples_lost;		/* ring buffer full, or over the cap */
+	uint64_t first_sample_ns;	/* earliest sample, from start_ns */
+	uint64_t last_sample_ns;	/* latest sample, from start_ns */
 	uint32_t n_stacks;
 	struct stack_count *stacks;	/* sorted, heaviest first */
 };
