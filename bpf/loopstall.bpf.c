@@ -14,14 +14,10 @@
 #include <bpf/bpf_core_read.h>
 #include "loopstall.h"
 
-#define LS_NPOLL 7
-
 /* Set by user space before load. */
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
-const volatile __s32 poll_nrs[LS_NPOLL] = {};	/* loop-wait syscalls */
-const volatile __u32 poll_kinds[LS_NPOLL] = {};	/* enum ls_poll_kind each */
 
 /* Counted here, read by user space: nothing is dropped silently. */
 __u64 lost_stalls = 0;
@@ -57,12 +53,16 @@ struct {
 	__type(value, struct ls_sample);
 } zero_sample SEC(".maps");
 
-static __always_inline int poll_kind_of(long nr)
+/* The syscall a task is in, from its user registers, or -1. x86-64: the
+ * entry code stores the number in orig_ax and -ENOSYS in ax, which stays
+ * there until the syscall returns; exceptions leave orig_ax as an error
+ * code and ax as the user's value, interrupts a negative orig_ax. */
+static __always_inline __s32 syscall_in_progress(struct pt_regs *regs)
 {
-	for (int i = 0; i < LS_NPOLL; i++)
-		if (poll_nrs[i] == nr && poll_kinds[i])
-			return poll_kinds[i];
-	return 0;
+	long orig_ax = BPF_CORE_READ(regs, orig_ax);
+	long ax = BPF_CORE_READ(regs, ax);
+
+	return orig_ax >= 0 && ax == -38 /* -ENOSYS */ ? orig_ax : -1;
 }
 
 static __always_inline bool is_target(__u64 pid_tgid)
@@ -114,7 +114,7 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->ts = now;
 	s->weight_ns = period_ns;
 	s->kind = kind;
-	s->nr = t->cur_nr;
+	s->nr = syscall_in_progress(regs);
 	s->ip = BPF_CORE_READ(regs, ip);
 	s->sp = BPF_CORE_READ(regs, sp);
 	s->bp = BPF_CORE_READ(regs, bp);
@@ -162,26 +162,21 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("raw_tp/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+/* Entry of a loop-wait syscall: the busy interval, if any, ends here. */
+static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct ls_thread *t;
-	int kind;
 
 	if (!is_target(pid_tgid))
 		return 0;
+	if (kind == LS_POLL_POLL && nfds < 2)
+		return 0;	/* poll on one fd: a socket timeout, not a loop */
 	t = bpf_map_lookup_elem(&threads, &tid);
-	kind = poll_kind_of(id);
-	if (kind == LS_POLL_POLL && BPF_CORE_READ(regs, si) < 2)
-		kind = 0;	/* poll on one fd: a socket timeout, not a loop */
 	if (!t) {
-		struct ls_thread fresh = { .cur_nr = -1, .off_nr = -1 };
+		struct ls_thread fresh = { .poll_kind = kind, .off_nr = -1 };
 
-		if (!kind)
-			return 0;	/* not (yet) a loop thread */
-		fresh.poll_kind = kind;
 		if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
 			__sync_fetch_and_add(&lost_threads, 1);
 			return 0;
@@ -191,27 +186,22 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 			return 0;
 	}
 	/* An epoll loop ends its iterations in epoll only. */
-	if (kind && t->poll_kind == LS_POLL_EPOLL && kind != LS_POLL_EPOLL)
-		kind = 0;
-	t->cur_nr = id;
-	if (!kind)
+	if (t->poll_kind == LS_POLL_EPOLL && kind != LS_POLL_EPOLL)
 		return 0;
-
 	if (t->busy_start) {
 		__u64 now = bpf_ktime_get_ns();
 
 		if (now - t->busy_start >= threshold_ns)
-			emit_stall(t, tid, id, now);
+			emit_stall(t, tid, nr, now);
 	}
-	if (kind == LS_POLL_EPOLL)
-		t->poll_kind = LS_POLL_EPOLL;
+	t->poll_kind = kind;
 	t->busy_start = 0;
 	t->in_poll = 1;
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+/* Return from a loop-wait syscall: a new busy interval starts. */
+static __always_inline int loop_wait_exit(void)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
@@ -220,12 +210,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!is_target(pid_tgid))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
-	if (!t)
+	if (!t || !t->in_poll)
 		return 0;
-	t->cur_nr = -1;
-	if (!t->in_poll)
-		return 0;
-	/* The loop wait returned: a new busy interval starts. */
 	t->in_poll = 0;
 	t->seq++;
 	t->off_cpu_ns = 0;
@@ -237,6 +223,28 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	t->busy_start = bpf_ktime_get_ns();
 	return 0;
 }
+
+/* One tracepoint pair per loop-wait syscall: only these syscalls run BPF
+ * code; every other syscall of every process runs none. */
+#define LOOP_WAIT(name, kind, nfds_arg)						\
+SEC("tracepoint/syscalls/sys_enter_" #name)					\
+int enter_##name(struct trace_event_raw_sys_enter *ctx)				\
+{										\
+	return loop_wait_enter(kind, ctx->id, ctx->args[nfds_arg]);		\
+}										\
+SEC("tracepoint/syscalls/sys_exit_" #name)					\
+int exit_##name(struct trace_event_raw_sys_exit *ctx)				\
+{										\
+	return loop_wait_exit();						\
+}
+
+LOOP_WAIT(epoll_wait, LS_POLL_EPOLL, 2)
+LOOP_WAIT(epoll_pwait, LS_POLL_EPOLL, 2)
+LOOP_WAIT(epoll_pwait2, LS_POLL_EPOLL, 2)
+LOOP_WAIT(poll, LS_POLL_POLL, 1)
+LOOP_WAIT(ppoll, LS_POLL_POLL, 1)
+LOOP_WAIT(select, LS_POLL_SELECT, 0)
+LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
@@ -260,12 +268,15 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			struct ls_sample *slot;
 			__u32 zero = 0;
 			long state = BPF_CORE_READ(prev, __state);
+			struct pt_regs *regs = (struct pt_regs *)
+				bpf_task_pt_regs(bpf_get_current_task_btf());
+			__s32 nr = syscall_in_progress(regs);
 
 			t->off_start = now;
 			if (preempt || state == 0 /* TASK_RUNNING */)
 				t->off_nr = LS_WAIT_RUNQ;
 			else
-				t->off_nr = t->cur_nr >= 0 ? t->cur_nr : LS_WAIT_OTHER;
+				t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
 
 			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
 			if (!slot) {

@@ -18,7 +18,7 @@
 #define LS_WAIT_RUNQ		(-2)	/* preempted: runnable, waiting for a CPU */
 #define LS_WAIT_OTHER		(-3)	/* blocked outside a syscall (page fault…) */
 
-/* The loop-wait syscalls, as a bit each in ls_config.poll_kinds. */
+/* The loop-wait syscall families. */
 enum ls_poll_kind {
 	LS_POLL_EPOLL	= 1,	/* epoll_wait, epoll_pwait, epoll_pwait2 */
 	LS_POLL_POLL	= 2,	/* poll, ppoll (counted when nfds >= 2) */
@@ -49,8 +49,8 @@ struct ls_thread {
 	__u64 off_start;	/* ktime of the switch-out; 0 while on CPU */
 	__u64 off_cpu_ns;	/* in this busy interval */
 	__u64 carry_ns;		/* off-CPU time not yet given to a sample */
-	__s32 cur_nr;		/* syscall in progress, -1 if none */
 	__s32 off_nr;		/* what the current off-CPU interval waits in */
+	__u32 _pad0;
 	__u32 poll_kind;	/* enum ls_poll_kind of this loop */
 	__u32 in_poll;		/* 1 between loop-wait entry and exit */
 	__u32 n_samples;	/* sent in this busy interval */

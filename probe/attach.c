@@ -196,7 +196,7 @@ static void session_scan(struct session *s)
 		l->blocked_seq = t.seq;
 		l->blocked_secs = secs;
 		print_blocked(stdout, s->o->format, s->tgt.pid, key, l->info.thread,
-			      now + s->mono_to_unix, blocked, t.cur_nr);
+			      now + s->mono_to_unix, blocked, t.off_start ? t.off_nr : -1);
 	}
 }
 
@@ -280,15 +280,9 @@ static int session_attach_perf(struct session *s)
 
 static int session_load(struct session *s)
 {
-	static const struct { const char *name; uint32_t kind; } polls[] = {
-		{ "epoll_wait", LS_POLL_EPOLL }, { "epoll_pwait", LS_POLL_EPOLL },
-		{ "epoll_pwait2", LS_POLL_EPOLL }, { "poll", LS_POLL_POLL },
-		{ "ppoll", LS_POLL_POLL }, { "select", LS_POLL_SELECT },
-		{ "pselect6", LS_POLL_SELECT },
-	};
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = s->o->btf);
 	const struct attach_opts *o = s->o;
-	unsigned int n = 0;
+	char why[256];
 	int err;
 
 	s->skel = loopstall_bpf__open_opts(&oopts);
@@ -297,14 +291,6 @@ static int session_load(struct session *s)
 	s->skel->rodata->targ_tgid = o->pid;
 	s->skel->rodata->threshold_ns = o->threshold_ns;
 	s->skel->rodata->period_ns = 1000000000ULL / o->frequency;
-	for (size_t i = 0; i < sizeof(polls) / sizeof(polls[0]) && n < 7; i++) {
-		int nr = syscall__nr(polls[i].name);
-
-		if (nr < 0)
-			continue;
-		s->skel->rodata->poll_nrs[n] = nr;
-		s->skel->rodata->poll_kinds[n++] = polls[i].kind;
-	}
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
 
 	err = loopstall_bpf__load(s->skel);
@@ -315,6 +301,8 @@ static int session_load(struct session *s)
 		return ls_error(LS_EXIT_ENV, "loading BPF programs: %s; run `loopstall doctor` "
 				"(add -v for the verifier log)", strerror(-err));
 	}
+	if (!env__tracefs(why, sizeof(why)))
+		return ls_error(LS_EXIT_ENV, "%s", why);
 	err = loopstall_bpf__attach(s->skel);
 	if (err)
 		return ls_error(LS_EXIT_ENV, "attaching to the syscall and sched tracepoints: %s; "

@@ -49,11 +49,10 @@ static int check_bpf(const char *btf, char *why, size_t len)
 	}
 	err = loopstall_bpf__attach(skel);
 	if (err) {
-		snprintf(why, len, "raw tracepoints sys_enter/sys_exit/sched_switch do not attach: %s",
-			 strerror(-err));
+		snprintf(why, len, "tracepoints do not attach: %s", strerror(-err));
 		goto cleanup;
 	}
-	snprintf(why, len, "programs load; raw tracepoints sys_enter, sys_exit, sched_switch attach");
+	snprintf(why, len, "programs load and attach (syscall and sched tracepoints)");
 cleanup:
 	loopstall_bpf__destroy(skel);
 	return !err;
@@ -131,13 +130,11 @@ int doctor__run(int pid, const char *btf, int verbose)
 		snprintf(why, sizeof(why), "no %s: run as root or grant them", missing);
 		env_ok &= check(0, "privileges", why);
 	}
-	snprintf(why, sizeof(why), "%s", env__tracepoint("raw_syscalls", "sys_enter") &&
-		 env__tracepoint("sched", "sched_switch") ?
-		 "raw_syscalls:sys_enter/sys_exit, sched:sched_switch" :
-		 "tracefs not mounted or events missing (raw tracepoints may still work)");
-	check(1, "tracepoints", why);
+	if (env__tracefs(why, sizeof(why)))
+		snprintf(why, sizeof(why), "syscalls:sys_{enter,exit}_{epoll_wait,poll,select,…}");
+	env_ok &= check(env__tracepoint("syscalls", "sys_enter_epoll_wait"), "tracepoints", why);
 
-	if (btf_path) {
+	if (btf_path && env__tracepoint("syscalls", "sys_enter_epoll_wait")) {
 		int ok = check_bpf(btf, why, sizeof(why));
 
 		env_ok &= check(ok, "BPF", why);

@@ -2,6 +2,7 @@
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "env.h"
@@ -70,5 +71,22 @@ bool env__tracepoint(const char *group, const char *name)
 		if (access(path, F_OK) == 0)
 			return true;
 	}
+	return false;
+}
+
+bool env__tracefs(char *why, size_t len)
+{
+	if (env__tracepoint("syscalls", "sys_enter_epoll_wait"))
+		return true;
+	if (access("/sys/kernel/tracing", F_OK) == 0 &&
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
+		snprintf(why, len, "tracefs is not mounted and mounting it failed (%s); "
+			 "mount -t tracefs nodev /sys/kernel/tracing", strerror(errno));
+		return false;
+	}
+	if (env__tracepoint("syscalls", "sys_enter_epoll_wait"))
+		return true;
+	snprintf(why, len, "the syscall tracepoints (syscalls:sys_enter_epoll_wait) are "
+		 "missing; use a kernel built with CONFIG_FTRACE_SYSCALLS=y");
 	return false;
 }

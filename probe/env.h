@@ -10,6 +10,9 @@ bool env__have_caps(char *missing, size_t len);
 /* The kernel BTF to use: override, or /sys/kernel/btf/vmlinux. NULL and a
  * reason when absent. */
 const char *env__btf(const char *override, char *why, size_t len);
+/* Make sure tracefs is mounted (mounting it at /sys/kernel/tracing if
+ * needed): libbpf finds tracepoint IDs there. False and a reason if not. */
+bool env__tracefs(char *why, size_t len);
 /* True when tracefs or debugfs shows the tracepoint group/name. */
 bool env__tracepoint(const char *group, const char *name);
 

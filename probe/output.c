@@ -6,9 +6,9 @@
 
 const char *fmt_dur(uint64_t ns, char *buf, size_t len)
 {
-	if (ns >= 10000000000ULL)
+	if (ns >= 9995000000ULL)	/* what rounds to 10.0 s */
 		snprintf(buf, len, "%.1f s", ns / 1e9);
-	else if (ns >= 1000000000ULL)
+	else if (ns >= 999950000ULL)	/* what rounds to 1.00 s */
 		snprintf(buf, len, "%.2f s", ns / 1e9);
 	else
 		snprintf(buf, len, "%.1f ms", ns / 1e6);
@@ -46,6 +46,18 @@ void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* "name/tid" in at most width columns: the name gives way, the TID never. */
+static const char *fmt_who(const char *thread, uint32_t tid, char *buf, size_t len,
+			   int width)
+{
+	char t[16];
+	int n = snprintf(t, sizeof(t), "/%u", tid);
+	int room = width - n;
+
+	snprintf(buf, len, "%.*s%s", room > 0 ? room : 0, thread, t);
+	return buf;
+}
+
 static double ms(uint64_t ns)
 {
 	return ns / 1e6;
@@ -63,7 +75,7 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct maps *
 		s->start_unix_ns, ms(s->duration_ns), ms(s->on_cpu_ns), ms(s->off_cpu_ns),
 		s->ongoing ? "true" : "false");
 	fputs(s->ongoing ? "\"in_syscall\":" : "\"ended_by\":", f);
-	if (s->end_nr >= 0)
+	if (s->end_nr >= 0 || s->end_nr == LS_WAIT_RUNQ || s->end_nr == LS_WAIT_OTHER)
 		json_str(f, syscall__wait_label(s->end_nr, nrbuf, sizeof(nrbuf)));
 	else
 		fputs("null", f);
@@ -142,9 +154,9 @@ void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		fflush(f);
 		return;
 	}
-	snprintf(who, sizeof(who), "%s/%u", s->thread, s->tid);
-	fprintf(f, "%.8s %-18s stall %8s  on-CPU %8s  off-CPU %8s\n",
-		fmt_clock(s->start_unix_ns, clk, sizeof(clk)), who,
+	fprintf(f, "%.8s %-20s stall %8s  on-CPU %8s  off %8s\n",
+		fmt_clock(s->start_unix_ns, clk, sizeof(clk)),
+		fmt_who(s->thread, s->tid, who, sizeof(who), 20),
 		fmt_dur(s->duration_ns, d, sizeof(d)),
 		fmt_dur(s->on_cpu_ns, on, sizeof(on)),
 		fmt_dur(s->off_cpu_ns, off, sizeof(off)));
@@ -161,7 +173,8 @@ void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
 		   int32_t nr)
 {
 	char clk[16], nrbuf[32], who[40];
-	const char *in = nr >= 0 ? syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
+	const char *in = nr >= 0 || nr == LS_WAIT_RUNQ || nr == LS_WAIT_OTHER ?
+			 syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
 
 	if (fmt == OUT_JSON) {
 		fprintf(f, "{\"type\":\"blocked\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
@@ -175,9 +188,9 @@ void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
 			fputs("null", f);
 		fputs("}\n", f);
 	} else {
-		snprintf(who, sizeof(who), "%s/%u", thread, tid);
-		fprintf(f, "%.8s %-18s blocked %.1f s and counting%s%s\n",
-			fmt_clock(now_unix_ns, clk, sizeof(clk)), who, blocked_ns / 1e9,
+		fprintf(f, "%.8s %-20s blocked %.1f s and counting%s%s\n",
+			fmt_clock(now_unix_ns, clk, sizeof(clk)),
+			fmt_who(thread, tid, who, sizeof(who), 20), blocked_ns / 1e9,
 			in ? " in " : "", in ? in : "");
 	}
 	fflush(f);
@@ -237,8 +250,8 @@ void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
 		const struct loop_info *l = &s->loops[i];
 		char who[40];
 
-		snprintf(who, sizeof(who), "%s/%u", l->thread, l->tid);
-		fprintf(f, "  %-24s %-6s %4u stall%s %9s  worst %s\n", who, l->poll,
+		fprintf(f, "  %-24s %-6s %4u stall%s %9s  worst %s\n",
+			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll,
 			l->stalls, l->stalls == 1 ? " " : "s",
 			fmt_dur(l->stalled_ns, a, sizeof(a)), fmt_dur(l->worst_ns, b, sizeof(b)));
 	}

@@ -206,7 +206,7 @@ struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
 	if (st->off_cpu_ns > st->duration_ns)
 		st->off_cpu_ns = st->duration_ns;
 	st->on_cpu_ns = st->duration_ns - st->off_cpu_ns;
-	st->end_nr = t->cur_nr;
+	st->end_nr = t->off_start ? t->off_nr : -1;	/* what it waits in */
 	st->samples_sent = t->n_samples;
 	st->samples_lost = t->n_lost;
 	stall_set_waits(st, t->waits, t->n_waits);

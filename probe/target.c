@@ -44,16 +44,16 @@ void target__thread_name(int pid, int tid, char *buf, size_t len)
 
 void target__version_str(uint32_t hex, char *buf, size_t len)
 {
-	static const char lvl[] = "??abc?f";	/* 0xA alpha, 0xB beta, 0xC rc, 0xF final */
+	static const char *const lvl[] = { "a", "b", "rc" };	/* 0xA, 0xB, 0xC */
 	unsigned int major = hex >> 24, minor = (hex >> 16) & 0xff,
 		     micro = (hex >> 8) & 0xff, level = (hex >> 4) & 0xf,
 		     serial = hex & 0xf;
 
-	if (level == 0xf || level < 0xa)
+	if (level < 0xa || level > 0xc)
 		snprintf(buf, len, "%u.%u.%u", major, minor, micro);
 	else
-		snprintf(buf, len, "%u.%u.%u%c%u", major, minor, micro,
-			 lvl[level - 0xa + 2], serial);
+		snprintf(buf, len, "%u.%u.%u%s%u", major, minor, micro,
+			 lvl[level - 0xa], serial);
 }
 
 static bool is_python_name(const char *path, bool *shared)

@@ -153,7 +153,7 @@ ParameterizedTestParameters(version_str, table)
 		{ 0x030d00b3, "3.13.0b3" },
 		/* CPython itself writes a release candidate as "3.14.0rc2"
 		 * (PY_VERSION, sys.version); loopstall writes "c". */
-		{ 0x030e00c2, "3.14.0c2" },
+		{ 0x030e00c2, "3.14.0rc2" },
 		{ 0x0a0b0cf0, "10.11.12" },
 		{ 0x030b1ff0, "3.11.31" },
 	};

@@ -1,0 +1,644 @@
+/* Unit tests: probe/stall.c (the stall assembler). */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include "stall.h"
+
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+#define PID 100
+#define TID 101
+
+static struct assembler a;
+static struct ls_sample *smp;	/* ~11 KB: on the heap, reused */
+static uint64_t sample_ts;	/* ts of the samples add() makes */
+
+static void setup(void)
+{
+	assembler__init(&a, 64);
+	smp = calloc(1, sizeof(*smp));
+	cr_assert_not_null(smp);
+}
+
+static void teardown(void)
+{
+	assembler__free(&a);
+	free(smp);
+}
+
+TestSuite(stall, .init = setup, .fini = teardown);
+
+/* Add one sample: n_ips return addresses follow. */
+static void add(uint32_t tid, uint64_t seq, uint32_t kind, int32_t nr,
+		uint64_t weight_ns, uint32_t n_ips, ...)
+{
+	va_list ap;
+
+	memset(smp, 0, sizeof(*smp));
+	smp->hdr.type = LS_EV_SAMPLE;
+	smp->hdr.size = sizeof(*smp);
+	smp->hdr.pid = PID;
+	smp->hdr.tid = tid;
+	smp->hdr.seq = seq;
+	smp->ts = sample_ts;
+	smp->kind = kind;
+	smp->nr = nr;
+	smp->weight_ns = weight_ns;
+	smp->n_ips = n_ips;
+	va_start(ap, n_ips);
+	for (uint32_t i = 0; i < n_ips; i++)
+		smp->ips[i] = va_arg(ap, uint64_t);
+	va_end(ap);
+	cr_assert_eq(assembler__add_sample(&a, smp), 0);
+}
+
+/* n plain on-CPU samples with the stack {0x1000 + i} */
+static void add_n(uint32_t tid, uint64_t seq, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		add(tid, seq, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, (uint64_t)0x1000 + i);
+}
+
+static struct ls_stall ev(uint32_t tid, uint64_t seq, uint64_t start, uint64_t end,
+			  uint64_t off, uint32_t n_samples)
+{
+	struct ls_stall e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = LS_EV_STALL;
+	e.hdr.size = sizeof(e);
+	e.hdr.pid = PID;
+	e.hdr.tid = tid;
+	e.hdr.seq = seq;
+	e.start_ns = start;
+	e.end_ns = end;
+	e.off_cpu_ns = off;
+	e.end_nr = SYS_epoll_pwait;
+	e.n_samples = n_samples;
+	return e;
+}
+
+static struct stall *complete(uint32_t tid, uint64_t seq)
+{
+	struct ls_stall e = ev(tid, seq, 5 * SEC, 5 * SEC + 300 * MS, 0, 0);
+	struct stall *st = assembler__complete(&a, &e);
+
+	cr_assert_not_null(st);
+	return st;
+}
+
+static uint32_t nsamples(const struct stall *st)
+{
+	return st->samples_on + st->samples_off;
+}
+
+static void free_stall(struct stall *st)
+{
+	stall__free(st);
+}
+
+/* ---- sequence handling ----------------------------------------------- */
+
+Test(stall, older_seq_dropped_when_newer_starts)
+{
+	struct stall *st;
+
+	add_n(TID, 1, 3);	/* interval 1 ended below the threshold */
+	add_n(TID, 2, 2);
+	st = complete(TID, 2);
+	cr_expect_eq(nsamples(st), 2, "took %u samples, want the 2 of seq 2", nsamples(st));
+	cr_expect_eq(st->seq, 2);
+	free_stall(st);
+	/* seq 1's samples are gone, not waiting for a late stall event */
+	st = complete(TID, 1);
+	cr_expect_eq(nsamples(st), 0);
+	cr_expect_eq(st->n_stacks, 0);
+	cr_expect_null(st->stacks);
+	free_stall(st);
+}
+
+Test(stall, late_sample_of_old_seq_ignored)
+{
+	struct stall *st;
+
+	add_n(TID, 5, 2);
+	add_n(TID, 4, 3);	/* arrives late from an earlier interval */
+	st = complete(TID, 5);
+	cr_expect_eq(nsamples(st), 2);
+	free_stall(st);
+}
+
+Test(stall, complete_takes_only_matching_samples)
+{
+	struct stall *st;
+
+	add_n(TID, 7, 3);
+	add_n(TID + 1, 7, 4);		/* another loop thread, same seq */
+	add_n(TID + 2, 9, 5);
+
+	st = complete(TID, 6);		/* an older interval of TID */
+	cr_expect_eq(nsamples(st), 0);
+	free_stall(st);
+	st = complete(TID, 8);		/* a newer one, samples not seen */
+	cr_expect_eq(nsamples(st), 0);
+	free_stall(st);
+	st = complete(TID + 3, 7);	/* a thread with none */
+	cr_expect_eq(nsamples(st), 0);
+	free_stall(st);
+
+	st = complete(TID, 7);
+	cr_expect_eq(nsamples(st), 3);
+	cr_expect_eq(st->tid, TID);
+	free_stall(st);
+	st = complete(TID + 1, 7);
+	cr_expect_eq(nsamples(st), 4);
+	cr_expect_eq(st->tid, TID + 1);
+	free_stall(st);
+	st = complete(TID + 2, 9);
+	cr_expect_eq(nsamples(st), 5);
+	free_stall(st);
+
+	/* taken means gone */
+	st = complete(TID, 7);
+	cr_expect_eq(nsamples(st), 0);
+	free_stall(st);
+}
+
+Test(stall, samples_after_complete_start_fresh)
+{
+	struct stall *st;
+
+	add_n(TID, 1, 3);
+	st = complete(TID, 1);
+	cr_expect_eq(nsamples(st), 3);
+	free_stall(st);
+	add_n(TID, 2, 1);
+	st = complete(TID, 2);
+	cr_expect_eq(nsamples(st), 1);
+	free_stall(st);
+}
+
+/* ---- grouping -------------------------------------------------------- */
+
+static void expect_stack(const struct stack_count *sc, uint32_t kind, int32_t nr,
+			 uint32_t count, uint64_t weight, uint32_t n_ips,
+			 const uint64_t *ips, const char *what)
+{
+	cr_expect_eq(sc->kind, kind, "%s: kind %u", what, sc->kind);
+	cr_expect_eq(sc->nr, nr, "%s: nr %d", what, sc->nr);
+	cr_expect_eq(sc->count, count, "%s: count %u, want %u", what, sc->count, count);
+	cr_expect_eq(sc->weight_ns, weight, "%s: weight %llu, want %llu", what,
+		     (unsigned long long)sc->weight_ns, (unsigned long long)weight);
+	cr_assert_eq(sc->n_ips, n_ips, "%s: n_ips %u, want %u", what, sc->n_ips, n_ips);
+	for (uint32_t i = 0; i < n_ips; i++)
+		cr_expect_eq(sc->ips[i], ips[i], "%s: ips[%u]", what, i);
+}
+
+Test(stall, identical_stacks_grouped_heaviest_first)
+{
+	static const uint64_t abc[] = { 0xa, 0xb, 0xc }, abd[] = { 0xa, 0xb, 0xd },
+			      ab[] = { 0xa, 0xb };
+	struct stall *st;
+
+	/* A: on-CPU, no syscall, {a,b,c}: 3 x 10 ms, interleaved */
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	/* B: another leaf */
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xdULL);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	/* C: same ips as A, but off-CPU in futex */
+	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_futex, 25 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	/* D: same ips and kind as A, but in a syscall */
+	add(TID, 3, LS_SAMPLE_ONCPU, SYS_read, 1 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_futex, 25 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	/* E: a prefix of A is a different stack */
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 2 * MS, 2, 0xaULL, 0xbULL);
+	/* F: same weight as B, more samples: sorts before B */
+	add(TID, 3, LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 5 * MS, 1, 0xeULL);
+	add(TID, 3, LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 5 * MS, 1, 0xeULL);
+	/* G: same ips and syscall as D, but off-CPU */
+	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_read, 4 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+
+	st = complete(TID, 3);
+	cr_expect_eq(st->samples_on, 6);
+	cr_expect_eq(st->samples_off, 5);
+	cr_assert_eq(st->n_stacks, 7, "%u distinct stacks, want 7", st->n_stacks);
+	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_futex, 2, 50 * MS, 3, abc, "C");
+	expect_stack(&st->stacks[1], LS_SAMPLE_ONCPU, -1, 3, 30 * MS, 3, abc, "A");
+	expect_stack(&st->stacks[2], LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 2, 10 * MS, 1,
+		     (const uint64_t[]){ 0xe }, "F");
+	expect_stack(&st->stacks[3], LS_SAMPLE_ONCPU, -1, 1, 10 * MS, 3, abd, "B");
+	expect_stack(&st->stacks[4], LS_SAMPLE_OFFCPU, SYS_read, 1, 4 * MS, 3, abc, "G");
+	expect_stack(&st->stacks[5], LS_SAMPLE_ONCPU, -1, 1, 2 * MS, 2, ab, "E");
+	expect_stack(&st->stacks[6], LS_SAMPLE_ONCPU, SYS_read, 1, 1 * MS, 3, abc, "D");
+	for (uint32_t i = 1; i < st->n_stacks; i++)
+		cr_expect_geq(st->stacks[i - 1].weight_ns, st->stacks[i].weight_ns);
+	free_stall(st);
+}
+
+Test(stall, empty_stacks_group_together)
+{
+	struct stall *st;
+
+	add(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS, 0);
+	add(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS, 0);
+	st = complete(TID, 1);
+	cr_assert_eq(st->n_stacks, 1);
+	cr_expect_eq(st->stacks[0].count, 2);
+	cr_expect_eq(st->stacks[0].n_ips, 0);
+	free_stall(st);
+}
+
+Test(stall, n_ips_clamped)
+{
+	struct stall *st;
+
+	memset(smp, 0, sizeof(*smp));
+	smp->hdr.tid = TID;
+	smp->hdr.seq = 1;
+	smp->n_ips = LS_MAX_USTACK + 50;	/* a corrupt count */
+	for (uint32_t i = 0; i < LS_MAX_USTACK; i++)
+		smp->ips[i] = 0x400000 + i;
+	cr_assert_eq(assembler__add_sample(&a, smp), 0);
+	st = complete(TID, 1);
+	cr_assert_eq(st->n_stacks, 1);
+	cr_expect_eq(st->stacks[0].n_ips, LS_MAX_USTACK);
+	cr_expect_eq(st->stacks[0].ips[LS_MAX_USTACK - 1], 0x400000 + LS_MAX_USTACK - 1);
+	free_stall(st);
+}
+
+/* ---- sample times and losses ---------------------------------------- */
+
+Test(stall, first_and_last_sample_offsets)
+{
+	struct ls_stall e = ev(TID, 2, 10 * SEC, 10 * SEC + 500 * MS, 0, 4);
+	struct stall *st;
+
+	sample_ts = 10 * SEC + 120 * MS;
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	sample_ts = 10 * SEC + 30 * MS;		/* out of order: earliest */
+	add(TID, 2, LS_SAMPLE_OFFCPU, SYS_futex, 1 * MS, 1, 0x2ULL);
+	sample_ts = 10 * SEC + 450 * MS;		/* latest */
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	sample_ts = 10 * SEC + 200 * MS;
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x3ULL);
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->first_sample_ns, 30 * MS, "first %llu", (unsigned long long)st->first_sample_ns);
+	cr_expect_eq(st->last_sample_ns, 450 * MS, "last %llu", (unsigned long long)st->last_sample_ns);
+	stall__free(st);
+}
+
+Test(stall, sample_before_start_counts_as_zero)
+{
+	struct ls_stall e = ev(TID, 2, 10 * SEC, 10 * SEC + 500 * MS, 0, 2);
+	struct stall *st;
+
+	sample_ts = 10 * SEC - 5 * MS;	/* clock of another CPU, a hair early */
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	sample_ts = 10 * SEC + 7 * MS;
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->first_sample_ns, 0);
+	cr_expect_eq(st->last_sample_ns, 7 * MS);
+	stall__free(st);
+}
+
+Test(stall, no_samples_no_times)
+{
+	struct ls_stall e = ev(TID, 2, 10 * SEC, 10 * SEC + 500 * MS, 0, 0);
+	struct stall *st = assembler__complete(&a, &e);
+
+	cr_assert_not_null(st);
+	cr_expect_eq(st->first_sample_ns, 0);
+	cr_expect_eq(st->last_sample_ns, 0);
+	stall__free(st);
+}
+
+Test(stall, lost_samples_passed_on)
+{
+	struct ls_stall e = ev(TID, 2, 0, 1 * SEC, 0, 10);
+	struct ls_thread t;
+	struct stall *st;
+
+	e.n_lost = 6;
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->samples_lost, 6);
+	cr_expect_eq(st->samples_sent, 10);
+	stall__free(st);
+
+	memset(&t, 0, sizeof(t));
+	t.seq = 3;
+	t.busy_start = 1 * SEC;
+	t.n_samples = 8;
+	t.n_lost = 2;
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->samples_lost, 2);
+	cr_expect_eq(st->samples_sent, 8);
+	stall__free(st);
+}
+
+/* ---- times and waits -------------------------------------------------- */
+
+Test(stall, on_off_split)
+{
+	struct ls_stall e = ev(TID, 1, 10 * SEC, 10 * SEC + 250 * MS, 40 * MS, 0);
+	struct stall *st = assembler__complete(&a, &e);
+
+	cr_assert_not_null(st);
+	cr_expect_eq(st->pid, PID);
+	cr_expect_eq(st->tid, TID);
+	cr_expect_eq(st->start_ns, 10 * SEC);
+	cr_expect_eq(st->duration_ns, 250 * MS);
+	cr_expect_eq(st->off_cpu_ns, 40 * MS);
+	cr_expect_eq(st->on_cpu_ns, 210 * MS);
+	cr_expect_eq(st->end_nr, SYS_epoll_pwait);
+	cr_expect_eq(st->ongoing, false);
+	free_stall(st);
+
+	/* off-CPU can not exceed the interval */
+	e = ev(TID, 2, 10 * SEC, 10 * SEC + 250 * MS, 300 * MS, 0);
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->off_cpu_ns, 250 * MS);
+	cr_expect_eq(st->on_cpu_ns, 0);
+	free_stall(st);
+
+	/* all on CPU */
+	e = ev(TID, 3, 10 * SEC, 11 * SEC, 0, 0);
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->on_cpu_ns, 1 * SEC);
+	cr_expect_eq(st->off_cpu_ns, 0);
+	free_stall(st);
+}
+
+Test(stall, waits_sorted_longest_first)
+{
+	struct ls_stall e = ev(TID, 1, 0, 1 * SEC, 600 * MS, 0);
+	struct stall *st;
+
+	e.n_waits = 4;
+	e.waits[0] = (struct ls_wait){ SYS_futex, 3, 30 * MS };
+	e.waits[1] = (struct ls_wait){ SYS_clock_nanosleep, 1, 500 * MS };
+	e.waits[2] = (struct ls_wait){ LS_WAIT_RUNQ, 9, 1 * MS };
+	e.waits[3] = (struct ls_wait){ SYS_read, 2, 69 * MS };
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_assert_eq(st->n_waits, 4);
+	cr_expect_eq(st->waits[0].nr, SYS_clock_nanosleep);
+	cr_expect_eq(st->waits[0].count, 1);
+	cr_expect_eq(st->waits[0].ns, 500 * MS);
+	cr_expect_eq(st->waits[1].nr, SYS_read);
+	cr_expect_eq(st->waits[1].count, 2);
+	cr_expect_eq(st->waits[2].nr, SYS_futex);
+	cr_expect_eq(st->waits[2].ns, 30 * MS);
+	cr_expect_eq(st->waits[3].nr, LS_WAIT_RUNQ);
+	cr_expect_eq(st->waits[3].count, 9);
+	free_stall(st);
+}
+
+Test(stall, waits_count_clamped)
+{
+	struct ls_stall e = ev(TID, 1, 0, 1 * SEC, 0, 0);
+	struct stall *st;
+
+	e.n_waits = 1000;	/* corrupt */
+	for (int i = 0; i < LS_MAX_WAITS; i++)
+		e.waits[i] = (struct ls_wait){ i, 1, (uint64_t)(i + 1) * MS };
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_assert_eq(st->n_waits, LS_MAX_WAITS);
+	for (int i = 0; i < LS_MAX_WAITS; i++)
+		cr_expect_eq(st->waits[i].nr, LS_MAX_WAITS - 1 - i);
+	free_stall(st);
+}
+
+/* ---- the per-interval cap -------------------------------------------- */
+
+Test(stall, max_samples_cap)
+{
+	struct assembler small;
+	struct stall *st;
+	struct ls_stall e;
+
+	assembler__init(&small, 4);
+	memset(smp, 0, sizeof(*smp));
+	smp->hdr.tid = TID;
+	smp->hdr.seq = 1;
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(assembler__add_sample(&small, smp), 0);
+	cr_expect_eq(small.samples_dropped, 2);
+
+	/* a second thread has its own cap */
+	smp->hdr.tid = TID + 1;
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(assembler__add_sample(&small, smp), 0);
+	cr_expect_eq(small.samples_dropped, 3);
+
+	e = ev(TID, 1, 0, 1 * SEC, 0, 6);
+	st = assembler__complete(&small, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(nsamples(st), 4);
+	cr_expect_eq(st->samples_sent, 6);
+	stall__free(st);
+
+	/* a new interval starts with a fresh cap; the total keeps counting */
+	smp->hdr.tid = TID;
+	smp->hdr.seq = 2;
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(assembler__add_sample(&small, smp), 0);
+	cr_expect_eq(small.samples_dropped, 3);
+	cr_assert_eq(assembler__add_sample(&small, smp), 0);
+	cr_expect_eq(small.samples_dropped, 4);
+	assembler__free(&small);
+}
+
+Test(stall, max_samples_zero_keeps_none)
+{
+	struct assembler none;
+	struct stall *st;
+	struct ls_stall e = ev(TID, 1, 0, 1 * SEC, 0, 2);
+
+	assembler__init(&none, 0);
+	memset(smp, 0, sizeof(*smp));
+	smp->hdr.tid = TID;
+	smp->hdr.seq = 1;
+	cr_assert_eq(assembler__add_sample(&none, smp), 0);
+	cr_assert_eq(assembler__add_sample(&none, smp), 0);
+	cr_expect_eq(none.samples_dropped, 2);
+	st = assembler__complete(&none, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(nsamples(st), 0);
+	stall__free(st);
+	assembler__free(&none);
+}
+
+/* ---- a stall without samples ----------------------------------------- */
+
+Test(stall, no_samples)
+{
+	struct ls_stall e = ev(TID, 4, 2 * SEC, 2 * SEC + 150 * MS, 0, 3);
+	struct stall *st = assembler__complete(&a, &e);
+
+	cr_assert_not_null(st);
+	cr_expect_eq(st->n_stacks, 0);
+	cr_expect_null(st->stacks);
+	cr_expect_eq(st->samples_on, 0);
+	cr_expect_eq(st->samples_off, 0);
+	cr_expect_eq(st->samples_sent, 3);	/* all three lost */
+	cr_expect_eq(st->duration_ns, 150 * MS);
+	cr_expect_eq(st->n_waits, 0);
+	stall__free(st);
+	stall__free(NULL);
+}
+
+/* ---- ongoing --------------------------------------------------------- */
+
+static struct ls_thread thread_blocked(void)
+{
+	struct ls_thread t;
+
+	memset(&t, 0, sizeof(t));
+	t.seq = 7;
+	t.busy_start = 1 * SEC;
+	t.off_start = 1 * SEC + 500 * MS;	/* off CPU since then */
+	t.off_cpu_ns = 100 * MS;		/* before that */
+	t.off_nr = SYS_futex;
+	t.n_samples = 5;
+	t.n_waits = 1;
+	t.waits[0] = (struct ls_wait){ SYS_clock_nanosleep, 1, 100 * MS };
+	return t;
+}
+
+Test(stall, ongoing_adds_wait_in_progress)
+{
+	struct ls_thread t = thread_blocked();
+	struct stall *st;
+
+	add(TID, 7, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x10ULL);
+	add(TID, 7, LS_SAMPLE_OFFCPU, SYS_futex, 500 * MS, 1, 0x20ULL);
+	add(TID, 6, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x30ULL);	/* late, old */
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->ongoing, true);
+	cr_expect_eq(st->pid, PID);
+	cr_expect_eq(st->tid, TID);
+	cr_expect_eq(st->seq, 7);
+	cr_expect_eq(st->start_ns, 1 * SEC);
+	cr_expect_eq(st->duration_ns, 1 * SEC);
+	cr_expect_eq(st->off_cpu_ns, 600 * MS);
+	cr_expect_eq(st->on_cpu_ns, 400 * MS);
+	cr_expect_eq(st->end_nr, SYS_futex);		/* what it waits in */
+	cr_expect_eq(st->samples_sent, 5);
+	cr_assert_eq(st->n_waits, 2);
+	cr_expect_eq(st->waits[0].nr, SYS_futex);	/* 500 ms, in progress */
+	cr_expect_eq(st->waits[0].ns, 500 * MS);
+	cr_expect_eq(st->waits[0].count, 1);
+	cr_expect_eq(st->waits[1].nr, SYS_clock_nanosleep);
+	cr_expect_eq(st->waits[1].ns, 100 * MS);
+	cr_expect_eq(st->samples_on, 1);
+	cr_expect_eq(st->samples_off, 1);
+	cr_expect_eq(st->n_stacks, 2);
+	cr_expect_eq(st->stacks[0].ips[0], 0x20);	/* heavier */
+	stall__free(st);
+}
+
+Test(stall, ongoing_extends_known_wait)
+{
+	struct ls_thread t = thread_blocked();
+	struct stall *st;
+
+	t.off_nr = SYS_clock_nanosleep;	/* sleeping again */
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->end_nr, SYS_clock_nanosleep);
+	cr_assert_eq(st->n_waits, 1);
+	cr_expect_eq(st->waits[0].nr, SYS_clock_nanosleep);
+	cr_expect_eq(st->waits[0].ns, 600 * MS);
+	cr_expect_eq(st->waits[0].count, 2);
+	stall__free(st);
+}
+
+Test(stall, ongoing_resorts_waits)
+{
+	struct ls_thread t = thread_blocked();
+	struct stall *st;
+
+	t.n_waits = 2;
+	t.waits[0] = (struct ls_wait){ SYS_read, 1, 300 * MS };
+	t.waits[1] = (struct ls_wait){ SYS_clock_nanosleep, 1, 100 * MS };
+	t.off_nr = SYS_clock_nanosleep;	/* +500 ms: now the longest */
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_assert_eq(st->n_waits, 2);
+	cr_expect_eq(st->waits[0].nr, SYS_clock_nanosleep);
+	cr_expect_eq(st->waits[0].ns, 600 * MS);
+	cr_expect_eq(st->waits[1].nr, SYS_read);
+	stall__free(st);
+}
+
+Test(stall, ongoing_on_cpu)
+{
+	struct ls_thread t = thread_blocked();
+	struct stall *st;
+
+	t.off_start = 0;	/* running: nothing in progress to add */
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->off_cpu_ns, 100 * MS);
+	cr_expect_eq(st->on_cpu_ns, 900 * MS);
+	cr_expect_eq(st->end_nr, -1);
+	cr_assert_eq(st->n_waits, 1);
+	cr_expect_eq(st->waits[0].ns, 100 * MS);
+	cr_expect_eq(st->waits[0].count, 1);
+	cr_expect_eq(st->n_stacks, 0);
+	stall__free(st);
+}
+
+Test(stall, ongoing_waits_full)
+{
+	struct ls_thread t = thread_blocked();
+	struct stall *st;
+
+	t.n_waits = LS_MAX_WAITS;
+	for (int i = 0; i < LS_MAX_WAITS; i++)
+		t.waits[i] = (struct ls_wait){ 1000 + i, 1, 1 * MS };
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->n_waits, LS_MAX_WAITS);	/* no room: not added */
+	for (int i = 0; i < LS_MAX_WAITS; i++)
+		cr_expect_neq(st->waits[i].nr, SYS_futex);
+	cr_expect_eq(st->off_cpu_ns, 600 * MS);		/* but the time counts */
+	stall__free(st);
+}
+
+Test(stall, ongoing_clamps_off_cpu)
+{
+	struct ls_thread t = thread_blocked();
+	struct stall *st;
+
+	t.off_cpu_ns = 900 * MS;	/* + 500 in progress > 1 s busy */
+	t.off_nr = LS_WAIT_RUNQ;	/* preempted */
+	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->end_nr, LS_WAIT_RUNQ);
+	cr_expect_eq(st->off_cpu_ns, 1 * SEC);
+	cr_expect_eq(st->on_cpu_ns, 0);
+	stall__free(st);
+}
+
+Test(stall, ongoing_not_busy)
+{
+	struct ls_thread t = thread_blocked();
+
+	t.busy_start = 0;	/* in poll */
+	cr_expect_null(assembler__ongoing(&a, &t, PID, TID, 2 * SEC));
+	t = thread_blocked();
+	cr_expect_null(assembler__ongoing(&a, &t, PID, TID, 1 * SEC - 1));	/* clock skew */
+}
