@@ -115,9 +115,14 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->weight_ns = period_ns;
 	s->kind = kind;
 	s->nr = syscall_in_progress(regs);
-	s->ip = BPF_CORE_READ(regs, ip);
-	s->sp = BPF_CORE_READ(regs, sp);
-	s->bp = BPF_CORE_READ(regs, bp);
+	s->regs[LS_REG_IP] = BPF_CORE_READ(regs, ip);
+	s->regs[LS_REG_SP] = BPF_CORE_READ(regs, sp);
+	s->regs[LS_REG_BP] = BPF_CORE_READ(regs, bp);
+	s->regs[LS_REG_BX] = BPF_CORE_READ(regs, bx);
+	s->regs[LS_REG_R12] = BPF_CORE_READ(regs, r12);
+	s->regs[LS_REG_R13] = BPF_CORE_READ(regs, r13);
+	s->regs[LS_REG_R14] = BPF_CORE_READ(regs, r14);
+	s->regs[LS_REG_R15] = BPF_CORE_READ(regs, r15);
 	s->args[0] = BPF_CORE_READ(regs, di);
 	s->args[1] = BPF_CORE_READ(regs, si);
 	s->n_py = 0;
@@ -128,11 +133,11 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 
 	/* The stack may end less than LS_STACK_BYTES above sp. */
 	s->stack_len = 0;
-	if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES, (void *)s->sp))
+	if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES, (void *)s->regs[LS_REG_SP]))
 		s->stack_len = LS_STACK_BYTES;
-	else if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES / 4, (void *)s->sp))
+	else if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES / 4, (void *)s->regs[LS_REG_SP]))
 		s->stack_len = LS_STACK_BYTES / 4;
-	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->sp))
+	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->regs[LS_REG_SP]))
 		s->stack_len = 256;
 }
 

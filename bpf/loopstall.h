@@ -10,7 +10,7 @@
 #define LS_ABI_VERSION		1
 #define LS_MAX_WAITS		8	/* distinct wait kinds kept per stall */
 #define LS_MAX_USTACK		64	/* frame-pointer return addresses */
-#define LS_STACK_BYTES		8192	/* raw user stack copied from sp up */
+#define LS_STACK_BYTES		16384	/* raw user stack copied from sp up */
 #define LS_MAX_PYFRAMES		128	/* Python frames (filled by the frame walker) */
 #define LS_MAX_LOOP_THREADS	1024
 
@@ -80,11 +80,29 @@ struct ls_stall {
 	struct ls_wait waits[LS_MAX_WAITS];
 };
 
-/* One Python frame, as the frame walker reads it (next issue). */
+/* User registers kept with a sample: what a DWARF unwinder needs to start
+ * (the callee-saved ones included). x86-64. */
+enum ls_reg {
+	LS_REG_IP, LS_REG_SP, LS_REG_BP, LS_REG_BX,
+	LS_REG_R12, LS_REG_R13, LS_REG_R14, LS_REG_R15,
+	LS_NREGS
+};
+
+/* ls_pyframe.flags */
+#define LS_PYF_ENTRY	1	/* last frame run by one C-level eval call */
+
+/* ls_sample.py_flags */
+#define LS_PY_TRUNCATED	1	/* deeper than LS_MAX_PYFRAMES */
+#define LS_PY_NO_TSTATE	2	/* no thread state known for the thread */
+#define LS_PY_READ_ERR	4	/* a frame could not be read */
+
+/* One Python frame, as the frame walker reads it. */
 struct ls_pyframe {
 	__u64 code;		/* PyCodeObject * */
 	__u32 lasti;		/* instruction offset in code units */
-	__u32 guard;		/* address-reuse guard of the code object */
+	__u32 guard;		/* address-reuse guard read from the code object */
+	__u32 flags;		/* LS_PYF_* */
+	__u32 _pad;
 };
 
 struct ls_sample {
@@ -94,10 +112,7 @@ struct ls_sample {
 	__u32 kind;		/* enum ls_sample_kind */
 	__s32 nr;		/* syscall in progress, -1 if none */
 	__u64 args[2];		/* its first two arguments */
-	/* user registers at the sample (from the task's pt_regs) */
-	__u64 ip;
-	__u64 sp;
-	__u64 bp;
+	__u64 regs[LS_NREGS];	/* user registers at the sample (enum ls_reg) */
 	__u32 n_ips;		/* valid entries of ips[] */
 	__u32 stack_len;	/* valid bytes of stack[] (copied from sp) */
 	__u32 n_py;		/* valid entries of py[] */
