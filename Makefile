@@ -10,7 +10,7 @@ UNISTD   ?= $(firstword $(wildcard /usr/include/$(shell uname -m)-linux-gnu/asm/
 
 CFLAGS   ?= -g -O2
 CFLAGS   += -Wall -Werror -std=gnu11 -MMD -MP -I$(OUT) -Ibpf -Iprobe -Isymbolizer -Irules
-LDLIBS   := -lbpf -lelf -lz
+LDLIBS   := -lbpf -ldw -lelf -lz
 BPFFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf
 
 PROBE_SRCS := $(wildcard probe/*.c symbolizer/*.c rules/*.c)
@@ -70,6 +70,14 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/.deps
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcriterion -o $@
 
+# Helpers the end-to-end tests run (tests/e2e/test_native.py).
+E2E_BINS += $(OUT)/tests/native_probe
+
+$(OUT)/tests/native_probe: tests/native/native_probe.c $(OUT)/obj/symbolizer/native.o | $(OUT)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(OUT)/obj/symbolizer/native.o $(LDLIBS) -o $@
+
 demo: $(OUT)/loopstall
 	$(Q)scripts/demo
 
@@ -86,3 +94,12 @@ clean:
 	$(Q)rm -rf $(OUT)
 
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
+
+# Location-table fixtures from every interpreter `scripts/setup-pythons --list` shows:
+# build/fixtures/linetable-<ver>.txt, also checked by build/tests/test_linetable.
+linetable-fixtures: scripts/gen-linetable-fixtures
+	$(Q)scripts/setup-pythons --list | while read -r ver root py; do \
+		printf '  %-8s %s\n' GEN $(OUT)/fixtures/linetable-$$ver.txt; \
+		scripts/gen-linetable-fixtures --root "$$root" "$$py" \
+			$(OUT)/fixtures/linetable-$$ver.txt || exit 1; \
+	done

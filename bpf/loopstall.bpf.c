@@ -18,6 +18,10 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
+const volatile bool py_walk = false;		/* walk Python frames */
+const volatile struct ls_py_offsets pyoff = {};	/* the target's CPython layout */
+
+#define LS_MAX_WALK	(LS_MAX_PYFRAMES + 64)	/* entry frames are skipped */
 
 /* Counted here, read by user space: nothing is dropped silently. */
 __u64 lost_stalls = 0;
@@ -35,6 +39,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ls_thread);
 } threads SEC(".maps");
+
+/* Thread states of the target's threads (tid -> PyThreadState *), kept
+ * by user space, which walks the interpreter's thread list. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_tstates SEC(".maps");
+
+/* Threads that poll but run no asyncio/uvloop loop (user space decides). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_LOOP_THREADS);
+	__type(key, __u32);
+	__type(value, __u8);
+} not_loops SEC(".maps");
 
 /* The stack of a busy loop at its last switch-out, sent at switch-in once
  * we know how long it stayed off-CPU. */
@@ -96,6 +117,107 @@ static __always_inline void add_wait(struct ls_thread *t, __s32 nr, __u64 ns)
 	}
 }
 
+static __always_inline __u64 win_u64(const __u8 *win, __u32 off, __u32 size)
+{
+	__u64 v = 0;
+
+	if (off <= size - 8)
+		bpf_probe_read_kernel(&v, 8, win + off);
+	return v;
+}
+
+static __always_inline __u32 win_u32(const __u8 *win, __u32 off, __u32 size)
+{
+	__u32 v = 0;
+
+	if (off <= size - 4)
+		bpf_probe_read_kernel(&v, 4, win + off);
+	return v;
+}
+
+static __always_inline __u8 win_u8(const __u8 *win, __u32 off, __u32 size)
+{
+	return off < size ? win[off & (LS_FRAME_WIN - 1)] : 0;
+}
+
+struct walk_ctx {
+	struct ls_sample *s;
+	__u64 frame;
+	__u32 n;
+	__u32 done;
+};
+
+/* One step of the frame walk (a bpf_loop callback): read the frame, skip
+ * it if it runs no Python code (an entry/shim frame: then the frame before
+ * it was the last of its eval-loop call), else record code object,
+ * instruction offset and guard. Returns 1 to stop. */
+static long walk_step(__u32 i, struct walk_ctx *c)
+{
+	__u8 fb[LS_FRAME_WIN], cb[LS_CODE_WIN];
+	struct ls_sample *s = c->s;
+	struct ls_pyframe *pf;
+	__u64 code, instr;
+	__u32 n = c->n;
+
+	if (!c->frame)
+		return 1;
+	if (bpf_probe_read_user(fb, sizeof(fb), (void *)c->frame)) {
+		s->py_flags |= LS_PY_READ_ERR;
+		return 1;
+	}
+	code = win_u64(fb, pyoff.frame_code, LS_FRAME_WIN) & ~(__u64)pyoff.code_tag_mask;
+	c->frame = win_u64(fb, pyoff.frame_previous, LS_FRAME_WIN);
+	if (win_u8(fb, pyoff.frame_owner, LS_FRAME_WIN) >= pyoff.owner_skip) {
+		if (n > 0)
+			s->py[(n - 1) & (LS_MAX_PYFRAMES - 1)].flags |= LS_PYF_ENTRY;
+		return 0;
+	}
+	if (n >= LS_MAX_PYFRAMES) {
+		s->py_flags |= LS_PY_TRUNCATED;
+		return 1;
+	}
+	instr = win_u64(fb, pyoff.frame_instr, LS_FRAME_WIN);
+	pf = &s->py[n & (LS_MAX_PYFRAMES - 1)];
+	pf->code = code;
+	pf->lasti = (instr - code - pyoff.code_adaptive) / 2;
+	pf->flags = pyoff.frame_is_entry != LS_NO_OFF &&
+		    win_u8(fb, pyoff.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
+	pf->_pad = 0;
+	pf->guard = 0;
+	if (!bpf_probe_read_user(cb, sizeof(cb), (void *)(code + pyoff.code_win)))
+		pf->guard = ls_code_guard(win_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
+					  win_u64(cb, pyoff.code_filename, LS_CODE_WIN),
+					  win_u64(cb, pyoff.code_qualname, LS_CODE_WIN),
+					  win_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
+	c->n = n + 1;
+	return 0;
+}
+
+/* Walk the thread's Python frame chain from its thread state, innermost
+ * first, up to LS_MAX_PYFRAMES frames (deeper stacks: LS_PY_TRUNCATED). */
+static __always_inline void walk_python(struct ls_sample *s, __u32 tid)
+{
+	struct walk_ctx c = { .s = s };
+	__u64 *tstate;
+
+	s->n_py = 0;
+	if (!py_walk)
+		return;
+	tstate = bpf_map_lookup_elem(&py_tstates, &tid);
+	if (!tstate) {
+		s->py_flags |= LS_PY_NO_TSTATE;
+		return;
+	}
+	if (bpf_probe_read_user(&c.frame, 8, (void *)(*tstate + pyoff.tstate_frame)) ||
+	    (pyoff.cframe_frame != LS_NO_OFF && c.frame &&
+	     bpf_probe_read_user(&c.frame, 8, (void *)(c.frame + pyoff.cframe_frame)))) {
+		s->py_flags |= LS_PY_READ_ERR;
+		return;
+	}
+	bpf_loop(LS_MAX_WALK, walk_step, &c, 0);
+	s->n_py = c.n;
+}
+
 /* Fill a sample from the current task: registers, frame-pointer stack and
  * a copy of the raw user stack for unwinding in user space. */
 static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
@@ -125,8 +247,8 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->regs[LS_REG_R15] = BPF_CORE_READ(regs, r15);
 	s->args[0] = BPF_CORE_READ(regs, di);
 	s->args[1] = BPF_CORE_READ(regs, si);
-	s->n_py = 0;
 	s->py_flags = 0;
+	walk_python(s, tid);
 
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
 	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
@@ -182,6 +304,8 @@ static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 	if (!t) {
 		struct ls_thread fresh = { .poll_kind = kind, .off_nr = -1 };
 
+		if (bpf_map_lookup_elem(&not_loops, &tid))
+			return 0;
 		if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
 			__sync_fetch_and_add(&lost_threads, 1);
 			return 0;

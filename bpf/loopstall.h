@@ -60,6 +60,40 @@ struct ls_thread {
 	struct ls_wait waits[LS_MAX_WAITS];
 };
 
+/* Where the frame walker finds things in the target's CPython: byte
+ * offsets, per version (symbolizer/pylayout.c; docs/cpython-layouts.md). */
+#define LS_NO_OFF	0xffff
+#define LS_FRAME_WIN	96	/* bytes read per frame */
+#define LS_CODE_WIN	96	/* bytes read per code object, from code_win */
+
+struct ls_py_offsets {
+	__u16 tstate_frame;	/* tstate -> cframe (3.11, 3.12) or current_frame */
+	__u16 cframe_frame;	/* cframe -> current_frame; LS_NO_OFF if none */
+	__u16 frame_code;	/* f_code / f_executable */
+	__u16 frame_previous;
+	__u16 frame_instr;	/* prev_instr / instr_ptr */
+	__u16 frame_owner;	/* u8 */
+	__u16 frame_is_entry;	/* u8, 3.11; LS_NO_OFF after */
+	__u16 code_adaptive;	/* co_code_adaptive: the first code unit */
+	__u16 code_win;		/* start of the code window read for the guard */
+	__u16 code_firstlineno;	/* these four: offsets from code_win */
+	__u16 code_filename;
+	__u16 code_qualname;
+	__u16 code_linetable;
+	__u8 owner_skip;	/* frames with owner >= this are not Python code */
+	__u8 code_tag_mask;	/* low bits to clear in f_executable */
+	__u32 _pad;
+};
+
+/* The guard of a code object: what identifies it beyond its address. The
+ * walker computes it from the code window; user space from its own read. */
+static inline __u32 ls_code_guard(__u32 firstlineno, __u64 filename,
+				  __u64 qualname, __u64 linetable)
+{
+	return firstlineno * 2654435761u ^ (__u32)(filename >> 3) ^
+	       (__u32)(qualname >> 3) * 7u ^ (__u32)(linetable >> 3) * 13u;
+}
+
 struct ls_event_hdr {
 	__u32 type;		/* enum ls_event_type */
 	__u32 size;		/* of the whole event */

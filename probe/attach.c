@@ -13,17 +13,24 @@
 #include "attach.h"
 #include "env.h"
 #include "errors.h"
+#include "events.h"
 #include "loopstall.skel.h"
-#include "maps.h"
+#include "pyproc.h"
+#include "resolve.h"
 #include "stall.h"
 #include "syscalls.h"
 #include "target.h"
 
 #define SCAN_INTERVAL_NS	100000000ULL	/* loop table scan: new loops, hangs */
+#define TSTATE_INTERVAL_NS	2000000000ULL	/* thread-state refresh */
 #define MAX_SAMPLES_KEPT	20000		/* per busy interval */
+#define MAX_PY_THREADS		4096
+
+enum loop_kind { LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
 
 struct loop_state {
 	struct loop_info info;
+	enum loop_kind kind;
 	uint64_t blocked_seq;		/* busy interval last reported as blocked */
 	uint64_t blocked_secs;		/* whole seconds reported for it */
 };
@@ -36,7 +43,11 @@ struct session {
 	struct bpf_link **perf_links;
 	int n_perf;
 	struct assembler as;
-	struct maps maps;
+	struct pyproc py;
+	bool have_py;
+	struct resolver res;
+	uint32_t *ids;			/* scratch: one sample's frames */
+	uint64_t tstates_at;		/* last thread-state refresh */
 	uint64_t mono_to_unix;
 	uint64_t start_ns;
 	struct loop_state *loops;
@@ -81,6 +92,78 @@ static uint64_t now_real(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Hand BPF the thread states of the target's threads. */
+static void session_tstates(struct session *s)
+{
+	struct py_thread *v;
+	int fd, n;
+
+	s->tstates_at = now_mono();
+	if (!s->have_py)
+		return;
+	v = calloc(MAX_PY_THREADS, sizeof(*v));
+	if (!v)
+		return;
+	n = pyproc__threads(&s->py, v, MAX_PY_THREADS);
+	fd = bpf_map__fd(s->skel->maps.py_tstates);
+	for (int i = 0; i < n; i++) {
+		__u64 ts = v[i].tstate;
+
+		if (v[i].tid)
+			bpf_map_update_elem(fd, &v[i].tid, &ts, BPF_ANY);
+	}
+	free(v);
+}
+
+static uint64_t session_tstate_of(struct session *s, uint32_t tid)
+{
+	__u64 ts = 0;
+	int fd = bpf_map__fd(s->skel->maps.py_tstates);
+
+	if (bpf_map_lookup_elem(fd, &tid, &ts)) {
+		session_tstates(s);
+		if (bpf_map_lookup_elem(fd, &tid, &ts))
+			return 0;
+	}
+	return ts;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Is this polling thread an asyncio or uvloop event loop? Its Python
+ * stack says: asyncio's run loop, or uvloop, is on it. */
+static enum loop_kind session_classify(struct session *s, uint32_t tid)
+{
+	struct ls_pyframe pf[LS_MAX_PYFRAMES];
+	uint32_t ids[LS_MAX_PYFRAMES], flags;
+	bool entry[LS_MAX_PYFRAMES];
+	uint64_t ts;
+	int n;
+
+	if (!s->have_py || !(ts = session_tstate_of(s, tid)))
+		return LOOP_UNKNOWN;
+	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
+	if (n <= 0)
+		return LOOP_UNKNOWN;
+	resolver__python(&s->res, pf, n, ids, entry);
+	for (int i = 0; i < n; i++) {
+		const struct frame *f = frames__get(s->res.frames, ids[i]);
+		const char *file = f ? f->file : NULL;
+
+		if (file && strstr(file, "uvloop"))
+			return LOOP_UVLOOP;
+		if (ends_with(file, "asyncio/base_events.py") ||
+		    ends_with(file, "asyncio/runners.py"))
+			return LOOP_ASYNCIO;
+	}
+	return (flags & (LS_PY_READ_ERR | LS_PY_TRUNCATED)) ? LOOP_UNKNOWN : LOOP_NOT;
+}
+
 static const char *poll_name(uint32_t kind)
 {
 	switch (kind) {
@@ -91,14 +174,23 @@ static const char *poll_name(uint32_t kind)
 	}
 }
 
-static struct loop_state *session_loop(struct session *s, uint32_t tid,
-				       uint32_t poll_kind, bool announce)
+static struct loop_state *session_find(struct session *s, uint32_t tid)
 {
-	struct loop_state *l;
-
 	for (unsigned int i = 0; i < s->n_loops; i++)
 		if (s->loops[i].info.tid == tid)
 			return &s->loops[i];
+	return NULL;
+}
+
+/* The loop state of tid, created (and classified) when first seen. A
+ * polling thread that is no event loop is dropped from BPF's table and
+ * never looked at again. */
+static struct loop_state *session_loop(struct session *s, uint32_t tid, uint32_t poll_kind)
+{
+	struct loop_state *l = session_find(s, tid);
+
+	if (l)
+		return l;
 	l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
 	if (!l)
 		return NULL;
@@ -108,16 +200,33 @@ static struct loop_state *session_loop(struct session *s, uint32_t tid,
 	l->info.tid = tid;
 	l->info.poll = poll_name(poll_kind);
 	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
-	if (announce)
-		print_loop(stdout, s->o->format, s->tgt.pid, &l->info);
+	l->kind = session_classify(s, tid);
+	if (l->kind == LOOP_NOT) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(bpf_map__fd(s->skel->maps.not_loops), &tid, &one, BPF_ANY);
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.threads), &tid);
+		if (s->o->verbose)
+			fprintf(stderr, "loopstall: thread %s (TID %u) polls but runs no "
+				"asyncio or uvloop loop: ignored\n", l->info.thread, tid);
+		return l;
+	}
+	if (l->kind == LOOP_UVLOOP)
+		l->info.poll = "uvloop";
+	print_loop(stdout, s->o->format, s->tgt.pid, &l->info);
 	return l;
 }
 
-static void session_account(struct session *s, struct stall *st)
+static bool session_account(struct session *s, struct stall *st)
 {
-	struct loop_state *l = session_loop(s, st->tid, LS_POLL_EPOLL, false);
+	struct loop_state *l = session_loop(s, st->tid, LS_POLL_EPOLL);
 
+	if (l && l->kind == LOOP_NOT)
+		return false;
+	/* the name now (threads rename themselves), else as first seen */
 	target__thread_name(st->pid, st->tid, st->thread, sizeof(st->thread));
+	if (l && !strcmp(st->thread, "?"))
+		snprintf(st->thread, sizeof(st->thread), "%s", l->info.thread);
 	st->start_unix_ns = st->start_ns + s->mono_to_unix;
 	s->stalls++;
 	s->stalled_ns += st->duration_ns;
@@ -129,16 +238,20 @@ static void session_account(struct session *s, struct stall *st)
 		if (st->duration_ns > l->info.worst_ns)
 			l->info.worst_ns = st->duration_ns;
 	}
+	return true;
 }
 
-static void session_print_stall(struct session *s, struct stall *st)
+static void session_report(struct session *s, struct stall *st)
 {
-	/* Native addresses are shown against the maps of the moment. */
-	if (s->o->format == OUT_JSON && st->n_stacks) {
-		maps__free(&s->maps);
-		maps__load(&s->maps, s->tgt.pid);
-	}
-	print_stall(stdout, s->o->format, st, &s->maps);
+	if (session_account(s, st))
+		print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+}
+
+static int session_add_sample(struct session *s, const struct ls_sample *smp)
+{
+	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
+
+	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -152,7 +265,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	switch (h->type) {
 	case LS_EV_SAMPLE:
 		if (size >= sizeof(struct ls_sample) &&
-		    assembler__add_sample(&s->as, data) == -ENOMEM)
+		    session_add_sample(s, data) == -ENOMEM)
 			return -ENOMEM;
 		break;
 	case LS_EV_STALL:
@@ -161,8 +274,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		st = assembler__complete(&s->as, data);
 		if (!st)
 			return -ENOMEM;
-		session_account(s, st);
-		session_print_stall(s, st);
+		session_report(s, st);
 		stall__free(st);
 		break;
 	}
@@ -177,15 +289,18 @@ static void session_scan(struct session *s)
 	__u32 key, next, *prev = NULL;
 	struct ls_thread t;
 
+	if (now - s->tstates_at >= TSTATE_INTERVAL_NS)
+		session_tstates(s);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct loop_state *l;
+		uint64_t blocked, secs;
+
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &t))
 			continue;
-		struct loop_state *l = session_loop(s, key, t.poll_kind, true);
-		uint64_t blocked, secs;
-
-		if (!l || !t.busy_start || now < t.busy_start)
+		l = session_loop(s, key, t.poll_kind);
+		if (!l || l->kind == LOOP_NOT || !t.busy_start || now < t.busy_start)
 			continue;
 		blocked = now - t.busy_start;
 		if (blocked < s->o->blocked_report_ns || blocked < s->o->threshold_ns)
@@ -213,7 +328,8 @@ static void session_flush_blocked(struct session *s)
 		struct ls_thread t;
 		struct stall *st;
 
-		if (bpf_map_lookup_elem(fd, &tid, &t) || !t.busy_start ||
+		if (s->loops[i].kind == LOOP_NOT ||
+		    bpf_map_lookup_elem(fd, &tid, &t) || !t.busy_start ||
 		    now < t.busy_start || now - t.busy_start < s->o->threshold_ns)
 			continue;
 		/* the stack it is blocked in, if it is off-CPU now */
@@ -221,13 +337,12 @@ static void session_flush_blocked(struct session *s)
 		    slot->hdr.seq == t.seq) {
 			slot->weight_ns = now - t.off_start + t.carry_ns;
 			slot->nr = t.off_nr;
-			assembler__add_sample(&s->as, slot);
+			session_add_sample(s, slot);
 		}
 		st = assembler__ongoing(&s->as, &t, s->tgt.pid, tid, now);
 		if (!st)
 			continue;
-		session_account(s, st);
-		session_print_stall(s, st);
+		session_report(s, st);
 		stall__free(st);
 	}
 	free(slot);
@@ -291,6 +406,10 @@ static int session_load(struct session *s)
 	s->skel->rodata->targ_tgid = o->pid;
 	s->skel->rodata->threshold_ns = o->threshold_ns;
 	s->skel->rodata->period_ns = 1000000000ULL / o->frequency;
+	if (s->have_py) {
+		s->skel->rodata->py_walk = true;
+		s->skel->rodata->pyoff = s->py.layout.bpf;
+	}
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
 
 	err = loopstall_bpf__load(s->skel);
@@ -324,7 +443,8 @@ static void session_destroy(struct session *s)
 	free(s->perf_links);
 	loopstall_bpf__destroy(s->skel);
 	assembler__free(&s->as);
-	maps__free(&s->maps);
+	resolver__free(&s->res);
+	free(s->ids);
 	free(s->loops);
 	target__close(&s->tgt);
 }
@@ -360,6 +480,20 @@ int attach__run(const struct attach_opts *o)
 		err = ls_error(LS_EXIT_ENV, "%s", why);
 		goto cleanup;
 	}
+	err = pyproc__open(&s.py, &s.tgt, why, sizeof(why));
+	if (err == -ENOTSUP) {
+		err = ls_error(LS_EXIT_TARGET, "PID %d: %s", o->pid, why);
+		goto cleanup;
+	}
+	if (err)
+		ls_warn("no Python frames for PID %d: %s", o->pid, why);
+	s.have_py = !err;
+	s.ids = calloc(LS_MAX_STACK, sizeof(*s.ids));
+	if (!s.ids || resolver__init(&s.res, o->pid, s.have_py ? &s.py : NULL,
+				     s.tgt.py_path)) {
+		err = ls_error(LS_EXIT_ENV, "out of memory");
+		goto cleanup;
+	}
 
 	err = session_load(&s);
 	if (err)
@@ -369,7 +503,7 @@ int attach__run(const struct attach_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	s.start_ns = now_mono();
 	s.mono_to_unix = now_real() - s.start_ns;
-	maps__load(&s.maps, o->pid);
+	session_tstates(&s);
 	if (o->format == OUT_TEXT) {
 		char d[32];
 

@@ -14,6 +14,7 @@ struct attach_opts {
 	uint32_t ringbuf_mb;
 	enum out_format format;
 	const char *btf;		/* BTF file instead of the kernel's */
+	bool full_stacks;		/* every frame, not the trimmed stack */
 	bool verbose;
 };
 

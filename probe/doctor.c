@@ -12,6 +12,7 @@
 #include "doctor.h"
 #include "env.h"
 #include "errors.h"
+#include "events.h"
 #include "loopstall.skel.h"
 #include "syscalls.h"
 #include "target.h"

@@ -63,7 +63,42 @@ static double ms(uint64_t ns)
 	return ns / 1e6;
 }
 
-static void print_stall_json(FILE *f, const struct stall *s, const struct maps *maps)
+static void json_frame(FILE *f, const struct frame *fr)
+{
+	fprintf(f, "{\"kind\":\"%s\",\"function\":",
+		fr->kind == FRAME_PYTHON ? "python" : "native");
+	if (fr->function)
+		json_str(f, fr->function);
+	else
+		fputs("null", f);
+	fputs(",\"file\":", f);
+	if (fr->file)
+		json_str(f, fr->file);
+	else
+		fputs("null", f);
+	if (fr->line)
+		fprintf(f, ",\"line\":%d", fr->line);
+	else
+		fputs(",\"line\":null", f);
+	if (fr->kind == FRAME_PYTHON) {
+		fprintf(f, ",\"user\":%s", fr->user ? "true" : "false");
+		if (fr->code) {
+			fputs(",\"code\":", f);
+			json_str(f, fr->code);
+		}
+	} else {
+		fputs(",\"module\":", f);
+		if (fr->module)
+			json_str(f, fr->module);
+		else
+			fputs("null", f);
+		if (fr->addr)
+			fprintf(f, ",\"address\":\"0x%" PRIx64 "\"", fr->addr);
+	}
+	fputc('}', f);
+}
+
+static void print_stall_json(FILE *f, const struct stall *s, const struct frames *frames)
 {
 	char nrbuf[32];
 
@@ -101,23 +136,136 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct maps *
 		else
 			fputs("null", f);
 		fputs(",\"frames\":[", f);
-		for (uint32_t j = 0; j < sc->n_ips; j++) {
-			const struct map_entry *m = maps ? maps__find(maps, sc->ips[j]) : NULL;
+		for (uint32_t j = 0; frames && j < sc->n_frames; j++) {
+			const struct frame *fr = frames__get(frames, sc->frames[j]);
 
-			fprintf(f, "%s{\"kind\":\"native\",\"function\":null,\"file\":null,"
-				"\"line\":null,\"address\":\"0x%" PRIx64 "\",\"module\":",
-				j ? "," : "", sc->ips[j]);
-			if (m && m->path[0]) {
-				json_str(f, m->path);
-				fprintf(f, ",\"offset\":\"0x%" PRIx64 "\"}",
-					sc->ips[j] - m->start + m->pgoff);
-			} else {
-				fputs("null}", f);
-			}
+			if (!fr)
+				continue;
+			if (j)
+				fputc(',', f);
+			json_frame(f, fr);
 		}
 		fputs("]}", f);
 	}
 	fputs("],\"findings\":[]}\n", f);
+}
+
+int stack__trim(const struct stack_count *sc, const struct frames *frames,
+		uint32_t *idx, int max)
+{
+	int first_py = -1, inner_user = -1, n = 0;
+
+	for (uint32_t j = 0; j < sc->n_frames; j++) {
+		const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+		if (!fr || fr->kind != FRAME_PYTHON)
+			continue;
+		if (first_py < 0)
+			first_py = j;
+		if (fr->user && inner_user < 0)
+			inner_user = j;
+	}
+	for (uint32_t j = 0; j < sc->n_frames && n < max; j++) {
+		const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+		if (!fr)
+			continue;
+		if (first_py < 0) {		/* native only: the innermost few */
+			if (!fr->interp && !fr->eval && n < 8)
+				idx[n++] = j;
+			continue;
+		}
+		if ((int)j < first_py) {	/* what the C code was doing */
+			if (!fr->interp && !fr->eval)
+				idx[n++] = j;
+		} else if (inner_user < 0 || (int)j <= inner_user) {
+			/* down to the blocking call: library and user frames */
+			if (fr->kind == FRAME_PYTHON ||
+			    (!fr->interp && !fr->eval && fr->function))
+				idx[n++] = j;
+		} else if (fr->kind == FRAME_PYTHON && fr->user) {
+			idx[n++] = j;		/* outer user code only */
+		}
+	}
+	return n;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = path ? strrchr(path, '/') : NULL;
+
+	return b ? b + 1 : path ? path : "?";
+}
+
+/* "_asyncio.so" for ".../_asyncio.cpython-311-x86_64-linux-gnu.so" */
+static const char *module_name(const char *path, char *buf, size_t len)
+{
+	const char *b = base_name(path), *tag = strstr(b, ".cpython-");
+
+	if (!tag)
+		return b;
+	snprintf(buf, len, "%.*s%s", (int)(tag - b), b, strstr(tag, ".so") ? ".so" : "");
+	return buf;
+}
+
+static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
+{
+	char fn[160], where[200], mod[96];
+
+	if (fr->function)
+		snprintf(fn, sizeof(fn), "%s", fr->function);
+	else if (fr->addr)
+		snprintf(fn, sizeof(fn), "0x%" PRIx64, fr->addr);
+	else
+		snprintf(fn, sizeof(fn), "?");
+	if (fr->kind == FRAME_PYTHON && fr->line)
+		snprintf(where, sizeof(where), "%s:%d", base_name(fr->file), fr->line);
+	else if (fr->kind == FRAME_PYTHON)
+		snprintf(where, sizeof(where), "%s", base_name(fr->file));
+	else
+		snprintf(where, sizeof(where), "[%s]", module_name(fr->module, mod, sizeof(mod)));
+	if (strlen(fn) > 40)
+		strcpy(fn + 37, "...");
+	if (strlen(where) > 28)
+		memmove(where, where + strlen(where) - 28, 29);
+	fprintf(f, "%9s%c %-40s %s\n", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ',
+		fn, where);
+	if (call_site && fr->code)
+		fprintf(f, "%13s%.66s\n", "", fr->code);
+}
+
+static void print_stack_text(FILE *f, const struct stall *s, const struct frames *frames,
+			     bool full)
+{
+	const struct stack_count *sc;
+	uint32_t idx[LS_MAX_STACK];
+	bool site_shown = false;
+	uint32_t total = s->samples_on + s->samples_off;
+	int n;
+
+	if (!s->n_stacks || !frames)
+		return;
+	sc = &s->stacks[0];
+	if (full) {
+		n = 0;
+		for (uint32_t j = 0; j < sc->n_frames && n < LS_MAX_STACK; j++)
+			idx[n++] = j;
+	} else {
+		n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	}
+	if (s->n_stacks > 1) {
+		char d[32];
+
+		fprintf(f, "%9smost seen stack (%u of %u samples, %s):\n", "", sc->count, total,
+			fmt_dur(sc->weight_ns, d, sizeof(d)));
+	}
+	for (int i = 0; i < n; i++) {
+		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+		bool site = !site_shown && fr->kind == FRAME_PYTHON && fr->user;
+
+		print_frame_text(f, fr, site);
+		site_shown |= site;
+	}
 }
 
 /* The waits as "clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms",
@@ -145,12 +293,12 @@ static void waits_line(const struct stall *s, char *out, size_t width)
 }
 
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
-		 const struct maps *maps)
+		 const struct frames *frames, bool full)
 {
 	char clk[16], d[32], on[32], off[32], who[40], waits[128];
 
 	if (fmt == OUT_JSON) {
-		print_stall_json(f, s, maps);
+		print_stall_json(f, s, frames);
 		fflush(f);
 		return;
 	}
@@ -165,6 +313,7 @@ void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		fprintf(f, "%9swaited in %s\n", "", waits);
 	if (s->ongoing)
 		fprintf(f, "%9sstill blocked when the session ended\n", "");
+	print_stack_text(f, s, frames, full);
 	fflush(f);
 }
 

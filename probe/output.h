@@ -2,7 +2,7 @@
 #ifndef LS_OUTPUT_H
 #define LS_OUTPUT_H
 #include <stdio.h>
-#include "maps.h"
+#include "stack.h"
 #include "stall.h"
 
 #define LS_SCHEMA_VERSION 1
@@ -40,8 +40,16 @@ const char *fmt_clock(uint64_t unix_ns, char *buf, size_t len);
 /* A JSON string literal, escaped. */
 void json_str(FILE *f, const char *s);
 
+/* A stall; frames resolves its stacks' frame ids. Text shows the dominant
+ * stack trimmed to what matters (full: every frame); JSON every stack. */
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
-		 const struct maps *maps);
+		 const struct frames *frames, bool full);
+/* The frames of a stack worth showing: innermost native frames until the
+ * first Python frame, then Python frames out to the outermost user frame
+ * (native frames between them only when not the interpreter's own).
+ * Writes indexes into sc->frames; returns how many. */
+int stack__trim(const struct stack_count *sc, const struct frames *frames,
+		uint32_t *idx, int max);
 void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
 		   const char *thread, uint64_t now_unix_ns, uint64_t blocked_ns,
 		   int32_t nr);

@@ -8,8 +8,8 @@ struct kept {
 	uint32_t kind;
 	int32_t nr;
 	uint64_t weight_ns;
-	uint32_t n_ips;
-	uint64_t ips[LS_MAX_USTACK];
+	uint32_t n_frames;
+	uint32_t *frames;
 };
 
 struct pending {
@@ -25,10 +25,19 @@ void assembler__init(struct assembler *a, unsigned int max_samples)
 	a->max_samples = max_samples;
 }
 
+static void pending_clear(struct pending *p)
+{
+	for (unsigned int i = 0; i < p->n; i++)
+		free(p->v[i].frames);
+	p->n = 0;
+}
+
 void assembler__free(struct assembler *a)
 {
-	for (unsigned int i = 0; i < a->n; i++)
+	for (unsigned int i = 0; i < a->n; i++) {
+		pending_clear(&a->v[i]);
 		free(a->v[i].v);
+	}
 	free(a->v);
 	memset(a, 0, sizeof(*a));
 }
@@ -54,7 +63,8 @@ static struct pending *pending_of(struct assembler *a, uint32_t tid, bool create
 	return &a->v[a->n++];
 }
 
-int assembler__add_sample(struct assembler *a, const struct ls_sample *s)
+int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
+			  const uint32_t *frames, uint32_t n_frames)
 {
 	struct pending *p = pending_of(a, s->hdr.tid, true);
 	struct kept *k;
@@ -65,7 +75,7 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s)
 		if (s->hdr.seq < p->seq)
 			return 0;	/* late sample of an old interval */
 		p->seq = s->hdr.seq;	/* that interval ended below the threshold */
-		p->n = 0;
+		pending_clear(p);
 	}
 	if (p->n >= a->max_samples) {
 		a->samples_dropped++;
@@ -80,13 +90,17 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s)
 		p->v = v;
 		p->cap = cap;
 	}
-	k = &p->v[p->n++];
+	k = &p->v[p->n];
+	k->frames = malloc((n_frames ? n_frames : 1) * sizeof(*frames));
+	if (!k->frames)
+		return -ENOMEM;
+	p->n++;
+	memcpy(k->frames, frames, n_frames * sizeof(*frames));
+	k->n_frames = n_frames;
 	k->ts = s->ts;
 	k->kind = s->kind;
 	k->nr = s->nr;
 	k->weight_ns = s->weight_ns;
-	k->n_ips = s->n_ips > LS_MAX_USTACK ? LS_MAX_USTACK : s->n_ips;
-	memcpy(k->ips, s->ips, k->n_ips * sizeof(k->ips[0]));
 	return 0;
 }
 
@@ -115,7 +129,7 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 	if (!st->stacks)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < p->n; i++) {
-		const struct kept *k = &p->v[i];
+		struct kept *k = &p->v[i];
 		struct stack_count *sc = NULL;
 
 		/* an off-CPU sample is taken when the wait starts */
@@ -132,8 +146,8 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 		for (unsigned int j = 0; j < st->n_stacks; j++) {
 			struct stack_count *c = &st->stacks[j];
 
-			if (c->kind == k->kind && c->nr == k->nr && c->n_ips == k->n_ips &&
-			    !memcmp(c->ips, k->ips, k->n_ips * sizeof(k->ips[0]))) {
+			if (c->kind == k->kind && c->nr == k->nr && c->n_frames == k->n_frames &&
+			    !memcmp(c->frames, k->frames, k->n_frames * sizeof(k->frames[0]))) {
 				sc = c;
 				break;
 			}
@@ -142,14 +156,15 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 			sc = &st->stacks[st->n_stacks++];
 			sc->kind = k->kind;
 			sc->nr = k->nr;
-			sc->n_ips = k->n_ips;
-			memcpy(sc->ips, k->ips, k->n_ips * sizeof(k->ips[0]));
+			sc->n_frames = k->n_frames;
+			sc->frames = k->frames;	/* ownership moves to the stall */
+			k->frames = NULL;
 		}
 		sc->count++;
 		sc->weight_ns += k->weight_ns;
 	}
 	qsort(st->stacks, st->n_stacks, sizeof(*st->stacks), cmp_stack);
-	p->n = 0;
+	pending_clear(p);
 	return 0;
 }
 
@@ -238,6 +253,8 @@ void stall__free(struct stall *s)
 {
 	if (!s)
 		return;
+	for (uint32_t i = 0; i < s->n_stacks; i++)
+		free(s->stacks[i].frames);
 	free(s->stacks);
 	free(s);
 }

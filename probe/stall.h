@@ -11,8 +11,8 @@ struct stack_count {
 	int32_t nr;			/* syscall at the sample, -1 none */
 	uint32_t count;			/* samples */
 	uint64_t weight_ns;		/* time they stand for */
-	uint32_t n_ips;
-	uint64_t ips[LS_MAX_USTACK];	/* innermost first */
+	uint32_t n_frames;
+	uint32_t *frames;		/* frame ids (symbolizer/stack.h), innermost first */
 };
 
 struct stall {
@@ -47,8 +47,10 @@ struct assembler {
 
 void assembler__init(struct assembler *a, unsigned int max_samples);
 void assembler__free(struct assembler *a);
-/* Keep a sample for its (tid, seq); drops older intervals of tid. */
-int assembler__add_sample(struct assembler *a, const struct ls_sample *s);
+/* Keep a sample for its (tid, seq), with its resolved frames; drops the
+ * samples of older intervals of tid. */
+int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
+			  const uint32_t *frames, uint32_t n_frames);
 /* Build the stall of a BPF stall event, taking its samples. Caller fills
  * thread name and wall time and frees with stall__free(). */
 struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e);

@@ -99,3 +99,32 @@ int elf__read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len)
 	elf_close(e, fd);
 	return err;
 }
+
+int elf__load_info(const char *path, int *is_dyn, uint64_t *first_vaddr)
+{
+	GElf_Ehdr eh;
+	size_t n;
+	int fd, err = -ENOENT;
+	Elf *e;
+
+	e = elf_open_path(path, &fd);
+	if (!e)
+		return -errno;
+	if (!gelf_getehdr(e, &eh) || elf_getphdrnum(e, &n)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	*is_dyn = eh.e_type == ET_DYN;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD) {
+			*first_vaddr = ph.p_vaddr & ~(uint64_t)0xfff;
+			err = 0;
+			break;
+		}
+	}
+cleanup:
+	elf_close(e, fd);
+	return err;
+}

@@ -11,4 +11,10 @@ int elf__find_symbol(const char *path, const char *name, uint64_t *value,
 /* Read len bytes at link-time address vaddr from the file's sections. */
 int elf__read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len);
 
+
+
+/* The file's type and the page-aligned vaddr of its first PT_LOAD, from
+ * which a process's load bias follows: 0 for ET_EXEC, else the address of
+ * the mapping at file offset 0 minus first_vaddr. */
+int elf__load_info(const char *path, int *is_dyn, uint64_t *first_vaddr);
 #endif

@@ -1,0 +1,233 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "elffile.h"
+#include "maps.h"
+#include "pyproc.h"
+
+#define MAX_INTERPS	64
+#define MAX_THREADS	4096
+#define MAX_WALK	(LS_MAX_PYFRAMES + 64)	/* skipped entry frames included */
+
+int pyproc__read(const struct pyproc *p, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+
+	if (!addr)
+		return -EFAULT;
+	n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static int read_u64(const struct pyproc *p, uint64_t addr, uint64_t *v)
+{
+	return pyproc__read(p, addr, v, sizeof(*v));
+}
+
+/* Load bias of the python object in the target. */
+static int load_bias(const struct target *t, const char *file, uint64_t *bias)
+{
+	uint64_t first;
+	struct maps m;
+	int dyn, err;
+
+	err = elf__load_info(file, &dyn, &first);
+	if (err)
+		return err;
+	if (!dyn) {
+		*bias = 0;
+		return 0;
+	}
+	err = maps__load(&m, t->pid);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (unsigned int i = 0; i < m.n; i++) {
+		if (m.v[i].pgoff == 0 && !strcmp(m.v[i].path, t->py_path)) {
+			*bias = m.v[i].start - first;
+			err = 0;
+			break;
+		}
+	}
+	maps__free(&m);
+	return err;
+}
+
+int pyproc__open(struct pyproc *p, const struct target *t, char *why, size_t len)
+{
+	char file[PATH_MAX + 32];
+	uint64_t bias, sym;
+	uint8_t dbg[1024];
+	size_t dbg_len;
+	unsigned int minor = (t->py_version_hex >> 16) & 0xff;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = t->pid;
+	snprintf(file, sizeof(file), "/proc/%d/root%s", t->pid, t->py_path);
+	err = load_bias(t, file, &bias);
+	if (err) {
+		snprintf(why, len, "cannot find where %s is loaded: %s", t->py_path, strerror(-err));
+		return err;
+	}
+	if (elf__find_symbol(file, "_PyRuntime", &sym, NULL)) {
+		snprintf(why, len, "%s has no _PyRuntime symbol", t->py_path);
+		return -ENOENT;
+	}
+	p->runtime = sym + bias;
+	if (!elf__find_symbol(file, "PyCode_Type", &sym, NULL))
+		p->code_type = sym + bias;
+	if (!elf__find_symbol(file, "_Py_NoneStruct", &sym, NULL))
+		p->none = sym + bias;
+
+	dbg_len = pylayout__debug_size(minor);
+	if (dbg_len > sizeof(dbg))
+		dbg_len = 0;
+	if (dbg_len && (err = pyproc__read(p, p->runtime, dbg, dbg_len))) {
+		snprintf(why, len, "cannot read _PyRuntime of PID %d: %s", t->pid, strerror(-err));
+		return err;
+	}
+	return pylayout__init(&p->layout, minor, dbg_len ? dbg : NULL, dbg_len, why, len);
+}
+
+uint32_t pyproc__host_tid(int pid, uint32_t ns_tid)
+{
+	char path[64], line[256];
+	struct dirent *d;
+	uint32_t found = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while (!found && (d = readdir(dir))) {
+		char p2[400];
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "%s/%s/status", path, d->d_name);
+		f = fopen(p2, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *last;
+
+			if (strncmp(line, "NSpid:", 6))
+				continue;
+			/* host TID first, the innermost namespace's last */
+			last = strrchr(line, '\t');
+			if (last && strtoul(last + 1, NULL, 10) == ns_tid)
+				found = strtoul(line + 6, NULL, 10);
+			break;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
+}
+
+int pyproc__threads(const struct pyproc *p, struct py_thread *out, int max)
+{
+	const struct py_layout *l = &p->layout;
+	uint64_t interp, ts;
+	int n = 0, ni = 0;
+
+	if (read_u64(p, p->runtime + l->runtime_interp_head, &interp))
+		return -EFAULT;
+	for (; interp && ni < MAX_INTERPS; ni++) {
+		int nt = 0;
+
+		if (read_u64(p, interp + l->interp_threads_head, &ts))
+			return -EFAULT;
+		for (; ts && nt < MAX_THREADS && n < max; nt++) {
+			uint64_t native = 0;
+
+			if (read_u64(p, ts + l->tstate_native_tid, &native))
+				break;
+			out[n].ns_tid = native;
+			out[n].tid = native;
+			out[n].tstate = ts;
+			n++;
+			if (read_u64(p, ts + l->tstate_next, &ts))
+				break;
+		}
+		if (read_u64(p, interp + l->interp_next, &interp))
+			break;
+	}
+	/* inside a PID namespace the TIDs differ: match them through NSpid */
+	for (int i = 0; i < n; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%u", p->pid, out[i].tid);
+		if (out[i].tid && access(path, F_OK) == 0 &&
+		    pyproc__host_tid(p->pid, out[i].ns_tid) == out[i].tid)
+			continue;
+		out[i].tid = pyproc__host_tid(p->pid, out[i].ns_tid);
+	}
+	return n;
+}
+
+int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out,
+		 int max, uint32_t *py_flags)
+{
+	const struct ls_py_offsets *o = &p->layout.bpf;
+	uint8_t fb[LS_FRAME_WIN], cb[LS_CODE_WIN];
+	uint64_t frame;
+	int n = 0;
+
+	*py_flags = 0;
+	if (read_u64(p, tstate + o->tstate_frame, &frame))
+		return -EFAULT;
+	if (o->cframe_frame != LS_NO_OFF && frame &&
+	    read_u64(p, frame + o->cframe_frame, &frame))
+		return -EFAULT;
+	for (int i = 0; frame && i < MAX_WALK; i++) {
+		uint64_t code, prev, instr, fn, qn, lt;
+		uint32_t first;
+
+		if (pyproc__read(p, frame, fb, sizeof(fb))) {
+			*py_flags |= LS_PY_READ_ERR;
+			break;
+		}
+		memcpy(&code, fb + o->frame_code, 8);
+		memcpy(&prev, fb + o->frame_previous, 8);
+		memcpy(&instr, fb + o->frame_instr, 8);
+		code &= ~(uint64_t)o->code_tag_mask;
+		if (fb[o->frame_owner] >= o->owner_skip) {
+			if (n)
+				out[n - 1].flags |= LS_PYF_ENTRY;
+			frame = prev;
+			continue;
+		}
+		if (n == max) {
+			*py_flags |= LS_PY_TRUNCATED;
+			break;
+		}
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].code = code;
+		out[n].lasti = (instr - code - o->code_adaptive) / 2;
+		if (o->frame_is_entry != LS_NO_OFF && fb[o->frame_is_entry])
+			out[n].flags |= LS_PYF_ENTRY;
+		if (!pyproc__read(p, code + o->code_win, cb, sizeof(cb))) {
+			memcpy(&first, cb + o->code_firstlineno, 4);
+			memcpy(&fn, cb + o->code_filename, 8);
+			memcpy(&qn, cb + o->code_qualname, 8);
+			memcpy(&lt, cb + o->code_linetable, 8);
+			out[n].guard = ls_code_guard(first, fn, qn, lt);
+		}
+		n++;
+		frame = prev;
+	}
+	return n;
+}

@@ -1,0 +1,189 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "pylayout.h"
+
+/* 3.11 and 3.12: no debug offsets; checked on Debian 3.11.2 and 3.12.1. */
+static const struct py_layout fixed[] = {
+	{
+		.minor = 11,
+		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
+		.tstate_next = 8, .tstate_native_tid = 160,
+		.code_filename = 112, .code_name = 120, .code_qualname = 128,
+		.code_linetable = 136, .code_firstlineno = 72,
+		.str_length = 16, .str_state = 32, .str_ascii_data = 48, .str_compact_data = 72,
+		.bpf = {
+			.tstate_frame = 56, .cframe_frame = 8, .frame_code = 32,
+			.frame_previous = 48, .frame_instr = 56, .frame_owner = 69,
+			.frame_is_entry = 68, .code_adaptive = 184,
+			.owner_skip = 0xff, .code_tag_mask = 0,
+		},
+	},
+	{
+		.minor = 12,
+		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 72,
+		.tstate_next = 8, .tstate_native_tid = 144,
+		.code_filename = 112, .code_name = 120, .code_qualname = 128,
+		.code_linetable = 136, .code_firstlineno = 68,
+		.str_length = 16, .str_state = 32, .str_ascii_data = 40, .str_compact_data = 56,
+		.bpf = {
+			.tstate_frame = 56, .cframe_frame = 0, .frame_code = 0,
+			.frame_previous = 8, .frame_instr = 56, .frame_owner = 70,
+			.frame_is_entry = LS_NO_OFF, .code_adaptive = 192,
+			.owner_skip = 3, .code_tag_mask = 0,
+		},
+	},
+};
+
+/* Positions of the fields we use inside _Py_DebugOffsets, per layout. */
+struct dbg_pos {
+	unsigned int minor;
+	size_t size;
+	uint32_t interp_head, threads_head, ts_next, ts_frame, ts_native_tid;
+	uint32_t fr_previous, fr_executable, fr_instr, fr_owner;
+	uint32_t co_filename, co_name, co_qualname, co_linetable, co_firstlineno,
+		 co_adaptive;
+	uint32_t str_state, str_length, str_ascii_size;
+};
+
+static const struct dbg_pos dbg_layouts[] = {
+	{ 13, 584, 40, 72, 168, 184, 200, 232, 240, 248, 264,
+	  280, 288, 296, 304, 312, 344, 544, 552, 560 },
+	{ 14, 760, 40, 72, 192, 208, 224, 256, 264, 272, 288,
+	  320, 328, 336, 344, 352, 384, 624, 632, 640 },
+	{ 15, 888, 40, 72, 192, 208, 248, 320, 328, 336, 352,
+	  384, 392, 400, 408, 416, 448, 720, 728, 736 },
+};
+
+static const struct dbg_pos *dbg_pos_of(unsigned int minor)
+{
+	for (size_t i = 0; i < sizeof(dbg_layouts) / sizeof(dbg_layouts[0]); i++)
+		if (dbg_layouts[i].minor == minor)
+			return &dbg_layouts[i];
+	return NULL;
+}
+
+size_t pylayout__debug_size(unsigned int minor)
+{
+	const struct dbg_pos *p = dbg_pos_of(minor);
+
+	return p ? p->size : 0;
+}
+
+static uint64_t u64_at(const uint8_t *b, uint32_t pos)
+{
+	uint64_t v;
+
+	memcpy(&v, b + pos, sizeof(v));
+	return v;
+}
+
+/* The code window: the smallest 8-aligned start holding the guard fields. */
+static int set_code_window(struct py_layout *l, char *why, size_t why_len)
+{
+	uint32_t lo = l->code_firstlineno, hi = l->code_firstlineno + 4;
+	uint32_t f[] = { l->code_filename, l->code_qualname, l->code_linetable };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (f[i] < lo)
+			lo = f[i];
+		if (f[i] + 8 > hi)
+			hi = f[i] + 8;
+	}
+	lo &= ~7u;
+	if (hi - lo > LS_CODE_WIN) {
+		snprintf(why, why_len, "code object fields span %u bytes, more than the "
+			 "walker reads (%u)", hi - lo, LS_CODE_WIN);
+		return -EINVAL;
+	}
+	l->bpf.code_win = lo;
+	l->bpf.code_firstlineno = l->code_firstlineno - lo;
+	l->bpf.code_filename = l->code_filename - lo;
+	l->bpf.code_qualname = l->code_qualname - lo;
+	l->bpf.code_linetable = l->code_linetable - lo;
+	return 0;
+}
+
+static int check_frame_window(const struct ls_py_offsets *o, char *why, size_t why_len)
+{
+	uint16_t f[] = { o->frame_code, o->frame_previous, o->frame_instr };
+
+	for (size_t i = 0; i < 3; i++)
+		if (f[i] + 8 > LS_FRAME_WIN)
+			goto bad;
+	if (o->frame_owner >= LS_FRAME_WIN ||
+	    (o->frame_is_entry != LS_NO_OFF && o->frame_is_entry >= LS_FRAME_WIN))
+		goto bad;
+	return 0;
+bad:
+	snprintf(why, why_len, "interpreter frame fields lie beyond the %u bytes the "
+		 "walker reads", LS_FRAME_WIN);
+	return -EINVAL;
+}
+
+int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
+		   size_t dbg_len, char *why, size_t why_len)
+{
+	const struct dbg_pos *p;
+	uint64_t version;
+
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (fixed[i].minor == minor) {
+			*l = fixed[i];
+			if (set_code_window(l, why, why_len))
+				return -EINVAL;
+			return check_frame_window(&l->bpf, why, why_len);
+		}
+	}
+	p = dbg_pos_of(minor);
+	if (!p) {
+		snprintf(why, why_len, "CPython 3.%u is not supported (3.11 to 3.15 are)", minor);
+		return -ENOTSUP;
+	}
+	if (!dbg || dbg_len < p->size || memcmp(dbg, "xdebugpy", 8)) {
+		snprintf(why, why_len, "no _Py_DebugOffsets at the start of _PyRuntime "
+			 "(cookie missing)");
+		return -EINVAL;
+	}
+	version = u64_at(dbg, 8);
+	if ((version >> 24) != 3 || ((version >> 16) & 0xff) != minor) {
+		snprintf(why, why_len, "_Py_DebugOffsets is for version 0x%llx, not 3.%u",
+			 (unsigned long long)version, minor);
+		return -EINVAL;
+	}
+	if (u64_at(dbg, 16)) {
+		snprintf(why, why_len, "free-threaded CPython 3.%u is not supported; use the "
+			 "default (GIL) build", minor);
+		return -ENOTSUP;
+	}
+	l->minor = minor;
+	l->runtime_interp_head = u64_at(dbg, p->interp_head);
+	l->interp_next = 0;
+	l->interp_threads_head = u64_at(dbg, p->threads_head);
+	l->tstate_next = u64_at(dbg, p->ts_next);
+	l->tstate_native_tid = u64_at(dbg, p->ts_native_tid);
+	l->code_filename = u64_at(dbg, p->co_filename);
+	l->code_name = u64_at(dbg, p->co_name);
+	l->code_qualname = u64_at(dbg, p->co_qualname);
+	l->code_linetable = u64_at(dbg, p->co_linetable);
+	l->code_firstlineno = u64_at(dbg, p->co_firstlineno);
+	l->str_state = u64_at(dbg, p->str_state);
+	l->str_length = u64_at(dbg, p->str_length);
+	l->str_ascii_data = u64_at(dbg, p->str_ascii_size);
+	/* compact non-ASCII data follows PyCompactUnicodeObject: 56 on 3.12+ */
+	l->str_compact_data = l->str_ascii_data + 16;
+	l->bpf.tstate_frame = u64_at(dbg, p->ts_frame);
+	l->bpf.cframe_frame = LS_NO_OFF;
+	l->bpf.frame_previous = u64_at(dbg, p->fr_previous);
+	l->bpf.frame_code = u64_at(dbg, p->fr_executable);
+	l->bpf.frame_instr = u64_at(dbg, p->fr_instr);
+	l->bpf.frame_owner = u64_at(dbg, p->fr_owner);
+	l->bpf.frame_is_entry = LS_NO_OFF;
+	l->bpf.code_adaptive = u64_at(dbg, p->co_adaptive);
+	l->bpf.owner_skip = 3;			/* INTERPRETER / CSTACK */
+	l->bpf.code_tag_mask = minor >= 14 ? 3 : 0;	/* _PyStackRef tag bits */
+	if (set_code_window(l, why, why_len))
+		return -EINVAL;
+	return check_frame_window(&l->bpf, why, why_len);
+}

@@ -1,0 +1,14 @@
+/* Source lines of the target's Python files, read through /proc/PID/root
+ * (so containers work) and cached per file. */
+#ifndef LS_SOURCE_H
+#define LS_SOURCE_H
+
+struct source;
+
+struct source *source__new(int pid);
+void source__free(struct source *s);
+/* Line `line` of `path` (co_filename), without indentation or newline;
+ * NULL when unreadable. Valid until source__free(). */
+const char *source__line(struct source *s, const char *path, int line);
+
+#endif
