@@ -73,8 +73,9 @@ int pyproc__open(struct pyproc *p, const struct target *t, char *why, size_t len
 
 	memset(p, 0, sizeof(*p));
 	p->pid = t->pid;
-	snprintf(file, sizeof(file), "/proc/%d/root%s", t->pid, t->py_path);
-	err = load_bias(t, file, &bias);
+	err = target__py_file(t, file, sizeof(file));
+	if (!err)
+		err = load_bias(t, file, &bias);
 	if (err) {
 		snprintf(why, len, "cannot find where %s is loaded: %s", t->py_path, strerror(-err));
 		return err;

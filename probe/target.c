@@ -101,6 +101,31 @@ int target__find_python(const char *maps_text, const char *exe, char *out,
 	return err;
 }
 
+int target__py_file(const struct target *t, char *out, size_t len)
+{
+	struct maps m;
+	int err = -ENOENT;
+
+	if (!maps__load(&m, t->pid)) {
+		for (unsigned int i = 0; i < m.n && err; i++) {
+			if (m.v[i].pgoff || strcmp(m.v[i].path, t->py_path))
+				continue;
+			snprintf(out, len, "/proc/%d/map_files/%llx-%llx", t->pid,
+				 (unsigned long long)m.v[i].start, (unsigned long long)m.v[i].end);
+			if (access(out, R_OK) == 0)
+				err = 0;
+		}
+		maps__free(&m);
+	}
+	if (!err)
+		return 0;
+	snprintf(out, len, "/proc/%d/root%s", t->pid, t->py_path);
+	if (access(out, R_OK) == 0)
+		return 0;
+	snprintf(out, len, "%s", t->py_path);
+	return access(out, R_OK) ? -ENOENT : 0;
+}
+
 enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 {
 	char path[PATH_MAX], exe[PATH_MAX], file[PATH_MAX + 32], *maps = NULL;
@@ -162,8 +187,10 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 	}
 	free(maps);
 
-	/* Read the file through the target's root, so containers work. */
-	snprintf(file, sizeof(file), "/proc/%d/root%s", pid, t->py_path);
+	if (target__py_file(t, file, sizeof(file))) {
+		snprintf(why, len, "cannot open %s of PID %d; run as root", t->py_path, pid);
+		return TARGET_NO_ACCESS;
+	}
 	if (elf__find_symbol(file, "_PyRuntime", &sym, NULL)) {
 		snprintf(why, len, "PID %d (%s) is not a CPython process: %s has no _PyRuntime symbol",
 			 pid, t->comm, t->py_path);

@@ -35,6 +35,11 @@ void target__thread_name(int pid, int tid, char *buf, size_t len);
  * libpython): writes the path, returns 0, or -ENOENT. Pure, for tests. */
 int target__find_python(const char *maps_text, const char *exe, char *out,
 			size_t len, bool *shared);
+/* A path that opens the target's python object from here: its
+ * /proc/PID/map_files entry (exact, any namespace, even deleted), else
+ * /proc/PID/root + path (containers), else the path as mapped (chroots,
+ * whose maps show host paths). 0 or -ENOENT. */
+int target__py_file(const struct target *t, char *out, size_t len);
 /* "3.11.2" from a PY_VERSION_HEX. */
 void target__version_str(uint32_t hex, char *buf, size_t len);
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
 #include "loopstall.h"
@@ -66,6 +66,7 @@ struct native {
 	void **images;		/* vDSO copies, alive while dwfl may use them */
 	unsigned int n_images;
 	const struct sample *cur;
+	uint64_t auto_refresh_ns;	/* last refresh for an unknown pc */
 	struct sym_entry *cache;
 	unsigned int cache_bits, cache_n;
 };
@@ -225,7 +226,8 @@ static const struct nmod *mod_of(struct native *n, const char *name, uint64_t lo
 /* Opens the file mapped as m: through the target's root when that is the
  * very file mapped (same inode), else through /proc/PID/map_files (exact
  * even when deleted or replaced; needs CAP_SYS_ADMIN), else the root path
- * all the same (overlay file systems show other inode numbers). */
+ * all the same (overlay file systems show other inode numbers) unless the
+ * mapped file is deleted: a file there now is another one (an upgrade). */
 static int open_mapped(struct native *n, const struct nmod *m, char **file_name)
 {
 	char root[4200], mf[96];
@@ -250,6 +252,9 @@ static int open_mapped(struct native *n, const struct nmod *m, char **file_name)
 			close(fd);
 		fd = fd2;
 		snprintf(root, sizeof(root), "%s", mf);
+	} else if (del && fd >= 0) {
+		close(fd);
+		fd = -1;
 	}
 	if (fd < 0)
 		return -1;
@@ -556,6 +561,34 @@ static int fp_len(struct native *n, const uint64_t *ips, uint32_t n_ips, int max
 	return k;
 }
 
+/* A walk that ends in no module may have met one mapped since the last
+ * refresh (a C extension imported since): refresh then, at most 4 times a
+ * second, as JIT code or a wrong turn would ask for it on every sample. */
+static bool refresh_for_unknown(struct native *n, uint64_t pc)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (dwfl_addrmodule(n->dwfl, pc))
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (n->auto_refresh_ns && now - n->auto_refresh_ns < 250000000)
+		return false;
+	n->auto_refresh_ns = now;
+	return native__refresh(n) > 0;
+}
+
+static int walk(struct native *n, struct sample *s)
+{
+	s->n = 0;
+	s->last_sp = 0;
+	n->cur = s;
+	dwfl_getthread_frames(n->dwfl, s->tid, frame_cb, s);
+	n->cur = NULL;
+	return s->n;
+}
+
 int native__unwind_ips(struct native *n, int tid, const uint64_t *regs,
 		       const uint8_t *stack, uint32_t stack_len,
 		       const uint64_t *ips, uint32_t n_ips, uint64_t *pcs,
@@ -571,9 +604,9 @@ int native__unwind_ips(struct native *n, int tid, const uint64_t *regs,
 	    !regs[LS_REG_IP] || !regs[LS_REG_SP])
 		return -EINVAL;
 	s.sp = regs[LS_REG_SP];
-	n->cur = &s;
-	dwfl_getthread_frames(n->dwfl, tid, frame_cb, &s);
-	n->cur = NULL;
+	walk(n, &s);
+	if (s.n < max && refresh_for_unknown(n, s.n ? pcs[s.n - 1] : regs[LS_REG_IP]))
+		walk(n, &s);
 	if (s.n == 0)
 		pcs[s.n++] = regs[LS_REG_IP];
 	k = ips ? fp_len(n, ips, n_ips, max) : 0;

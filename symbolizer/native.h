@@ -4,7 +4,8 @@
  * Files are opened through /proc/PID/root, so targets in containers work;
  * separate debug info is found by build-id or .gnu_debuglink under
  * /usr/lib/debug (the host's, then the target's). The target is only read:
- * never stopped, never written. x86-64 only. */
+ * never stopped, never written. x86-64 only. A struct native is for one
+ * thread at a time (libdwfl state and the symbol cache are not locked). */
 #ifndef LS_NATIVE_H
 #define LS_NATIVE_H
 #include <stdint.h>
@@ -38,7 +39,9 @@ int native__refresh(struct native *n);
  * zero BP, BX or R12..R15 counts as unknown. stack: stack_len bytes copied
  * from regs[LS_REG_SP] upward; reads past it go to the live process.
  * Fills pcs[] innermost first: the sampled IP, then return addresses - 1
- * (the call instruction, for lookup). Returns the count (>= 1) or -errno. */
+ * (the call instruction, for lookup). Returns the count (>= 1) or -errno.
+ * A walk that ends at an address in no module refreshes the modules (at most
+ * 4 times a second) and walks again: a library mapped since is found. */
 int native__unwind(struct native *n, int tid, const uint64_t *regs,
 		   const uint8_t *stack, uint32_t stack_len, uint64_t *pcs,
 		   int max);
@@ -52,9 +55,10 @@ int native__unwind_ips(struct native *n, int tid, const uint64_t *regs,
 		       int max);
 
 /* Symbol of pc (a pcs[] entry): 0, or -ENOENT when no symbol covers it
- * (function NULL; module set when pc is in one). Results are cached per
- * pc; the strings live until the next native__refresh() that changes the
- * modules, or native__free(). */
+ * (function NULL; module set when pc is in one), -EINVAL, -ENOMEM. Results
+ * are cached per pc. Names lose a "@VERSION" and ".lto_priv.N" suffixes.
+ * The strings live until a refresh changes the modules (native__refresh(),
+ * or a native__unwind*() that refreshes), or native__free(). */
 int native__symbolize(struct native *n, uint64_t pc, struct native_sym *out);
 
 #endif

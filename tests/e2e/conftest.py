@@ -16,12 +16,35 @@ WORKLOAD = os.path.join(ROOT, "tests", "e2e", "workload.py")
 PYTHON = os.environ.get("LOOPSTALL_TEST_PYTHON", "/usr/bin/python3")
 
 
+def pythons():
+    """The test interpreters: [(version, root, python)], host first; the
+    chroots come from scripts/setup-pythons, pyenv's 3.12 when present."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "setup-pythons"), "--list"],
+                         capture_output=True, text=True).stdout
+    found = [tuple(l.split()) for l in out.splitlines() if len(l.split()) == 3]
+    pyenv312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+    if os.access(pyenv312, os.X_OK) and not any(v == "3.12" for v, _, _ in found):
+        found.append(("3.12", "/", pyenv312))
+    return sorted(found, key=lambda t: tuple(map(int, t[0].split("."))))
+
+
+def workload_cmd(scenario, python=PYTHON, root="/"):
+    """The command running workload.py under python, inside root."""
+    if root == "/":
+        return [python, WORKLOAD, scenario], WORKLOAD
+    inside = "/tmp/loopstall-tests/workload.py"
+    os.makedirs(root + os.path.dirname(inside), exist_ok=True)
+    with open(WORKLOAD, "rb") as src, open(root + inside, "wb") as dst:
+        dst.write(src.read())
+    return ["chroot", root, python, inside, scenario], inside
+
+
 class Workload:
     """A workload scenario; `ready PID` on stdout, SIGUSR1 starts it."""
 
-    def __init__(self, scenario, python=PYTHON):
-        self.proc = subprocess.Popen([python, WORKLOAD, scenario],
-                                     stdout=subprocess.PIPE, text=True)
+    def __init__(self, scenario, python=PYTHON, root="/"):
+        cmd, self.path = workload_cmd(scenario, python, root)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().split()
         assert line and line[0] == "ready", f"workload did not start: {line}"
         self.pid = int(line[1])
@@ -97,10 +120,10 @@ def count_type(t, n):
     return lambda lines: sum(1 for l in lines if f'"type":"{t}"' in l) >= n
 
 
-def watch(scenario, *args, loops=1, python=PYTHON, timeout=30):
+def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30):
     """Run scenario under `loopstall attach -f json`; returns the finished
     Loopstall (events, rc, stderr) and the workload's exit code."""
-    w = Workload(scenario, python)
+    w = Workload(scenario, python, root)
     ls = Loopstall("attach", "-p", str(w.pid), "-f", "json", *args)
     try:
         assert ls.wait_for(count_type("loop", loops)), \
@@ -112,7 +135,18 @@ def watch(scenario, *args, loops=1, python=PYTHON, timeout=30):
         w.kill()
         ls.kill()
     ls.workload_pid = w.pid
+    ls.workload_path = w.path
     return ls
+
+
+def markers():
+    """Line numbers of the "# @name" markers in workload.py."""
+    out = {}
+    with open(WORKLOAD) as f:
+        for i, line in enumerate(f, 1):
+            if "# @" in line:
+                out[line.rsplit("# @", 1)[1].strip()] = i
+    return out
 
 
 @pytest.fixture(scope="session", autouse=True)

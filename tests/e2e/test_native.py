@@ -13,7 +13,7 @@ import pytest
 from conftest import PYTHON, ROOT
 
 PROBE = os.path.join(ROOT, "build", "tests", "native_probe")
-NR_RECVFROM, NR_CLOCK_NANOSLEEP = 45, 230     # x86-64
+NR_READ, NR_RECVFROM, NR_FUTEX, NR_CLOCK_NANOSLEEP = 0, 45, 202, 230  # x86-64
 
 Frame = namedtuple("Frame", "pc function module source")
 
@@ -64,23 +64,30 @@ def blocked(code, nr, thread=False, timeout=10):
     pytest.fail(f"thread {tid} not blocked in syscall {nr}")
 
 
-def probe(pid, tid, *extra):
-    r = subprocess.run([PROBE, str(pid), str(tid), *extra],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+def parse(out):
     frames = []
-    for line in r.stdout.splitlines():
+    for line in out.splitlines():
+        if line == "ready":
+            continue
         pc, function, rest = line.split(" ", 2)
         module, source = rest.rsplit(" ", 1)
         frames.append(Frame(int(pc, 16), function, module, source))
+    return frames
+
+
+def probe(pid, tid, *opts):
+    r = subprocess.run([PROBE, *opts, str(pid), str(tid)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    frames = parse(r.stdout)
     assert frames, r.stderr
     return frames, r.stderr
 
 
-def run(code, nr, thread=False, *extra):
+def run(code, nr, thread=False, *opts):
     proc, pid, tid = blocked(code, nr, thread)
     try:
-        return probe(pid, tid, *extra)
+        return probe(pid, tid, *opts)
     finally:
         proc.kill()
         proc.wait()
@@ -156,5 +163,38 @@ def test_repeated_unwinds_agree():
     # the probe checks that 300 unwinds of the same sample find as many
     # frames as the first, and times them
     _, err = run("import time; time.sleep(60)", NR_CLOCK_NANOSLEEP, False,
-                 "300")
+                 "-n", "300")
     assert "300 unwinds" in err, err
+
+
+def test_module_mapped_after_start_is_found():
+    # the probe reports the modules while the target waits on stdin; the
+    # target then imports _queue (lib-dynload) and blocks inside it: the
+    # unwinder meets an address in no module, refreshes and goes on
+    code = ("import sys\n"
+            "sys.stdin.readline()\n"
+            "import _queue\n"
+            "_queue.SimpleQueue().get()\n")
+    target = subprocess.Popen([PYTHON, "-c", code], stdin=subprocess.PIPE,
+                              text=True)
+    try:
+        blocked_path = f"/proc/{target.pid}/syscall"
+        end = time.monotonic() + 10
+        while open(blocked_path).read().split()[0] != str(NR_READ):
+            assert time.monotonic() < end, "target not reading stdin"
+            time.sleep(0.02)
+        pr = subprocess.Popen([PROBE, "-w", str(NR_FUTEX), str(target.pid),
+                               str(target.pid)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        assert pr.stdout.readline() == "ready\n"
+        target.stdin.write("go\n")
+        target.stdin.flush()
+        out, err = pr.communicate(timeout=60)
+        assert pr.returncode == 0, err
+    finally:
+        target.kill()
+        target.wait()
+    frames = parse(out)
+    mods = [f.module for f in frames]
+    assert any("/_queue." in m for m in mods), frames
+    assert frames[-1].function == "_start", frames

@@ -42,7 +42,7 @@ async def wait_go():
 async def sleep_scenario():
     await wait_go()
     for _ in range(3):
-        time.sleep(0.2)          # blocks the loop 200 ms, off-CPU
+        time.sleep(0.2)          # blocks the loop 200 ms, off-CPU  # @sleep
         await asyncio.sleep(0.1)
 
 
@@ -110,6 +110,69 @@ async def pool_scenario():
     pool.shutdown()
 
 
+# Stacks: the tests find each blocking line by its "# @name" marker.
+class Repository:
+    def load(self):
+        time.sleep(0.15)                                  # @method
+
+
+def helper3():
+    time.sleep(0.15)                                      # @helper3
+
+
+def helper2():
+    helper3()                                             # @helper2
+
+
+def helper1():
+    helper2()                                             # @helper1
+
+
+def recurse(n):
+    if n == 0:
+        time.sleep(0.15)                                  # @deep
+        return
+    recurse(n - 1)                                        # @recurse
+
+
+async def stacks_scenario():
+    await wait_go()
+    helper1()                                             # @helper0
+    await asyncio.sleep(0.05)
+    Repository().load()                                   # @method_call
+    await asyncio.sleep(0.05)
+    (lambda: time.sleep(0.15))()                          # @lambda
+    await asyncio.sleep(0.05)
+
+    def nested():
+        time.sleep(0.15)                                  # @nested
+    nested()                                              # @nested_call
+    await asyncio.sleep(0.05)
+    recurse(120)
+    await asyncio.sleep(0.05)
+
+
+def selector_thread():
+    """A thread with a selectors loop of its own: not an event loop."""
+    name_thread("own-selector")
+    a, b = socket.socketpair()
+    sel = selectors.DefaultSelector()
+    sel.register(a, selectors.EVENT_READ)
+    sel.register(b, selectors.EVENT_READ)
+    GO.wait()
+    for _ in range(3):
+        sel.select(0.01)
+        spin(0.2)                                         # busy between polls
+
+
+async def own_selector_scenario():
+    t = threading.Thread(target=selector_thread)
+    t.start()
+    await wait_go()
+    time.sleep(0.1)                                       # @marker
+    await asyncio.to_thread(t.join)
+
+
 async def overrun_scenario():
     await wait_go()
     spin(1.5)
@@ -141,7 +204,8 @@ async def serve_and(coro):
 SCENARIOS = {
     "sleep": sleep_scenario, "cpu": cpu_scenario, "mixed": mixed_scenario,
     "short": short_scenario, "hang": hang_scenario, "lock": lock_scenario,
-    "pool": pool_scenario, "overrun": overrun_scenario,
+    "pool": pool_scenario, "overrun": overrun_scenario, "stacks": stacks_scenario,
+    "own_selector": own_selector_scenario,
 }
 
 

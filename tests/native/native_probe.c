@@ -3,9 +3,12 @@
  * /proc/PID/task/TID/syscall (sp and pc only), copies its stack with
  * process_vm_readv, unwinds and symbolizes like a BPF sample would be.
  *
- * usage: native_probe PID TID [REPEAT]
+ * usage: native_probe [-n REPEAT] [-w NR] PID TID
  * Prints one frame a line: "PC FUNCTION MODULE FILE:LINE" (- when unknown).
- * REPEAT > 0 also times REPEAT unwinds of the same sample (on stderr). */
+ * -n REPEAT also times REPEAT unwinds of the same sample (on stderr).
+ * -w NR reports the process's modules first, prints "ready", then waits for
+ * the thread to block in syscall NR: modules mapped meanwhile must be found
+ * by the unwinder's own refresh. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/types.h>
 #include "loopstall.h"
 #include "native.h"
@@ -42,11 +46,10 @@ static double now_us(void)
 
 /* sp and pc of a blocked thread: "nr arg1..arg6 sp pc" ("-1 sp pc" when
  * blocked outside a syscall, "running" when on a CPU). */
-static int blocked_regs(int pid, int tid, uint64_t *sp, uint64_t *pc)
+static int blocked_regs(int pid, int tid, long *nr, uint64_t *sp, uint64_t *pc)
 {
 	char path[96], buf[256];
 	uint64_t a[6];
-	long nr;
 	FILE *f;
 	int k;
 
@@ -58,13 +61,13 @@ static int blocked_regs(int pid, int tid, uint64_t *sp, uint64_t *pc)
 	fclose(f);
 	if (k)
 		return k;
-	if (sscanf(buf, "%ld", &nr) != 1)
+	if (sscanf(buf, "%ld", nr) != 1)
 		return -EAGAIN;	/* "running" */
-	if (nr == -1)
-		k = sscanf(buf, "%ld %" SCNx64 " %" SCNx64, &nr, sp, pc) == 3;
+	if (*nr == -1)
+		k = sscanf(buf, "%ld %" SCNx64 " %" SCNx64, nr, sp, pc) == 3;
 	else
 		k = sscanf(buf, "%ld %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64
-			   " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, &nr,
+			   " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, nr,
 			   &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], sp, pc) == 9;
 	return k ? 0 : -EINVAL;
 }
@@ -73,26 +76,50 @@ int main(int argc, char **argv)
 {
 	static uint8_t stack[LS_STACK_BYTES];
 	uint64_t regs[LS_NREGS] = { 0 }, pcs[128];
-	long pid, tid, repeat = 0;
+	long pid, tid, nr, wait_nr = -2, repeat = 0;
 	struct native *n = NULL;
 	struct iovec l, r;
 	ssize_t got;
-	int err, cnt, ret = 1;
+	int err, cnt, opt, ret = 1;
+	double t0, t1, t2, t3;
 
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: native_probe PID TID [REPEAT]\n");
+	while ((opt = getopt(argc, argv, "n:w:")) != -1) {
+		if (opt == 'n')
+			repeat = parse_long(optarg, "REPEAT");
+		else if (opt == 'w')
+			wait_nr = parse_long(optarg, "NR");
+		else
+			goto usage;
+	}
+	if (argc - optind != 2) {
+usage:
+		fprintf(stderr, "usage: native_probe [-n REPEAT] [-w NR] PID TID\n");
 		return 2;
 	}
-	pid = parse_long(argv[1], "PID");
-	tid = parse_long(argv[2], "TID");
-	if (argc == 4)
-		repeat = parse_long(argv[3], "REPEAT");
+	pid = parse_long(argv[optind], "PID");
+	tid = parse_long(argv[optind + 1], "TID");
 
-	err = blocked_regs(pid, tid, &regs[LS_REG_SP], &regs[LS_REG_IP]);
-	if (err) {
-		fprintf(stderr, "native_probe: %ld/%ld: no blocked registers: %s\n",
-			pid, tid, strerror(-err));
+	t0 = now_us();
+	n = native__new(pid);
+	if (!n) {
+		fprintf(stderr, "native_probe: native__new: %s\n", strerror(errno));
 		return 1;
+	}
+	t1 = now_us();
+	if (wait_nr != -2) {
+		printf("ready\n");
+		fflush(stdout);
+	}
+	for (int tries = 0;; tries++) {
+		err = blocked_regs(pid, tid, &nr, &regs[LS_REG_SP], &regs[LS_REG_IP]);
+		if (wait_nr == -2 || (!err && nr == wait_nr) || tries == 1000)
+			break;
+		usleep(10000);
+	}
+	if (err || (wait_nr != -2 && nr != wait_nr)) {
+		fprintf(stderr, "native_probe: %ld/%ld: no blocked registers: %s\n",
+			pid, tid, err ? strerror(-err) : "other syscall");
+		goto out;
 	}
 	/* up to LS_STACK_BYTES, less at the top of the stack mapping */
 	l = (struct iovec){ stack, sizeof(stack) };
@@ -100,18 +127,12 @@ int main(int argc, char **argv)
 	got = process_vm_readv(pid, &l, 1, &r, 1, 0);
 	if (got <= 0) {
 		fprintf(stderr, "native_probe: reading the stack: %s\n", strerror(errno));
-		return 1;
+		goto out;
 	}
 
-	double t0 = now_us();
-	n = native__new(pid);
-	if (!n) {
-		fprintf(stderr, "native_probe: native__new: %s\n", strerror(errno));
-		return 1;
-	}
-	double t1 = now_us();
+	t2 = now_us();
 	cnt = native__unwind(n, tid, regs, stack, got, pcs, 128);
-	double t2 = now_us();
+	t3 = now_us();
 	if (cnt < 0) {
 		fprintf(stderr, "native_probe: native__unwind: %s\n", strerror(-cnt));
 		goto out;
@@ -127,10 +148,9 @@ int main(int argc, char **argv)
 		else
 			printf("-\n");
 	}
-	double t3 = now_us();
 	fprintf(stderr, "native_probe: %d frames, stack %zd bytes; new %.0f us, "
 		"first unwind %.0f us, symbolize %.0f us\n", cnt, got, t1 - t0,
-		t2 - t1, t3 - t2);
+		t3 - t2, now_us() - t3);
 	if (repeat > 0) {
 		double t = now_us();
 		for (long i = 0; i < repeat; i++)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include "stack.h"
 #include "stall.h"
 
 #define MS 1000000ULL
@@ -30,11 +31,10 @@ static void teardown(void)
 
 TestSuite(stall, .init = setup, .fini = teardown);
 
-/* Add one sample: n_ips return addresses follow. */
-static void add(uint32_t tid, uint64_t seq, uint32_t kind, int32_t nr,
-		uint64_t weight_ns, uint32_t n_ips, ...)
+/* Fill smp as a sample of (tid, seq) would arrive from BPF. */
+static void sample_of(uint32_t tid, uint64_t seq, uint32_t kind, int32_t nr,
+		      uint64_t weight_ns)
 {
-	va_list ap;
 
 	memset(smp, 0, sizeof(*smp));
 	smp->hdr.type = LS_EV_SAMPLE;
@@ -46,19 +46,33 @@ static void add(uint32_t tid, uint64_t seq, uint32_t kind, int32_t nr,
 	smp->kind = kind;
 	smp->nr = nr;
 	smp->weight_ns = weight_ns;
-	smp->n_ips = n_ips;
-	va_start(ap, n_ips);
-	for (uint32_t i = 0; i < n_ips; i++)
-		smp->ips[i] = va_arg(ap, uint64_t);
+}
+
+/* Add one sample: its n resolved frame ids (innermost first) follow. The
+ * ids are passed in a buffer that is scribbled over afterwards: the
+ * assembler must keep a copy. */
+static void add(uint32_t tid, uint64_t seq, uint32_t kind, int32_t nr,
+		uint64_t weight_ns, uint32_t n, ...)
+{
+	uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	va_list ap;
+
+	cr_assert_not_null(ids);
+	sample_of(tid, seq, kind, nr, weight_ns);
+	va_start(ap, n);
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = va_arg(ap, unsigned int);
 	va_end(ap);
-	cr_assert_eq(assembler__add_sample(&a, smp), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, n), 0);
+	memset(ids, 0xee, (n ? n : 1) * sizeof(*ids));
+	free(ids);
 }
 
 /* n plain on-CPU samples with the stack {0x1000 + i} */
 static void add_n(uint32_t tid, uint64_t seq, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		add(tid, seq, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, (uint64_t)0x1000 + i);
+		add(tid, seq, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1000 + i);
 }
 
 static struct ls_stall ev(uint32_t tid, uint64_t seq, uint64_t start, uint64_t end,
@@ -183,43 +197,46 @@ Test(stall, samples_after_complete_start_fresh)
 /* ---- grouping -------------------------------------------------------- */
 
 static void expect_stack(const struct stack_count *sc, uint32_t kind, int32_t nr,
-			 uint32_t count, uint64_t weight, uint32_t n_ips,
-			 const uint64_t *ips, const char *what)
+			 uint32_t count, uint64_t weight, uint32_t n_frames,
+			 const uint32_t *frames, const char *what)
 {
 	cr_expect_eq(sc->kind, kind, "%s: kind %u", what, sc->kind);
 	cr_expect_eq(sc->nr, nr, "%s: nr %d", what, sc->nr);
 	cr_expect_eq(sc->count, count, "%s: count %u, want %u", what, sc->count, count);
 	cr_expect_eq(sc->weight_ns, weight, "%s: weight %llu, want %llu", what,
 		     (unsigned long long)sc->weight_ns, (unsigned long long)weight);
-	cr_assert_eq(sc->n_ips, n_ips, "%s: n_ips %u, want %u", what, sc->n_ips, n_ips);
-	for (uint32_t i = 0; i < n_ips; i++)
-		cr_expect_eq(sc->ips[i], ips[i], "%s: ips[%u]", what, i);
+	cr_assert_eq(sc->n_frames, n_frames, "%s: n_frames %u, want %u", what, sc->n_frames,
+		     n_frames);
+	cr_assert(!n_frames || sc->frames, "%s: no frames", what);
+	for (uint32_t i = 0; i < n_frames; i++)
+		cr_expect_eq(sc->frames[i], frames[i], "%s: frames[%u] %u, want %u", what, i,
+			     sc->frames[i], frames[i]);
 }
 
 Test(stall, identical_stacks_grouped_heaviest_first)
 {
-	static const uint64_t abc[] = { 0xa, 0xb, 0xc }, abd[] = { 0xa, 0xb, 0xd },
+	static const uint32_t abc[] = { 0xa, 0xb, 0xc }, abd[] = { 0xa, 0xb, 0xd },
 			      ab[] = { 0xa, 0xb };
 	struct stall *st;
 
 	/* A: on-CPU, no syscall, {a,b,c}: 3 x 10 ms, interleaved */
-	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xa, 0xb, 0xc);
 	/* B: another leaf */
-	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xdULL);
-	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
-	/* C: same ips as A, but off-CPU in futex */
-	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_futex, 25 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
-	/* D: same ips and kind as A, but in a syscall */
-	add(TID, 3, LS_SAMPLE_ONCPU, SYS_read, 1 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
-	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
-	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_futex, 25 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xa, 0xb, 0xd);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xa, 0xb, 0xc);
+	/* C: same frames as A, but off-CPU in futex */
+	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_futex, 25 * MS, 3, 0xa, 0xb, 0xc);
+	/* D: same frames and kind as A, but in a syscall */
+	add(TID, 3, LS_SAMPLE_ONCPU, SYS_read, 1 * MS, 3, 0xa, 0xb, 0xc);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 10 * MS, 3, 0xa, 0xb, 0xc);
+	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_futex, 25 * MS, 3, 0xa, 0xb, 0xc);
 	/* E: a prefix of A is a different stack */
-	add(TID, 3, LS_SAMPLE_ONCPU, -1, 2 * MS, 2, 0xaULL, 0xbULL);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 2 * MS, 2, 0xa, 0xb);
 	/* F: same weight as B, more samples: sorts before B */
-	add(TID, 3, LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 5 * MS, 1, 0xeULL);
-	add(TID, 3, LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 5 * MS, 1, 0xeULL);
-	/* G: same ips and syscall as D, but off-CPU */
-	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_read, 4 * MS, 3, 0xaULL, 0xbULL, 0xcULL);
+	add(TID, 3, LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 5 * MS, 1, 0xe);
+	add(TID, 3, LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 5 * MS, 1, 0xe);
+	/* G: same frames and syscall as D, but off-CPU */
+	add(TID, 3, LS_SAMPLE_OFFCPU, SYS_read, 4 * MS, 3, 0xa, 0xb, 0xc);
 
 	st = complete(TID, 3);
 	cr_expect_eq(st->samples_on, 6);
@@ -228,7 +245,7 @@ Test(stall, identical_stacks_grouped_heaviest_first)
 	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_futex, 2, 50 * MS, 3, abc, "C");
 	expect_stack(&st->stacks[1], LS_SAMPLE_ONCPU, -1, 3, 30 * MS, 3, abc, "A");
 	expect_stack(&st->stacks[2], LS_SAMPLE_OFFCPU, LS_WAIT_RUNQ, 2, 10 * MS, 1,
-		     (const uint64_t[]){ 0xe }, "F");
+		     (const uint32_t[]){ 0xe }, "F");
 	expect_stack(&st->stacks[3], LS_SAMPLE_ONCPU, -1, 1, 10 * MS, 3, abd, "B");
 	expect_stack(&st->stacks[4], LS_SAMPLE_OFFCPU, SYS_read, 1, 4 * MS, 3, abc, "G");
 	expect_stack(&st->stacks[5], LS_SAMPLE_ONCPU, -1, 1, 2 * MS, 2, ab, "E");
@@ -247,26 +264,109 @@ Test(stall, empty_stacks_group_together)
 	st = complete(TID, 1);
 	cr_assert_eq(st->n_stacks, 1);
 	cr_expect_eq(st->stacks[0].count, 2);
-	cr_expect_eq(st->stacks[0].n_ips, 0);
+	cr_expect_eq(st->stacks[0].n_frames, 0);
 	free_stall(st);
 }
 
-Test(stall, n_ips_clamped)
+Test(stall, long_stack_kept_whole)
+{
+	uint32_t *ids = malloc(LS_MAX_STACK * sizeof(*ids));
+	struct stall *st;
+
+	cr_assert_not_null(ids);
+	sample_of(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS);
+	for (uint32_t i = 0; i < LS_MAX_STACK; i++)
+		ids[i] = 1000000 + i;
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, LS_MAX_STACK), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, LS_MAX_STACK - 1), 0);	/* a prefix */
+	free(ids);
+	st = complete(TID, 1);
+	cr_assert_eq(st->n_stacks, 2, "a prefix is another stack");
+	cr_expect_eq(st->stacks[0].n_frames + st->stacks[1].n_frames, 2 * LS_MAX_STACK - 1);
+	for (uint32_t k = 0; k < 2; k++) {
+		const struct stack_count *sc = &st->stacks[k];
+
+		cr_assert_geq(sc->n_frames, LS_MAX_STACK - 1);
+		for (uint32_t i = 0; i < sc->n_frames; i++)
+			cr_assert_eq(sc->frames[i], 1000000 + i, "stack %u frames[%u]", k, i);
+	}
+	free_stall(st);
+}
+
+/* ---- ownership of frame ids ------------------------------------------- */
+
+Test(stall, frames_copied_from_caller)
+{
+	uint32_t ids[3] = { 7, 8, 9 };
+	struct stall *st;
+
+	sample_of(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, 3), 0);
+	ids[0] = ids[1] = ids[2] = 0;	/* the caller reuses its buffer */
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, 3), 0);
+	st = complete(TID, 1);
+	cr_assert_eq(st->n_stacks, 2);
+	cr_expect_neq(st->stacks[0].frames, ids);
+	cr_expect_neq(st->stacks[1].frames, ids);
+	cr_expect_neq(st->stacks[0].frames, st->stacks[1].frames);
+	/* same weight and count: either order; find {7,8,9} */
+	const struct stack_count *sc = st->stacks[0].frames[0] == 7 ? &st->stacks[0] : &st->stacks[1];
+
+	expect_stack(sc, LS_SAMPLE_ONCPU, -1, 1, 1 * MS, 3, (const uint32_t[]){ 7, 8, 9 }, "copy");
+	free_stall(st);
+}
+
+Test(stall, no_frames_null_pointer)
 {
 	struct stall *st;
 
-	memset(smp, 0, sizeof(*smp));
-	smp->hdr.tid = TID;
-	smp->hdr.seq = 1;
-	smp->n_ips = LS_MAX_USTACK + 50;	/* a corrupt count */
-	for (uint32_t i = 0; i < LS_MAX_USTACK; i++)
-		smp->ips[i] = 0x400000 + i;
-	cr_assert_eq(assembler__add_sample(&a, smp), 0);
+	/* an unresolvable sample: no ids at all, not even a buffer */
+	sample_of(TID, 1, LS_SAMPLE_OFFCPU, SYS_futex, 3 * MS);
+	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0), 0);
 	st = complete(TID, 1);
 	cr_assert_eq(st->n_stacks, 1);
-	cr_expect_eq(st->stacks[0].n_ips, LS_MAX_USTACK);
-	cr_expect_eq(st->stacks[0].ips[LS_MAX_USTACK - 1], 0x400000 + LS_MAX_USTACK - 1);
+	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_futex, 2, 6 * MS, 0, NULL, "empty");
 	free_stall(st);
+}
+
+/* Every frames array allocated for a sample ends up freed exactly once:
+ * moved into the stall and freed by stall__free, or freed with a
+ * duplicate, a dropped interval, or the assembler. Run under valgrind to
+ * see it (valgrind --leak-check=full --trace-children=yes
+ * build/tests/test_stall --jobs=1 --no-early-exit). */
+Test(stall, stall_free_frees_frames)
+{
+	struct stall *st;
+
+	for (int i = 0; i < 10; i++)	/* 3 distinct stacks, duplicates of them */
+		add(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS, 4, 1, 2, 3, 4 + i % 3);
+	add(TID, 1, LS_SAMPLE_OFFCPU, SYS_read, 1 * MS, 0);
+	st = complete(TID, 1);
+	cr_assert_eq(st->n_stacks, 4);
+	cr_expect_eq(nsamples(st), 11);
+	for (uint32_t i = 0; i < st->n_stacks; i++)
+		cr_expect_not_null(st->stacks[i].frames, "stack %u", i);
+	stall__free(st);
+
+	/* an interval that ended below the threshold: its frames go when the
+	 * next one starts; the next one's are left to assembler__free */
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 2, 5, 6);
+	add(TID, 3, LS_SAMPLE_ONCPU, -1, 1 * MS, 2, 5, 6);
+	add(TID + 1, 3, LS_SAMPLE_ONCPU, -1, 1 * MS, 3, 5, 6, 7);
+
+	/* an ongoing stall takes its samples too */
+	struct ls_thread t;
+
+	memset(&t, 0, sizeof(t));
+	t.seq = 3;
+	t.busy_start = 1;
+	st = assembler__ongoing(&a, &t, PID, TID + 1, 2 * SEC);
+	cr_assert_not_null(st);
+	cr_assert_eq(st->n_stacks, 1);
+	expect_stack(&st->stacks[0], LS_SAMPLE_ONCPU, -1, 1, 1 * MS, 3,
+		     (const uint32_t[]){ 5, 6, 7 }, "ongoing");
+	stall__free(st);
 }
 
 /* ---- sample times and losses ---------------------------------------- */
@@ -277,13 +377,13 @@ Test(stall, first_and_last_sample_offsets)
 	struct stall *st;
 
 	sample_ts = 10 * SEC + 120 * MS;
-	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1);
 	sample_ts = 10 * SEC + 30 * MS;		/* out of order: earliest */
-	add(TID, 2, LS_SAMPLE_OFFCPU, SYS_futex, 1 * MS, 1, 0x2ULL);
+	add(TID, 2, LS_SAMPLE_OFFCPU, SYS_futex, 1 * MS, 1, 0x2);
 	sample_ts = 10 * SEC + 450 * MS;		/* latest */
-	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1);
 	sample_ts = 10 * SEC + 200 * MS;
-	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x3ULL);
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x3);
 	st = assembler__complete(&a, &e);
 	cr_assert_not_null(st);
 	cr_expect_eq(st->first_sample_ns, 30 * MS, "first %llu", (unsigned long long)st->first_sample_ns);
@@ -297,9 +397,9 @@ Test(stall, sample_before_start_counts_as_zero)
 	struct stall *st;
 
 	sample_ts = 10 * SEC - 5 * MS;	/* clock of another CPU, a hair early */
-	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1);
 	sample_ts = 10 * SEC + 7 * MS;
-	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1ULL);
+	add(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS, 1, 0x1);
 	st = assembler__complete(&a, &e);
 	cr_assert_not_null(st);
 	cr_expect_eq(st->first_sample_ns, 0);
@@ -423,6 +523,7 @@ Test(stall, waits_count_clamped)
 
 Test(stall, max_samples_cap)
 {
+	static const uint32_t ids[] = { 1, 2 };
 	struct assembler small;
 	struct stall *st;
 	struct ls_stall e;
@@ -432,13 +533,13 @@ Test(stall, max_samples_cap)
 	smp->hdr.tid = TID;
 	smp->hdr.seq = 1;
 	for (int i = 0; i < 6; i++)
-		cr_assert_eq(assembler__add_sample(&small, smp), 0);
+		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
 	cr_expect_eq(small.samples_dropped, 2);
 
 	/* a second thread has its own cap */
 	smp->hdr.tid = TID + 1;
 	for (int i = 0; i < 5; i++)
-		cr_assert_eq(assembler__add_sample(&small, smp), 0);
+		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
 	cr_expect_eq(small.samples_dropped, 3);
 
 	e = ev(TID, 1, 0, 1 * SEC, 0, 6);
@@ -446,15 +547,17 @@ Test(stall, max_samples_cap)
 	cr_assert_not_null(st);
 	cr_expect_eq(nsamples(st), 4);
 	cr_expect_eq(st->samples_sent, 6);
+	cr_assert_eq(st->n_stacks, 1);
+	expect_stack(&st->stacks[0], LS_SAMPLE_ONCPU, 0, 4, 0, 2, ids, "capped");
 	stall__free(st);
 
 	/* a new interval starts with a fresh cap; the total keeps counting */
 	smp->hdr.tid = TID;
 	smp->hdr.seq = 2;
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(assembler__add_sample(&small, smp), 0);
+		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
 	cr_expect_eq(small.samples_dropped, 3);
-	cr_assert_eq(assembler__add_sample(&small, smp), 0);
+	cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
 	cr_expect_eq(small.samples_dropped, 4);
 	assembler__free(&small);
 }
@@ -469,8 +572,8 @@ Test(stall, max_samples_zero_keeps_none)
 	memset(smp, 0, sizeof(*smp));
 	smp->hdr.tid = TID;
 	smp->hdr.seq = 1;
-	cr_assert_eq(assembler__add_sample(&none, smp), 0);
-	cr_assert_eq(assembler__add_sample(&none, smp), 0);
+	cr_assert_eq(assembler__add_sample(&none, smp, (const uint32_t[]){ 1 }, 1), 0);
+	cr_assert_eq(assembler__add_sample(&none, smp, NULL, 0), 0);
 	cr_expect_eq(none.samples_dropped, 2);
 	st = assembler__complete(&none, &e);
 	cr_assert_not_null(st);
@@ -521,9 +624,9 @@ Test(stall, ongoing_adds_wait_in_progress)
 	struct ls_thread t = thread_blocked();
 	struct stall *st;
 
-	add(TID, 7, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x10ULL);
-	add(TID, 7, LS_SAMPLE_OFFCPU, SYS_futex, 500 * MS, 1, 0x20ULL);
-	add(TID, 6, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x30ULL);	/* late, old */
+	add(TID, 7, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x10);
+	add(TID, 7, LS_SAMPLE_OFFCPU, SYS_futex, 500 * MS, 1, 0x20);
+	add(TID, 6, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x30);	/* late, old */
 	st = assembler__ongoing(&a, &t, PID, TID, 2 * SEC);
 	cr_assert_not_null(st);
 	cr_expect_eq(st->ongoing, true);
@@ -544,8 +647,11 @@ Test(stall, ongoing_adds_wait_in_progress)
 	cr_expect_eq(st->waits[1].ns, 100 * MS);
 	cr_expect_eq(st->samples_on, 1);
 	cr_expect_eq(st->samples_off, 1);
-	cr_expect_eq(st->n_stacks, 2);
-	cr_expect_eq(st->stacks[0].ips[0], 0x20);	/* heavier */
+	cr_assert_eq(st->n_stacks, 2);
+	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_futex, 1, 500 * MS, 1,
+		     (const uint32_t[]){ 0x20 }, "heavier");
+	expect_stack(&st->stacks[1], LS_SAMPLE_ONCPU, -1, 1, 10 * MS, 1,
+		     (const uint32_t[]){ 0x10 }, "lighter");
 	stall__free(st);
 }
 

@@ -1,0 +1,90 @@
+"""Python stacks of stalls, exact to the line, on every test Python."""
+import pytest
+
+from conftest import markers, pythons, watch
+
+PYTHONS = pythons()
+IDS = [v for v, _, _ in PYTHONS]
+M = markers()
+
+
+def py_frames(stack):
+    return [f for f in stack["frames"] if f["kind"] == "python"]
+
+
+def dominant(stall):
+    return max(stall["stacks"], key=lambda s: s["ms"])
+
+
+def inner(stall, n):
+    """(function, line) of the n innermost Python frames of the stall."""
+    return [(f["function"], f["line"]) for f in py_frames(dominant(stall))[:n]]
+
+
+@pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
+def test_each_stall_shows_the_exact_python_frames(version, root, python):
+    ls = watch("stacks", python=python, root=root)
+    assert ls.rc == 0, ls.stderr
+    st = ls.events("stall")
+    assert len(st) == 5, [s["duration_ms"] for s in st]
+    helper, method, lam, nested, deep = st
+    assert inner(helper, 4) == [("helper3", M["helper3"]), ("helper2", M["helper2"]),
+                                ("helper1", M["helper1"]),
+                                ("stacks_scenario", M["helper0"])]
+    assert inner(method, 2) == [("Repository.load", M["method"]),
+                                ("stacks_scenario", M["method_call"])]
+    assert inner(lam, 2) == [("stacks_scenario.<locals>.<lambda>", M["lambda"]),
+                             ("stacks_scenario", M["lambda"])]
+    assert inner(nested, 2) == [("stacks_scenario.<locals>.nested", M["nested"]),
+                                ("stacks_scenario", M["nested_call"])]
+    frames = py_frames(dominant(deep))
+    assert frames[0]["function"] == "recurse" and frames[0]["line"] == M["deep"]
+    assert [f["line"] for f in frames[1:121]] == [M["recurse"]] * 120
+    assert len(frames) >= 121
+    for s in st:
+        top = py_frames(dominant(s))[0]
+        assert top["file"] == ls.workload_path and top["user"] is True
+        assert top["code"].startswith(("time.sleep(0.15)", "(lambda: time.sleep")), top
+        # the C function the thread is in; libc's own internals below it
+        # (__internal_syscall_cancel…) have no exported symbol to name
+        natives = [f["function"] for f in dominant(s)["frames"] if f["kind"] == "native"]
+        assert "clock_nanosleep" in natives[:3], natives[:3]
+
+
+def test_native_frames_name_the_c_function():
+    ls = watch("sleep")
+    s = ls.events("stall")[0]
+    names = [f["function"] for f in dominant(s)["frames"]]
+    i = names.index("clock_nanosleep")
+    assert "time_sleep" in names[i:i + 4], names[:8]
+    assert names.index("time_sleep") < names.index("sleep_scenario")
+
+
+@pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
+def test_a_thread_with_its_own_selector_loop_never_stalls(version, root, python):
+    ls = watch("own_selector", python=python, root=root)
+    st = ls.events("stall")
+    # only the marker stall of the asyncio loop; the selector thread spins
+    # 200 ms between its polls three times, and is not an event loop
+    assert [(s["tid"], inner(s, 1)[0][0]) for s in st] == \
+        [(ls.workload_pid, "own_selector_scenario")], st
+    assert [l["tid"] for l in ls.events("loop")] == [ls.workload_pid]
+
+
+def test_text_shows_the_trimmed_stack_with_the_source_line():
+    from conftest import Loopstall, Workload
+    w = Workload("sleep")
+    ls = Loopstall("attach", "-p", str(w.pid))
+    try:
+        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
+        w.go()
+        w.wait()
+        assert ls.finish() == 0
+    finally:
+        w.kill()
+        ls.kill()
+    out = "".join(ls.lines)
+    assert f"> sleep_scenario" in out and f"workload.py:{M['sleep']}" in out, out
+    assert "time.sleep(0.2)" in out
+    assert "base_events.py" not in out, "asyncio internals are trimmed"
+    assert all(len(l.rstrip("\n")) < 80 for l in ls.lines), out
