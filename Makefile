@@ -29,7 +29,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit-test e2e-test clean
+.PHONY: all deps demo test unit-test e2e-test pythons linetable-fixtures clean
 
 all: $(OUT)/loopstall
 
@@ -81,13 +81,19 @@ $(OUT)/tests/native_probe: tests/native/native_probe.c $(OUT)/obj/symbolizer/nat
 demo: $(OUT)/loopstall
 	$(Q)scripts/demo
 
-unit-test: $(UNIT_BINS)
+unit-test: $(UNIT_BINS) linetable-fixtures
 	$(Q)scripts/run-unit-tests $(UNIT_BINS)
 
-e2e-test: $(OUT)/loopstall
+e2e-test: $(OUT)/loopstall $(E2E_BINS) pythons
 	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
-test: $(OUT)/loopstall unit-test
+# The test Pythons (3.13-3.15 chroots, cached outside the checkout) are
+# built when missing; tests then cover every interpreter that exists.
+pythons:
+	$(Q)scripts/setup-pythons >/dev/null || \
+		echo "WARNING: scripts/setup-pythons failed: only the Pythons present are tested" >&2
+
+test: $(OUT)/loopstall $(E2E_BINS) unit-test
 	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 clean:
@@ -97,7 +103,7 @@ clean:
 
 # Location-table fixtures from every interpreter `scripts/setup-pythons --list` shows:
 # build/fixtures/linetable-<ver>.txt, also checked by build/tests/test_linetable.
-linetable-fixtures: scripts/gen-linetable-fixtures
+linetable-fixtures: scripts/gen-linetable-fixtures pythons
 	$(Q)scripts/setup-pythons --list | while read -r ver root py; do \
 		printf '  %-8s %s\n' GEN $(OUT)/fixtures/linetable-$$ver.txt; \
 		scripts/gen-linetable-fixtures --root "$$root" "$$py" \

@@ -34,7 +34,7 @@ static const char top_usage[] =
 "\n"
 "`loopstall COMMAND --help` shows the options of a command.\n";
 
-enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF };
+enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL };
 
 /* Parse state shared by the subcommand parsers. */
 struct cli {
@@ -59,6 +59,8 @@ static const struct argp_option attach_options[] = {
 	{ "frequency", 'F', "HZ", 0, "On-CPU samples per second while a loop is busy "
 	  "(default 199)", 0 },
 	{ "format", 'f', "FMT", 0, "text (default) or json (one object per line)", 0 },
+	{ "full-stacks", OPT_FULL, NULL, 0, "Show every frame of a stall's stack, not only "
+	  "the user code and the calls down to what blocked", 0 },
 	{ "blocked-after", OPT_BLOCKED, "S", 0, "Say a loop is blocked while it still is, "
 	  "after this long (default 1 s)", 0 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without "
@@ -111,6 +113,9 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_BTF:
 		a->btf = arg;
+		break;
+	case OPT_FULL:
+		a->full_stacks = true;
 		break;
 	case OPT_RINGBUF:
 		if (parse_u64(arg, 1, 1024, &v) || (v & (v - 1)))

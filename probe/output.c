@@ -136,12 +136,12 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct frames
 		else
 			fputs("null", f);
 		fputs(",\"frames\":[", f);
-		for (uint32_t j = 0; frames && j < sc->n_frames; j++) {
+		for (uint32_t j = 0, shown = 0; frames && j < sc->n_frames; j++) {
 			const struct frame *fr = frames__get(frames, sc->frames[j]);
 
-			if (!fr)
+			if (!fr)	/* an id not interned (ENOMEM) */
 				continue;
-			if (j)
+			if (shown++)
 				fputc(',', f);
 			json_frame(f, fr);
 		}
@@ -210,7 +210,7 @@ static const char *module_name(const char *path, char *buf, size_t len)
 
 static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
 {
-	char fn[160], where[200], mod[96];
+	char fn[160], where[320], mod[288];
 
 	if (fr->function)
 		snprintf(fn, sizeof(fn), "%s", fr->function);
@@ -226,8 +226,9 @@ static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
 		snprintf(where, sizeof(where), "[%s]", module_name(fr->module, mod, sizeof(mod)));
 	if (strlen(fn) > 40)
 		strcpy(fn + 37, "...");
-	if (strlen(where) > 28)
-		memmove(where, where + strlen(where) - 28, 29);
+	/* 9 + 2 + 40 + 1 + 27: under 80 columns */
+	if (strlen(where) > 27)
+		memmove(where, where + strlen(where) - 27, 28);
 	fprintf(f, "%9s%c %-40s %s\n", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ',
 		fn, where);
 	if (call_site && fr->code)
@@ -261,7 +262,11 @@ static void print_stack_text(FILE *f, const struct stall *s, const struct frames
 	}
 	for (int i = 0; i < n; i++) {
 		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
-		bool site = !site_shown && fr->kind == FRAME_PYTHON && fr->user;
+		bool site;
+
+		if (!fr)	/* an id not interned (ENOMEM) */
+			continue;
+		site = !site_shown && fr->kind == FRAME_PYTHON && fr->user;
 
 		print_frame_text(f, fr, site);
 		site_shown |= site;

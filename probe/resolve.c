@@ -122,12 +122,22 @@ static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_
 
 int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out, int max)
 {
-	uint32_t py[LS_MAX_PYFRAMES], nat[MAX_NATIVE];
-	bool entry[LS_MAX_PYFRAMES];
+	uint32_t py[LS_MAX_PYFRAMES + 1], nat[MAX_NATIVE];
+	bool entry[LS_MAX_PYFRAMES + 1];
 	int n_py = s->n_py > LS_MAX_PYFRAMES ? LS_MAX_PYFRAMES : s->n_py;
 	int n_nat;
 
 	n_py = resolver__python(r, s->py, n_py, py, entry);
+	if (s->py_flags & LS_PY_TRUNCATED) {
+		/* say where the walk stopped instead of ending silently */
+		static const struct frame cut = {
+			.kind = FRAME_PYTHON,
+			.function = "[outer frames not read: deeper than 128]",
+		};
+
+		py[n_py] = frames__intern(r->frames, &cut);
+		entry[n_py++] = false;
+	}
 	n_nat = resolve_native(r, s, nat);
 	return stack__merge(r->frames, py, entry, n_py, nat, n_nat, out, max);
 }

@@ -1,5 +1,5 @@
-/* Unit tests: probe/output.c (durations, JSON strings, stall and summary
- * printers, text and JSON). */
+/* Unit tests: probe/output.c (durations, JSON strings, stall, blocked and
+ * summary printers, text and JSON; the trimmed stack). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include "output.h"
+#include "stack.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
@@ -41,24 +42,6 @@ static char *cap_close(struct capture *c)
 {
 	cr_assert_eq(fclose(c->f), 0);
 	return c->buf;
-}
-
-static char *stall_text(const struct stall *s)
-{
-	struct capture c;
-
-	cap_open(&c);
-	print_stall(c.f, OUT_TEXT, s, NULL);
-	return cap_close(&c);
-}
-
-static char *stall_json(const struct stall *s, const struct maps *m)
-{
-	struct capture c;
-
-	cap_open(&c);
-	print_stall(c.f, OUT_JSON, s, m);
-	return cap_close(&c);
 }
 
 static char *summary_out(const struct summary *s, enum out_format fmt)
@@ -257,16 +240,124 @@ Test(output, json_str_null)
 	free(got);
 }
 
-/* ---- print_stall ----------------------------------------------------- */
+/* ---- a frame table, and a stall whose stacks use it ------------------- */
+
+#define PY311 "/usr/bin/python3.11"
+#define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
+
+enum {
+	F_NANOSLEEP, F_TIME_SLEEP, F_VECTORCALL, F_UNKNOWN, F_NAP, F_WRAPT, F_OBJCALL,
+	F_CLIENT_GET, F_FETCH, F_HANDLE, F_EVENTS_RUN, F_EVAL, F_MAIN_PY, F_RUNPY,
+	F_BYTESMAIN, F_LIBC_START, F_C_MAIN, F_ENCODE, F_RENDER, NF
+};
+
+/* What the resolver would make of a sleep in a user coroutine that went
+ * through libraries, as Python and native frames. */
+static const struct frame defs[NF] = {
+	[F_NANOSLEEP] = { .kind = FRAME_NATIVE, .function = "clock_nanosleep", .module = LIBC },
+	[F_TIME_SLEEP] = { .kind = FRAME_NATIVE, .function = "time_sleep",
+			   .file = "./Modules/timemodule.c", .line = 2090, .module = PY311 },
+	[F_VECTORCALL] = { .kind = FRAME_NATIVE, .interp = true,
+			   .function = "cfunction_vectorcall_O", .module = PY311 },
+	[F_UNKNOWN] = { .kind = FRAME_NATIVE, .addr = 0x7f3b30a22abc,
+			.module = "/opt/ext/_speedups.cpython-311-x86_64-linux-gnu.so" },
+	[F_NAP] = { .kind = FRAME_PYTHON, .function = "backoff",
+		    .file = "/usr/lib/python3/dist-packages/tenacity/nap.py", .line = 31,
+		    .code = "time.sleep(seconds)" },
+	[F_WRAPT] = { .kind = FRAME_NATIVE, .function = "FunctionWrapper_call",
+		      .module = "/usr/lib/python3/dist-packages/wrapt/"
+				"_wrappers.cpython-311-x86_64-linux-gnu.so" },
+	[F_OBJCALL] = { .kind = FRAME_NATIVE, .interp = true, .function = "PyObject_Call",
+			.module = PY311 },
+	[F_CLIENT_GET] = { .kind = FRAME_PYTHON, .function = "Client.get",
+			   .file = "/usr/local/lib/python3.11/site-packages/httpx/_client.py",
+			   .line = 1041, .code = "return self.request(\"GET\", url)" },
+	[F_FETCH] = { .kind = FRAME_PYTHON, .user = true, .function = "fetch",
+		      .file = "/srv/app/handlers.py", .line = 42, .code = "await client.get(url)" },
+	[F_HANDLE] = { .kind = FRAME_PYTHON, .user = true, .function = "Handler.handle",
+		       .file = "/srv/app/handlers.py", .line = 17,
+		       .code = "data = await fetch(self.url)" },
+	[F_EVENTS_RUN] = { .kind = FRAME_PYTHON, .function = "Handle._run",
+			   .file = "/usr/lib/python3.11/asyncio/events.py", .line = 80,
+			   .code = "self._context.run(self._callback, *self._args)" },
+	[F_EVAL] = { .kind = FRAME_NATIVE, .interp = true, .eval = true,
+		     .function = "_PyEval_EvalFrameDefault", .module = PY311 },
+	[F_MAIN_PY] = { .kind = FRAME_PYTHON, .user = true, .function = "main", .file = "app.py",
+			.line = 9, .code = "asyncio.run(serve())" },
+	[F_RUNPY] = { .kind = FRAME_PYTHON, .function = "_run_module_as_main",
+		      .file = "<frozen runpy>", .line = 198 },
+	[F_BYTESMAIN] = { .kind = FRAME_NATIVE, .interp = true, .function = "Py_BytesMain",
+			  .module = PY311 },
+	[F_LIBC_START] = { .kind = FRAME_NATIVE, .interp = true,
+			   .function = "__libc_start_call_main", .module = LIBC },
+	[F_C_MAIN] = { .kind = FRAME_NATIVE, .function = "main", .module = PY311 },
+	[F_ENCODE] = { .kind = FRAME_NATIVE, .function = "encoder_listencode_obj",
+		       .module = "/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so" },
+	[F_RENDER] = { .kind = FRAME_PYTHON, .user = true, .function = "render",
+		       .file = "/srv/app/views.py", .line = 88, .code = "return json.dumps(rows)" },
+};
+
+static struct frames *ft;
+static uint32_t id[NF];
+
+/* Intern defs into ft, in reverse so that ids differ from the enum. */
+static void build_frames(void)
+{
+	ft = frames__new();
+	cr_assert_not_null(ft);
+	for (int i = NF - 1; i >= 0; i--) {
+		const struct frame *f = &defs[i];
+
+		/* the test data is what the resolver's classifiers say */
+		if (f->kind == FRAME_PYTHON)
+			cr_assert_eq(f->user, frame__user_file(f->file), "%s", f->file);
+		else
+			cr_assert_eq(f->interp, frame__interp_symbol(f->function), "%s",
+				     f->function ? f->function : "(null)");
+		id[i] = frames__intern(ft, f);
+		cr_assert_neq(id[i], UINT32_MAX);
+	}
+}
+
+static uint32_t *ids_of(const int *which, uint32_t n)
+{
+	uint32_t *v = calloc(n ? n : 1, sizeof(*v));
+
+	cr_assert_not_null(v);
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = id[which[i]];
+	return v;
+}
+
+/* Innermost first: a sleep under a library call in user code, from a
+ * task run by the loop, from main. */
+static const int dominant[] = {
+	F_NANOSLEEP, F_TIME_SLEEP, F_VECTORCALL, F_UNKNOWN, F_NAP, F_WRAPT, F_UNKNOWN,
+	F_OBJCALL, F_CLIENT_GET, F_FETCH, F_HANDLE, F_EVENTS_RUN, F_EVAL, F_MAIN_PY,
+	F_RUNPY, F_BYTESMAIN, F_LIBC_START, F_C_MAIN,
+};
+static const int encoding[] = { F_ENCODE, F_RENDER, F_HANDLE, F_EVAL, F_MAIN_PY };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct stack_count stacks[3];
+
+static void free_stacks(void)
+{
+	for (size_t i = 0; i < N(stacks); i++)
+		free(stacks[i].frames);
+	memset(stacks, 0, sizeof(stacks));
+	frames__free(ft);
+	ft = NULL;
+}
 
 static struct stall sample_stall(void)
 {
 	struct stall s;
 
 	memset(&s, 0, sizeof(s));
-	memset(stacks, 0, sizeof(stacks));
+	free_stacks();
+	build_frames();
 	s.pid = 4200;
 	s.tid = 4242;
 	strcpy(s.thread, "asyncio_loop");
@@ -289,22 +380,47 @@ static struct stall sample_stall(void)
 	s.n_stacks = 2;
 	s.stacks = stacks;
 	stacks[0] = (struct stack_count){ .kind = LS_SAMPLE_OFFCPU, .nr = SYS_clock_nanosleep,
-		.count = 2, .weight_ns = 200100000, .n_ips = 3,
-		.ips = { 0x55d4c8a2f234, 0x7f3b2c000010, 0x1234 } };
+		.count = 2, .weight_ns = 200100000, .n_frames = N(dominant),
+		.frames = ids_of(dominant, N(dominant)) };
 	stacks[1] = (struct stack_count){ .kind = LS_SAMPLE_ONCPU, .nr = -1,
-		.count = 1, .weight_ns = 1300000, .n_ips = 0 };
+		.count = 1, .weight_ns = 1300000, .n_frames = N(encoding),
+		.frames = ids_of(encoding, N(encoding)) };
 	return s;
 }
+
+static char *stall_out(const struct stall *s, enum out_format fmt,
+		       const struct frames *frames, bool full)
+{
+	struct capture c;
+
+	cap_open(&c);
+	print_stall(c.f, fmt, s, frames, full);
+	return cap_close(&c);
+}
+
+/* The header alone: no frame table */
+static char *stall_text(const struct stall *s)
+{
+	return stall_out(s, OUT_TEXT, NULL, false);
+}
+
+static char *stall_json(const struct stall *s)
+{
+	return stall_out(s, OUT_JSON, ft, false);
+}
+
+#define HEADER \
+	"22:13:20 asyncio_loop/4242    stall 201.4 ms  on-CPU   1.3 ms  off 200.1 ms\n" \
+	"         waited in clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms\n"
+
+/* ---- print_stall, text: the header ------------------------------------- */
 
 Test(output, stall_text_golden)
 {
 	struct stall s = sample_stall();
 	char *got = stall_text(&s);
 
-	cr_assert_str_eq(got,
-		"22:13:20 asyncio_loop/4242    stall 201.4 ms  on-CPU   1.3 ms  off 200.1 ms\n"
-		"         waited in clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms\n",
-		"got:\n%s", got);
+	cr_assert_str_eq(got, HEADER, "got:\n%s", got);
 	expect_narrow(got, "stall");
 	free(got);
 }
@@ -385,16 +501,256 @@ Test(output, stall_text_under_80_columns)
 				s.ongoing = d & 1;
 				snprintf(what, sizeof(what), "%s/%u %llu ns", names[n], tids[t],
 					 (unsigned long long)durs[d]);
-				got = stall_text(&s);
+				got = stall_out(&s, OUT_TEXT, ft, d & 2);
 				expect_narrow(got, what);
 				free(got);
 			}
 }
 
+/* ---- print_stall, text: the dominant stack ---------------------------- */
+
+Test(output, stall_text_trimmed_stack_golden)
+{
+	struct stall s = sample_stall();
+	char *got = stall_out(&s, OUT_TEXT, ft, false);
+
+	/* innermost natives (not the interpreter's), the library Python
+	 * frames down to the user's, named natives between them; outer:
+	 * user frames only; the source line under the first user frame */
+	cr_assert_str_eq(got, HEADER
+		"         most seen stack (2 of 3 samples, 200.1 ms):\n"
+		"           clock_nanosleep                          [libc.so.6]\n"
+		"           time_sleep                               [python3.11]\n"
+		"           0x7f3b30a22abc                           [_speedups.so]\n"
+		"           backoff                                  nap.py:31\n"
+		"           FunctionWrapper_call                     [_wrappers.so]\n"
+		"           Client.get                               _client.py:1041\n"
+		"         > fetch                                    handlers.py:42\n"
+		"             await client.get(url)\n"
+		"         > Handler.handle                           handlers.py:17\n"
+		"         > main                                     app.py:9\n",
+		"got:\n%s", got);
+	expect_narrow(got, "trimmed stack");
+	free(got);
+}
+
+Test(output, stall_text_full_stack_golden)
+{
+	struct stall s = sample_stall();
+	char *got = stall_out(&s, OUT_TEXT, ft, true);
+
+	cr_assert_str_eq(got, HEADER
+		"         most seen stack (2 of 3 samples, 200.1 ms):\n"
+		"           clock_nanosleep                          [libc.so.6]\n"
+		"           time_sleep                               [python3.11]\n"
+		"           cfunction_vectorcall_O                   [python3.11]\n"
+		"           0x7f3b30a22abc                           [_speedups.so]\n"
+		"           backoff                                  nap.py:31\n"
+		"           FunctionWrapper_call                     [_wrappers.so]\n"
+		"           0x7f3b30a22abc                           [_speedups.so]\n"
+		"           PyObject_Call                            [python3.11]\n"
+		"           Client.get                               _client.py:1041\n"
+		"         > fetch                                    handlers.py:42\n"
+		"             await client.get(url)\n"
+		"         > Handler.handle                           handlers.py:17\n"
+		"           Handle._run                              events.py:80\n"
+		"           _PyEval_EvalFrameDefault                 [python3.11]\n"
+		"         > main                                     app.py:9\n"
+		"           _run_module_as_main                      <frozen runpy>:198\n"
+		"           Py_BytesMain                             [python3.11]\n"
+		"           __libc_start_call_main                   [libc.so.6]\n"
+		"           main                                     [python3.11]\n",
+		"got:\n%s", got);
+	expect_narrow(got, "full stack");
+	free(got);
+}
+
+Test(output, stall_text_single_stack_no_heading)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	s.n_stacks = 1;
+	s.samples_on = 0;
+	got = stall_out(&s, OUT_TEXT, ft, false);
+	cr_expect(!strstr(got, "most seen"), "%s", got);
+	cr_expect(strstr(got, HEADER "           clock_nanosleep "), "%s", got);
+	free(got);
+}
+
+Test(output, stall_text_no_stacks)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	s.n_stacks = 0;
+	got = stall_out(&s, OUT_TEXT, ft, false);
+	cr_expect_str_eq(got, HEADER, "%s", got);
+	free(got);
+}
+
+/* A stack of Python frames only, none of them the user's: all shown (no
+ * user frame to stop at); the source line of a library frame is not. */
+Test(output, stall_text_library_only)
+{
+	static const int lib[] = { F_NAP, F_CLIENT_GET, F_EVENTS_RUN, F_RUNPY };
+	struct stall s = sample_stall();
+	char *got;
+
+	s.n_stacks = 1;
+	free(stacks[0].frames);
+	stacks[0].frames = ids_of(lib, N(lib));
+	stacks[0].n_frames = N(lib);
+	got = stall_out(&s, OUT_TEXT, ft, false);
+	cr_assert_str_eq(got, HEADER
+		"           backoff                                  nap.py:31\n"
+		"           Client.get                               _client.py:1041\n"
+		"           Handle._run                              events.py:80\n"
+		"           _run_module_as_main                      <frozen runpy>:198\n",
+		"got:\n%s", got);
+	free(got);
+}
+
+/* Native frames only (no Python frames read): the innermost that are not
+ * the interpreter's, at most 8 of them. */
+Test(output, stall_text_native_only)
+{
+	static const int nat[] = {
+		F_NANOSLEEP, F_VECTORCALL, F_TIME_SLEEP, F_EVAL, F_UNKNOWN, F_WRAPT, F_ENCODE,
+		F_NANOSLEEP, F_TIME_SLEEP, F_UNKNOWN, F_WRAPT, F_ENCODE, F_C_MAIN,
+	};
+	struct stall s = sample_stall();
+	char *got;
+
+	s.n_stacks = 1;
+	free(stacks[0].frames);
+	stacks[0].frames = ids_of(nat, N(nat));
+	stacks[0].n_frames = N(nat);
+	got = stall_out(&s, OUT_TEXT, ft, false);
+	cr_assert_str_eq(got, HEADER
+		"           clock_nanosleep                          [libc.so.6]\n"
+		"           time_sleep                               [python3.11]\n"
+		"           0x7f3b30a22abc                           [_speedups.so]\n"
+		"           FunctionWrapper_call                     [_wrappers.so]\n"
+		"           encoder_listencode_obj                   [_json.so]\n"
+		"           clock_nanosleep                          [libc.so.6]\n"
+		"           time_sleep                               [python3.11]\n"
+		"           0x7f3b30a22abc                           [_speedups.so]\n",
+		"got:\n%s", got);
+	free(got);
+}
+
+/* stack__trim itself: which indexes of the dominant stack it keeps. */
+Test(output, stack_trim_indexes)
+{
+	static const uint32_t want[] = { 0, 1, 3, 4, 5, 8, 9, 10, 13 };
+	struct stall s = sample_stall();
+	uint32_t idx[LS_MAX_STACK];
+	int n = stack__trim(&stacks[0], ft, idx, LS_MAX_STACK);
+
+	(void)s;
+	cr_assert_eq(n, (int)N(want), "%d frames kept", n);
+	for (int i = 0; i < n; i++)
+		cr_expect_eq(idx[i], want[i], "idx[%d] = %u, want %u", i, idx[i], want[i]);
+	/* max bounds what is written */
+	idx[3] = 12345;
+	cr_expect_eq(stack__trim(&stacks[0], ft, idx, 3), 3);
+	cr_expect_eq(idx[3], 12345);
+	cr_expect_eq(stack__trim(&stacks[0], ft, idx, 0), 0);
+}
+
+/* An id the table does not know (frames__intern's UINT32_MAX on ENOMEM
+ * ends up in a stack) is skipped, trimmed or not. */
+Test(output, stall_unknown_frame_id_skipped)
+{
+	static const int few[] = { F_NANOSLEEP, F_FETCH };
+	struct stall s = sample_stall();
+	char *got;
+
+	free(stacks[0].frames);
+	stacks[0].frames = calloc(4, sizeof(uint32_t));
+	cr_assert_not_null(stacks[0].frames);
+	stacks[0].frames[0] = UINT32_MAX;
+	stacks[0].frames[1] = id[few[0]];
+	stacks[0].frames[2] = 999999;
+	stacks[0].frames[3] = id[few[1]];
+	stacks[0].n_frames = 4;
+	for (int full = 0; full < 2; full++) {
+		got = stall_out(&s, OUT_TEXT, ft, full);
+		cr_expect_str_eq(got, HEADER
+			"         most seen stack (2 of 3 samples, 200.1 ms):\n"
+			"           clock_nanosleep                          [libc.so.6]\n"
+			"         > fetch                                    handlers.py:42\n"
+			"             await client.get(url)\n",
+			"full %d, got:\n%s", full, got);
+		free(got);
+	}
+	got = stall_json(&s);
+	expect_json_line(got, "stall");
+	cr_expect(strstr(got, "\"frames\":[{\"kind\":\"native\",\"function\":\"clock_nanosleep\","),
+		  "%s", got);
+	free(got);
+}
+
+/* Long names, paths and source lines are cut to fit 80 columns. */
+Test(output, stall_text_long_frames_under_80_columns)
+{
+	char fn[300], file[300], mod[300], code[300];
+	struct frame f;
+	struct stall s = sample_stall();
+	uint32_t ids[6];
+	char *got;
+
+	memset(fn, 'f', sizeof(fn) - 1);
+	fn[sizeof(fn) - 1] = 0;
+	snprintf(file, sizeof(file), "/srv/app/%0250d.py", 7);
+	snprintf(mod, sizeof(mod), "/opt/%0250d.cpython-311-x86_64-linux-gnu.so", 7);
+	memset(code, 'c', sizeof(code) - 1);
+	code[sizeof(code) - 1] = 0;
+
+	f = (struct frame){ .kind = FRAME_NATIVE, .function = fn, .module = mod };
+	ids[0] = frames__intern(ft, &f);
+	f = (struct frame){ .kind = FRAME_NATIVE, .addr = UINT64_MAX, .module = mod };
+	ids[1] = frames__intern(ft, &f);
+	f = (struct frame){ .kind = FRAME_NATIVE, .function = "x" };	/* no module */
+	ids[2] = frames__intern(ft, &f);
+	f = (struct frame){ .kind = FRAME_PYTHON, .user = true, .function = fn, .file = file,
+			    .line = 2147483647, .code = code };
+	ids[3] = frames__intern(ft, &f);
+	f = (struct frame){ .kind = FRAME_PYTHON, .user = true, .function = fn, .file = file };
+	ids[4] = frames__intern(ft, &f);
+	f = (struct frame){ .kind = FRAME_PYTHON };	/* nothing known */
+	ids[5] = frames__intern(ft, &f);
+	for (int i = 0; i < 6; i++)
+		cr_assert_neq(ids[i], UINT32_MAX);
+	free(stacks[0].frames);
+	stacks[0].frames = malloc(sizeof(ids));
+	cr_assert_not_null(stacks[0].frames);
+	memcpy(stacks[0].frames, ids, sizeof(ids));
+	stacks[0].n_frames = 6;
+	s.tid = 4194303;
+	strcpy(s.thread, "ThreadPoolExecu");
+	for (int full = 0; full < 2; full++) {
+		got = stall_out(&s, OUT_TEXT, ft, full);
+		expect_narrow(got, full ? "long frames, full" : "long frames");
+		/* the line number and the module's closing bracket survive the cut */
+		cr_expect(strstr(got, ".py:2147483647\n"), "%s", got);
+		cr_expect(strstr(got, "0007.so]\n"), "%s", got);
+		cr_expect(strstr(got, "0xffffffffffffffff "), "%s", got);
+		cr_expect(strstr(got, "fff... "), "%s", got);
+		cr_expect(strstr(got, " [?]\n"), "%s", got);
+		if (full)	/* outer, not the user's: trimmed away */
+			cr_expect(strstr(got, "\n           ?        "), "%s", got);
+		free(got);
+	}
+}
+
+/* ---- print_stall, JSON ------------------------------------------------ */
+
 Test(output, stall_json_structure)
 {
 	struct stall s = sample_stall();
-	char *got = stall_json(&s, NULL);
+	char *got = stall_json(&s);
 
 	expect_json_line(got, "stall");
 	cr_expect(strstr(got, "\"pid\":4200,\"tid\":4242,\"thread\":\"asyncio_loop\","), "%s", got);
@@ -406,39 +762,125 @@ Test(output, stall_json_structure)
 	/* lost: 2 reported by BPF + 1 sent but never kept (4 - 1 - 2) */
 	cr_expect(strstr(got, "\"samples\":{\"on_cpu\":1,\"off_cpu\":2,\"first_ms\":1.000,"
 			      "\"last_ms\":200.000,\"lost\":3}"), "%s", got);
-	cr_expect(strstr(got, "{\"count\":2,\"ms\":200.100,\"cpu\":\"off\",\"syscall\":\"clock_nanosleep\","
-			      "\"frames\":[{\"kind\":\"native\",\"function\":null,\"file\":null,"
-			      "\"line\":null,\"address\":\"0x55d4c8a2f234\",\"module\":null},"), "%s", got);
-	cr_expect(strstr(got, "{\"count\":1,\"ms\":1.300,\"cpu\":\"on\",\"syscall\":null,\"frames\":[]}"),
+	cr_expect(strstr(got, ",\"stacks\":[{\"count\":2,\"ms\":200.100,\"cpu\":\"off\","
+			      "\"syscall\":\"clock_nanosleep\",\"frames\":[{\"kind\":\"native\","),
 		  "%s", got);
-	cr_expect(strstr(got, "],\"findings\":[]}\n"), "%s", got);
+	cr_expect(strstr(got, "]},{\"count\":1,\"ms\":1.300,\"cpu\":\"on\",\"syscall\":null,"
+			      "\"frames\":[{\"kind\":\"native\",\"function\":\"encoder_listencode_obj\","),
+		  "%s", got);
+	cr_expect(strstr(got, "}]}],\"findings\":[]}\n"), "%s", got);
 	free(got);
 }
 
-Test(output, stall_json_modules_and_offsets)
+/* Every frame of every stack, untrimmed, in order, with its fields. */
+Test(output, stall_json_every_frame)
 {
-	static const char text[] =
-		"55d4c8a00000-55d4c8a2e000 r--p 00000000 08:01 1311234  /usr/bin/python3.11\n"
-		"55d4c8a2e000-55d4c8d1f000 r-xp 0002e000 08:01 1311234  /usr/bin/python3.11\n"
-		"7f3b2c000000-7f3b2c021000 rw-p 00000000 00:00 0 \n"
-		"7f3b30a22000-7f3b30b9a000 r-xp 00022000 fd:02 1315000  /home/u/my \"app\"/lib.so\n";
 	struct stall s = sample_stall();
-	struct maps m;
+	char *got = stall_json(&s), *p = got, want[600];
+
+	expect_json_line(got, "stall");
+	/* the dominant stack in full, then the other one */
+	for (int k = 0; k < 2; k++) {
+		const int *which = k ? encoding : dominant;
+		size_t n = k ? N(encoding) : N(dominant);
+
+		for (size_t i = 0; i < n; i++) {
+			const struct frame *f = &defs[which[i]];
+			char *at;
+
+			cr_assert_not_null(f->function || f->addr);
+			if (f->function)
+				snprintf(want, sizeof(want), "{\"kind\":\"%s\",\"function\":\"%s\",",
+					 f->kind == FRAME_PYTHON ? "python" : "native", f->function);
+			else
+				snprintf(want, sizeof(want), "{\"kind\":\"native\",\"function\":null,");
+			at = strstr(p, want);
+			cr_assert_not_null(at, "stack %d frame %zu (%s) not found in order in\n%s",
+					   k, i, want, got);
+			p = at + strlen(want);
+		}
+	}
+	/* python: kind, function, file, line, user, code (escaped) */
+	cr_expect(strstr(got, "{\"kind\":\"python\",\"function\":\"fetch\",\"file\":"
+			      "\"/srv/app/handlers.py\",\"line\":42,\"user\":true,"
+			      "\"code\":\"await client.get(url)\"}"), "%s", got);
+	cr_expect(strstr(got, "{\"kind\":\"python\",\"function\":\"Client.get\",\"file\":"
+			      "\"/usr/local/lib/python3.11/site-packages/httpx/_client.py\","
+			      "\"line\":1041,\"user\":false,"
+			      "\"code\":\"return self.request(\\\"GET\\\", url)\"}"), "%s", got);
+	cr_expect(strstr(got, "{\"kind\":\"python\",\"function\":\"main\",\"file\":\"app.py\","
+			      "\"line\":9,\"user\":true,\"code\":\"asyncio.run(serve())\"}"), "%s", got);
+	/* no source line: no "code" */
+	cr_expect(strstr(got, "{\"kind\":\"python\",\"function\":\"_run_module_as_main\","
+			      "\"file\":\"<frozen runpy>\",\"line\":198,\"user\":false}"), "%s", got);
+	/* native: kind, function, file, line, module, address when unnamed */
+	cr_expect(strstr(got, "{\"kind\":\"native\",\"function\":\"clock_nanosleep\",\"file\":null,"
+			      "\"line\":null,\"module\":\"" LIBC "\"}"), "%s", got);
+	cr_expect(strstr(got, "{\"kind\":\"native\",\"function\":\"time_sleep\",\"file\":"
+			      "\"./Modules/timemodule.c\",\"line\":2090,\"module\":\"" PY311 "\"}"),
+		  "%s", got);
+	cr_expect(strstr(got, "{\"kind\":\"native\",\"function\":null,\"file\":null,\"line\":null,"
+			      "\"module\":\"/opt/ext/_speedups.cpython-311-x86_64-linux-gnu.so\","
+			      "\"address\":\"0x7f3b30a22abc\"}"), "%s", got);
+	cr_expect(strstr(got, "{\"kind\":\"native\",\"function\":\"_PyEval_EvalFrameDefault\","
+			      "\"file\":null,\"line\":null,\"module\":\"" PY311 "\"}"), "%s", got);
+	free(got);
+}
+
+Test(output, stall_json_empty_and_unresolved_stacks)
+{
+	struct stall s = sample_stall();
 	char *got;
 
-	cr_assert_eq(maps__parse(&m, text), 0);
-	stacks[0].n_ips = 4;
-	stacks[0].ips[3] = 0x7f3b30a22abc;
-	got = stall_json(&s, &m);
+	/* a third stack without frames */
+	stacks[2] = (struct stack_count){ .kind = LS_SAMPLE_OFFCPU, .nr = LS_WAIT_RUNQ,
+		.count = 1, .weight_ns = 1 * MS, .n_frames = 0, .frames = NULL };
+	s.n_stacks = 3;
+	s.samples_off = 3;
+	got = stall_json(&s);
 	expect_json_line(got, "stall");
-	cr_expect(strstr(got, "\"address\":\"0x55d4c8a2f234\",\"module\":\"/usr/bin/python3.11\","
-			      "\"offset\":\"0x2f234\"}"), "%s", got);
-	/* anonymous memory and unmapped addresses have no module */
-	cr_expect(strstr(got, "\"address\":\"0x7f3b2c000010\",\"module\":null}"), "%s", got);
-	cr_expect(strstr(got, "\"address\":\"0x1234\",\"module\":null}"), "%s", got);
-	cr_expect(strstr(got, "\"address\":\"0x7f3b30a22abc\",\"module\":\"/home/u/my \\\"app\\\"/lib.so\","
-			      "\"offset\":\"0x22abc\"}"), "%s", got);
-	maps__free(&m);
+	cr_expect(strstr(got, ",{\"count\":1,\"ms\":1.000,\"cpu\":\"off\","
+			      "\"syscall\":\"runqueue (CPU busy)\",\"frames\":[]}],"), "%s", got);
+	free(got);
+
+	/* no frame table: every stack is there, without frames */
+	got = stall_out(&s, OUT_JSON, NULL, false);
+	expect_json_line(got, "stall");
+	cr_expect(strstr(got, "\"stacks\":[{\"count\":2,\"ms\":200.100,\"cpu\":\"off\","
+			      "\"syscall\":\"clock_nanosleep\",\"frames\":[]},{\"count\":1,"
+			      "\"ms\":1.300,\"cpu\":\"on\",\"syscall\":null,\"frames\":[]},"
+			      "{\"count\":1,\"ms\":1.000,"), "%s", got);
+	free(got);
+}
+
+/* full changes nothing in JSON: it always has every frame. */
+Test(output, stall_json_ignores_full)
+{
+	struct stall s = sample_stall();
+	char *a = stall_out(&s, OUT_JSON, ft, false), *b = stall_out(&s, OUT_JSON, ft, true);
+
+	cr_expect_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(output, stall_json_escapes_in_frames)
+{
+	struct stall s = sample_stall();
+	struct frame f = { .kind = FRAME_PYTHON, .user = true, .function = "<lambda>",
+			   .file = "/srv/a\"b\\c.py", .line = 3, .code = "x = '\t\x01'" };
+	char *got;
+
+	free(stacks[1].frames);
+	stacks[1].frames = malloc(sizeof(uint32_t));
+	cr_assert_not_null(stacks[1].frames);
+	stacks[1].frames[0] = frames__intern(ft, &f);
+	stacks[1].n_frames = 1;
+	got = stall_json(&s);
+	expect_json_line(got, "stall");
+	cr_expect(strstr(got, "\"frames\":[{\"kind\":\"python\",\"function\":\"<lambda>\","
+			      "\"file\":\"/srv/a\\\"b\\\\c.py\",\"line\":3,\"user\":true,"
+			      "\"code\":\"x = '\\t\\u0001'\"}]}"), "%s", got);
 	free(got);
 }
 
@@ -454,7 +896,7 @@ Test(output, stall_json_ongoing_and_escapes)
 	s.samples_lost = 0;
 	stacks[1].nr = LS_WAIT_RUNQ;
 	stacks[1].kind = LS_SAMPLE_OFFCPU;
-	got = stall_json(&s, NULL);
+	got = stall_json(&s);
 	expect_json_line(got, "stall");
 	cr_expect(strstr(got, "\"thread\":\"a\\\"b\\\\c\\nd\\u0001\","), "%s", got);
 	cr_expect(strstr(got, "\"ongoing\":true,\"in_syscall\":null,"), "%s", got);
@@ -480,7 +922,7 @@ Test(output, stall_json_ongoing_pseudo_waits)
 		char *got;
 
 		s.end_nr = cases[i].nr;
-		got = stall_json(&s, NULL);
+		got = stall_json(&s);
 		expect_json_line(got, "stall");
 		cr_expect(strstr(got, cases[i].want), "nr %d: want %s in\n%s", cases[i].nr,
 			  cases[i].want, got);
@@ -495,10 +937,49 @@ Test(output, stall_json_empty)
 
 	memset(&s, 0, sizeof(s));
 	s.end_nr = -1;
-	got = stall_json(&s, NULL);
+	got = stall_out(&s, OUT_JSON, NULL, false);
 	expect_json_line(got, "stall");
 	cr_expect(strstr(got, "\"waits\":[],"), "%s", got);
 	cr_expect(strstr(got, "\"stacks\":[],"), "%s", got);
+	free(got);
+}
+
+/* ---- print_blocked ---------------------------------------------------- */
+
+static char *blocked_out(enum out_format fmt, const char *thread, uint64_t ns, int32_t nr)
+{
+	struct capture c;
+
+	cap_open(&c);
+	print_blocked(c.f, fmt, 4200, 4242, thread, T0, ns, nr);
+	return cap_close(&c);
+}
+
+Test(output, blocked_text)
+{
+	char *got = blocked_out(OUT_TEXT, "asyncio_loop", 12345 * MS, SYS_futex);
+
+	cr_expect_str_eq(got, "22:13:20 asyncio_loop/4242    blocked 12.3 s and counting in "
+			      "futex (lock/GIL)\n");
+	expect_narrow(got, "blocked");
+	free(got);
+	got = blocked_out(OUT_TEXT, "ThreadPoolExecu", 3599 * SEC, -1);
+	cr_expect_str_eq(got, "22:13:20 ThreadPoolExecu/4242 blocked 3599.0 s and counting\n");
+	free(got);
+}
+
+Test(output, blocked_json)
+{
+	char *got = blocked_out(OUT_JSON, "a\"b", 1500 * MS, LS_WAIT_RUNQ);
+
+	expect_json_line(got, "blocked");
+	cr_expect_str_eq(got, "{\"type\":\"blocked\",\"schema_version\":1,\"pid\":4200,\"tid\":4242,"
+			      "\"thread\":\"a\\\"b\",\"now_unix_ns\":1700000000123456789,"
+			      "\"blocked_ms\":1500.000,\"in_syscall\":\"runqueue (CPU busy)\"}\n");
+	free(got);
+	got = blocked_out(OUT_JSON, "t", 1, -1);
+	expect_json_line(got, "blocked");
+	cr_expect(strstr(got, "\"in_syscall\":null}\n"), "%s", got);
 	free(got);
 }
 
