@@ -49,6 +49,23 @@ struct {
 	__type(value, __u64);
 } py_tstates SEC(".maps");
 
+/* Off-CPU stacks taken while samples are rate-limited: sent at switch-in
+ * only if the interval turns out long. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_LOOP_THREADS);
+	__type(key, __u32);
+	__type(value, struct ls_sample);
+} offcpu_slots SEC(".maps");
+
+/* A zeroed sample, to create slots from (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ls_sample);
+} zero_sample SEC(".maps");
+
 /* Threads that poll but run no asyncio/uvloop loop (user space decides). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -57,22 +74,6 @@ struct {
 	__type(value, __u8);
 } not_loops SEC(".maps");
 
-/* The stack of a busy loop at its last switch-out, sent at switch-in once
- * we know how long it stayed off-CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LS_MAX_LOOP_THREADS);
-	__type(key, __u32);
-	__type(value, struct ls_sample);
-} offcpu_slots SEC(".maps");
-
-/* Scratch for creating slots: too big for the BPF stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ls_sample);
-} zero_sample SEC(".maps");
 
 /* The syscall a task is in, from its user registers, or -1. x86-64: the
  * entry code stores the number in orig_ax and -ENOSYS in ax, which stays
@@ -153,7 +154,7 @@ struct walk_ctx {
  * instruction offset and guard. Returns 1 to stop. */
 static long walk_step(__u32 i, struct walk_ctx *c)
 {
-	__u8 fb[LS_FRAME_WIN], cb[LS_CODE_WIN];
+	__u8 fb[LS_FRAME_WIN], cb[LS_CODE_WIN], nb[LS_STR_WIN];
 	struct ls_sample *s = c->s;
 	struct ls_pyframe *pf;
 	__u64 code, instr;
@@ -184,11 +185,17 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 		    win_u8(fb, pyoff.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
 	pf->_pad = 0;
 	pf->guard = 0;
-	if (!bpf_probe_read_user(cb, sizeof(cb), (void *)(code + pyoff.code_win)))
+	if (!bpf_probe_read_user(cb, sizeof(cb), (void *)(code + pyoff.code_win))) {
+		__u64 qn = win_u64(cb, pyoff.code_qualname, LS_CODE_WIN);
+
 		pf->guard = ls_code_guard(win_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
-					  win_u64(cb, pyoff.code_filename, LS_CODE_WIN),
-					  win_u64(cb, pyoff.code_qualname, LS_CODE_WIN),
+					  win_u64(cb, pyoff.code_filename, LS_CODE_WIN), qn,
 					  win_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
+		if (!bpf_probe_read_user(nb, sizeof(nb), (void *)qn))
+			pf->guard ^= ls_name_guard(win_u64(nb, pyoff.str_length, LS_STR_WIN),
+						   win_u64(nb, pyoff.str_data, LS_STR_WIN),
+						   win_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
+	}
 	c->n = n + 1;
 	return 0;
 }
@@ -248,6 +255,8 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->args[0] = BPF_CORE_READ(regs, di);
 	s->args[1] = BPF_CORE_READ(regs, si);
 	s->py_flags = 0;
+	s->id = 0;
+	s->_pad = 0;
 	walk_python(s, tid);
 
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
@@ -261,6 +270,26 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 		s->stack_len = LS_STACK_BYTES / 4;
 	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->regs[LS_REG_SP]))
 		s->stack_len = 256;
+}
+
+/* Early off-CPU samples: a bucket of LS_OFF_BURST, refilled at two per
+ * sampling period, so bursts (a GIL hand-off, then a long sleep) are all
+ * sampled early while a storm of tiny waits is held to the rate. */
+#define LS_OFF_BURST 8
+
+static __always_inline bool take_token(struct ls_thread *t, __u64 now)
+{
+	__u64 half = period_ns / 2 ? period_ns / 2 : 1;
+	__u64 add = (now - t->tokens_at) / half;
+
+	if (add) {
+		t->tokens = t->tokens + add > LS_OFF_BURST ? LS_OFF_BURST : t->tokens + add;
+		t->tokens_at = now;
+	}
+	if (!t->tokens)
+		return false;
+	t->tokens--;
+	return true;
 }
 
 static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
@@ -345,6 +374,7 @@ static __always_inline int loop_wait_exit(void)
 	t->seq++;
 	t->off_cpu_ns = 0;
 	t->carry_ns = 0;
+	t->off_sampled = 0;
 	t->n_samples = 0;
 	t->n_lost = 0;
 	t->n_waits = 0;
@@ -390,12 +420,13 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	now = bpf_ktime_get_ns();
 
 	if (prev_tgid == targ_tgid) {
-		/* A busy loop goes off-CPU: keep its stack for switch-in. */
+		/* A busy loop goes off-CPU: send its stack now, while the code
+		 * objects on it exist; the time follows at switch-in. At most
+		 * two samples per sampling period are sent early; otherwise the
+		 * stack waits in a slot, sent only if the interval is long. */
 		tid = BPF_CORE_READ(prev, pid);
 		t = bpf_map_lookup_elem(&threads, &tid);
 		if (t && t->busy_start) {
-			struct ls_sample *slot;
-			__u32 zero = 0;
 			long state = BPF_CORE_READ(prev, __state);
 			struct pt_regs *regs = (struct pt_regs *)
 				bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -406,21 +437,43 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 				t->off_nr = LS_WAIT_RUNQ;
 			else
 				t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
+			t->off_sampled = 0;
+			if (take_token(t, now)) {
+				struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 
-			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-			if (!slot) {
-				struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
+				if (!s) {
+					__sync_fetch_and_add(&lost_samples, 1);
+					t->n_lost++;
+				} else {
+					fill_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
+					s->weight_ns = 0;
+					s->nr = t->off_nr;
+					s->id = ++t->off_id;
+					bpf_ringbuf_submit(s, 0);
+					t->n_samples++;
+					t->off_sampled = 1;
+				}
+			} else {
+				struct ls_sample *slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+				__u32 zero = 0;
 
-				if (z)
-					bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
-				slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+				if (!slot) {
+					struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
+
+					if (z)
+						bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
+					slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+				}
+				if (slot) {
+					fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
+					slot->nr = t->off_nr;
+				}
 			}
-			if (slot)
-				fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
 		}
 	}
 
 	if (next_tgid == targ_tgid) {
+		struct ls_offcpu_end *e;
 		__u64 delta;
 
 		tid = BPF_CORE_READ(next, pid);
@@ -433,23 +486,42 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			return 0;
 		t->off_cpu_ns += delta;
 		add_wait(t, t->off_nr, delta);
-		/* One sample per sampling period of off-CPU time, weighted by
-		 * the time it stands for. */
 		t->carry_ns += delta;
-		if (t->carry_ns >= period_ns) {
-			struct ls_sample *slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+		if (!t->off_sampled) {
+			struct ls_sample *slot;
 
-			if (slot && slot->hdr.seq == t->seq) {
-				slot->weight_ns = t->carry_ns;
-				slot->nr = t->off_nr;
-				if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
-					__sync_fetch_and_add(&lost_samples, 1);
-					t->n_lost++;
-				} else
-					t->n_samples++;
+			if (delta < period_ns / 2)
+				return 0;	/* short: its time goes to the next sample */
+			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+			if (!slot || slot->hdr.seq != t->seq)
+				return 0;
+			slot->weight_ns = t->carry_ns;
+			slot->id = ++t->off_id;
+			if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
+				__sync_fetch_and_add(&lost_samples, 1);
+				t->n_lost++;
+			} else {
+				t->n_samples++;
+				t->carry_ns = 0;
 			}
-			t->carry_ns = 0;
+			return 0;
 		}
+		t->off_sampled = 0;
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			__sync_fetch_and_add(&lost_samples, 1);
+			return 0;
+		}
+		e->hdr.type = LS_EV_OFFCPU_END;
+		e->hdr.size = sizeof(*e);
+		e->hdr.pid = targ_tgid;
+		e->hdr.tid = tid;
+		e->hdr.seq = t->seq;
+		e->id = t->off_id;
+		e->nr = t->off_nr;
+		e->weight_ns = t->carry_ns;
+		bpf_ringbuf_submit(e, 0);
+		t->carry_ns = 0;
 	}
 	return 0;
 }

@@ -28,6 +28,7 @@ enum ls_poll_kind {
 enum ls_event_type {
 	LS_EV_STALL	= 1,	/* a busy interval at or above the threshold */
 	LS_EV_SAMPLE	= 2,	/* a stack sample taken while a loop was busy */
+	LS_EV_OFFCPU_END = 3,	/* the off-CPU interval of a sample ended */
 };
 
 enum ls_sample_kind {
@@ -49,6 +50,10 @@ struct ls_thread {
 	__u64 off_start;	/* ktime of the switch-out; 0 while on CPU */
 	__u64 off_cpu_ns;	/* in this busy interval */
 	__u64 carry_ns;		/* off-CPU time not yet given to a sample */
+	__u32 off_id;		/* id of the last off-CPU sample sent */
+	__u32 off_sampled;	/* the current off-CPU interval has sample off_id */
+	__u32 tokens;		/* early off-CPU samples allowed now (bucket) */
+	__u64 tokens_at;	/* ktime the bucket was last filled */
 	__s32 off_nr;		/* what the current off-CPU interval waits in */
 	__u32 _pad0;
 	__u32 poll_kind;	/* enum ls_poll_kind of this loop */
@@ -82,16 +87,35 @@ struct ls_py_offsets {
 	__u16 code_linetable;
 	__u8 owner_skip;	/* frames with owner >= this are not Python code */
 	__u8 code_tag_mask;	/* low bits to clear in f_executable */
-	__u32 _pad;
+	__u16 str_length;	/* str -> length (of co_qualname) */
+	__u16 str_data;		/* str -> data of a compact ASCII str */
 };
 
+#define LS_STR_WIN	64	/* bytes read of co_qualname for the guard */
+
 /* The guard of a code object: what identifies it beyond its address. The
- * walker computes it from the code window; user space from its own read. */
+ * walker computes it from the code window; user space from its own read.
+ * ls_name_guard() adds the length and first 16 characters of co_qualname:
+ * a freed code object's address and its strings' addresses can all be
+ * reused at once (code.replace() in a loop does it). */
 static inline __u32 ls_code_guard(__u32 firstlineno, __u64 filename,
 				  __u64 qualname, __u64 linetable)
 {
 	return firstlineno * 2654435761u ^ (__u32)(filename >> 3) ^
 	       (__u32)(qualname >> 3) * 7u ^ (__u32)(linetable >> 3) * 13u;
+}
+
+static inline __u32 ls_name_guard(__u64 len, __u64 w0, __u64 w1)
+{
+	/* only the string's own bytes: what follows it may change */
+	if (len < 8) {
+		w0 &= len ? ~0ULL >> (64 - 8 * len) : 0;
+		w1 = 0;
+	} else if (len < 16) {
+		w1 &= len > 8 ? ~0ULL >> (64 - 8 * (len - 8)) : 0;
+	}
+	w0 ^= w1 * 0x9e3779b97f4a7c15ULL ^ len * 0xff51afd7ed558ccdULL;
+	return (__u32)(w0 >> 32) ^ (__u32)w0;
 }
 
 struct ls_event_hdr {
@@ -130,6 +154,16 @@ enum ls_reg {
 #define LS_PY_NO_TSTATE	2	/* no thread state known for the thread */
 #define LS_PY_READ_ERR	4	/* a frame could not be read */
 
+/* Off-CPU samples are sent when the loop goes off-CPU (so user space reads
+ * the code objects while they still exist); their weight, the off-CPU
+ * time, follows when it comes back. */
+struct ls_offcpu_end {
+	struct ls_event_hdr hdr;
+	__u32 id;		/* ls_sample.id */
+	__s32 nr;		/* what it waited in */
+	__u64 weight_ns;	/* the interval, plus unsampled ones before it */
+};
+
 /* One Python frame, as the frame walker reads it. */
 struct ls_pyframe {
 	__u64 code;		/* PyCodeObject * */
@@ -151,6 +185,8 @@ struct ls_sample {
 	__u32 stack_len;	/* valid bytes of stack[] (copied from sp) */
 	__u32 n_py;		/* valid entries of py[] */
 	__u32 py_flags;
+	__u32 id;		/* off-CPU: per thread, for its LS_EV_OFFCPU_END */
+	__u32 _pad;
 	__u64 ips[LS_MAX_USTACK];
 	struct ls_pyframe py[LS_MAX_PYFRAMES];
 	__u8 stack[LS_STACK_BYTES];

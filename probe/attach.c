@@ -112,6 +112,21 @@ static void session_tstates(struct session *s)
 		if (v[i].tid)
 			bpf_map_update_elem(fd, &v[i].tid, &ts, BPF_ANY);
 	}
+	/* threads gone: their thread states are freed, their TIDs reusable */
+	if (n >= 0) {
+		__u32 key, next, *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			bool live = false;
+
+			key = next;
+			for (int i = 0; i < n && !live; i++)
+				live = v[i].tid == key;
+			if (!live && !bpf_map_delete_elem(fd, &key))
+				continue;	/* deleted: next key from the same place */
+			prev = &key;
+		}
+	}
 	free(v);
 }
 
@@ -268,6 +283,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		    session_add_sample(s, data) == -ENOMEM)
 			return -ENOMEM;
 		break;
+	case LS_EV_OFFCPU_END: {
+		const struct ls_offcpu_end *e = data;
+
+		if (size >= sizeof(*e))
+			assembler__set_weight(&s->as, h->tid, h->seq, e->id, e->weight_ns);
+		break;
+	}
 	case LS_EV_STALL:
 		if (size < sizeof(struct ls_stall))
 			break;
@@ -319,9 +341,7 @@ static void session_scan(struct session *s)
 static void session_flush_blocked(struct session *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.threads);
-	int slots = bpf_map__fd(s->skel->maps.offcpu_slots);
 	uint64_t now = now_mono();
-	struct ls_sample *slot = malloc(sizeof(*slot));
 
 	for (unsigned int i = 0; i < s->n_loops; i++) {
 		__u32 tid = s->loops[i].info.tid;
@@ -332,20 +352,16 @@ static void session_flush_blocked(struct session *s)
 		    bpf_map_lookup_elem(fd, &tid, &t) || !t.busy_start ||
 		    now < t.busy_start || now - t.busy_start < s->o->threshold_ns)
 			continue;
-		/* the stack it is blocked in, if it is off-CPU now */
-		if (slot && t.off_start && !bpf_map_lookup_elem(slots, &tid, slot) &&
-		    slot->hdr.seq == t.seq) {
-			slot->weight_ns = now - t.off_start + t.carry_ns;
-			slot->nr = t.off_nr;
-			session_add_sample(s, slot);
-		}
+		/* off-CPU now: its sample's time runs until now */
+		if (t.off_start && t.off_sampled && now > t.off_start)
+			assembler__set_weight(&s->as, tid, t.seq, t.off_id,
+					      t.carry_ns + now - t.off_start);
 		st = assembler__ongoing(&s->as, &t, s->tgt.pid, tid, now);
 		if (!st)
 			continue;
 		session_report(s, st);
 		stall__free(st);
 	}
-	free(slot);
 }
 
 static int perf_open(unsigned int freq, int cpu)

@@ -8,8 +8,9 @@ _Static_assert(sizeof(struct ls_wait) == 16, "ls_wait layout");
 _Static_assert(sizeof(struct ls_event_hdr) == 24, "ls_event_hdr layout");
 _Static_assert(sizeof(struct ls_stall) == 64 + 16 * LS_MAX_WAITS, "ls_stall layout");
 _Static_assert(sizeof(struct ls_pyframe) == 24, "ls_pyframe layout");
+_Static_assert(sizeof(struct ls_offcpu_end) == 40, "ls_offcpu_end layout");
 _Static_assert(sizeof(struct ls_sample) ==
-	       80 + 8 * LS_NREGS + 8 * LS_MAX_USTACK + 24 * LS_MAX_PYFRAMES + LS_STACK_BYTES,
+	       88 + 8 * LS_NREGS + 8 * LS_MAX_USTACK + 24 * LS_MAX_PYFRAMES + LS_STACK_BYTES,
 	       "ls_sample layout");
 
 #endif

@@ -225,7 +225,16 @@ int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out
 			memcpy(&fn, cb + o->code_filename, 8);
 			memcpy(&qn, cb + o->code_qualname, 8);
 			memcpy(&lt, cb + o->code_linetable, 8);
+			uint8_t nb[LS_STR_WIN];
+			uint64_t len, w0, w1;
+
 			out[n].guard = ls_code_guard(first, fn, qn, lt);
+			if (!pyproc__read(p, qn, nb, sizeof(nb))) {
+				memcpy(&len, nb + o->str_length, 8);
+				memcpy(&w0, nb + o->str_data, 8);
+				memcpy(&w1, nb + o->str_data + 8, 8);
+				out[n].guard ^= ls_name_guard(len, w0, w1);
+			}
 		}
 		n++;
 		frame = prev;

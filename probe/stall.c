@@ -5,6 +5,7 @@
 
 struct kept {
 	uint64_t ts;
+	uint32_t id;			/* off-CPU sample id */
 	uint32_t kind;
 	int32_t nr;
 	uint64_t weight_ns;
@@ -98,10 +99,29 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 	memcpy(k->frames, frames, n_frames * sizeof(*frames));
 	k->n_frames = n_frames;
 	k->ts = s->ts;
+	k->id = s->id;
 	k->kind = s->kind;
 	k->nr = s->nr;
 	k->weight_ns = s->weight_ns;
 	return 0;
+}
+
+int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,
+			  uint32_t id, uint64_t weight_ns)
+{
+	struct pending *p = pending_of(a, tid, false);
+
+	if (!p || p->seq != seq)
+		return -ENOENT;
+	for (unsigned int i = p->n; i-- > 0;) {	/* the newest, most likely */
+		struct kept *k = &p->v[i];
+
+		if (k->kind == LS_SAMPLE_OFFCPU && k->id == id) {
+			k->weight_ns = weight_ns;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int cmp_stack(const void *x, const void *y)

@@ -51,6 +51,10 @@ void assembler__free(struct assembler *a);
  * samples of older intervals of tid. */
 int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 			  const uint32_t *frames, uint32_t n_frames);
+/* The weight of off-CPU sample id of (tid, seq), known when the thread
+ * came back on CPU. 0, or -ENOENT when that sample is not kept. */
+int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,
+			  uint32_t id, uint64_t weight_ns);
 /* Build the stall of a BPF stall event, taking its samples. Caller fills
  * thread name and wall time and frees with stall__free(). */
 struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e);

@@ -70,6 +70,9 @@ size_t pylayout__debug_size(unsigned int minor)
 	return p ? p->size : 0;
 }
 
+/* Bound of the offsets read from _Py_DebugOffsets (see pylayout__init). */
+#define MAX_OFF	(1u << 20)
+
 static uint64_t u64_at(const uint8_t *b, uint32_t pos)
 {
 	uint64_t v;
@@ -91,6 +94,13 @@ static int set_code_window(struct py_layout *l, char *why, size_t why_len)
 			hi = f[i] + 8;
 	}
 	lo &= ~7u;
+	l->bpf.str_length = l->str_length;
+	l->bpf.str_data = l->str_ascii_data;
+	if (l->str_length + 8 > LS_STR_WIN || l->str_ascii_data + 16 > LS_STR_WIN) {
+		snprintf(why, why_len, "str fields lie beyond the %u bytes the walker reads",
+			 LS_STR_WIN);
+		return -EINVAL;
+	}
 	if (hi - lo > LS_CODE_WIN) {
 		snprintf(why, why_len, "code object fields span %u bytes, more than the "
 			 "walker reads (%u)", hi - lo, LS_CODE_WIN);
@@ -157,30 +167,56 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 			 "default (GIL) build", minor);
 		return -ENOTSUP;
 	}
+	{
+		/* Every value is an offset into a struct: the largest,
+		 * PyInterpreterState, is ~190 KiB; the walker's are 16-bit.
+		 * Anything bigger means foreign or corrupt offsets, not to be
+		 * cut down to a plausible number. */
+		const struct {
+			uint32_t pos, max;
+			uint32_t *u32;
+			__u16 *u16;
+		} get[] = {
+			{ p->interp_head, MAX_OFF, &l->runtime_interp_head },
+			{ p->threads_head, MAX_OFF, &l->interp_threads_head },
+			{ p->ts_next, MAX_OFF, &l->tstate_next },
+			{ p->ts_native_tid, MAX_OFF, &l->tstate_native_tid },
+			{ p->co_filename, MAX_OFF, &l->code_filename },
+			{ p->co_name, MAX_OFF, &l->code_name },
+			{ p->co_qualname, MAX_OFF, &l->code_qualname },
+			{ p->co_linetable, MAX_OFF, &l->code_linetable },
+			{ p->co_firstlineno, MAX_OFF, &l->code_firstlineno },
+			{ p->str_state, MAX_OFF, &l->str_state },
+			{ p->str_length, MAX_OFF, &l->str_length },
+			{ p->str_ascii_size, MAX_OFF, &l->str_ascii_data },
+			{ p->ts_frame, LS_NO_OFF, NULL, &l->bpf.tstate_frame },
+			{ p->fr_previous, LS_NO_OFF, NULL, &l->bpf.frame_previous },
+			{ p->fr_executable, LS_NO_OFF, NULL, &l->bpf.frame_code },
+			{ p->fr_instr, LS_NO_OFF, NULL, &l->bpf.frame_instr },
+			{ p->fr_owner, LS_NO_OFF, NULL, &l->bpf.frame_owner },
+			{ p->co_adaptive, LS_NO_OFF, NULL, &l->bpf.code_adaptive },
+		};
+
+		for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++) {
+			uint64_t v = u64_at(dbg, get[i].pos);
+
+			if (v >= get[i].max) {
+				snprintf(why, why_len, "_Py_DebugOffsets holds 0x%llx at %u, not "
+					 "an offset", (unsigned long long)v, get[i].pos);
+				return -EINVAL;
+			}
+			if (get[i].u32)
+				*get[i].u32 = v;
+			else
+				*get[i].u16 = v;
+		}
+	}
 	l->minor = minor;
-	l->runtime_interp_head = u64_at(dbg, p->interp_head);
 	l->interp_next = 0;
-	l->interp_threads_head = u64_at(dbg, p->threads_head);
-	l->tstate_next = u64_at(dbg, p->ts_next);
-	l->tstate_native_tid = u64_at(dbg, p->ts_native_tid);
-	l->code_filename = u64_at(dbg, p->co_filename);
-	l->code_name = u64_at(dbg, p->co_name);
-	l->code_qualname = u64_at(dbg, p->co_qualname);
-	l->code_linetable = u64_at(dbg, p->co_linetable);
-	l->code_firstlineno = u64_at(dbg, p->co_firstlineno);
-	l->str_state = u64_at(dbg, p->str_state);
-	l->str_length = u64_at(dbg, p->str_length);
-	l->str_ascii_data = u64_at(dbg, p->str_ascii_size);
 	/* compact non-ASCII data follows PyCompactUnicodeObject: 56 on 3.12+ */
 	l->str_compact_data = l->str_ascii_data + 16;
-	l->bpf.tstate_frame = u64_at(dbg, p->ts_frame);
 	l->bpf.cframe_frame = LS_NO_OFF;
-	l->bpf.frame_previous = u64_at(dbg, p->fr_previous);
-	l->bpf.frame_code = u64_at(dbg, p->fr_executable);
-	l->bpf.frame_instr = u64_at(dbg, p->fr_instr);
-	l->bpf.frame_owner = u64_at(dbg, p->fr_owner);
 	l->bpf.frame_is_entry = LS_NO_OFF;
-	l->bpf.code_adaptive = u64_at(dbg, p->co_adaptive);
 	l->bpf.owner_skip = 3;			/* INTERPRETER / CSTACK */
 	l->bpf.code_tag_mask = minor >= 14 ? 3 : 0;	/* _PyStackRef tag bits */
 	if (set_code_window(l, why, why_len))

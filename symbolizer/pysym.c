@@ -150,6 +150,17 @@ static int read_code(struct pysym *s, uint64_t addr, struct pycode *c)
 	memset(c, 0, sizeof(*c));
 	c->addr = addr;
 	c->guard = ls_code_guard(first, fn, qn, lt);
+	{
+		uint8_t nb[LS_STR_WIN];
+		uint64_t len, w0, w1;
+
+		if (!s->read(s->ctx, qn, nb, sizeof(nb))) {
+			memcpy(&len, nb + l->bpf.str_length, 8);
+			memcpy(&w0, nb + l->bpf.str_data, 8);
+			memcpy(&w1, nb + l->bpf.str_data + 8, 8);
+			c->guard ^= ls_name_guard(len, w0, w1);
+		}
+	}
 	c->firstlineno = first;
 	c->qualname = read_str_dup(s, qn);
 	c->filename = read_str_dup(s, fn);

@@ -66,6 +66,12 @@ static void file_load(struct source *s, struct file *f)
 	len = fread(f->text, 1, MAX_FILE, fp);
 	fclose(fp);
 	f->text[len] = 0;
+	{
+		char *fit = realloc(f->text, len + 1);	/* keep what the file needs */
+
+		if (fit)
+			f->text = fit;
+	}
 	for (char *p = f->text; p && *p;) {
 		char *nl = strchr(p, '\n');
 

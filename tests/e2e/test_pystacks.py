@@ -91,3 +91,11 @@ def test_text_shows_the_trimmed_stack_with_the_source_line():
     assert "time.sleep(0.2)" in out
     assert "base_events.py" not in out, "asyncio internals are trimmed"
     assert all(len(l.rstrip("\n")) < 80 for l in ls.lines), out
+
+
+@pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
+def test_freed_code_objects_whose_memory_is_reused_are_named_right(version, root, python):
+    ls = watch("reuse", python=python, root=root)
+    st = ls.events("stall")
+    got = [(inner(s, 1)[0][0], py_frames(dominant(s))[0]["file"]) for s in st]
+    assert got == [(f"fn_{i}", f"<gen{i}>") for i in range(6)], got

@@ -152,6 +152,20 @@ async def stacks_scenario():
     await asyncio.sleep(0.05)
 
 
+async def reuse_scenario():
+    """Code objects made, run and freed one after another: their memory is
+    reused, and each stall must still name its own function."""
+    import types
+    base = compile("def fn():\n    time.sleep(0.12)\n", "<gen>", "exec").co_consts[0]
+    await wait_go()
+    for i in range(6):
+        code = base.replace(co_name=f"fn_{i}", co_qualname=f"fn_{i}",
+                            co_filename=f"<gen{i}>")
+        types.FunctionType(code, {"time": time})()
+        del code                  # the next replace() gets the same address
+        await asyncio.sleep(0.05)
+
+
 def selector_thread():
     """A thread with a selectors loop of its own: not an event loop."""
     name_thread("own-selector")
@@ -205,7 +219,7 @@ SCENARIOS = {
     "sleep": sleep_scenario, "cpu": cpu_scenario, "mixed": mixed_scenario,
     "short": short_scenario, "hang": hang_scenario, "lock": lock_scenario,
     "pool": pool_scenario, "overrun": overrun_scenario, "stacks": stacks_scenario,
-    "own_selector": own_selector_scenario,
+    "own_selector": own_selector_scenario, "reuse": reuse_scenario,
 }
 
 

@@ -1,5 +1,6 @@
 /* Unit tests: probe/stall.c (the stall assembler). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -580,6 +581,76 @@ Test(stall, max_samples_zero_keeps_none)
 	cr_expect_eq(nsamples(st), 0);
 	stall__free(st);
 	assembler__free(&none);
+}
+
+/* ---- off-CPU weights that come later ---------------------------------- */
+
+/* An off-CPU sample of (TID, seq) with id; its weight is not known yet. */
+static void add_off(uint64_t seq, uint32_t id, int32_t nr, uint32_t frame)
+{
+	sample_of(TID, seq, LS_SAMPLE_OFFCPU, nr, 0);
+	smp->id = id;
+	cr_assert_eq(assembler__add_sample(&a, smp, &frame, 1), 0);
+}
+
+Test(stall, set_weight_later)
+{
+	struct stall *st;
+
+	add(TID, 1, LS_SAMPLE_ONCPU, -1, 10 * MS, 1, 0x10);
+	add_off(1, 1, SYS_futex, 0x20);
+	add_off(1, 2, SYS_read, 0x30);
+	add_off(1, 3, SYS_futex, 0x20);
+	cr_expect_eq(assembler__set_weight(&a, TID, 1, 2, 200 * MS), 0);
+	cr_expect_eq(assembler__set_weight(&a, TID, 1, 1, 5 * MS), 0);
+	cr_expect_eq(assembler__set_weight(&a, TID, 1, 3, 6 * MS), 0);
+	cr_expect_eq(assembler__set_weight(&a, TID, 1, 3, 7 * MS), 0, "set again: the last wins");
+	st = complete(TID, 1);
+	cr_assert_eq(st->n_stacks, 3);
+	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_read, 1, 200 * MS, 1,
+		     (const uint32_t[]){ 0x30 }, "read, now the heaviest");
+	expect_stack(&st->stacks[1], LS_SAMPLE_OFFCPU, SYS_futex, 2, 12 * MS, 1,
+		     (const uint32_t[]){ 0x20 }, "futex, both weights");
+	expect_stack(&st->stacks[2], LS_SAMPLE_ONCPU, -1, 1, 10 * MS, 1,
+		     (const uint32_t[]){ 0x10 }, "on-CPU");
+	free_stall(st);
+}
+
+Test(stall, set_weight_not_kept)
+{
+	struct stall *st;
+
+	add_off(2, 7, SYS_futex, 0x20);
+	cr_expect_eq(assembler__set_weight(&a, TID + 1, 2, 7, 1 * MS), -ENOENT, "other thread");
+	cr_expect_eq(assembler__set_weight(&a, TID, 1, 7, 1 * MS), -ENOENT, "older interval");
+	cr_expect_eq(assembler__set_weight(&a, TID, 3, 7, 1 * MS), -ENOENT, "newer interval");
+	cr_expect_eq(assembler__set_weight(&a, TID, 2, 8, 1 * MS), -ENOENT, "other id");
+	/* an on-CPU sample has no id to match */
+	sample_of(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS);
+	smp->id = 9;
+	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0), 0);
+	cr_expect_eq(assembler__set_weight(&a, TID, 2, 9, 1 * MS), -ENOENT, "on-CPU");
+	st = complete(TID, 2);
+	cr_expect_eq(nsamples(st), 2);
+	free_stall(st);
+	/* taken by the stall: too late */
+	cr_expect_eq(assembler__set_weight(&a, TID, 2, 7, 1 * MS), -ENOENT, "after complete");
+}
+
+Test(stall, set_weight_over_cap)
+{
+	struct assembler small;
+	uint32_t frame = 1;
+
+	assembler__init(&small, 1);
+	sample_of(TID, 1, LS_SAMPLE_OFFCPU, SYS_futex, 0);
+	smp->id = 1;
+	cr_assert_eq(assembler__add_sample(&small, smp, &frame, 1), 0);
+	smp->id = 2;
+	cr_assert_eq(assembler__add_sample(&small, smp, &frame, 1), 0);	/* dropped */
+	cr_expect_eq(assembler__set_weight(&small, TID, 1, 1, 1 * MS), 0);
+	cr_expect_eq(assembler__set_weight(&small, TID, 1, 2, 1 * MS), -ENOENT);
+	assembler__free(&small);
 }
 
 /* ---- a stall without samples ----------------------------------------- */
