@@ -28,6 +28,11 @@ int pyproc__read(const struct pyproc *p, uint64_t addr, void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
+static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return pyproc__read(ctx, addr, buf, len);
+}
+
 static int read_u64(const struct pyproc *p, uint64_t addr, uint64_t *v)
 {
 	return pyproc__read(p, addr, v, sizeof(*v));
@@ -183,7 +188,8 @@ int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out
 		 int max, uint32_t *py_flags)
 {
 	const struct ls_py_offsets *o = &p->layout.bpf;
-	uint8_t fb[LS_FRAME_WIN], cb[LS_CODE_WIN];
+	uint8_t fb[LS_FRAME_WIN];
+	struct py_code_id id;
 	uint64_t frame;
 	int n = 0;
 
@@ -194,8 +200,7 @@ int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out
 	    read_u64(p, frame + o->cframe_frame, &frame))
 		return -EFAULT;
 	for (int i = 0; frame && i < MAX_WALK; i++) {
-		uint64_t code, prev, instr, fn, qn, lt;
-		uint32_t first;
+		uint64_t code, prev, instr;
 
 		if (pyproc__read(p, frame, fb, sizeof(fb))) {
 			*py_flags |= LS_PY_READ_ERR;
@@ -220,22 +225,8 @@ int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out
 		out[n].lasti = (instr - code - o->code_adaptive) / 2;
 		if (o->frame_is_entry != LS_NO_OFF && fb[o->frame_is_entry])
 			out[n].flags |= LS_PYF_ENTRY;
-		if (!pyproc__read(p, code + o->code_win, cb, sizeof(cb))) {
-			memcpy(&first, cb + o->code_firstlineno, 4);
-			memcpy(&fn, cb + o->code_filename, 8);
-			memcpy(&qn, cb + o->code_qualname, 8);
-			memcpy(&lt, cb + o->code_linetable, 8);
-			uint8_t nb[LS_STR_WIN];
-			uint64_t len, w0, w1;
-
-			out[n].guard = ls_code_guard(first, fn, qn, lt);
-			if (!pyproc__read(p, qn, nb, sizeof(nb))) {
-				memcpy(&len, nb + o->str_length, 8);
-				memcpy(&w0, nb + o->str_data, 8);
-				memcpy(&w1, nb + o->str_data + 8, 8);
-				out[n].guard ^= ls_name_guard(len, w0, w1);
-			}
-		}
+		if (!pylayout__code_id(&p->layout, read_mem, (void *)p, code, &id))
+			out[n].guard = id.guard;
 		n++;
 		frame = prev;
 	}

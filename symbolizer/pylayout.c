@@ -223,3 +223,27 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 		return -EINVAL;
 	return check_frame_window(&l->bpf, why, why_len);
 }
+
+int pylayout__code_id(const struct py_layout *l, py_read_fn read, void *ctx,
+		      uint64_t code, struct py_code_id *id)
+{
+	const struct ls_py_offsets *o = &l->bpf;
+	uint8_t cw[LS_CODE_WIN], nw[LS_STR_WIN];
+
+	if (read(ctx, code + o->code_win, cw, sizeof(cw)))
+		return -EFAULT;
+	memcpy(&id->firstlineno, cw + o->code_firstlineno, 4);
+	memcpy(&id->filename, cw + o->code_filename, 8);
+	memcpy(&id->qualname, cw + o->code_qualname, 8);
+	memcpy(&id->linetable, cw + o->code_linetable, 8);
+	id->guard = ls_code_guard(id->firstlineno, id->filename, id->qualname, id->linetable);
+	if (!read(ctx, id->qualname, nw, sizeof(nw))) {
+		uint64_t len, w0, w1;
+
+		memcpy(&len, nw + o->str_length, 8);
+		memcpy(&w0, nw + o->str_data, 8);
+		memcpy(&w1, nw + o->str_data + 8, 8);
+		id->guard ^= ls_name_guard(len, w0, w1);
+	}
+	return 0;
+}

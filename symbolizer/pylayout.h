@@ -35,4 +35,18 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 /* Bytes of _Py_DebugOffsets to read for 3.minor (0 before 3.13). */
 size_t pylayout__debug_size(unsigned int minor);
 
+/* What a code object is read as by the frame walker: the fields of its
+ * code window, and its guard (ls_code_guard ^ ls_name_guard). */
+struct py_code_id {
+	uint64_t filename, qualname, linetable;
+	int32_t firstlineno;
+	uint32_t guard;
+};
+
+typedef int (*py_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/* Read the code object at code as the BPF walker does; 0 or -EFAULT. */
+int pylayout__code_id(const struct py_layout *l, py_read_fn read, void *ctx,
+		      uint64_t code, struct py_code_id *id);
+
 #endif

@@ -137,37 +137,23 @@ static char *read_str_dup(struct pysym *s, uint64_t addr)
 static int read_code(struct pysym *s, uint64_t addr, struct pycode *c)
 {
 	const struct py_layout *l = &s->l;
-	uint64_t type, fn, qn, lt, lt_len;
-	int32_t first;
+	struct py_code_id id;
+	uint64_t type, lt_len;
 
 	if (s->code_type && (s->read(s->ctx, addr + 8, &type, 8) || type != s->code_type))
 		return -EINVAL;
-	if (s->read(s->ctx, addr + l->code_filename, &fn, 8) ||
-	    s->read(s->ctx, addr + l->code_qualname, &qn, 8) ||
-	    s->read(s->ctx, addr + l->code_linetable, &lt, 8) ||
-	    s->read(s->ctx, addr + l->code_firstlineno, &first, 4))
+	if (pylayout__code_id(l, s->read, s->ctx, addr, &id))
 		return -EFAULT;
 	memset(c, 0, sizeof(*c));
 	c->addr = addr;
-	c->guard = ls_code_guard(first, fn, qn, lt);
-	{
-		uint8_t nb[LS_STR_WIN];
-		uint64_t len, w0, w1;
-
-		if (!s->read(s->ctx, qn, nb, sizeof(nb))) {
-			memcpy(&len, nb + l->bpf.str_length, 8);
-			memcpy(&w0, nb + l->bpf.str_data, 8);
-			memcpy(&w1, nb + l->bpf.str_data + 8, 8);
-			c->guard ^= ls_name_guard(len, w0, w1);
-		}
-	}
-	c->firstlineno = first;
-	c->qualname = read_str_dup(s, qn);
-	c->filename = read_str_dup(s, fn);
+	c->guard = id.guard;
+	c->firstlineno = id.firstlineno;
+	c->qualname = read_str_dup(s, id.qualname);
+	c->filename = read_str_dup(s, id.filename);
 	/* bytes object: ob_size at 16, data at 32 */
-	if (!s->read(s->ctx, lt + 16, &lt_len, 8) && lt_len <= MAX_LINETABLE) {
+	if (!s->read(s->ctx, id.linetable + 16, &lt_len, 8) && lt_len <= MAX_LINETABLE) {
 		c->linetable = malloc(lt_len ? lt_len : 1);
-		if (c->linetable && !s->read(s->ctx, lt + 32, c->linetable, lt_len))
+		if (c->linetable && !s->read(s->ctx, id.linetable + 32, c->linetable, lt_len))
 			c->linetable_len = lt_len;
 	}
 	if (!c->qualname || !c->filename) {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include "pylayout.h"
 
-typedef int (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+typedef py_read_fn mem_read_fn;
 
 struct pycode {
 	uint64_t addr;
@@ -26,7 +26,8 @@ struct pysym *pysym__new(const struct py_layout *l, uint64_t code_type,
 			 mem_read_fn read, void *ctx);
 void pysym__free(struct pysym *s);
 /* The code object at addr as the walker saw it (guard 0: unchecked), or
- * NULL when it cannot be read or is no longer the same object. */
+ * NULL when it cannot be read or is no longer the same object. Valid until
+ * the next pysym__code() of the same address. */
 const struct pycode *pysym__code(struct pysym *s, uint64_t addr, uint32_t guard);
 /* Line of code unit lasti, 0 if none. */
 int pysym__line(const struct pycode *c, uint32_t lasti);
