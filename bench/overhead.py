@@ -10,6 +10,9 @@ throughput of each side and their ratio.
 Workloads:
   target  the traced process itself: an asyncio echo loop (~1 syscall per
           loop iteration round trip), with stalls sampled at 199 Hz
+  stalls  the traced loop stalls all the time (60 ms of pure Python, 30
+          frames deep, per iteration): sampled without pause, every sample
+          walks its Python frames
   other   an untraced process making getppid() calls: what the system-wide
           syscall tracepoints cost everyone else
 """
@@ -27,7 +30,7 @@ LOOPSTALL = os.path.join(HERE, "..", "build", "loopstall")
 PY = "/usr/bin/python3"
 
 
-def measure(workload, traced_pid_of, rounds, phase):
+def measure(workload, traced_pid_of, rounds, phase, ls_args=()):
     proc = subprocess.Popen([PY, os.path.join(HERE, workload), "0.25"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
@@ -47,7 +50,8 @@ def measure(workload, traced_pid_of, rounds, phase):
             t0 = time.time()
             time.sleep(phase)
             spans["off"].append((t0 + 0.3, time.time()))
-            ls = subprocess.Popen([LOOPSTALL, "attach", "-p", str(target), "-f", "json"],
+            ls = subprocess.Popen([LOOPSTALL, "attach", "-p", str(target), "-f", "json",
+                                   *ls_args],
                                   stdout=subprocess.DEVNULL)
             time.sleep(0.7)           # load and attach
             t0 = time.time()
@@ -70,11 +74,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--phase", type=float, default=3.0)
+    ap.add_argument("--only", choices=("target", "stalls", "other"))
+    ap.add_argument("ls_args", nargs="*", help="more loopstall attach options")
     a = ap.parse_args()
     print(f"{'workload':<10} {'without':>12} {'with':>12} {'ratio':>7}  windows")
     for name, wl, who in (("target", "echo_loop.py", "self"),
+                          ("stalls", "stall_loop.py", "self"),
                           ("other", "syscall_spin.py", "other")):
-        med, n = measure(wl, who, a.rounds, a.phase)
+        if a.only and a.only != name:
+            continue
+        med, n = measure(wl, who, a.rounds, a.phase, a.ls_args)
         print(f"{name:<10} {med['off']:>12.0f} {med['on']:>12.0f} "
               f"{med['on'] / med['off']:>7.3f}  {n['off']}/{n['on']}")
     return 0

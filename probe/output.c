@@ -208,6 +208,42 @@ static const char *module_name(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/* Columns of UTF-8 text (a code point each: names and source lines). */
+static int utf8_cols(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Bytes of s that make its first cols columns, on a character boundary. */
+static size_t utf8_prefix(const char *s, int cols)
+{
+	size_t i = 0;
+
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && cols-- == 0)
+			break;
+	return i;
+}
+
+/* s in exactly width columns: cut with "..." (head kept, or tail kept
+ * when keep_tail), or padded with spaces when pad. */
+static void put_cols(FILE *f, const char *s, int width, bool keep_tail, bool pad)
+{
+	int cols = utf8_cols(s);
+
+	if (cols <= width) {
+		fprintf(f, "%s%*s", s, pad ? width - cols : 0, "");
+	} else if (keep_tail) {
+		fprintf(f, "...%s", s + utf8_prefix(s, cols - (width - 3)));
+	} else {
+		fprintf(f, "%.*s...", (int)utf8_prefix(s, width - 3), s);
+	}
+}
+
 static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
 {
 	char fn[160], where[320], mod[288];
@@ -224,15 +260,17 @@ static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
 		snprintf(where, sizeof(where), "%s", base_name(fr->file));
 	else
 		snprintf(where, sizeof(where), "[%s]", module_name(fr->module, mod, sizeof(mod)));
-	if (strlen(fn) > 40)
-		strcpy(fn + 37, "...");
 	/* 9 + 2 + 40 + 1 + 27: under 80 columns */
-	if (strlen(where) > 27)
-		memmove(where, where + strlen(where) - 27, 28);
-	fprintf(f, "%9s%c %-40s %s\n", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ',
-		fn, where);
-	if (call_site && fr->code)
-		fprintf(f, "%13s%.66s\n", "", fr->code);
+	fprintf(f, "%9s%c ", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
+	put_cols(f, fn, 40, false, true);
+	fputc(' ', f);
+	put_cols(f, where, 27, true, false);
+	fputc('\n', f);
+	if (call_site && fr->code) {
+		fprintf(f, "%13s", "");
+		put_cols(f, fr->code, 66, false, false);
+		fputc('\n', f);
+	}
 }
 
 static void print_stack_text(FILE *f, const struct stall *s, const struct frames *frames,
@@ -257,8 +295,8 @@ static void print_stack_text(FILE *f, const struct stall *s, const struct frames
 	if (s->n_stacks > 1) {
 		char d[32];
 
-		fprintf(f, "%9smost seen stack (%u of %u samples, %s):\n", "", sc->count, total,
-			fmt_dur(sc->weight_ns, d, sizeof(d)));
+		fprintf(f, "%9swhere most of it went (%s, %u of %u samples):\n", "",
+			fmt_dur(sc->weight_ns, d, sizeof(d)), sc->count, total);
 	}
 	for (int i = 0; i < n; i++) {
 		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);

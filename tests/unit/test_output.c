@@ -518,7 +518,7 @@ Test(output, stall_text_trimmed_stack_golden)
 	 * frames down to the user's, named natives between them; outer:
 	 * user frames only; the source line under the first user frame */
 	cr_assert_str_eq(got, HEADER
-		"         most seen stack (2 of 3 samples, 200.1 ms):\n"
+		"         where most of it went (200.1 ms, 2 of 3 samples):\n"
 		"           clock_nanosleep                          [libc.so.6]\n"
 		"           time_sleep                               [python3.11]\n"
 		"           0x7f3b30a22abc                           [_speedups.so]\n"
@@ -540,7 +540,7 @@ Test(output, stall_text_full_stack_golden)
 	char *got = stall_out(&s, OUT_TEXT, ft, true);
 
 	cr_assert_str_eq(got, HEADER
-		"         most seen stack (2 of 3 samples, 200.1 ms):\n"
+		"         where most of it went (200.1 ms, 2 of 3 samples):\n"
 		"           clock_nanosleep                          [libc.so.6]\n"
 		"           time_sleep                               [python3.11]\n"
 		"           cfunction_vectorcall_O                   [python3.11]\n"
@@ -573,7 +573,7 @@ Test(output, stall_text_single_stack_no_heading)
 	s.n_stacks = 1;
 	s.samples_on = 0;
 	got = stall_out(&s, OUT_TEXT, ft, false);
-	cr_expect(!strstr(got, "most seen"), "%s", got);
+	cr_expect(!strstr(got, "where most of it went"), "%s", got);
 	cr_expect(strstr(got, HEADER "           clock_nanosleep "), "%s", got);
 	free(got);
 }
@@ -678,7 +678,7 @@ Test(output, stall_unknown_frame_id_skipped)
 	for (int full = 0; full < 2; full++) {
 		got = stall_out(&s, OUT_TEXT, ft, full);
 		cr_expect_str_eq(got, HEADER
-			"         most seen stack (2 of 3 samples, 200.1 ms):\n"
+			"         where most of it went (200.1 ms, 2 of 3 samples):\n"
 			"           clock_nanosleep                          [libc.so.6]\n"
 			"         > fetch                                    handlers.py:42\n"
 			"             await client.get(url)\n",
