@@ -118,6 +118,16 @@ static __always_inline void add_wait(struct ls_thread *t, __s32 nr, __u64 ns)
 	}
 }
 
+static __always_inline void set_hdr(struct ls_event_hdr *h, __u32 type, __u32 size,
+				    __u32 tid, __u64 seq)
+{
+	h->type = type;
+	h->size = size;
+	h->pid = targ_tgid;
+	h->tid = tid;
+	h->seq = seq;
+}
+
 static __always_inline __u64 win_u64(const __u8 *win, __u32 off, __u32 size)
 {
 	__u64 v = 0;
@@ -235,11 +245,7 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long n;
 
-	s->hdr.type = LS_EV_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->hdr.pid = targ_tgid;
-	s->hdr.tid = tid;
-	s->hdr.seq = t->seq;
+	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tid, t->seq);
 	s->ts = now;
 	s->weight_ns = period_ns;
 	s->kind = kind;
@@ -302,11 +308,7 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 		__sync_fetch_and_add(&lost_stalls, 1);
 		return;
 	}
-	e->hdr.type = LS_EV_STALL;
-	e->hdr.size = sizeof(*e);
-	e->hdr.pid = targ_tgid;
-	e->hdr.tid = tid;
-	e->hdr.seq = t->seq;
+	set_hdr(&e->hdr, LS_EV_STALL, sizeof(*e), tid, t->seq);
 	e->start_ns = t->busy_start;
 	e->end_ns = now;
 	e->off_cpu_ns = t->off_cpu_ns;
@@ -512,11 +514,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 			__sync_fetch_and_add(&lost_samples, 1);
 			return 0;
 		}
-		e->hdr.type = LS_EV_OFFCPU_END;
-		e->hdr.size = sizeof(*e);
-		e->hdr.pid = targ_tgid;
-		e->hdr.tid = tid;
-		e->hdr.seq = t->seq;
+		set_hdr(&e->hdr, LS_EV_OFFCPU_END, sizeof(*e), tid, t->seq);
 		e->id = t->off_id;
 		e->nr = t->off_nr;
 		e->weight_ns = t->carry_ns;

@@ -153,3 +153,18 @@ def markers():
 def built():
     assert os.access(LOOPSTALL, os.X_OK), "build/loopstall missing: run make"
     assert os.geteuid() == 0, "the end-to-end tests load BPF programs: run as root"
+
+
+def attach_text(scenario, *args):
+    """Run scenario under text-mode `loopstall attach`; the finished run."""
+    w = Workload(scenario)
+    ls = Loopstall("attach", "-p", str(w.pid), *args)
+    try:
+        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
+        w.go()
+        w.wait()
+        assert ls.finish() == 0, ls.stderr
+    finally:
+        w.kill()
+        ls.kill()
+    return "".join(ls.lines), ls.lines

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from conftest import Loopstall, Workload, count_type, watch
+from conftest import Loopstall, Workload, attach_text, count_type, watch
 
 
 def stalls_of(ls):
@@ -188,17 +188,7 @@ def test_ring_buffer_overrun_is_counted_not_silent():
 
 
 def test_text_output_fits_80_columns():
-    w = Workload("mixed")
-    ls = Loopstall("attach", "-p", str(w.pid))
-    try:
-        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
-        w.go()
-        w.wait()
-        assert ls.finish() == 0
-    finally:
-        w.kill()
-        ls.kill()
-    out = "".join(ls.lines)
+    out, lines = attach_text("mixed")
     assert "stall" in out and "waited in clock_nanosleep" in out, out
     assert "ended by target exit" in out
-    assert all(len(l.rstrip("\n")) < 80 for l in ls.lines), out
+    assert all(len(l.rstrip("\n")) < 80 for l in lines), out

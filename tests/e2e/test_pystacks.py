@@ -1,7 +1,7 @@
 """Python stacks of stalls, exact to the line, on every test Python."""
 import pytest
 
-from conftest import markers, pythons, watch
+from conftest import attach_text, markers, pythons, watch
 
 PYTHONS = pythons()
 IDS = [v for v, _, _ in PYTHONS]
@@ -75,22 +75,13 @@ def test_a_thread_with_its_own_selector_loop_never_stalls(version, root, python)
 
 
 def test_text_shows_the_trimmed_stack_with_the_source_line():
-    from conftest import Loopstall, Workload
-    w = Workload("sleep")
-    ls = Loopstall("attach", "-p", str(w.pid))
-    try:
-        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
-        w.go()
-        w.wait()
-        assert ls.finish() == 0
-    finally:
-        w.kill()
-        ls.kill()
-    out = "".join(ls.lines)
-    assert f"> sleep_scenario" in out and f"workload.py:{M['sleep']}" in out, out
+    out, lines = attach_text("sleep")
+    assert "> sleep_scenario" in out and f"workload.py:{M['sleep']}" in out, out
     assert "time.sleep(0.2)" in out
     assert "base_events.py" not in out, "asyncio internals are trimmed"
-    assert all(len(l.rstrip("\n")) < 80 for l in ls.lines), out
+    assert all(len(l.rstrip("\n")) < 80 for l in lines), out
+    full, _ = attach_text("sleep", "--full-stacks")
+    assert "base_events.py" in full and "Py_RunMain" in full, full
 
 
 @pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
