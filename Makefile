@@ -10,7 +10,7 @@ UNISTD   ?= $(firstword $(wildcard /usr/include/$(shell uname -m)-linux-gnu/asm/
 
 CFLAGS   ?= -g -O2
 CFLAGS   += -Wall -Werror -std=gnu11 -MMD -MP -I$(OUT) -Ibpf -Iprobe -Isymbolizer -Irules
-LDLIBS   := -lbpf -ldw -lelf -lz
+LDLIBS   := -lbpf -ldw -lelf -lz -lyaml
 BPFFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf
 
 PROBE_SRCS := $(wildcard probe/*.c symbolizer/*.c rules/*.c)
@@ -47,6 +47,13 @@ $(OUT)/vmlinux.h: | $(OUT)/.deps
 $(OUT)/syscall_names.h: scripts/gen-syscalls $(UNISTD) | $(OUT)/.deps
 	$(call msg,GEN,$@)
 	$(Q)scripts/gen-syscalls $(UNISTD) > $@
+
+# The default rule pack, built into the binary (rules/load.c).
+$(OUT)/default_rules.h: rules/default.yaml scripts/embed | $(OUT)/.deps
+	$(call msg,GEN,$@)
+	$(Q)scripts/embed default_rules_yaml rules/default.yaml > $@
+
+$(OUT)/obj/rules/load.o: $(OUT)/default_rules.h
 
 $(OUT)/loopstall.bpf.o: bpf/loopstall.bpf.c bpf/loopstall.h $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)

@@ -260,6 +260,10 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->regs[LS_REG_R15] = BPF_CORE_READ(regs, r15);
 	s->args[0] = BPF_CORE_READ(regs, di);
 	s->args[1] = BPF_CORE_READ(regs, si);
+	s->args[2] = BPF_CORE_READ(regs, dx);
+	s->args[3] = BPF_CORE_READ(regs, r10);
+	s->args[4] = BPF_CORE_READ(regs, r8);
+	s->args[5] = BPF_CORE_READ(regs, r9);
 	s->py_flags = 0;
 	s->id = 0;
 	s->_pad = 0;

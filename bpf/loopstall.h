@@ -179,7 +179,7 @@ struct ls_sample {
 	__u64 weight_ns;	/* time this sample stands for */
 	__u32 kind;		/* enum ls_sample_kind */
 	__s32 nr;		/* syscall in progress, -1 if none */
-	__u64 args[2];		/* its first two arguments */
+	__u64 args[6];		/* its arguments */
 	__u64 regs[LS_NREGS];	/* user registers at the sample (enum ls_reg) */
 	__u32 n_ips;		/* valid entries of ips[] */
 	__u32 stack_len;	/* valid bytes of stack[] (copied from sp) */

@@ -15,8 +15,12 @@
 #include "errors.h"
 #include "events.h"
 #include "loopstall.skel.h"
+#include "fdkind.h"
+#include "findings.h"
 #include "pyproc.h"
 #include "resolve.h"
+#include "rule.h"
+#include "rules_cmd.h"
 #include "stall.h"
 #include "syscalls.h"
 #include "target.h"
@@ -54,6 +58,10 @@ struct session {
 	unsigned int n_loops;
 	uint32_t stalls;
 	uint64_t stalled_ns, worst_ns;
+	struct rule_pack rules;
+	struct finding_group *groups;
+	uint32_t n_groups;
+	int worst_severity;		/* of every finding, -1 none */
 	int err;			/* from a callback */
 };
 
@@ -256,17 +264,71 @@ static bool session_account(struct session *s, struct stall *st)
 	return true;
 }
 
+/* Findings with the same rule and call site add up in one group. */
+static void session_group(struct session *s, const struct stall *st)
+{
+	for (uint32_t i = 0; i < st->n_findings; i++) {
+		const struct stall_finding *fd = &st->findings[i];
+		struct finding_group *g = NULL;
+
+		if ((int)fd->rule->severity > s->worst_severity)
+			s->worst_severity = fd->rule->severity;
+		for (uint32_t j = 0; j < s->n_groups && !g; j++)
+			if (s->groups[j].rule == fd->rule && s->groups[j].line == fd->line &&
+			    !strcmp(s->groups[j].file ? s->groups[j].file : "",
+				    fd->file ? fd->file : ""))
+				g = &s->groups[j];
+		if (!g) {
+			g = realloc(s->groups, (s->n_groups + 1) * sizeof(*g));
+			if (!g)
+				return;
+			s->groups = g;
+			g = &s->groups[s->n_groups++];
+			memset(g, 0, sizeof(*g));
+			g->rule = fd->rule;
+			g->line = fd->line;
+			g->file = fd->file ? strdup(fd->file) : NULL;
+			g->function = fd->function ? strdup(fd->function) : NULL;
+			g->code = fd->code ? strdup(fd->code) : NULL;
+		}
+		g->count++;
+		g->total_ns += st->duration_ns;
+		if (st->duration_ns > g->worst_ns)
+			g->worst_ns = st->duration_ns;
+	}
+}
+
+static int cmp_group(const void *x, const void *y)
+{
+	const struct finding_group *a = x, *b = y;
+
+	return a->total_ns < b->total_ns ? 1 : a->total_ns > b->total_ns ? -1 : 0;
+}
+
 static void session_report(struct session *s, struct stall *st)
 {
-	if (session_account(s, st))
-		print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+	if (!session_account(s, st))
+		return;
+	findings__match(&s->rules, st, s->res.frames, s->res.src);
+	session_group(s, st);
+	print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+}
+
+static int read_target(void *ctx, uint64_t addr, void *buf, unsigned long len)
+{
+	struct session *s = ctx;
+
+	return s->have_py ? pyproc__read(&s->py, addr, buf, len) : -ENOSYS;
 }
 
 static int session_add_sample(struct session *s, const struct ls_sample *smp)
 {
 	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
+	int fd = smp->nr >= 0 ? fdkind__fd_of(smp->nr, (const uint64_t *)smp->args,
+					      read_target, s) : -1;
 
-	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0);
+	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0,
+				     fdkind__of(s->tgt.pid, fd));
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -461,13 +523,20 @@ static void session_destroy(struct session *s)
 	assembler__free(&s->as);
 	resolver__free(&s->res);
 	free(s->ids);
+	rules__free(&s->rules);
+	for (uint32_t i = 0; i < s->n_groups; i++) {
+		free(s->groups[i].file);
+		free(s->groups[i].function);
+		free(s->groups[i].code);
+	}
+	free(s->groups);
 	free(s->loops);
 	target__close(&s->tgt);
 }
 
 int attach__run(const struct attach_opts *o)
 {
-	struct session s = { .o = o };
+	struct session s = { .o = o, .worst_severity = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	const char *ended_by = "signal";
 	char why[512];
@@ -477,6 +546,9 @@ int attach__run(const struct attach_opts *o)
 	libbpf_set_print(libbpf_print);
 	assembler__init(&s.as, MAX_SAMPLES_KEPT);
 
+	err = rules_cmd__load(&s.rules, o->rules, o->n_rules, !o->n_rules || o->add_default);
+	if (err)
+		goto cleanup;
 	switch (target__open(&s.tgt, o->pid, why, sizeof(why))) {
 	case TARGET_OK:
 		break;
@@ -570,14 +642,16 @@ int attach__run(const struct attach_opts *o)
 			.lost_samples = s.skel->bss->lost_samples,
 			.lost_threads = s.skel->bss->lost_threads,
 			.dropped_samples = s.as.samples_dropped,
+			.n_groups = s.n_groups, .groups = s.groups,
 		};
 
 		for (unsigned int i = 0; infos && i < s.n_loops; i++)
 			infos[i] = s.loops[i].info;
+		qsort(s.groups, s.n_groups, sizeof(*s.groups), cmp_group);
 		print_summary(stdout, o->format, &sum);
 		free(infos);
 	}
-	err = LS_EXIT_OK;
+	err = o->fail_on >= 0 && s.worst_severity >= o->fail_on ? LS_EXIT_FINDINGS : LS_EXIT_OK;
 cleanup:
 	session_destroy(&s);
 	return err;

@@ -15,6 +15,10 @@ struct attach_opts {
 	enum out_format format;
 	const char *btf;		/* BTF file instead of the kernel's */
 	bool full_stacks;		/* every frame, not the trimmed stack */
+	char **rules;			/* --rules files (replace the default pack) */
+	int n_rules;
+	bool add_default;		/* --rules +FILE: add to the default pack */
+	int fail_on;			/* exit 1 at a finding this severe; -1: never */
 	bool verbose;
 };
 

@@ -10,7 +10,7 @@ _Static_assert(sizeof(struct ls_stall) == 64 + 16 * LS_MAX_WAITS, "ls_stall layo
 _Static_assert(sizeof(struct ls_pyframe) == 24, "ls_pyframe layout");
 _Static_assert(sizeof(struct ls_offcpu_end) == 40, "ls_offcpu_end layout");
 _Static_assert(sizeof(struct ls_sample) ==
-	       88 + 8 * LS_NREGS + 8 * LS_MAX_USTACK + 24 * LS_MAX_PYFRAMES + LS_STACK_BYTES,
+	       120 + 8 * LS_NREGS + 8 * LS_MAX_USTACK + 24 * LS_MAX_PYFRAMES + LS_STACK_BYTES,
 	       "ls_sample layout");
 
 #endif

@@ -12,6 +12,8 @@
 #include "doctor.h"
 #include "errors.h"
 #include "parse.h"
+#include "rule.h"
+#include "rules_cmd.h"
 
 #define LOOPSTALL_VERSION "0.1.0"
 
@@ -25,22 +27,27 @@ static const char top_usage[] =
 "Commands:\n"
 "  attach   watch a live process and print each loop stall as it happens\n"
 "  doctor   check kernel features, privileges and a target\n"
+"  rules    list the rules stalls are matched against, or check rule files\n"
 "\n"
 "EXAMPLES:\n"
 "  loopstall attach -p 4242              # stalls of 50 ms and more, live\n"
 "  loopstall attach -p 4242 -t 100 -d 60 # >= 100 ms, for one minute\n"
 "  loopstall attach -p 4242 -f json      # one JSON object per stall\n"
 "  loopstall doctor -p 4242              # what is missing, and the fix\n"
+"  loopstall rules check my-rules.yaml   # errors at file:line:column\n"
 "\n"
 "`loopstall COMMAND --help` shows the options of a command.\n";
 
-enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL };
+enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL, OPT_RULES, OPT_FAIL_ON };
 
 /* Parse state shared by the subcommand parsers. */
 struct cli {
 	struct attach_opts a;
 	int bad;		/* an error line was printed */
 	int last_next;		/* argv index after the last good option */
+	char **files;		/* rules list --rules, rules check FILE… */
+	int n_files;
+	bool add_default;	/* rules list --rules +FILE */
 };
 
 static int bad_value(struct cli *c, const char *opt, const char *val, const char *want)
@@ -59,6 +66,10 @@ static const struct argp_option attach_options[] = {
 	{ "frequency", 'F', "HZ", 0, "On-CPU samples per second while a loop is busy "
 	  "(default 199)", 0 },
 	{ "format", 'f', "FMT", 0, "text (default) or json (one object per line)", 0 },
+	{ "rules", OPT_RULES, "FILE", 0, "Rule pack instead of the default one (repeatable; "
+	  "+FILE adds to the default pack)", 0 },
+	{ "fail-on", OPT_FAIL_ON, "SEVERITY", 0, "Exit 1 when a finding is this severe or worse: "
+	  "info, warning, error", 0 },
 	{ "full-stacks", OPT_FULL, NULL, 0, "Show every frame of a stall's stack, not only "
 	  "the user code and the calls down to what blocked", 0 },
 	{ "blocked-after", OPT_BLOCKED, "S", 0, "Say a loop is blocked while it still is, "
@@ -117,6 +128,24 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	case OPT_FULL:
 		a->full_stacks = true;
 		break;
+	case OPT_RULES: {
+		char **v = realloc(a->rules, (a->n_rules + 1) * sizeof(*v));
+
+		if (!v)
+			return ENOMEM;
+		a->rules = v;
+		if (arg[0] == '+') {
+			a->add_default = true;
+			arg++;
+		}
+		a->rules[a->n_rules++] = arg;
+		break;
+	}
+	case OPT_FAIL_ON:
+		a->fail_on = rule_severity_parse(arg);
+		if (a->fail_on < 0)
+			return bad_value(c, "--fail-on", arg, "use info, warning or error");
+		break;
 	case OPT_RINGBUF:
 		if (parse_u64(arg, 1, 1024, &v) || (v & (v - 1)))
 			return bad_value(c, "--ringbuf-mb", arg, "give a power of 2 from 1 to 1024");
@@ -147,6 +176,7 @@ static const char attach_doc[] =
 "  loopstall attach -p 4242 -t 20ms      # stalls of 20 ms and more\n"
 "  loopstall attach -p 4242 -d 30        # stop after 30 seconds\n"
 "  loopstall attach -p 4242 -f json | jq # one JSON object per line\n"
+"  loopstall attach -p 4242 --fail-on warning  # exit 1 on findings (CI)\n"
 "\vExit status: 0 ok, 2 usage, 3 environment or privileges, 4 target.";
 
 static const struct argp_option doctor_options[] = {
@@ -194,6 +224,92 @@ static const char doctor_doc[] =
 "  loopstall doctor -p 4242  # and can it watch PID 4242?\n"
 "\vExit status: 0 all fine, 3 environment or privileges, 4 target.";
 
+static const char rules_usage[] =
+"Usage: loopstall rules list [--rules [+]FILE]...\n"
+"       loopstall rules check FILE...\n"
+"List the rules stalls are matched against, or check rule files.\n"
+"\n"
+"  list     the rules in effect: the built-in pack, or the --rules files\n"
+"  check    load rule files (not the built-in pack); print each problem as\n"
+"           FILE:LINE:COLUMN: message, then a count. Exit 2 on any error\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall rules list                     # the built-in rules\n"
+"  loopstall rules list --rules +mine.yaml  # built-in and mine\n"
+"  loopstall rules check mine.yaml          # problems in mine.yaml\n"
+"\n"
+"Schema: docs/rules.md. `loopstall rules list --help` shows its options.\n";
+
+static const struct argp_option rules_list_options[] = {
+	{ "rules", OPT_RULES, "FILE", 0, "Rule pack instead of the built-in one (repeatable; "
+	  "+FILE adds to the built-in pack)", 0 },
+	{},
+};
+
+static error_t rules_list_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+
+	switch (key) {
+	case OPT_RULES:
+		if (rules_cmd__opt(&c->files, &c->n_files, &c->add_default, arg))
+			return ENOMEM;
+		break;
+	case ARGP_KEY_ARG:
+		ls_error(LS_EXIT_USAGE, "unexpected argument '%s'; rule files go with --rules "
+			 "(see `loopstall rules list --help`)", arg);
+		c->bad = 1;
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char rules_list_doc[] =
+"List the rules in effect: ID, severity, category and name, one per line.\n"
+"\n"
+"USAGE: loopstall rules list [--rules [+]FILE]...\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall rules list                     # the built-in pack\n"
+"  loopstall rules list --rules mine.yaml   # only the rules of mine.yaml\n"
+"  loopstall rules list --rules +mine.yaml  # the built-in pack and mine.yaml\n"
+"\vExit status: 0 ok, 2 usage or errors in the rules.";
+
+static error_t rules_check_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG: {
+		char **v = realloc(c->files, (c->n_files + 1) * sizeof(*v));
+
+		if (!v)
+			return ENOMEM;
+		c->files = v;
+		c->files[c->n_files++] = arg;
+		break;
+	}
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char rules_check_doc[] =
+"Check rule files: print each problem as FILE:LINE:COLUMN: message (warnings as\n"
+"FILE:LINE:COLUMN: warning: message), then \"N rules, E errors, W warnings\".\n"
+"\n"
+"USAGE: loopstall rules check FILE...\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall rules check mine.yaml          # one pack\n"
+"  loopstall rules check a.yaml b.yaml      # two packs, ids unique in both\n"
+"\vExit status: 0 no errors (warnings allowed), 2 errors or usage.";
+
 static bool wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -227,6 +343,44 @@ static int parse_cmd(const struct argp *argp, int argc, char **argv, struct cli 
 	return err ? LS_EXIT_USAGE : 0;
 }
 
+/* `loopstall rules list|check`: argv[0] is "loopstall rules". */
+static int rules_main(int argc, char **argv, struct cli *c)
+{
+	static const struct argp list_argp = {
+		rules_list_options, rules_list_parse, NULL, rules_list_doc };
+	static const struct argp check_argp = {
+		NULL, rules_check_parse, "FILE...", rules_check_doc };
+	char name[64];
+	int rc;
+
+	if (argc < 2)
+		return ls_error(LS_EXIT_USAGE, "rules needs a subcommand: list or check "
+				"(loopstall rules --help)");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(rules_usage, stdout);
+		return 0;
+	}
+	snprintf(name, sizeof(name), "loopstall rules %s", argv[1]);
+	argv[1] = name;
+	if (!strcmp(argv[1] + 16, "list")) {
+		rc = parse_cmd(&list_argp, argc - 1, argv + 1, c);
+		if (!rc)
+			rc = rules_cmd__list(c->files, c->n_files, c->add_default);
+	} else if (!strcmp(argv[1] + 16, "check")) {
+		rc = parse_cmd(&check_argp, argc - 1, argv + 1, c);
+		if (!rc && !c->n_files)
+			rc = ls_error(LS_EXIT_USAGE, "rules check needs a FILE "
+				      "(loopstall rules check --help)");
+		else if (!rc)
+			rc = rules_cmd__check(c->files, c->n_files);
+	} else {
+		rc = ls_error(LS_EXIT_USAGE, "unknown rules subcommand '%s'; use list or check "
+			      "(loopstall rules --help)", argv[1] + 16);
+	}
+	free(c->files);
+	return rc < 0 ? 0 : rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
@@ -238,6 +392,7 @@ int main(int argc, char **argv)
 			.frequency = 199,
 			.ringbuf_mb = 16,
 			.format = OUT_TEXT,
+			.fail_on = -1,
 		},
 	};
 	char name[64];
@@ -271,6 +426,8 @@ int main(int argc, char **argv)
 			return rc < 0 ? 0 : rc;
 		return doctor__run(c.a.pid, c.a.btf, c.a.verbose);
 	}
-	return ls_error(LS_EXIT_USAGE, "unknown command '%s'; commands: attach, doctor "
-			"(loopstall --help)", argv[1] + 10);
+	if (!strcmp(argv[1] + 10, "rules"))
+		return rules_main(argc - 1, argv + 1, &c);
+	return ls_error(LS_EXIT_USAGE, "unknown command '%s'; commands: attach, doctor, "
+			"rules (loopstall --help)", argv[1] + 10);
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 #include "output.h"
+#include "rule.h"
 #include "syscalls.h"
 
 const char *fmt_dur(uint64_t ns, char *buf, size_t len)
@@ -98,6 +99,46 @@ static void json_frame(FILE *f, const struct frame *fr)
 	fputc('}', f);
 }
 
+static void json_str_or_null(FILE *f, const char *s)
+{
+	if (s)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
+static void json_finding(FILE *f, const struct stall_finding *fd)
+{
+	const struct rule *r = fd->rule;
+
+	fputs("{\"rule\":", f);
+	json_str(f, r->id);
+	fputs(",\"name\":", f);
+	json_str(f, r->name);
+	fprintf(f, ",\"category\":\"%s\",\"severity\":\"%s\",\"call_site\":{\"file\":",
+		rule_category_name(r->category), rule_severity_name(r->severity));
+	json_str_or_null(f, fd->file);
+	if (fd->line)
+		fprintf(f, ",\"line\":%d", fd->line);
+	else
+		fputs(",\"line\":null", f);
+	fputs(",\"function\":", f);
+	json_str_or_null(f, fd->function);
+	fputs(",\"code\":", f);
+	json_str_or_null(f, fd->code);
+	fputs("},\"evidence\":", f);
+	json_str(f, fd->evidence);
+	fputs(",\"fix\":", f);
+	json_str_or_null(f, r->fix);
+	fputs(",\"lint\":[", f);
+	for (int i = 0; i < r->n_lints; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, r->lints[i]);
+	}
+	fputs("]}", f);
+}
+
 static void print_stall_json(FILE *f, const struct stall *s, const struct frames *frames)
 {
 	char nrbuf[32];
@@ -147,7 +188,13 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct frames
 		}
 		fputs("]}", f);
 	}
-	fputs("],\"findings\":[]}\n", f);
+	fputs("],\"findings\":[", f);
+	for (uint32_t i = 0; i < s->n_findings; i++) {
+		if (i)
+			fputc(',', f);
+		json_finding(f, &s->findings[i]);
+	}
+	fputs("]}\n", f);
 }
 
 int stack__trim(const struct stack_count *sc, const struct frames *frames,
@@ -273,6 +320,48 @@ static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
 	}
 }
 
+/* First line of a (multi-line) text, cut to width columns. */
+static void put_first_line(FILE *f, const char *text, int width)
+{
+	char buf[256];
+	size_t n = strcspn(text, "\n");
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) - 1 ? n : sizeof(buf) - 1), text);
+	put_cols(f, buf, width, false, false);
+}
+
+static void print_findings_text(FILE *f, const struct stall *s)
+{
+	for (uint32_t i = 0; i < s->n_findings; i++) {
+		const struct stall_finding *fd = &s->findings[i];
+		const struct rule *r = fd->rule;
+		char head[200], where[200];
+
+		snprintf(head, sizeof(head), "%s %s %s: %s", r->id,
+			 rule_severity_name(r->severity), rule_category_name(r->category), r->name);
+		fprintf(f, "%9s! ", "");
+		put_cols(f, head, 68, false, false);
+		fputc('\n', f);
+		if (fd->file) {
+			snprintf(where, sizeof(where), "%s:%d in %s", base_name(fd->file), fd->line,
+				 fd->function ? fd->function : "?");
+			fprintf(f, "%11sat ", "");
+			put_cols(f, where, 63, false, false);
+			fputc('\n', f);
+			if (fd->code) {
+				fprintf(f, "%14s", "");
+				put_cols(f, fd->code, 64, false, false);
+				fputc('\n', f);
+			}
+		}
+		if (r->fix) {
+			fprintf(f, "%11sfix: ", "");
+			put_first_line(f, r->fix, 61);
+			fputc('\n', f);
+		}
+	}
+}
+
 static void print_stack_text(FILE *f, const struct stall *s, const struct frames *frames,
 			     bool full)
 {
@@ -356,6 +445,7 @@ void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		fprintf(f, "%9swaited in %s\n", "", waits);
 	if (s->ongoing)
 		fprintf(f, "%9sstill blocked when the session ended\n", "");
+	print_findings_text(f, s);
 	print_stack_text(f, s, frames, full);
 	fflush(f);
 }
@@ -427,8 +517,25 @@ void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
 				ms(l->worst_ns));
 		}
 		fprintf(f, "],\"lost\":{\"stalls\":%" PRIu64 ",\"samples\":%" PRIu64
-			",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 "}}\n",
+			",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 "},\"findings\":[",
 			s->lost_stalls, s->lost_samples, s->lost_threads, s->dropped_samples);
+		for (uint32_t i = 0; i < s->n_groups; i++) {
+			const struct finding_group *g = &s->groups[i];
+
+			fprintf(f, "%s{\"rule\":", i ? "," : "");
+			json_str(f, g->rule->id);
+			fprintf(f, ",\"category\":\"%s\",\"severity\":\"%s\",\"call_site\":{\"file\":",
+				rule_category_name(g->rule->category),
+				rule_severity_name(g->rule->severity));
+			json_str_or_null(f, g->file);
+			fprintf(f, ",\"line\":%d,\"function\":", g->line);
+			json_str_or_null(f, g->function);
+			fputs(",\"code\":", f);
+			json_str_or_null(f, g->code);
+			fprintf(f, "},\"count\":%u,\"total_ms\":%.3f,\"worst_ms\":%.3f}",
+				g->count, ms(g->total_ns), ms(g->worst_ns));
+		}
+		fputs("]}\n", f);
 		fflush(f);
 		return;
 	}
@@ -446,6 +553,24 @@ void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
 			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll,
 			l->stalls, l->stalls == 1 ? " " : "s",
 			fmt_dur(l->stalled_ns, a, sizeof(a)), fmt_dur(l->worst_ns, b, sizeof(b)));
+	}
+	if (s->n_groups)
+		fprintf(f, "  findings, worst first:\n");
+	for (uint32_t i = 0; i < s->n_groups && i < 20; i++) {
+		const struct finding_group *g = &s->groups[i];
+		char head[160], where[200];
+
+		snprintf(head, sizeof(head), "%s %s: %s", g->rule->id,
+			 rule_severity_name(g->rule->severity), g->rule->name);
+		fprintf(f, "  %4u x %9s (worst %s)  ", g->count,
+			fmt_dur(g->total_ns, a, sizeof(a)), fmt_dur(g->worst_ns, b, sizeof(b)));
+		put_cols(f, head, 38, false, false);
+		fputc('\n', f);
+		snprintf(where, sizeof(where), "%s:%d in %s", base_name(g->file), g->line,
+			 g->function ? g->function : "?");
+		fprintf(f, "%13s", "");
+		put_cols(f, where, 64, false, false);
+		fputc('\n', f);
 	}
 	if (s->lost_stalls || s->lost_samples || s->lost_threads || s->dropped_samples)
 		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"

@@ -18,6 +18,15 @@ struct loop_info {
 	uint64_t worst_ns;
 };
 
+/* Findings with the same rule and call site, over a session. */
+struct finding_group {
+	const struct rule *rule;
+	char *file, *function, *code;
+	int line;
+	uint32_t count;
+	uint64_t total_ns, worst_ns;
+};
+
 struct summary {
 	uint32_t pid;
 	const char *comm;
@@ -31,6 +40,8 @@ struct summary {
 	uint32_t n_loops;
 	const struct loop_info *loops;
 	uint64_t lost_stalls, lost_samples, lost_threads, dropped_samples;
+	uint32_t n_groups;
+	const struct finding_group *groups;	/* worst (total) first */
 };
 
 /* "201.4 ms", "3.02 s", "0.3 ms" into buf. */

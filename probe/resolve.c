@@ -51,6 +51,7 @@ int resolver__python(struct resolver *r, const struct ls_pyframe *pf, int n,
 			f.function = c->qualname;
 			f.file = c->filename;
 			f.line = pysym__line(c, pf[i].lasti);
+			f.firstline = c->firstlineno;
 			f.user = frame__user_file(c->filename);
 			f.code = (char *)source__line(r->src, c->filename, f.line);
 		}

@@ -6,6 +6,8 @@
 struct kept {
 	uint64_t ts;
 	uint32_t id;			/* off-CPU sample id */
+	int32_t fd_kind;
+	uint64_t args[6];
 	uint32_t kind;
 	int32_t nr;
 	uint64_t weight_ns;
@@ -65,7 +67,7 @@ static struct pending *pending_of(struct assembler *a, uint32_t tid, bool create
 }
 
 int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
-			  const uint32_t *frames, uint32_t n_frames)
+			  const uint32_t *frames, uint32_t n_frames, int fd_kind)
 {
 	struct pending *p = pending_of(a, s->hdr.tid, true);
 	struct kept *k;
@@ -100,6 +102,8 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 	k->n_frames = n_frames;
 	k->ts = s->ts;
 	k->id = s->id;
+	k->fd_kind = fd_kind;
+	memcpy(k->args, s->args, sizeof(k->args));
 	k->kind = s->kind;
 	k->nr = s->nr;
 	k->weight_ns = s->weight_ns;
@@ -166,7 +170,8 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 		for (unsigned int j = 0; j < st->n_stacks; j++) {
 			struct stack_count *c = &st->stacks[j];
 
-			if (c->kind == k->kind && c->nr == k->nr && c->n_frames == k->n_frames &&
+			if (c->kind == k->kind && c->nr == k->nr && c->fd_kind == k->fd_kind &&
+			    c->n_frames == k->n_frames &&
 			    !memcmp(c->frames, k->frames, k->n_frames * sizeof(k->frames[0]))) {
 				sc = c;
 				break;
@@ -176,6 +181,8 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 			sc = &st->stacks[st->n_stacks++];
 			sc->kind = k->kind;
 			sc->nr = k->nr;
+			sc->fd_kind = k->fd_kind;
+			memcpy(sc->args, k->args, sizeof(sc->args));
 			sc->n_frames = k->n_frames;
 			sc->frames = k->frames;	/* ownership moves to the stall */
 			k->frames = NULL;
@@ -276,5 +283,11 @@ void stall__free(struct stall *s)
 	for (uint32_t i = 0; i < s->n_stacks; i++)
 		free(s->stacks[i].frames);
 	free(s->stacks);
+	for (uint32_t i = 0; i < s->n_findings; i++) {
+		free(s->findings[i].file);
+		free(s->findings[i].function);
+		free(s->findings[i].code);
+	}
+	free(s->findings);
 	free(s);
 }

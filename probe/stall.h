@@ -9,10 +9,24 @@
 struct stack_count {
 	uint32_t kind;			/* enum ls_sample_kind */
 	int32_t nr;			/* syscall at the sample, -1 none */
+	int32_t fd_kind;		/* of the fd it works on, -1 unknown */
+	uint64_t args[6];		/* the syscall's arguments (first sample's) */
 	uint32_t count;			/* samples */
 	uint64_t weight_ns;		/* time they stand for */
 	uint32_t n_frames;
 	uint32_t *frames;		/* frame ids (symbolizer/stack.h), innermost first */
+};
+
+struct rule;
+
+/* A finding, resolved for output: the rule, where, and why. */
+struct stall_finding {
+	const struct rule *rule;
+	char *file;			/* call site */
+	int line;
+	char *function;
+	char *code;			/* its source line, or NULL */
+	char evidence[256];
 };
 
 struct stall {
@@ -34,6 +48,8 @@ struct stall {
 	uint64_t last_sample_ns;	/* latest sample, from start_ns */
 	uint32_t n_stacks;
 	struct stack_count *stacks;	/* sorted, heaviest first */
+	uint32_t n_findings;
+	struct stall_finding *findings;	/* in rule order */
 };
 
 struct pending;
@@ -47,10 +63,11 @@ struct assembler {
 
 void assembler__init(struct assembler *a, unsigned int max_samples);
 void assembler__free(struct assembler *a);
-/* Keep a sample for its (tid, seq), with its resolved frames; drops the
+/* Keep a sample for its (tid, seq), with its resolved frames and the kind
+ * of the fd its syscall works on (enum fd_kind, -1 unknown); drops the
  * samples of older intervals of tid. */
 int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
-			  const uint32_t *frames, uint32_t n_frames);
+			  const uint32_t *frames, uint32_t n_frames, int fd_kind);
 /* The weight of off-CPU sample id of (tid, seq), known when the thread
  * came back on CPU. 0, or -ENOENT when that sample is not kept. */
 int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,

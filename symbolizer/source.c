@@ -7,9 +7,16 @@
 #define MAX_FILE	(8 << 20)
 #define MAX_FILES	4096
 
+struct func {
+	int first;
+	char *text;
+};
+
 struct file {
 	char *path;
 	char *text;		/* NULL: unreadable */
+	struct func *funcs;	/* function sources cut so far */
+	int n_funcs;
 	char **lines;		/* into text, NUL-terminated in place */
 	int n_lines;
 };
@@ -34,6 +41,9 @@ void source__free(struct source *s)
 	if (!s)
 		return;
 	for (int i = 0; i < s->n; i++) {
+		for (int j = 0; j < s->v[i].n_funcs; j++)
+			free(s->v[i].funcs[j].text);
+		free(s->v[i].funcs);
 		free(s->v[i].path);
 		free(s->v[i].text);
 		free(s->v[i].lines);
@@ -89,14 +99,10 @@ static void file_load(struct source *s, struct file *f)
 	}
 }
 
-const char *source__line(struct source *s, const char *path, int line)
+static struct file *file_of(struct source *s, const char *path)
 {
 	struct file *f = NULL;
-	const char *l;
-	size_t n;
 
-	if (!path || line <= 0)
-		return NULL;
 	for (int i = 0; i < s->n; i++)
 		if (!strcmp(s->v[i].path, path)) {
 			f = &s->v[i];
@@ -121,6 +127,17 @@ const char *source__line(struct source *s, const char *path, int line)
 		}
 		file_load(s, f);
 	}
+	return f;
+}
+
+const char *source__line(struct source *s, const char *path, int line)
+{
+	struct file *f;
+	const char *l;
+	size_t n;
+
+	if (!path || line <= 0 || !(f = file_of(s, path)))
+		return NULL;
 	if (!f->text || line > f->n_lines)
 		return NULL;
 	l = f->lines[line - 1];
@@ -129,4 +146,67 @@ const char *source__line(struct source *s, const char *path, int line)
 	while (n && (l[n - 1] == '\r' || l[n - 1] == ' '))
 		((char *)l)[--n] = 0;
 	return l;
+}
+
+static int indent_of(const char *l)
+{
+	int n = 0;
+
+	for (; *l == ' ' || *l == '\t'; l++)
+		n += *l == '\t' ? 8 - n % 8 : 1;
+	return *l ? n : -1;	/* -1: a blank line */
+}
+
+const char *source__function(struct source *s, const char *path, int firstline)
+{
+	struct file *f;
+	struct func *fn;
+	int def = -1, ind, end, len = 0;
+	char *text, *o;
+
+	if (!path || firstline <= 0 || !(f = file_of(s, path)) || !f->text ||
+	    firstline > f->n_lines)
+		return NULL;
+	for (int i = 0; i < f->n_funcs; i++)
+		if (f->funcs[i].first == firstline)
+			return f->funcs[i].text;
+	/* the def line: decorators come first */
+	for (int i = firstline - 1; i < f->n_lines && i < firstline + 40 && def < 0; i++) {
+		const char *l = f->lines[i] + strspn(f->lines[i], " \t");
+
+		if (!strncmp(l, "def ", 4) || !strncmp(l, "async def ", 10))
+			def = i;
+		else if (l[0] != '@' && l[0] != 0 && l[0] != '#' && i == firstline - 1)
+			break;		/* module code, a lambda, a class body… */
+	}
+	if (def < 0) {
+		/* one line: a lambda or a comprehension */
+		def = firstline - 1;
+		end = def + 1;
+	} else {
+		ind = indent_of(f->lines[def]);
+		for (end = def + 1; end < f->n_lines && end < def + 400; end++) {
+			int i2 = indent_of(f->lines[end]);
+
+			if (i2 >= 0 && i2 <= ind)
+				break;
+		}
+	}
+	for (int i = firstline - 1; i < end; i++)
+		len += strlen(f->lines[i]) + 1;
+	text = malloc(len + 1);
+	fn = realloc(f->funcs, (f->n_funcs + 1) * sizeof(*fn));
+	if (!text || !fn) {
+		free(text);
+		if (fn)
+			f->funcs = fn;
+		return NULL;
+	}
+	f->funcs = fn;
+	o = text;
+	for (int i = firstline - 1; i < end; i++)
+		o += sprintf(o, "%s\n", f->lines[i]);
+	f->funcs[f->n_funcs].first = firstline;
+	f->funcs[f->n_funcs].text = text;
+	return f->funcs[f->n_funcs++].text;
 }

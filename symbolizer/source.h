@@ -11,4 +11,10 @@ void source__free(struct source *s);
  * NULL when unreadable. Valid until source__free(). */
 const char *source__line(struct source *s, const char *path, int line);
 
+/* The source of the function whose code starts at firstline (decorators
+ * included): its lines up to the last one indented deeper than its def,
+ * at most 400. NULL for module code or when unreadable. Valid until
+ * source__free(). */
+const char *source__function(struct source *s, const char *path, int firstline);
+
 #endif

@@ -15,6 +15,7 @@ struct frame {
 	bool interp;		/* native: the interpreter's own machinery */
 	bool eval;		/* native: runs Python frames (_PyEval_EvalFrameDefault) */
 	int line;		/* 0: unknown */
+	int firstline;		/* Python: co_firstlineno (the function's source) */
 	char *function;		/* qualname or symbol; NULL: unknown */
 	char *file;		/* co_filename, or a native source file */
 	char *module;		/* native: the mapped file */

@@ -1118,7 +1118,7 @@ Test(output, summary_json_structure)
 			      "\"stalls\":3,\"stalled_ms\":1050.000,\"worst_ms\":800.000},"
 			      "{\"tid\":4250,\"thread\":\"w\\\"2\","), "%s", got);
 	cr_expect(strstr(got, "\"lost\":{\"stalls\":0,\"samples\":7,\"threads\":0,"
-			      "\"samples_over_cap\":0}}\n"), "%s", got);
+			      "\"samples_over_cap\":0},\"findings\":[]}\n"), "%s", got);
 	free(got);
 
 	s.n_loops = 0;

@@ -64,7 +64,7 @@ static void add(uint32_t tid, uint64_t seq, uint32_t kind, int32_t nr,
 	for (uint32_t i = 0; i < n; i++)
 		ids[i] = va_arg(ap, unsigned int);
 	va_end(ap);
-	cr_assert_eq(assembler__add_sample(&a, smp, ids, n), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, n, -1), 0);
 	memset(ids, 0xee, (n ? n : 1) * sizeof(*ids));
 	free(ids);
 }
@@ -278,8 +278,8 @@ Test(stall, long_stack_kept_whole)
 	sample_of(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS);
 	for (uint32_t i = 0; i < LS_MAX_STACK; i++)
 		ids[i] = 1000000 + i;
-	cr_assert_eq(assembler__add_sample(&a, smp, ids, LS_MAX_STACK), 0);
-	cr_assert_eq(assembler__add_sample(&a, smp, ids, LS_MAX_STACK - 1), 0);	/* a prefix */
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, LS_MAX_STACK, -1), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, LS_MAX_STACK - 1, -1), 0);	/* a prefix */
 	free(ids);
 	st = complete(TID, 1);
 	cr_assert_eq(st->n_stacks, 2, "a prefix is another stack");
@@ -302,9 +302,9 @@ Test(stall, frames_copied_from_caller)
 	struct stall *st;
 
 	sample_of(TID, 1, LS_SAMPLE_ONCPU, -1, 1 * MS);
-	cr_assert_eq(assembler__add_sample(&a, smp, ids, 3), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, 3, -1), 0);
 	ids[0] = ids[1] = ids[2] = 0;	/* the caller reuses its buffer */
-	cr_assert_eq(assembler__add_sample(&a, smp, ids, 3), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, ids, 3, -1), 0);
 	st = complete(TID, 1);
 	cr_assert_eq(st->n_stacks, 2);
 	cr_expect_neq(st->stacks[0].frames, ids);
@@ -323,8 +323,8 @@ Test(stall, no_frames_null_pointer)
 
 	/* an unresolvable sample: no ids at all, not even a buffer */
 	sample_of(TID, 1, LS_SAMPLE_OFFCPU, SYS_futex, 3 * MS);
-	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0), 0);
-	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0, -1), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0, -1), 0);
 	st = complete(TID, 1);
 	cr_assert_eq(st->n_stacks, 1);
 	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_futex, 2, 6 * MS, 0, NULL, "empty");
@@ -534,13 +534,13 @@ Test(stall, max_samples_cap)
 	smp->hdr.tid = TID;
 	smp->hdr.seq = 1;
 	for (int i = 0; i < 6; i++)
-		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
+		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2, -1), 0);
 	cr_expect_eq(small.samples_dropped, 2);
 
 	/* a second thread has its own cap */
 	smp->hdr.tid = TID + 1;
 	for (int i = 0; i < 5; i++)
-		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
+		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2, -1), 0);
 	cr_expect_eq(small.samples_dropped, 3);
 
 	e = ev(TID, 1, 0, 1 * SEC, 0, 6);
@@ -556,9 +556,9 @@ Test(stall, max_samples_cap)
 	smp->hdr.tid = TID;
 	smp->hdr.seq = 2;
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
+		cr_assert_eq(assembler__add_sample(&small, smp, ids, 2, -1), 0);
 	cr_expect_eq(small.samples_dropped, 3);
-	cr_assert_eq(assembler__add_sample(&small, smp, ids, 2), 0);
+	cr_assert_eq(assembler__add_sample(&small, smp, ids, 2, -1), 0);
 	cr_expect_eq(small.samples_dropped, 4);
 	assembler__free(&small);
 }
@@ -573,8 +573,8 @@ Test(stall, max_samples_zero_keeps_none)
 	memset(smp, 0, sizeof(*smp));
 	smp->hdr.tid = TID;
 	smp->hdr.seq = 1;
-	cr_assert_eq(assembler__add_sample(&none, smp, (const uint32_t[]){ 1 }, 1), 0);
-	cr_assert_eq(assembler__add_sample(&none, smp, NULL, 0), 0);
+	cr_assert_eq(assembler__add_sample(&none, smp, (const uint32_t[]){ 1 }, 1, -1), 0);
+	cr_assert_eq(assembler__add_sample(&none, smp, NULL, 0, -1), 0);
 	cr_expect_eq(none.samples_dropped, 2);
 	st = assembler__complete(&none, &e);
 	cr_assert_not_null(st);
@@ -590,7 +590,7 @@ static void add_off(uint64_t seq, uint32_t id, int32_t nr, uint32_t frame)
 {
 	sample_of(TID, seq, LS_SAMPLE_OFFCPU, nr, 0);
 	smp->id = id;
-	cr_assert_eq(assembler__add_sample(&a, smp, &frame, 1), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, &frame, 1, -1), 0);
 }
 
 Test(stall, set_weight_later)
@@ -628,7 +628,7 @@ Test(stall, set_weight_not_kept)
 	/* an on-CPU sample has no id to match */
 	sample_of(TID, 2, LS_SAMPLE_ONCPU, -1, 1 * MS);
 	smp->id = 9;
-	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0), 0);
+	cr_assert_eq(assembler__add_sample(&a, smp, NULL, 0, -1), 0);
 	cr_expect_eq(assembler__set_weight(&a, TID, 2, 9, 1 * MS), -ENOENT, "on-CPU");
 	st = complete(TID, 2);
 	cr_expect_eq(nsamples(st), 2);
@@ -645,9 +645,9 @@ Test(stall, set_weight_over_cap)
 	assembler__init(&small, 1);
 	sample_of(TID, 1, LS_SAMPLE_OFFCPU, SYS_futex, 0);
 	smp->id = 1;
-	cr_assert_eq(assembler__add_sample(&small, smp, &frame, 1), 0);
+	cr_assert_eq(assembler__add_sample(&small, smp, &frame, 1, -1), 0);
 	smp->id = 2;
-	cr_assert_eq(assembler__add_sample(&small, smp, &frame, 1), 0);	/* dropped */
+	cr_assert_eq(assembler__add_sample(&small, smp, &frame, 1, -1), 0);	/* dropped */
 	cr_expect_eq(assembler__set_weight(&small, TID, 1, 1, 1 * MS), 0);
 	cr_expect_eq(assembler__set_weight(&small, TID, 1, 2, 1 * MS), -ENOENT);
 	assembler__free(&small);

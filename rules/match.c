@@ -1,0 +1,343 @@
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include "match.h"
+#include "syscalls.h"
+
+static bool glob_ok(const char *pat, const char *s)
+{
+	return !pat || (s && !fnmatch(pat, s, 0));
+}
+
+/* A module pattern without wildcards matches the module and its
+ * submodules: "requests" matches "requests" and "requests.api". */
+static bool module_ok(const char *pat, const char *mod)
+{
+	size_t n;
+
+	if (!pat)
+		return true;
+	if (!mod)
+		return false;
+	if (strpbrk(pat, "*?["))
+		return !fnmatch(pat, mod, 0);
+	n = strlen(pat);
+	return !strncmp(pat, mod, n) && (mod[n] == 0 || mod[n] == '.');
+}
+
+static bool frame_ok(const struct frame_cond *c, const struct match_frame *f)
+{
+	bool py = c->module || c->qualname || c->file;
+	bool native = c->native || c->library;
+
+	if ((py && !f->python) || (native && f->python))
+		return false;
+	return module_ok(c->module, f->module) && glob_ok(c->qualname, f->function) &&
+	       glob_ok(c->file, f->file) && glob_ok(c->native, f->function) &&
+	       glob_ok(c->library, f->library);
+}
+
+/* Index of the first frame of st matching c, or -1. */
+static int find_frame(const struct frame_cond *c, const struct match_stack *st)
+{
+	for (int i = 0; i < st->n; i++)
+		if (frame_ok(c, &st->frames[i]))
+			return i;
+	return -1;
+}
+
+static bool arg_ok(const struct syscall_cond *c, const struct match_stack *st)
+{
+	int64_t v;
+
+	if (c->arg < 0)
+		return true;
+	if (c->arg > 5)
+		return false;
+	v = st->args[c->arg];
+	switch (c->op) {
+	case ARG_EQ: return v == c->value;
+	case ARG_NE: return v != c->value;
+	case ARG_LT: return v < c->value;
+	case ARG_LE: return v <= c->value;
+	case ARG_GT: return v > c->value;
+	case ARG_GE: return v >= c->value;
+	}
+	return false;
+}
+
+static bool syscall_ok(const struct syscall_cond *c, const struct match_stack *st)
+{
+	const char *name = st->nr >= 0 ? syscall__name(st->nr) : NULL;
+	bool named = !c->n_names;
+
+	for (int i = 0; i < c->n_names && !named; i++)
+		named = name && !strcmp(c->names[i], name);
+	return named && (c->n_names == 0 || name) && arg_ok(c, st);
+}
+
+static int innermost_python(const struct match_stack *st)
+{
+	for (int i = 0; i < st->n; i++)
+		if (st->frames[i].python)
+			return i;
+	return -1;
+}
+
+static int call_site(const struct match_stack *st)
+{
+	for (int i = 0; i < st->n; i++)
+		if (st->frames[i].python && st->frames[i].user)
+			return i;
+	return innermost_python(st);
+}
+
+static bool any_regex(const regex_t *v, int n, const char *text, regmatch_t *m)
+{
+	for (int i = 0; i < n; i++)
+		if (!regexec(&v[i], text, 1, m, 0))
+			return true;
+	return false;
+}
+
+static bool file_ok(const struct rule *r, const char *file)
+{
+	if (!r->n_file_globs)
+		return true;
+	for (int i = 0; i < r->n_file_globs; i++)
+		if (file && !fnmatch(r->file_globs[i], file, 0))
+			return true;
+	return false;
+}
+
+static bool has_source_conds(const struct rule *r)
+{
+	return r->n_anti || r->n_required || r->n_suggested;
+}
+
+/* The source conditions on the functions of st: the frame they hold on
+ * (its index) and the line, or -1. */
+static int source_match(const struct rule *r, const struct match_stack *st, int *line,
+			char *why, size_t len)
+{
+	for (int i = 0; i < st->n; i++) {
+		const struct match_frame *f = &st->frames[i];
+		regmatch_t m;
+
+		if (!f->python || !f->source || !file_ok(r, f->file))
+			continue;
+		if (r->n_anti && any_regex(r->anti, r->n_anti, f->source, &m)) {
+			int l = f->source_line;
+
+			for (const char *p = f->source; p < f->source + m.rm_so; p++)
+				l += *p == '\n';
+			*line = l;
+			snprintf(why, len, "source of %s matches an anti-pattern",
+				 f->function ? f->function : "?");
+			return i;
+		}
+		if (r->n_required &&
+		    (!r->n_context || any_regex(r->context, r->n_context, f->source, &m)) &&
+		    !any_regex(r->required, r->n_required, f->source, &m)) {
+			*line = f->line;
+			snprintf(why, len, "%s lacks %s", f->function ? f->function : "?",
+				 r->required_src ? r->required_src[0] : "a required pattern");
+			return i;
+		}
+		if (r->n_suggested && !r->n_anti && !r->n_required &&
+		    !any_regex(r->suggested, r->n_suggested, f->source, &m)) {
+			*line = f->line;
+			snprintf(why, len, "%s uses none of %s", f->function ? f->function : "?",
+				 r->suggested_src ? r->suggested_src[0] : "the suggested patterns");
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void frame_label(const struct match_frame *f, char *buf, size_t len)
+{
+	const char *file = f->file ? strrchr(f->file, '/') : NULL;
+
+	if (f->python)
+		snprintf(buf, len, "%s%s%s (%s:%d)", f->module ? f->module : "",
+			 f->module ? "." : "", f->function ? f->function : "?",
+			 file ? file + 1 : f->file ? f->file : "?", f->line);
+	else
+		snprintf(buf, len, "%s (%s)", f->function ? f->function : "?",
+			 f->library ? f->library : "?");
+}
+
+/* The function with the most on-CPU time over the stall's stacks: for
+ * CPU-bound findings. */
+static void hottest(const struct match_stall *s, char *buf, size_t len)
+{
+	double best = 0;
+	const struct match_frame *bf = NULL;
+
+	for (int i = 0; i < s->n; i++) {
+		const struct match_stack *st = &s->stacks[i];
+		int p = innermost_python(st);
+		double w = st->share;
+
+		if (!st->on_cpu || p < 0)
+			continue;
+		for (int j = i + 1; j < s->n; j++) {	/* same function elsewhere */
+			int q = innermost_python(&s->stacks[j]);
+
+			if (s->stacks[j].on_cpu && q >= 0 &&
+			    s->stacks[j].frames[q].function && st->frames[p].function &&
+			    !strcmp(s->stacks[j].frames[q].function, st->frames[p].function))
+				w += s->stacks[j].share;
+		}
+		if (w > best) {
+			best = w;
+			bf = &st->frames[p];
+		}
+	}
+	buf[0] = 0;
+	if (bf) {
+		char label[160];
+
+		frame_label(bf, label, sizeof(label));
+		snprintf(buf, len, "; hottest: %s, %.0f%% of the stall", label, best * 100);
+	}
+}
+
+/* Does r hold on stack st of s? Fills the finding when it does. */
+static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int k,
+			  struct finding *fd)
+{
+	const struct match_stack *st = &s->stacks[k];
+	double on = s->duration_ns ? (double)s->on_cpu_ns / s->duration_ns : 0;
+	char ev[256] = "", part[192];
+	int site = -1, line = 0;
+
+	if (on < r->min_on_cpu || (r->max_on_cpu < 1 && on > r->max_on_cpu))
+		return false;
+	if (s->duration_ns < r->min_duration_ns || (r->gil_wait && !s->gil_wait))
+		return false;
+	if (r->syscall && !syscall_ok(r->syscall, st))
+		return false;
+	if (r->fd_kinds && (st->fd_kind < 0 || !(r->fd_kinds & (1u << st->fd_kind))))
+		return false;
+	for (int i = 0; i < r->n_unless; i++)
+		if (find_frame(&r->unless[i], st) >= 0)
+			return false;
+	if (r->innermost) {
+		int p = innermost_python(st);
+
+		if (p < 0 || !frame_ok(r->innermost, &st->frames[p]))
+			return false;
+		frame_label(&st->frames[p], part, sizeof(part));
+		snprintf(ev, sizeof(ev), "in %s", part);
+	}
+	for (int i = 0; i < r->n_frames; i++) {
+		int j = find_frame(&r->frames[i], st);
+
+		if (j < 0)
+			return false;
+		if (i == 0 && !ev[0]) {
+			frame_label(&st->frames[j], part, sizeof(part));
+			snprintf(ev, sizeof(ev), "%s on the stack", part);
+		}
+	}
+	if (has_source_conds(r)) {
+		char why[192];
+		int i = source_match(r, st, &line, why, sizeof(why));
+
+		if (i < 0)
+			return false;
+		site = i;
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%s%s", ev[0] ? "; " : "", why);
+	}
+	if (st->nr >= 0 && (r->syscall || r->fd_kinds)) {
+		const char *name = syscall__name(st->nr);
+
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%sin %s%s%s",
+			 ev[0] ? "; " : "", name ? name : "a syscall",
+			 st->fd_kind >= 0 ? " on a " : "",
+			 st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "");
+		if (r->syscall && r->syscall->arg >= 0)
+			snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), " (arg %d = %lld)",
+				 r->syscall->arg, (long long)st->args[r->syscall->arg]);
+	}
+	if (r->min_on_cpu > 0 || r->category == CAT_CPU) {
+		char hot[192];
+
+		hottest(s, hot, sizeof(hot));
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%son-CPU %.0f%%%s",
+			 ev[0] ? "; " : "", on * 100, hot);
+	}
+	if (r->gil_wait)
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%swaits for the GIL",
+			 ev[0] ? "; " : "");
+	if (site < 0)
+		site = call_site(st);
+	fd->rule = r;
+	fd->stack = k;
+	fd->site = site;
+	fd->line = line ? line : site >= 0 ? st->frames[site].line : 0;
+	snprintf(fd->evidence, sizeof(fd->evidence), "%s", ev);
+	return true;
+}
+
+int match__stall(const struct rule_pack *p, const struct match_stall *s,
+		 struct finding *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->n && n < max; i++) {
+		for (int k = 0; k < s->n; k++) {
+			if (s->stacks[k].share < MATCH_MIN_SHARE && k > 0)
+				continue;
+			if (rule_on_stack(&p->v[i], s, k, &out[n])) {
+				n++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+const char *match__module_of(const char *file, char *buf, unsigned long len)
+{
+	static const char *const roots[] = {
+		"/site-packages/", "/dist-packages/", "/lib/python3", "/lib64/python3",
+	};
+	const char *rel = NULL;
+	size_t n;
+
+	if (!file || file[0] == '<') {
+		snprintf(buf, len, "%s", file ? file : "?");
+		return buf;
+	}
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]) && !rel; i++) {
+		const char *r = strstr(file, roots[i]);
+
+		if (!r)
+			continue;
+		rel = r + strlen(roots[i]);
+		if (roots[i][1] == 'l') {	/* /lib/python3.11/json/… */
+			rel = strchr(rel, '/');
+			rel = rel ? rel + 1 : NULL;
+		}
+		/* a later site-packages under the stdlib dir wins */
+		if (rel && (r = strstr(rel, "site-packages/")))
+			rel = r + strlen("site-packages/");
+	}
+	if (!rel) {
+		rel = strrchr(file, '/');
+		rel = rel ? rel + 1 : file;
+	}
+	snprintf(buf, len, "%s", rel);
+	n = strlen(buf);
+	if (n > 3 && !strcmp(buf + n - 3, ".py"))
+		buf[n -= 3] = 0;
+	if (n > 9 && !strcmp(buf + n - 9, "/__init__"))
+		buf[n -= 9] = 0;
+	for (char *c = buf; *c; c++)
+		if (*c == '/')
+			*c = '.';
+	return buf;
+}

@@ -1,0 +1,339 @@
+/* Unit tests: rules/match.c on synthetic stalls: every condition kind,
+ * exclusions, call sites, source patterns, precedence. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include "match.h"
+
+#define MS 1000000ULL
+
+/* frames of a blocking requests.get three helpers below a coroutine */
+static const struct match_frame http_frames[] = {
+	{ .python = false, .function = "__recv", .library = "libc.so.6" },
+	{ .python = false, .function = "sock_recv_into", .library = "python3.11" },
+	{ .python = true, .function = "SocketIO.readinto", .module = "socket",
+	  .file = "/usr/lib/python3.11/socket.py", .line = 706 },
+	{ .python = true, .function = "get", .module = "requests.api",
+	  .file = "/usr/lib/python3/dist-packages/requests/api.py", .line = 73 },
+	{ .python = true, .user = true, .function = "fetch_profile", .module = "app",
+	  .file = "/srv/app.py", .line = 47, .code = "return requests.get(url).json()",
+	  .source = "def fetch_profile(url):\n    return requests.get(url).json()\n",
+	  .source_line = 46 },
+	{ .python = true, .user = true, .function = "handle", .module = "app",
+	  .file = "/srv/app.py", .line = 85 },
+	{ .python = true, .function = "Handle._run", .module = "asyncio.events",
+	  .file = "/usr/lib/python3.11/asyncio/events.py", .line = 80 },
+};
+
+static struct match_stack http_stack(void)
+{
+	struct match_stack st = {
+		.frames = http_frames, .n = 7, .share = 1.0, .on_cpu = false,
+		.nr = SYS_recvfrom, .fd_kind = FD_TCP,
+	};
+	return st;
+}
+
+static struct match_stall one(const struct match_stack *st, uint64_t dur, uint64_t on)
+{
+	struct match_stall s = {
+		.duration_ns = dur, .on_cpu_ns = on, .off_cpu_ns = dur - on,
+		.stacks = st, .n = 1,
+	};
+	return s;
+}
+
+static char *names_recv[] = { "recvfrom", "recvmsg", "read" };
+static char *names_poll[] = { "poll" };
+
+static struct frame_cond c_requests = { .module = "requests" };
+static struct frame_cond c_executor = { .module = "concurrent.futures.thread" };
+static struct frame_cond c_recv_native = { .native = "sock_recv*" };
+static struct frame_cond c_libc = { .library = "libc.so*" };
+static struct syscall_cond sc_recv = { .names = names_recv, .n_names = 3, .arg = -1 };
+
+static struct rule r_http = {
+	.id = "T-HTTP", .name = "blocking HTTP", .category = CAT_HTTP,
+	.severity = SEV_ERROR, .frames = &c_requests, .n_frames = 1,
+	.unless = &c_executor, .n_unless = 1, .max_on_cpu = 1,
+};
+static struct rule r_timeout = {
+	.id = "T-TIMEOUT", .name = "no timeout", .category = CAT_TIMEOUT,
+	.severity = SEV_WARNING, .syscall = &sc_recv, .fd_kinds = 1u << FD_TCP,
+	.max_on_cpu = 1,
+};
+
+static int run(struct rule *rules, int n, const struct match_stall *s, struct finding *out)
+{
+	struct rule_pack p = { .v = rules, .n = n };
+
+	return match__stall(&p, s, out, 8);
+}
+
+Test(match, frame_condition_and_call_site_is_innermost_user_frame)
+{
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 2 * MS);
+	struct finding f[8];
+
+	cr_assert_eq(run(&r_http, 1, &s, f), 1);
+	cr_expect_eq(f[0].rule, &r_http);
+	cr_expect_eq(f[0].site, 4);		/* fetch_profile, not requests' get */
+	cr_expect_eq(f[0].line, 47);
+	cr_expect(strstr(f[0].evidence, "requests.api.get (api.py:73)"), "%s", f[0].evidence);
+}
+
+Test(match, module_pattern_matches_submodules_only_on_dots)
+{
+	struct frame_cond c = { .module = "request" };	/* not a prefix match */
+	struct rule r = r_http;
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+
+	r.frames = &c;
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	c.module = "requests.*";
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+	c.module = "requests.api";
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+}
+
+Test(match, native_and_library_conditions_match_native_frames_only)
+{
+	struct rule r = r_http;
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+	struct frame_cond both[] = { { .native = "sock_recv*" }, { .library = "libc.so*" } };
+	struct frame_cond py_as_native = { .native = "get" };	/* a Python name */
+
+	r.frames = both;
+	r.n_frames = 2;
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+	r.frames = &py_as_native;
+	r.n_frames = 1;
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	(void)c_recv_native;
+	(void)c_libc;
+}
+
+Test(match, exclusion_frame_suppresses)
+{
+	static const struct match_frame in_pool[] = {
+		{ .python = true, .function = "get", .module = "requests.api", .line = 73 },
+		{ .python = true, .function = "_WorkItem.run", .module = "concurrent.futures.thread",
+		  .line = 58 },
+	};
+	struct match_stack st = { .frames = in_pool, .n = 2, .share = 1, .nr = SYS_recvfrom,
+				  .fd_kind = FD_TCP };
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+
+	cr_expect_eq(run(&r_http, 1, &s, f), 0);
+	cr_expect_eq(run(&r_timeout, 1, &s, f), 1);	/* no exclusion there */
+}
+
+Test(match, syscall_names_args_and_fd_kind)
+{
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+	struct syscall_cond poll_inf = { .names = names_poll, .n_names = 1, .arg = 2,
+					 .op = ARG_LT, .value = 0 };
+	struct rule r = r_timeout;
+
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+	cr_expect(strstr(f[0].evidence, "in recvfrom on a tcp"), "%s", f[0].evidence);
+	st.fd_kind = FD_UNIX;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "fd kind must match");
+	st.fd_kind = -1;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "unknown fd kind never matches a kind");
+	st.fd_kind = FD_TCP;
+	st.nr = SYS_poll;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "another syscall");
+	r.syscall = &poll_inf;
+	r.fd_kinds = 0;
+	st.args[2] = 5000;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "poll with a timeout");
+	st.args[2] = -1;
+	cr_expect_eq(run(&r, 1, &s, f), 1, "poll without one");
+	cr_expect(strstr(f[0].evidence, "(arg 2 = -1)"), "%s", f[0].evidence);
+	st.nr = -1;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "not in a syscall");
+}
+
+Test(match, on_cpu_share_and_duration)
+{
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 190 * MS);
+	struct finding f[8];
+	struct rule cpu = { .id = "T-CPU", .name = "cpu", .category = CAT_CPU,
+			    .severity = SEV_WARNING, .min_on_cpu = 0.8, .max_on_cpu = 1 };
+
+	st.on_cpu = true;
+	cr_expect_eq(run(&cpu, 1, &s, f), 1);
+	cr_expect(strstr(f[0].evidence, "on-CPU 95%"), "%s", f[0].evidence);
+	/* the innermost Python function is where the CPU goes */
+	cr_expect(strstr(f[0].evidence, "hottest: socket.SocketIO.readinto (socket.py:706), "
+			 "100% of the stall"), "%s", f[0].evidence);
+	s.on_cpu_ns = 100 * MS;
+	cr_expect_eq(run(&cpu, 1, &s, f), 0);
+	cpu.min_on_cpu = 0;
+	cpu.max_on_cpu = 0.3;
+	cr_expect_eq(run(&cpu, 1, &s, f), 0, "50%% is above max");
+	cpu.max_on_cpu = 1;
+	cpu.min_duration_ns = 500 * MS;
+	cr_expect_eq(run(&cpu, 1, &s, f), 0, "shorter than min_duration");
+	s.duration_ns = 600 * MS;
+	cr_expect_eq(run(&cpu, 1, &s, f), 1);
+}
+
+Test(match, innermost_condition_is_the_innermost_python_frame)
+{
+	struct frame_cond in_socket = { .module = "socket" }, in_app = { .module = "app" };
+	struct rule r = { .id = "T-IN", .name = "in", .category = CAT_OTHER,
+			  .severity = SEV_INFO, .innermost = &in_socket, .max_on_cpu = 1 };
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+	r.innermost = &in_app;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "app is on the stack but not innermost");
+}
+
+Test(match, gil_wait_needs_the_flag)
+{
+	struct rule r = { .id = "T-GIL", .name = "gil", .category = CAT_GIL,
+			  .severity = SEV_WARNING, .gil_wait = true, .max_on_cpu = 1 };
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	s.gil_wait = true;
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+	cr_expect(strstr(f[0].evidence, "waits for the GIL"), "%s", f[0].evidence);
+}
+
+Test(match, minor_stacks_are_not_matched)
+{
+	static const struct match_frame plain[] = {
+		{ .python = true, .user = true, .function = "work", .module = "app", .line = 3 },
+	};
+	struct match_stack st[2] = {
+		{ .frames = plain, .n = 1, .share = 0.9, .nr = -1, .fd_kind = -1 },
+		http_stack(),
+	};
+	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 2 };
+	struct finding f[8];
+
+	st[1].share = 0.1;
+	cr_expect_eq(run(&r_http, 1, &s, f), 0, "10%% of the stall is noise");
+	st[1].share = 0.25;
+	cr_expect_eq(run(&r_http, 1, &s, f), 1);
+	cr_expect_eq(f[0].stack, 1);
+}
+
+Test(match, several_rules_fire_in_rule_order_once_each)
+{
+	struct rule rules[2] = { r_timeout, r_http };
+	struct match_stack st[2] = { http_stack(), http_stack() };
+	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 2 };
+	struct finding f[8];
+
+	st[0].share = st[1].share = 0.5;
+	cr_assert_eq(run(rules, 2, &s, f), 2);
+	cr_expect_str_eq(f[0].rule->id, "T-TIMEOUT");
+	cr_expect_str_eq(f[1].rule->id, "T-HTTP");
+	cr_assert_eq(run(rules, 2, &s, f) , 2);
+	cr_expect_eq(run(rules, 1, &s, f), 1, "max and n respected");
+}
+
+static struct rule source_rule(regex_t *re, int n_anti, regex_t *req, int n_req,
+			       regex_t *ctx, int n_ctx, regex_t *sug, int n_sug)
+{
+	static char *globs[] = { "*app.py" };
+	struct rule r = {
+		.id = "T-SRC", .name = "src", .category = CAT_OTHER, .severity = SEV_INFO,
+		.file_globs = globs, .n_file_globs = 1, .anti = re, .n_anti = n_anti,
+		.required = req, .n_required = n_req, .context = ctx, .n_context = n_ctx,
+		.suggested = sug, .n_suggested = n_sug, .max_on_cpu = 1,
+	};
+	return r;
+}
+
+Test(match, source_anti_pattern_gives_the_line_of_the_match)
+{
+	static const struct match_frame fr[] = {
+		{ .python = true, .user = true, .function = "load", .module = "app",
+		  .file = "/srv/app.py", .line = 12,
+		  .source = "async def load(uid):\n    await get_user(uid)\n"
+			    "    await get_orders(uid)\n    return\n",
+		  .source_line = 10 },
+	};
+	struct match_stack st = { .frames = fr, .n = 1, .share = 1, .nr = -1, .fd_kind = -1 };
+	struct match_stall s = one(&st, 200 * MS, 0);
+	regex_t re;
+	struct finding f[8];
+	struct rule r;
+
+	cr_assert_eq(regcomp(&re, "await\\s+\\w+\\([^)]*\\)\\s*\n\\s*await", REG_EXTENDED), 0);
+	r = source_rule(&re, 1, NULL, 0, NULL, 0, NULL, 0);
+	cr_assert_eq(run(&r, 1, &s, f), 1);
+	cr_expect_eq(f[0].line, 11, "the first await of the pair");
+	cr_expect(strstr(f[0].evidence, "anti-pattern"), "%s", f[0].evidence);
+	static char *other[] = { "*client*.py" };
+	r.file_globs = other;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "file_pattern decides where patterns apply");
+	regfree(&re);
+}
+
+Test(match, required_with_context_and_suggested)
+{
+	static const struct match_frame fr[] = {
+		{ .python = true, .user = true, .function = "fetch", .module = "app",
+		  .file = "/srv/app.py", .line = 2,
+		  .source = "def fetch(url):\n    return requests.get(url)\n", .source_line = 1 },
+	};
+	struct match_stack st = { .frames = fr, .n = 1, .share = 1, .nr = -1, .fd_kind = -1 };
+	struct match_stall s = one(&st, 200 * MS, 0);
+	regex_t req, ctx, ctx2, sug;
+	struct finding f[8];
+	struct rule r;
+
+	cr_assert_eq(regcomp(&req, "timeout", REG_EXTENDED), 0);
+	cr_assert_eq(regcomp(&ctx, "requests|httpx", REG_EXTENDED), 0);
+	cr_assert_eq(regcomp(&ctx2, "aiohttp", REG_EXTENDED), 0);
+	cr_assert_eq(regcomp(&sug, "async def|await", REG_EXTENDED), 0);
+	r = source_rule(NULL, 0, &req, 1, &ctx, 1, NULL, 0);
+	cr_expect_eq(run(&r, 1, &s, f), 1, "requests used, no timeout");
+	cr_expect_eq(f[0].line, 2);
+	r = source_rule(NULL, 0, &req, 1, &ctx2, 1, NULL, 0);
+	cr_expect_eq(run(&r, 1, &s, f), 0, "context absent: the rule does not apply");
+	r = source_rule(NULL, 0, NULL, 0, NULL, 0, &sug, 1);
+	cr_expect_eq(run(&r, 1, &s, f), 1, "none of the suggested patterns");
+	regfree(&req);
+	regfree(&ctx);
+	regfree(&ctx2);
+	regfree(&sug);
+}
+
+Test(match, module_of_paths)
+{
+	static const struct { const char *file, *mod; } cases[] = {
+		{ "/usr/lib/python3/dist-packages/requests/api.py", "requests.api" },
+		{ "/usr/lib/python3.11/json/__init__.py", "json" },
+		{ "/usr/lib/python3.11/asyncio/base_events.py", "asyncio.base_events" },
+		{ "/venv/lib/python3.12/site-packages/httpx/_client.py", "httpx._client" },
+		{ "/srv/app/handlers.py", "handlers" },
+		{ "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap>" },
+		{ "app.py", "app" },
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_str_eq(match__module_of(cases[i].file, buf, sizeof(buf)), cases[i].mod,
+				 "%s", cases[i].file);
+}
