@@ -30,11 +30,16 @@
 #define MAX_SAMPLES_KEPT	20000		/* per busy interval */
 #define MAX_PY_THREADS		4096
 
-enum loop_kind { LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
+enum loop_kind { LOOP_PENDING, LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
 
 struct loop_state {
 	struct loop_info info;
 	enum loop_kind kind;
+	/* who held the GIL while this loop last waited for it */
+	uint64_t gil_seq;
+	uint32_t gil_tid;
+	uint32_t n_gil_frames;
+	uint32_t *gil_frames;
 	uint64_t blocked_seq;		/* busy interval last reported as blocked */
 	uint64_t blocked_secs;		/* whole seconds reported for it */
 };
@@ -205,23 +210,29 @@ static struct loop_state *session_find(struct session *s, uint32_t tid)
 	return NULL;
 }
 
-/* The loop state of tid, created (and classified) when first seen. A
+/* The loop state of tid, created when first seen, and classified by its
+ * Python stack while it is in its poll (in_poll: now, or at a stall's end,
+ * which is a poll's entry): then the stack shows what runs the poll. A
  * polling thread that is no event loop is dropped from BPF's table and
  * never looked at again. */
-static struct loop_state *session_loop(struct session *s, uint32_t tid, uint32_t poll_kind)
+static struct loop_state *session_loop(struct session *s, uint32_t tid, uint32_t poll_kind,
+				       bool in_poll)
 {
 	struct loop_state *l = session_find(s, tid);
 
-	if (l)
+	if (!l) {
+		l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
+		if (!l)
+			return NULL;
+		s->loops = l;
+		l = &s->loops[s->n_loops++];
+		memset(l, 0, sizeof(*l));
+		l->info.tid = tid;
+		l->info.poll = poll_name(poll_kind);
+		l->kind = LOOP_PENDING;
+	}
+	if (l->kind != LOOP_PENDING || !in_poll)
 		return l;
-	l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
-	if (!l)
-		return NULL;
-	s->loops = l;
-	l = &s->loops[s->n_loops++];
-	memset(l, 0, sizeof(*l));
-	l->info.tid = tid;
-	l->info.poll = poll_name(poll_kind);
 	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
 	l->kind = session_classify(s, tid);
 	if (l->kind == LOOP_NOT) {
@@ -242,7 +253,7 @@ static struct loop_state *session_loop(struct session *s, uint32_t tid, uint32_t
 
 static bool session_account(struct session *s, struct stall *st)
 {
-	struct loop_state *l = session_loop(s, st->tid, LS_POLL_EPOLL);
+	struct loop_state *l = session_loop(s, st->tid, LS_POLL_EPOLL, !st->ongoing);
 
 	if (l && l->kind == LOOP_NOT)
 		return false;
@@ -262,6 +273,48 @@ static bool session_account(struct session *s, struct stall *st)
 			l->info.worst_ns = st->duration_ns;
 	}
 	return true;
+}
+
+/* The loop waits for the GIL: note who holds it, and that thread's Python
+ * stack, now, while it still holds it. */
+static void session_gil_holder(struct session *s, uint32_t tid, uint64_t seq)
+{
+	struct loop_state *l = session_find(s, tid);
+	struct ls_pyframe pf[LS_MAX_PYFRAMES];
+	bool entry[LS_MAX_PYFRAMES];
+	uint64_t ts = 0;
+	uint32_t holder, flags;
+	int n;
+
+	if (!l || (l->gil_seq == seq && l->gil_tid))
+		return;
+	holder = pyproc__gil_holder(&s->py, &ts);
+	if (!holder || holder == tid)
+		return;
+	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
+	free(l->gil_frames);
+	l->gil_frames = calloc(n > 0 ? n : 1, sizeof(*l->gil_frames));
+	l->n_gil_frames = 0;
+	if (l->gil_frames && n > 0)
+		l->n_gil_frames = resolver__python(&s->res, pf, n, l->gil_frames, entry);
+	l->gil_seq = seq;
+	l->gil_tid = holder;
+}
+
+/* Hand the stall what its loop saw of the GIL holder in that interval. */
+static void session_gil_to_stall(struct session *s, struct stall *st)
+{
+	struct loop_state *l = session_find(s, st->tid);
+
+	if (!l || l->gil_seq != st->seq || !l->gil_tid)
+		return;
+	st->gil_tid = l->gil_tid;
+	target__thread_name(st->pid, l->gil_tid, st->gil_thread, sizeof(st->gil_thread));
+	st->gil_frames = l->gil_frames;
+	st->n_gil_frames = l->n_gil_frames;
+	l->gil_frames = NULL;
+	l->n_gil_frames = 0;
+	l->gil_tid = 0;
 }
 
 /* Findings with the same rule and call site add up in one group. */
@@ -309,6 +362,7 @@ static void session_report(struct session *s, struct stall *st)
 {
 	if (!session_account(s, st))
 		return;
+	session_gil_to_stall(s, st);
 	findings__match(&s->rules, st, s->res.frames, s->res.src);
 	session_group(s, st);
 	print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
@@ -326,6 +380,13 @@ static int session_add_sample(struct session *s, const struct ls_sample *smp)
 	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
 	int fd = smp->nr >= 0 ? fdkind__fd_of(smp->nr, (const uint64_t *)smp->args,
 					      read_target, s) : -1;
+
+	if (s->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
+		struct stack_count sc = { .nr = smp->nr, .n_frames = n, .frames = s->ids };
+
+		if (findings__gil_wait(&sc, s->res.frames))
+			session_gil_holder(s, smp->hdr.tid, smp->hdr.seq);
+	}
 
 	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0,
 				     fdkind__of(s->tgt.pid, fd));
@@ -383,8 +444,9 @@ static void session_scan(struct session *s)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &t))
 			continue;
-		l = session_loop(s, key, t.poll_kind);
-		if (!l || l->kind == LOOP_NOT || !t.busy_start || now < t.busy_start)
+		l = session_loop(s, key, t.poll_kind, t.in_poll);
+		if (!l || l->kind == LOOP_NOT || l->kind == LOOP_PENDING ||
+		    !t.busy_start || now < t.busy_start)
 			continue;
 		blocked = now - t.busy_start;
 		if (blocked < s->o->blocked_report_ns || blocked < s->o->threshold_ns)
@@ -410,7 +472,7 @@ static void session_flush_blocked(struct session *s)
 		struct ls_thread t;
 		struct stall *st;
 
-		if (s->loops[i].kind == LOOP_NOT ||
+		if (s->loops[i].kind == LOOP_NOT || s->loops[i].kind == LOOP_PENDING ||
 		    bpf_map_lookup_elem(fd, &tid, &t) || !t.busy_start ||
 		    now < t.busy_start || now - t.busy_start < s->o->threshold_ns)
 			continue;
@@ -530,6 +592,8 @@ static void session_destroy(struct session *s)
 		free(s->groups[i].code);
 	}
 	free(s->groups);
+	for (unsigned int i = 0; i < s->n_loops; i++)
+		free(s->loops[i].gil_frames);
 	free(s->loops);
 	target__close(&s->tgt);
 }
@@ -645,8 +709,10 @@ int attach__run(const struct attach_opts *o)
 			.n_groups = s.n_groups, .groups = s.groups,
 		};
 
+		sum.n_loops = 0;
 		for (unsigned int i = 0; infos && i < s.n_loops; i++)
-			infos[i] = s.loops[i].info;
+			if (s.loops[i].kind != LOOP_NOT && s.loops[i].kind != LOOP_PENDING)
+				infos[sum.n_loops++] = s.loops[i].info;
 		qsort(s.groups, s.n_groups, sizeof(*s.groups), cmp_group);
 		print_summary(stdout, o->format, &sum);
 		free(infos);

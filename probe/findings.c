@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "findings.h"
@@ -124,6 +125,21 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 		}
 	}
 	st->n_findings = n;
+	/* GIL findings name the holder */
+	for (int i = 0; i < n && st->gil_tid; i++) {
+		struct stall_finding *o = &st->findings[i];
+		size_t len = strlen(o->evidence);
+		const struct frame *top = st->n_gil_frames ?
+			frames__get(frames, st->gil_frames[0]) : NULL;
+
+		if (o->rule->category != CAT_GIL && !o->rule->gil_wait)
+			continue;
+		snprintf(o->evidence + len, sizeof(o->evidence) - len,
+			 "%sheld by thread %s (TID %u)%s%s%s%s%s", len ? "; " : "",
+			 st->gil_thread, st->gil_tid, top ? " in " : "",
+			 top && top->function ? top->function : "", top ? " (" : "",
+			 top ? base(top->file) : "", top ? ")" : "");
+	}
 	err = 0;
 cleanup:
 	free(stacks);

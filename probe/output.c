@@ -188,7 +188,23 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct frames
 		}
 		fputs("]}", f);
 	}
-	fputs("],\"findings\":[", f);
+	fputs("],", f);
+	if (s->gil_tid) {
+		fprintf(f, "\"gil_holder\":{\"tid\":%u,\"thread\":", s->gil_tid);
+		json_str(f, s->gil_thread);
+		fputs(",\"frames\":[", f);
+		for (uint32_t i = 0, n = 0; frames && i < s->n_gil_frames; i++) {
+			const struct frame *fr = frames__get(frames, s->gil_frames[i]);
+
+			if (!fr)
+				continue;
+			if (n++)
+				fputc(',', f);
+			json_frame(f, fr);
+		}
+		fputs("]},", f);
+	}
+	fputs("\"findings\":[", f);
 	for (uint32_t i = 0; i < s->n_findings; i++) {
 		if (i)
 			fputc(',', f);

@@ -232,3 +232,22 @@ int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out
 	}
 	return n;
 }
+
+uint32_t pyproc__gil_holder(const struct pyproc *p, uint64_t *tstate)
+{
+	const struct py_layout *l = &p->layout;
+	uint64_t ts = 0, interp, native = 0;
+
+	if (l->gil_runtime) {
+		if (read_u64(p, p->runtime + l->gil_runtime, &ts))
+			return 0;
+	} else if (l->gil_interp) {
+		if (read_u64(p, p->runtime + l->runtime_interp_head, &interp) || !interp ||
+		    read_u64(p, interp + l->gil_interp, &ts))
+			return 0;
+	}
+	if (!ts || read_u64(p, ts + l->tstate_native_tid, &native) || !native)
+		return 0;
+	*tstate = ts;
+	return pyproc__host_tid(p->pid, native);
+}

@@ -31,6 +31,9 @@ int pyproc__threads(const struct pyproc *p, struct py_thread *out, int max);
  * in a poll: their chain is stable). Returns frames or -errno. */
 int pyproc__walk(const struct pyproc *p, uint64_t tstate, struct ls_pyframe *out,
 		 int max, uint32_t *py_flags);
+/* The thread that holds (last took) the GIL: its host TID, and its thread
+ * state in *tstate. 0 when unknown. */
+uint32_t pyproc__gil_holder(const struct pyproc *p, uint64_t *tstate);
 /* Host TID of a TID in the target's PID namespace, 0 if none. */
 uint32_t pyproc__host_tid(int pid, uint32_t ns_tid);
 

@@ -289,5 +289,6 @@ void stall__free(struct stall *s)
 		free(s->findings[i].code);
 	}
 	free(s->findings);
+	free(s->gil_frames);
 	free(s);
 }

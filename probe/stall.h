@@ -50,6 +50,11 @@ struct stall {
 	struct stack_count *stacks;	/* sorted, heaviest first */
 	uint32_t n_findings;
 	struct stall_finding *findings;	/* in rule order */
+	/* the thread holding the GIL the loop waited for, if it did */
+	uint32_t gil_tid;
+	char gil_thread[16];
+	uint32_t n_gil_frames;
+	uint32_t *gil_frames;		/* its Python stack, innermost first */
 };
 
 struct pending;

@@ -423,13 +423,13 @@ static void add_regex(struct ld *ld, yaml_node_t *n, const char *what, void *ctx
 		free(src);
 		return;
 	}
+	/* both arrays grow by one; the count only once both did
+	 * (regex_t holds no pointer into itself: it may move) */
 	int n0 = *rs->n, n1 = n0;
 	regex_t *slot = grow(ld, rs->re, &n0, sizeof(regex_t));
 	char **sslot = slot ? grow(ld, rs->src, &n1, sizeof(char *)) : NULL;
 
 	if (!sslot) {
-		if (slot)	/* keep the arrays the same length */
-			memset(slot, 0, sizeof(*slot));
 		regfree(&rx);
 		free(src);
 		return;
@@ -654,7 +654,8 @@ static int get_share(yaml_node_t *n, double *out)
 
 static int get_bool(yaml_node_t *n, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
 
 	if (n->type != YAML_SCALAR_NODE)
 		return -1;

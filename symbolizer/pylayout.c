@@ -8,6 +8,7 @@ static const struct py_layout fixed[] = {
 	{
 		.minor = 11,
 		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
+		.gil_runtime = 576,	/* gilstate.tstate_current */
 		.tstate_next = 8, .tstate_native_tid = 160,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
 		.code_linetable = 136, .code_firstlineno = 72,
@@ -39,7 +40,7 @@ static const struct py_layout fixed[] = {
 struct dbg_pos {
 	unsigned int minor;
 	size_t size;
-	uint32_t interp_head, threads_head, ts_next, ts_frame, ts_native_tid;
+	uint32_t interp_head, threads_head, gil_holder, ts_next, ts_frame, ts_native_tid;
 	uint32_t fr_previous, fr_executable, fr_instr, fr_owner;
 	uint32_t co_filename, co_name, co_qualname, co_linetable, co_firstlineno,
 		 co_adaptive;
@@ -47,11 +48,11 @@ struct dbg_pos {
 };
 
 static const struct dbg_pos dbg_layouts[] = {
-	{ 13, 584, 40, 72, 168, 184, 200, 232, 240, 248, 264,
+	{ 13, 584, 40, 72, 144, 168, 184, 200, 232, 240, 248, 264,
 	  280, 288, 296, 304, 312, 344, 544, 552, 560 },
-	{ 14, 760, 40, 72, 192, 208, 224, 256, 264, 272, 288,
+	{ 14, 760, 40, 72, 152, 192, 208, 224, 256, 264, 272, 288,
 	  320, 328, 336, 344, 352, 384, 624, 632, 640 },
-	{ 15, 888, 40, 72, 192, 208, 248, 320, 328, 336, 352,
+	{ 15, 888, 40, 72, 152, 192, 208, 248, 320, 328, 336, 352,
 	  384, 392, 400, 408, 416, 448, 720, 728, 736 },
 };
 
@@ -179,6 +180,7 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 		} get[] = {
 			{ p->interp_head, MAX_OFF, &l->runtime_interp_head },
 			{ p->threads_head, MAX_OFF, &l->interp_threads_head },
+			{ p->gil_holder, MAX_OFF, &l->gil_interp },
 			{ p->ts_next, MAX_OFF, &l->tstate_next },
 			{ p->ts_native_tid, MAX_OFF, &l->tstate_native_tid },
 			{ p->co_filename, MAX_OFF, &l->code_filename },

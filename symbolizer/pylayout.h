@@ -16,6 +16,9 @@ struct py_layout {
 	uint32_t interp_threads_head;		/* interp -> threads.head */
 	uint32_t tstate_next;
 	uint32_t tstate_native_tid;		/* native_thread_id (gettid in its ns) */
+	/* the GIL's holder: a PyThreadState * at _PyRuntime + gil_runtime
+	 * (3.11) or at interp + gil_interp (3.13+); 0 when unknown (3.12) */
+	uint32_t gil_runtime, gil_interp;
 	/* code objects */
 	uint32_t code_filename, code_name, code_qualname, code_linetable;
 	uint32_t code_firstlineno;

@@ -519,18 +519,17 @@ async def file_read_thread(ctx):
 
 
 async def file_fsync(ctx):
+    fd = os.open(ctx["scratch"], os.O_RDWR)     # written, not yet on disk
     await wait_go()
-    with open(ctx["scratch"], "wb") as f:
-        f.write(ctx["blob"])
-        f.flush()
-        os.fsync(f.fileno())                                    # @file_fsync
+    os.fsync(fd)                                                # @file_fsync
+    os.close(fd)
     await settle()
 
 
 async def file_stat(ctx):
     paths = ctx["paths"]
     await wait_go()
-    for p in paths:
+    for p in paths * 3:
         os.stat(p)                                              # @file_stat
     await settle()
 
@@ -538,7 +537,7 @@ async def file_stat(ctx):
 async def file_stat_thread(ctx):
     paths = ctx["paths"]
     await wait_go()
-    await asyncio.to_thread(lambda: [os.stat(p) for p in paths])
+    await asyncio.to_thread(lambda: [os.stat(p) for p in paths * 3])
     await settle()
 
 
@@ -594,7 +593,7 @@ async def dns_numeric(ctx):
 # --- databases ------------------------------------------------------------
 
 SLOW_SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-            "WHERE x < 3000000) SELECT sum(x) FROM c")
+            "WHERE x < 1000000) SELECT sum(x) FROM c")
 
 
 async def sqlite(ctx):
@@ -678,14 +677,14 @@ async def cpu_re(ctx):
 async def cpu_hash(ctx):
     import hashlib
     await wait_go()
-    hashlib.pbkdf2_hmac("sha256", b"secret", b"salt", 300000)   # @cpu_hash
+    hashlib.pbkdf2_hmac("sha256", b"secret", b"salt", 1500000)  # @cpu_hash
     await settle()
 
 
 async def cpu_hash_thread(ctx):
     import hashlib
     await wait_go()
-    await asyncio.to_thread(hashlib.pbkdf2_hmac, "sha256", b"secret", b"salt", 300000)
+    await asyncio.to_thread(hashlib.pbkdf2_hmac, "sha256", b"secret", b"salt", 1500000)
     await settle()
 
 
@@ -798,9 +797,13 @@ def hold_gil(started, data):
 
 async def gil(ctx):
     started = []
+    t = threading.Thread(target=hold_gil, args=(started, ctx["unsorted"]))
     await wait_go()
-    threading.Thread(target=hold_gil, args=(started, ctx["unsorted"])).start()
-    while not started:                                          # @gil
+    # Thread.start waits for the thread to run, and by then it holds the
+    # GIL: the loop waits for the GIL in start(), or (if the holder was
+    # descheduled before sorting) on the next line
+    t.start()                                                   # @gil
+    while not started:                                          # @gil_spin
         pass
     await settle()
 
@@ -812,7 +815,7 @@ async def gil_released(ctx):
     def hasher():
         name_thread("hasher")
         started.set()
-        hashlib.sha256(ctx["blob"] * 8).digest()   # releases the GIL
+        hashlib.sha256(ctx["data"]).digest()       # releases the GIL
     await wait_go()
     t = threading.Thread(target=hasher)
     t.start()
@@ -999,25 +1002,30 @@ def setup(scenario):
     if scenario in ("cpu_json", "cpu_json_thread", "cpu_pickle",
                     "requests_json_after_thread"):
         doc = [{"id": i, "name": f"item {i}", "tags": ["a", "b", "c"], "score": i / 7}
-               for i in range(120000)]
+               for i in range(180000)]
         ctx["doc"] = doc
         if scenario == "requests_json_after_thread":
             import json
             ctx["json"] = json.dumps(doc).encode()
     if scenario in ("file_read", "file_read_thread"):
         path = os.path.join(tempfile.gettempdir(), "loopstall-rules-big.bin")
-        if not os.path.exists(path) or os.path.getsize(path) != 512 << 20:
+        if not os.path.exists(path) or os.path.getsize(path) != 96 << 20:
             with open(path, "wb") as f:
-                for _ in range(512):
+                for _ in range(96):
                     f.write(os.urandom(1 << 20))
         with open(path, "rb") as f:          # into the page cache
             while f.read(16 << 20):
                 pass
         ctx["bigfile"] = path
-    if scenario in ("file_fsync", "cpu_zlib", "gil_released"):
-        ctx["blob"] = os.urandom(16 << 20) if scenario != "cpu_zlib" else \
-            b"".join(str(i).encode() for i in range(2000000))
+    if scenario == "cpu_zlib":
+        ctx["blob"] = b"".join(str(i).encode() for i in range(500000))
+    if scenario == "gil_released":
+        ctx["data"] = os.urandom(128 << 20)
+    if scenario == "file_fsync":
         ctx["scratch"] = os.path.join(tempfile.gettempdir(), f"loopstall-rules-{os.getpid()}.bin")
+        with open(ctx["scratch"], "wb") as f:      # dirty pages, no fsync
+            for _ in range(64):
+                f.write(os.urandom(1 << 20))
     if scenario in ("file_stat", "file_stat_thread"):
         d = os.path.join(tempfile.gettempdir(), "loopstall-rules-tree")
         os.makedirs(d, exist_ok=True)
@@ -1028,9 +1036,9 @@ def setup(scenario):
         ctx["paths"] = paths
     if scenario in ("gc_pause", "gc_frozen"):
         gc.disable()
-        ctx["cycles"] = make_cycles(600000)
+        ctx["cycles"] = make_cycles(250000)
         gc.collect()
-        ctx["cycles2"] = make_cycles(600000)
+        ctx["cycles2"] = make_cycles(250000)
     if scenario in ("import_heavy", "import_thread"):
         write_heavy_module("loopstall_heavy_mod")
     if scenario == "gil":
