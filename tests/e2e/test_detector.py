@@ -35,6 +35,11 @@ def test_time_sleep_stalls_are_off_cpu_in_clock_nanosleep():
     assert summ["lost"]["stalls"] == 0 and summ["lost"]["samples"] == 0
 
 
+def runq_ms(s):
+    """Time the stall waited for a CPU: on a busy machine, part of CPU work."""
+    return sum(w["ms"] for w in s["waits"] if w["what"].startswith("runqueue"))
+
+
 def test_cpu_stall_is_on_cpu_and_sampled_from_its_start():
     ls = watch("cpu", "-t", "100", "-F", "199")
     assert ls.rc == 0, ls.stderr
@@ -42,7 +47,7 @@ def test_cpu_stall_is_on_cpu_and_sampled_from_its_start():
     assert len(st) == 1, st
     s = st[0]
     assert 295 <= s["duration_ms"] < 400, s
-    assert s["on_cpu_ms"] > 0.8 * s["duration_ms"], s
+    assert s["on_cpu_ms"] + runq_ms(s) > 0.8 * s["duration_ms"], s
     # ~60 samples at 199 Hz over 300 ms, spread over the whole stall,
     # the first well before the 100 ms threshold was crossed
     assert s["samples"]["on_cpu"] >= 35, s["samples"]
@@ -55,8 +60,8 @@ def test_cpu_stall_is_on_cpu_and_sampled_from_its_start():
 def test_mixed_stall_splits_on_and_off_cpu():
     ls = watch("mixed")
     s, = stalls_of(ls)
-    assert 80 <= s["on_cpu_ms"] <= 150, s
-    assert 95 <= s["off_cpu_ms"] <= 150, s
+    assert 80 <= s["on_cpu_ms"] + runq_ms(s) <= 150, s
+    assert 95 <= s["off_cpu_ms"] - runq_ms(s) <= 150, s
     assert abs(s["on_cpu_ms"] + s["off_cpu_ms"] - s["duration_ms"]) < 0.01
     assert any(w["what"] == "clock_nanosleep" and w["ms"] >= 95 for w in s["waits"])
 
