@@ -124,16 +124,21 @@ static int source_match(const struct rule *r, const struct match_stack *st, int 
 		const struct match_frame *f = &st->frames[i];
 		regmatch_t m;
 
-		if (!f->python || !f->source || !file_ok(r, f->file))
+		/* the user's rules speak of the user's code, not of the
+		 * stdlib's http/client.py, which the glob *client*.py names too */
+		if (!f->python || !f->user || !f->source || !file_ok(r, f->file))
 			continue;
 		if (r->n_anti && any_regex(r->anti, r->n_anti, f->source, &m)) {
 			int l = f->source_line;
 
 			for (const char *p = f->source; p < f->source + m.rm_so; p++)
 				l += *p == '\n';
-			*line = l;
-			snprintf(why, len, "source of %s matches an anti-pattern",
-				 f->function ? f->function : "?");
+			/* the call site stays the line that was running; the
+			 * evidence says where the pattern is */
+			*line = f->line;
+			snprintf(why, len, "%s, line %d, matches the anti-pattern %s",
+				 f->function ? f->function : "?", l,
+				 r->anti_src ? r->anti_src[0] : "");
 			return i;
 		}
 		if (r->n_required &&
@@ -282,12 +287,23 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 	return true;
 }
 
+/* A rule that states no condition at all (a seed rule that only
+ * describes a practice) matches nothing, rather than every stall. */
+static bool has_conditions(const struct rule *r)
+{
+	return r->n_frames || r->innermost || r->syscall || r->fd_kinds ||
+	       r->min_on_cpu > 0 || r->max_on_cpu < 1 || r->min_duration_ns ||
+	       r->gil_wait || has_source_conds(r);
+}
+
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct finding *out, int max)
 {
 	int n = 0;
 
 	for (int i = 0; i < p->n && n < max; i++) {
+		if (!has_conditions(&p->v[i]))
+			continue;
 		for (int k = 0; k < s->n; k++) {
 			if (s->stacks[k].share < MATCH_MIN_SHARE && k > 0)
 				continue;

@@ -282,8 +282,9 @@ Test(match, source_anti_pattern_gives_the_line_of_the_match)
 	cr_assert_eq(regcomp(&re, "await\\s+\\w+\\([^)]*\\)\\s*\n\\s*await", REG_EXTENDED), 0);
 	r = source_rule(&re, 1, NULL, 0, NULL, 0, NULL, 0);
 	cr_assert_eq(run(&r, 1, &s, f), 1);
-	cr_expect_eq(f[0].line, 11, "the first await of the pair");
-	cr_expect(strstr(f[0].evidence, "anti-pattern"), "%s", f[0].evidence);
+	cr_expect_eq(f[0].line, 12, "the call site is the line that was running");
+	cr_expect(strstr(f[0].evidence, "load, line 11, matches the anti-pattern"), "%s",
+		  f[0].evidence);
 	static char *other[] = { "*client*.py" };
 	r.file_globs = other;
 	cr_expect_eq(run(&r, 1, &s, f), 0, "file_pattern decides where patterns apply");
@@ -336,4 +337,17 @@ Test(match, module_of_paths)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_expect_str_eq(match__module_of(cases[i].file, buf, sizeof(buf)), cases[i].mod,
 				 "%s", cases[i].file);
+}
+
+Test(match, a_rule_without_conditions_matches_nothing)
+{
+	struct rule r = { .id = "PERF-045", .name = "Worker pool sizing", .category = CAT_OTHER,
+			  .severity = SEV_INFO, .max_on_cpu = 1 };
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f[8];
+
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	r.min_duration_ns = 100 * MS;		/* one condition is enough */
+	cr_expect_eq(run(&r, 1, &s, f), 1);
 }
