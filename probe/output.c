@@ -346,7 +346,25 @@ static void put_first_line(FILE *f, const char *text, int width)
 	put_cols(f, buf, width, false, false);
 }
 
-static void print_findings_text(FILE *f, const struct stall *s)
+/* The Python stack of the thread holding the GIL, its user code first. */
+static void print_gil_holder_text(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	char who[64];
+	int shown = 0;
+
+	snprintf(who, sizeof(who), "%s/%u", s->gil_thread, s->gil_tid);
+	fprintf(f, "%11sGIL held by %s in:\n", "", who);
+	for (uint32_t i = 0; frames && i < s->n_gil_frames && shown < 4; i++) {
+		const struct frame *fr = frames__get(frames, s->gil_frames[i]);
+
+		if (!fr || (!fr->user && i > 0))
+			continue;
+		print_frame_text(f, fr, false);
+		shown++;
+	}
+}
+
+static void print_findings_text(FILE *f, const struct stall *s, const struct frames *frames)
 {
 	for (uint32_t i = 0; i < s->n_findings; i++) {
 		const struct stall_finding *fd = &s->findings[i];
@@ -375,6 +393,8 @@ static void print_findings_text(FILE *f, const struct stall *s)
 			put_first_line(f, r->fix, 61);
 			fputc('\n', f);
 		}
+		if (s->gil_tid && (r->category == CAT_GIL || r->gil_wait))
+			print_gil_holder_text(f, s, frames);
 	}
 }
 
@@ -461,7 +481,7 @@ void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		fprintf(f, "%9swaited in %s\n", "", waits);
 	if (s->ongoing)
 		fprintf(f, "%9sstill blocked when the session ended\n", "");
-	print_findings_text(f, s);
+	print_findings_text(f, s, frames);
 	print_stack_text(f, s, frames, full);
 	fflush(f);
 }
