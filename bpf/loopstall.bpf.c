@@ -18,8 +18,10 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
-const volatile bool py_walk = false;		/* walk Python frames */
-const volatile struct ls_py_offsets pyoff = {};	/* the target's CPython layout */
+/* Set by user space once it knows the target's interpreter (after load
+ * when `record -- CMD` starts it): data, not rodata, so checked at run time. */
+volatile bool py_walk = false;			/* walk Python frames */
+volatile struct ls_py_offsets pyoff = {};	/* the target's CPython layout */
 
 #define LS_MAX_WALK	(LS_MAX_PYFRAMES + 64)	/* entry frames are skipped */
 

@@ -1,11 +1,15 @@
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -18,6 +22,7 @@
 #include "fdkind.h"
 #include "findings.h"
 #include "pyproc.h"
+#include "recording.h"
 #include "resolve.h"
 #include "rule.h"
 #include "rules_cmd.h"
@@ -67,6 +72,10 @@ struct session {
 	struct finding_group *groups;
 	uint32_t n_groups;
 	int worst_severity;		/* of every finding, -1 none */
+	struct recorder *rec;		/* record: where stalls go */
+	int rec_err;			/* first write error, e.g. -ENOSPC */
+	uint32_t recorded, rec_lost;
+	pid_t child;			/* record -- CMD: our child, 0 otherwise */
 	int err;			/* from a callback */
 };
 
@@ -363,9 +372,26 @@ static void session_report(struct session *s, struct stall *st)
 	if (!session_account(s, st))
 		return;
 	session_gil_to_stall(s, st);
+	if (s->rec) {
+		/* recorded as seen: rules apply at report time. A failed write
+		 * (disk full) leaves the file whole up to the last stall; later
+		 * ones are written when there is room again. */
+		int err = recorder__stall(s->rec, st, s->res.frames, s->res.src);
+
+		if (err && !s->rec_err)
+			ls_warn("writing %s: %s; stalls are lost until there is room",
+				s->o->output, strerror(-err));
+		if (err)
+			s->rec_lost++;
+		else
+			s->recorded++;
+		if (!s->rec_err)
+			s->rec_err = err;
+	}
 	findings__match(&s->rules, st, s->res.frames, s->res.src);
 	session_group(s, st);
-	print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+	if (!s->rec)
+		print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
 }
 
 static int read_target(void *ctx, uint64_t addr, void *buf, unsigned long len)
@@ -543,13 +569,9 @@ static int session_load(struct session *s)
 	s->skel = loopstall_bpf__open_opts(&oopts);
 	if (!s->skel)
 		return ls_error(LS_EXIT_ENV, "opening the BPF object: %s", strerror(errno));
-	s->skel->rodata->targ_tgid = o->pid;
+	s->skel->rodata->targ_tgid = s->child ? s->child : o->pid;
 	s->skel->rodata->threshold_ns = o->threshold_ns;
 	s->skel->rodata->period_ns = 1000000000ULL / o->frequency;
-	if (s->have_py) {
-		s->skel->rodata->py_walk = true;
-		s->skel->rodata->pyoff = s->py.layout.bpf;
-	}
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
 
 	err = loopstall_bpf__load(s->skel);
@@ -583,6 +605,8 @@ static void session_destroy(struct session *s)
 	free(s->perf_links);
 	loopstall_bpf__destroy(s->skel);
 	assembler__free(&s->as);
+	if (s->rec)
+		recorder__close(s->rec, NULL);	/* an error path: no end record */
 	resolver__free(&s->res);
 	free(s->ids);
 	rules__free(&s->rules);
@@ -598,11 +622,159 @@ static void session_destroy(struct session *s)
 	target__close(&s->tgt);
 }
 
+/* record -- CMD: fork a child that waits until the probes are attached to
+ * it, then execs CMD; so the recording sees it from its first loop
+ * iteration. Returns the child's PID, or -errno. */
+static int spawn_waiting(char **argv, int *go_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(127);	/* loopstall gave up */
+		execvp(argv[0], argv);
+		fprintf(stderr, "loopstall: error: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[0]);
+	*go_fd = fds[1];
+	return pid;
+}
+
+/* Open the target: now (attach), or once the started command runs a
+ * CPython whose runtime is up (record -- CMD; polled, events keep flowing). */
+static int session_target(struct session *s)
+{
+	const struct attach_opts *o = s->o;
+	char why[512];
+	int err;
+
+	for (int tries = 0;; tries++) {
+		enum target_err te = target__open(&s->tgt, s->child ? s->child : o->pid,
+						   why, sizeof(why));
+
+		if (te == TARGET_OK)
+			break;
+		if (s->child && tries < 100 && (te == TARGET_NOT_PYTHON || te == TARGET_NO_PROCESS) &&
+		    waitpid(s->child, NULL, WNOHANG) == 0) {
+			/* not exec'd or not loaded yet */
+			if (s->rb)
+				ring_buffer__poll(s->rb, 50);
+			else
+				usleep(50000);
+			continue;
+		}
+		return ls_error(te == TARGET_NO_ACCESS ? LS_EXIT_ENV : LS_EXIT_TARGET, "%s", why);
+	}
+	for (int tries = 0;; tries++) {
+		err = pyproc__open(&s->py, &s->tgt, why, sizeof(why));
+		if (err == -ENOTSUP)
+			return ls_error(LS_EXIT_TARGET, "PID %d: %s", s->tgt.pid, why);
+		if (!err) {
+			struct py_thread t;
+
+			/* a started interpreter: wait for its first thread state */
+			if (!s->child || pyproc__threads(&s->py, &t, 1) > 0 || tries > 100)
+				break;
+		} else if (!s->child || tries > 100) {
+			break;
+		}
+		if (s->rb)
+			ring_buffer__poll(s->rb, 20);
+		else
+			usleep(20000);
+	}
+	if (err)
+		ls_warn("no Python frames for PID %d: %s", s->tgt.pid, why);
+	s->have_py = !err;
+	if (resolver__init(&s->res, s->tgt.pid, s->have_py ? &s->py : NULL, s->tgt.py_path))
+		return ls_error(LS_EXIT_ENV, "out of memory");
+	if (s->have_py && s->skel) {
+		/* the walker's layout: set now that the interpreter is known
+		 * (a started command: after the probes were attached) */
+		s->skel->bss->pyoff = s->py.layout.bpf;
+		s->skel->bss->py_walk = true;
+	}
+	return 0;
+}
+
+static void session_summary(struct session *s, const char *ended_by)
+{
+	const struct attach_opts *o = s->o;
+	struct loop_info *infos = calloc(s->n_loops + 1, sizeof(*infos));
+	struct summary sum = {
+		.pid = s->tgt.pid, .comm = s->tgt.comm, .py_version = s->tgt.py_version,
+		.ended_by = ended_by, .span_ns = now_mono() - s->start_ns,
+		.threshold_ns = o->threshold_ns, .stalls = s->stalls,
+		.stalled_ns = s->stalled_ns, .worst_ns = s->worst_ns,
+		.loops = infos,
+		.lost_stalls = s->skel->bss->lost_stalls,
+		.lost_samples = s->skel->bss->lost_samples,
+		.lost_threads = s->skel->bss->lost_threads,
+		.dropped_samples = s->as.samples_dropped,
+		.n_groups = s->n_groups, .groups = s->groups,
+	};
+
+	for (unsigned int i = 0; infos && i < s->n_loops; i++)
+		if (s->loops[i].kind != LOOP_NOT && s->loops[i].kind != LOOP_PENDING)
+			infos[sum.n_loops++] = s->loops[i].info;
+	qsort(s->groups, s->n_groups, sizeof(*s->groups), cmp_group);
+	print_summary(stdout, o->format, &sum);
+	free(infos);
+}
+
+static void session_meta(struct session *s, struct recording_meta *m, const char *ended_by)
+{
+	static char host[256], cmd[4096];
+	char path[64];
+	FILE *f;
+	size_t n;
+
+	memset(m, 0, sizeof(*m));
+	gethostname(host, sizeof(host) - 1);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", s->tgt.pid);
+	cmd[0] = 0;
+	if ((f = fopen(path, "re"))) {
+		n = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		cmd[n] = 0;
+		for (size_t i = 0; n && i < n - 1; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+	}
+	m->host = host;
+	m->command = cmd;
+	m->python = s->tgt.py_version;
+	m->loopstall = "0.1.0";
+	m->pid = s->tgt.pid;
+	m->threshold_ns = s->o->threshold_ns;
+	m->start_unix_ns = s->start_ns + s->mono_to_unix;
+	if (ended_by) {
+		m->end_unix_ns = now_real();
+		m->ended_by = (char *)ended_by;
+		m->lost_stalls = s->skel->bss->lost_stalls;
+		m->lost_samples = s->skel->bss->lost_samples;
+	}
+}
+
 int attach__run(const struct attach_opts *o)
 {
 	struct session s = { .o = o, .worst_severity = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	const char *ended_by = "signal";
+	int go_fd = -1;
 	char why[512];
 	int err;
 
@@ -613,16 +785,6 @@ int attach__run(const struct attach_opts *o)
 	err = rules_cmd__load(&s.rules, o->rules, o->n_rules, !o->n_rules || o->add_default);
 	if (err)
 		goto cleanup;
-	switch (target__open(&s.tgt, o->pid, why, sizeof(why))) {
-	case TARGET_OK:
-		break;
-	case TARGET_NO_ACCESS:
-		err = ls_error(LS_EXIT_ENV, "%s", why);
-		goto cleanup;
-	default:
-		err = ls_error(LS_EXIT_TARGET, "%s", why);
-		goto cleanup;
-	}
 	if (!env__have_caps(why, sizeof(why))) {
 		err = ls_error(LS_EXIT_ENV, "missing privileges (%s); run as root, or grant "
 			       "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE", why);
@@ -632,36 +794,68 @@ int attach__run(const struct attach_opts *o)
 		err = ls_error(LS_EXIT_ENV, "%s", why);
 		goto cleanup;
 	}
-	err = pyproc__open(&s.py, &s.tgt, why, sizeof(why));
-	if (err == -ENOTSUP) {
-		err = ls_error(LS_EXIT_TARGET, "PID %d: %s", o->pid, why);
-		goto cleanup;
-	}
-	if (err)
-		ls_warn("no Python frames for PID %d: %s", o->pid, why);
-	s.have_py = !err;
 	s.ids = calloc(LS_MAX_STACK, sizeof(*s.ids));
-	if (!s.ids || resolver__init(&s.res, o->pid, s.have_py ? &s.py : NULL,
-				     s.tgt.py_path)) {
+	if (!s.ids) {
 		err = ls_error(LS_EXIT_ENV, "out of memory");
 		goto cleanup;
+	}
+	if (o->command) {
+		err = spawn_waiting(o->command, &go_fd);
+		if (err < 0) {
+			err = ls_error(LS_EXIT_TARGET, "cannot start %s: %s", o->command[0],
+				       strerror(-err));
+			goto cleanup;
+		}
+		s.child = err;
+	} else {
+		err = session_target(&s);
+		if (err)
+			goto cleanup;
 	}
 
 	err = session_load(&s);
 	if (err)
 		goto cleanup;
-
+	if (s.have_py) {
+		s.skel->bss->pyoff = s.py.layout.bpf;
+		s.skel->bss->py_walk = true;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	s.start_ns = now_mono();
 	s.mono_to_unix = now_real() - s.start_ns;
+	if (s.child) {
+		/* the probes are in place: let the command run, then find its
+		 * interpreter */
+		if (write(go_fd, "g", 1) != 1) {
+			err = ls_error(LS_EXIT_TARGET, "cannot start %s", o->command[0]);
+			goto cleanup;
+		}
+		close(go_fd);
+		go_fd = -1;
+		err = session_target(&s);
+		if (err)
+			goto cleanup;
+	}
 	session_tstates(&s);
+	if (o->output) {
+		struct recording_meta m;
+
+		session_meta(&s, &m, NULL);
+		s.rec = recorder__open(o->output, &m);
+		if (!s.rec) {
+			err = ls_error(LS_EXIT_USAGE, "cannot write %s: %s; give a writable -o FILE",
+				       o->output, strerror(errno));
+			goto cleanup;
+		}
+	}
 	if (o->format == OUT_TEXT) {
 		char d[32];
 
-		printf("loopstall: watching PID %d (%s), CPython %s\n"
-		       "loopstall: reporting stalls >= %s; Ctrl-C to stop\n",
-		       o->pid, s.tgt.comm, s.tgt.py_version,
+		printf("loopstall: %s PID %d (%s), CPython %s\n"
+		       "loopstall: %s stalls >= %s; Ctrl-C to stop\n",
+		       s.rec ? "recording" : "watching", s.tgt.pid, s.tgt.comm,
+		       s.tgt.py_version, s.rec ? "recording" : "reporting",
 		       fmt_dur(o->threshold_ns, d, sizeof(d)));
 		fflush(stdout);
 	}
@@ -693,32 +887,39 @@ int attach__run(const struct attach_opts *o)
 	ring_buffer__consume(s.rb);
 	if (strcmp(ended_by, "target exit"))
 		session_flush_blocked(&s);
-
-	{
-		struct loop_info *infos = calloc(s.n_loops + 1, sizeof(*infos));
-		struct summary sum = {
-			.pid = o->pid, .comm = s.tgt.comm, .py_version = s.tgt.py_version,
-			.ended_by = ended_by, .span_ns = now_mono() - s.start_ns,
-			.threshold_ns = o->threshold_ns, .stalls = s.stalls,
-			.stalled_ns = s.stalled_ns, .worst_ns = s.worst_ns,
-			.n_loops = infos ? s.n_loops : 0, .loops = infos,
-			.lost_stalls = s.skel->bss->lost_stalls,
-			.lost_samples = s.skel->bss->lost_samples,
-			.lost_threads = s.skel->bss->lost_threads,
-			.dropped_samples = s.as.samples_dropped,
-			.n_groups = s.n_groups, .groups = s.groups,
-		};
-
-		sum.n_loops = 0;
-		for (unsigned int i = 0; infos && i < s.n_loops; i++)
-			if (s.loops[i].kind != LOOP_NOT && s.loops[i].kind != LOOP_PENDING)
-				infos[sum.n_loops++] = s.loops[i].info;
-		qsort(s.groups, s.n_groups, sizeof(*s.groups), cmp_group);
-		print_summary(stdout, o->format, &sum);
-		free(infos);
+	if (s.child && strcmp(ended_by, "target exit")) {
+		/* our command: stop it as Ctrl-C would */
+		kill(s.child, SIGINT);
 	}
+	if (s.rec) {
+		struct recording_meta m;
+		uint64_t bytes;
+		int cerr;
+
+		session_meta(&s, &m, ended_by);
+		cerr = recorder__close(s.rec, &m);	/* frees it */
+		s.rec = NULL;
+		{
+			struct stat sb;
+
+			bytes = stat(o->output, &sb) ? 0 : (uint64_t)sb.st_size;
+		}
+		if (o->format == OUT_TEXT)
+			printf("loopstall: wrote %u stall%s (%.1f KiB) to %s\n", s.recorded,
+			       s.recorded == 1 ? "" : "s", bytes / 1024.0, o->output);
+		if (s.rec_lost)
+			ls_warn("%u stall%s could not be written to %s (%s)", s.rec_lost,
+				s.rec_lost == 1 ? "" : "s", o->output, strerror(-s.rec_err));
+		if (cerr)
+			ls_warn("closing %s: %s", o->output, strerror(-cerr));
+	}
+	session_summary(&s, ended_by);
 	err = o->fail_on >= 0 && s.worst_severity >= o->fail_on ? LS_EXIT_FINDINGS : LS_EXIT_OK;
 cleanup:
+	if (go_fd >= 0)
+		close(go_fd);	/* the child gives up */
+	if (s.child)
+		waitpid(s.child, NULL, 0);
 	session_destroy(&s);
 	return err;
 }

@@ -19,6 +19,8 @@ struct attach_opts {
 	int n_rules;
 	bool add_default;		/* --rules +FILE: add to the default pack */
 	int fail_on;			/* exit 1 at a finding this severe; -1: never */
+	const char *output;		/* record: the recording to write */
+	char **command;			/* record -- CMD ARGS: start and watch it */
 	bool verbose;
 };
 

@@ -12,6 +12,7 @@
 #include "doctor.h"
 #include "errors.h"
 #include "parse.h"
+#include "report.h"
 #include "rule.h"
 #include "rules_cmd.h"
 
@@ -26,6 +27,8 @@ static const char top_usage[] =
 "\n"
 "Commands:\n"
 "  attach   watch a live process and print each loop stall as it happens\n"
+"  record   record the stalls of a process, or of a command it starts, to a file\n"
+"  report   read a recording: text, JSON, flame graph, HTML, SARIF…\n"
 "  doctor   check kernel features, privileges and a target\n"
 "  rules    list the rules stalls are matched against, or check rule files\n"
 "\n"
@@ -33,6 +36,9 @@ static const char top_usage[] =
 "  loopstall attach -p 4242              # stalls of 50 ms and more, live\n"
 "  loopstall attach -p 4242 -t 100 -d 60 # >= 100 ms, for one minute\n"
 "  loopstall attach -p 4242 -f json      # one JSON object per stall\n"
+"  loopstall record -p 4242 -o run.lsr   # record; Ctrl-C to stop\n"
+"  loopstall record -o run.lsr -- python3 app.py  # from its first loop\n"
+"  loopstall report run.lsr -f html -o run.html  # one page to share\n"
 "  loopstall doctor -p 4242              # what is missing, and the fix\n"
 "  loopstall rules check my-rules.yaml   # errors at file:line:column\n"
 "\n"
@@ -48,6 +54,7 @@ struct cli {
 	char **files;		/* rules list --rules, rules check FILE… */
 	int n_files;
 	bool add_default;	/* rules list --rules +FILE */
+	struct report_opts rep;	/* report */
 };
 
 static int bad_value(struct cli *c, const char *opt, const char *val, const char *want)
@@ -165,6 +172,45 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	c->last_next = state->next;
 	return 0;
 }
+
+static const struct argp_option record_only_options[] = {
+	{ "output", 'o', "FILE", 0, "The recording to write (required)", 0 },
+	{},
+};
+
+static error_t record_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+
+	switch (key) {
+	case 'o':
+		c->a.output = arg;
+		break;
+	case ARGP_KEY_ARG:
+		/* the command to start and record, with all that follows */
+		(void)arg;
+		c->a.command = state->argv + state->next - 1;
+		state->next = state->argc;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char record_doc[] =
+"Record the loop stalls of a live process, or of a command it starts, to a file\n"
+"for `loopstall report` (here or on another machine).\n"
+"\n"
+"USAGE: loopstall record -p PID -o FILE [attach options]\n"
+"       loopstall record -o FILE [attach options] -- CMD [ARGS...]\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall record -p 4242 -o run.lsr        # until Ctrl-C or exit\n"
+"  loopstall record -p 4242 -o run.lsr -d 600 # ten minutes\n"
+"  loopstall record -o run.lsr -- python3 app.py  # from its first loop\n"
+"\vExit status: 0 ok, 1 findings at --fail-on, 2 usage, 3 environment, 4 target.";
 
 static const char attach_doc[] =
 "Watch a live asyncio process and print each event-loop stall as it happens.\n"
@@ -310,6 +356,98 @@ static const char rules_check_doc[] =
 "  loopstall rules check a.yaml b.yaml      # two packs, ids unique in both\n"
 "\vExit status: 0 no errors (warnings allowed), 2 errors or usage.";
 
+enum { OPT_SINCE = 1100, OPT_UNTIL, OPT_MIN_DURATION, OPT_SOURCE_ROOT };
+
+static const struct argp_option report_options[] = {
+	{ "format", 'f', "FMT", 0, "text (default), json, collapsed (flamegraph.pl), "
+	  "speedscope, html or sarif", 0 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE (default: stdout)", 0 },
+	{ "rules", OPT_RULES, "FILE", 0, "Rule pack instead of the built-in one (repeatable; "
+	  "+FILE adds to the built-in pack)", 0 },
+	{ "min-duration", OPT_MIN_DURATION, "MS", 0, "Leave out stalls shorter than this "
+	  "(units: us, ms, s)", 0 },
+	{ "since", OPT_SINCE, "TIME", 0, "Only stalls that start at TIME or later", 0 },
+	{ "until", OPT_UNTIL, "TIME", 0, "Only stalls that start before TIME", 0 },
+	{ "source-root", OPT_SOURCE_ROOT, "DIR", 0, "SARIF: name files under DIR relative "
+	  "to it (the repository's root), for code scanning", 0 },
+	{},
+};
+
+static error_t report_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+	struct report_opts *o = &c->rep;
+	uint64_t v;
+	int fmt;
+
+	switch (key) {
+	case 'f':
+		if ((fmt = report_format_parse(arg)) < 0)
+			return bad_value(c, "--format", arg, "use text, json, collapsed, "
+					 "speedscope, html or sarif");
+		o->format = fmt;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case OPT_RULES:
+		if (rules_cmd__opt(&o->rules, &o->n_rules, &o->add_default, arg))
+			return ENOMEM;
+		break;
+	case OPT_MIN_DURATION:
+		if (parse_duration(arg, 1000000, &v))
+			return bad_value(c, "--min-duration", arg, "give milliseconds, e.g. 100 "
+					 "or 0.5s");
+		o->min_duration_ns = v;
+		break;
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		if (report_time_parse(arg, 0, &v))
+			return bad_value(c, key == OPT_SINCE ? "--since" : "--until", arg,
+					 "give \"2024-05-01T12:00:00Z\", \"2024-05-01 12:00:00\" "
+					 "(local), Unix seconds, or +30s from the recording's start");
+		*(key == OPT_SINCE ? &o->since : &o->until) = arg;
+		break;
+	case OPT_SOURCE_ROOT:
+		if (arg[0] != '/')
+			return bad_value(c, "--source-root", arg, "give the absolute directory "
+					 "the target's files are under, e.g. /srv/app");
+		o->source_root = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (o->path) {
+			ls_error(LS_EXIT_USAGE, "one recording at a time: '%s' after '%s'; "
+				 "see `loopstall report --help`", arg, o->path);
+			c->bad = 1;
+			return EINVAL;
+		}
+		o->path = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char report_doc[] =
+"Read a recording and report its stalls, with the rules applied now (so new or\n"
+"edited rules apply to old recordings).\n"
+"\n"
+"USAGE: loopstall report FILE [-f FMT] [-o OUT] [--rules [+]FILE]...\n"
+"                        [--min-duration MS] [--since TIME] [--until TIME]\n"
+"\n"
+"TIME: 2024-05-01T12:00:00Z (RFC 3339), \"2024-05-01 12:00:00\" (local time),\n"
+"1714564800 (Unix seconds), or +30s / +5m / +1h from the recording's start.\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall report run.lsr                      # summary and findings\n"
+"  loopstall report run.lsr -f html -o run.html  # one self-contained page\n"
+"  loopstall report run.lsr -f collapsed | flamegraph.pl > stalls.svg\n"
+"  loopstall report run.lsr -f sarif --source-root /srv/app > app.sarif\n"
+"  loopstall report run.lsr --since +60s --until +120s --min-duration 100\n"
+"\vExit status: 0 ok, 2 usage, unreadable recording or output. docs/report.md.";
+
 static bool wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -420,6 +558,38 @@ int main(int argc, char **argv)
 			return ls_error(LS_EXIT_USAGE, "attach needs a process: -p PID");
 		return attach__run(&c.a);
 	}
+	if (!strcmp(argv[1] + 10, "record")) {
+		static const struct argp_child kids[] = {
+			{ &attach_argp, 0, "Options shared with attach:", 0 }, {},
+		};
+		static const struct argp record_argp = {
+			record_only_options, record_parse, NULL, record_doc, kids,
+		};
+
+		rc = parse_cmd(&record_argp, argc - 1, argv + 1, &c);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+		if (!c.a.output)
+			return ls_error(LS_EXIT_USAGE, "record needs a file to write: -o FILE");
+		if (!c.a.pid == !c.a.command)
+			return ls_error(LS_EXIT_USAGE, "record needs a process (-p PID) or a "
+					"command (-- CMD ARGS), one of the two");
+		return attach__run(&c.a);
+	}
+	if (!strcmp(argv[1] + 10, "report")) {
+		static const struct argp report_argp = {
+			report_options, report_parse, "FILE", report_doc };
+
+		c.rep.version = LOOPSTALL_VERSION;
+		rc = parse_cmd(&report_argp, argc - 1, argv + 1, &c);
+		if (!rc && !c.rep.path)
+			rc = ls_error(LS_EXIT_USAGE, "report needs a recording: loopstall "
+				      "report FILE (see `loopstall report --help`)");
+		else if (!rc)
+			rc = report__run(&c.rep);
+		free(c.rep.rules);
+		return rc < 0 ? 0 : rc;
+	}
 	if (!strcmp(argv[1] + 10, "doctor")) {
 		rc = parse_cmd(&doctor_argp, argc - 1, argv + 1, &c);
 		if (rc)
@@ -428,6 +598,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1] + 10, "rules"))
 		return rules_main(argc - 1, argv + 1, &c);
-	return ls_error(LS_EXIT_USAGE, "unknown command '%s'; commands: attach, doctor, "
-			"rules (loopstall --help)", argv[1] + 10);
+	return ls_error(LS_EXIT_USAGE, "unknown command '%s'; commands: attach, record, "
+			"report, doctor, rules (loopstall --help)", argv[1] + 10);
 }

@@ -259,10 +259,14 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 	if (st->nr >= 0 && (r->syscall || r->fd_kinds)) {
 		const char *name = syscall__name(st->nr);
 
-		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%sin %s%s%s",
+		bool sock = st->fd_kind == FD_TCP || st->fd_kind == FD_UDP ||
+			    st->fd_kind == FD_UNIX;
+
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%sin %s%s%s%s",
 			 ev[0] ? "; " : "", name ? name : "a syscall",
 			 st->fd_kind >= 0 ? " on a " : "",
-			 st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "");
+			 st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "",
+			 sock ? " socket" : "");
 		if (r->syscall && r->syscall->arg >= 0)
 			snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), " (arg %d = %lld)",
 				 r->syscall->arg, (long long)st->args[r->syscall->arg]);

@@ -1,4 +1,5 @@
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +13,25 @@ struct func {
 	char *text;
 };
 
+struct pline {
+	int line;
+	char *text;
+};
+
 struct file {
 	char *path;
 	char *text;		/* NULL: unreadable */
-	struct func *funcs;	/* function sources cut so far */
+	struct func *funcs;	/* function sources cut or put so far */
 	int n_funcs;
 	char **lines;		/* into text, NUL-terminated in place */
 	int n_lines;
+	struct pline *plines;	/* lines put, or cut from put functions */
+	int n_plines;
 };
 
 struct source {
 	int pid;
+	bool recorded;		/* no files: only what was put */
 	struct file *v;
 	int n, cap;
 };
@@ -36,6 +45,15 @@ struct source *source__new(int pid)
 	return s;
 }
 
+struct source *source__new_recorded(void)
+{
+	struct source *s = source__new(-1);
+
+	if (s)
+		s->recorded = true;
+	return s;
+}
+
 void source__free(struct source *s)
 {
 	if (!s)
@@ -44,6 +62,9 @@ void source__free(struct source *s)
 		for (int j = 0; j < s->v[i].n_funcs; j++)
 			free(s->v[i].funcs[j].text);
 		free(s->v[i].funcs);
+		for (int j = 0; j < s->v[i].n_plines; j++)
+			free(s->v[i].plines[j].text);
+		free(s->v[i].plines);
 		free(s->v[i].path);
 		free(s->v[i].text);
 		free(s->v[i].lines);
@@ -125,9 +146,59 @@ static struct file *file_of(struct source *s, const char *path)
 			s->n--;
 			return NULL;
 		}
-		file_load(s, f);
+		if (!s->recorded)
+			file_load(s, f);
 	}
 	return f;
+}
+
+static const char *pline_of(const struct file *f, int line)
+{
+	for (int i = 0; i < f->n_plines; i++)
+		if (f->plines[i].line == line)
+			return f->plines[i].text;
+	return NULL;
+}
+
+/* Keep text (n bytes) as line `line` of f; the copy, or NULL. */
+static const char *pline_add(struct file *f, int line, const char *text, size_t n)
+{
+	struct pline *v = realloc(f->plines, (f->n_plines + 1) * sizeof(*v));
+	char *t;
+
+	if (!v)
+		return NULL;
+	f->plines = v;
+	t = strndup(text, n);
+	if (!t)
+		return NULL;
+	v[f->n_plines].line = line;
+	v[f->n_plines].text = t;
+	return v[f->n_plines++].text;
+}
+
+/* Line `line` cut from a function put on f that covers it, stripped as
+ * source__line() strips. */
+static const char *line_from_funcs(struct file *f, int line)
+{
+	for (int i = 0; i < f->n_funcs; i++) {
+		const char *p = f->funcs[i].text;
+		size_t n;
+
+		if (f->funcs[i].first <= 0 || f->funcs[i].first > line)
+			continue;
+		for (int l = f->funcs[i].first; l < line && p; l++)
+			if ((p = strchr(p, '\n')))
+				p++;
+		if (!p || !*p)
+			continue;
+		p += strspn(p, " \t");
+		n = strcspn(p, "\n");
+		while (n && (p[n - 1] == '\r' || p[n - 1] == ' '))
+			n--;
+		return pline_add(f, line, p, n);
+	}
+	return NULL;
 }
 
 const char *source__line(struct source *s, const char *path, int line)
@@ -138,6 +209,10 @@ const char *source__line(struct source *s, const char *path, int line)
 
 	if (!path || line <= 0 || !(f = file_of(s, path)))
 		return NULL;
+	if ((l = pline_of(f, line)))
+		return l;
+	if (s->recorded)
+		return line_from_funcs(f, line);
 	if (!f->text || line > f->n_lines)
 		return NULL;
 	l = f->lines[line - 1];
@@ -164,12 +239,13 @@ const char *source__function(struct source *s, const char *path, int firstline)
 	int def = -1, ind, end, len = 0;
 	char *text, *o;
 
-	if (!path || firstline <= 0 || !(f = file_of(s, path)) || !f->text ||
-	    firstline > f->n_lines)
+	if (!path || firstline <= 0 || !(f = file_of(s, path)))
 		return NULL;
 	for (int i = 0; i < f->n_funcs; i++)
 		if (f->funcs[i].first == firstline)
 			return f->funcs[i].text;
+	if (!f->text || firstline > f->n_lines)
+		return NULL;
 	/* the def line: decorators come first */
 	for (int i = firstline - 1; i < f->n_lines && i < firstline + 40 && def < 0; i++) {
 		const char *l = f->lines[i] + strspn(f->lines[i], " \t");
@@ -209,4 +285,35 @@ const char *source__function(struct source *s, const char *path, int firstline)
 	f->funcs[f->n_funcs].first = firstline;
 	f->funcs[f->n_funcs].text = text;
 	return f->funcs[f->n_funcs++].text;
+}
+
+void source__put_function(struct source *s, const char *path, int firstline,
+			  const char *text)
+{
+	struct file *f;
+	struct func *fn;
+	char *t;
+
+	if (!path || !text || firstline <= 0 || !(f = file_of(s, path)))
+		return;
+	for (int i = 0; i < f->n_funcs; i++)
+		if (f->funcs[i].first == firstline)
+			return;
+	fn = realloc(f->funcs, (f->n_funcs + 1) * sizeof(*fn));
+	if (!fn)
+		return;
+	f->funcs = fn;
+	if (!(t = strdup(text)))
+		return;
+	fn[f->n_funcs].first = firstline;
+	fn[f->n_funcs++].text = t;
+}
+
+void source__put_line(struct source *s, const char *path, int line, const char *text)
+{
+	struct file *f;
+
+	if (!path || !text || line <= 0 || !(f = file_of(s, path)) || pline_of(f, line))
+		return;
+	pline_add(f, line, text, strlen(text));
 }

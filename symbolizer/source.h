@@ -17,4 +17,16 @@ const char *source__line(struct source *s, const char *path, int line);
  * source__free(). */
 const char *source__function(struct source *s, const char *path, int firstline);
 
+/* A source that reads no file: it answers only from what was put in it
+ * (a recording's function sources and lines; probe/recording.h). Put
+ * data answers first on any source. */
+struct source *source__new_recorded(void);
+/* The source of the function of path starting at firstline (as
+ * source__function() gave it): source__function() returns it, and on a
+ * recorded source source__line() answers the lines it covers. */
+void source__put_function(struct source *s, const char *path, int firstline,
+			  const char *text);
+/* Line `line` of path, as source__line() would give it. */
+void source__put_line(struct source *s, const char *path, int line, const char *text);
+
 #endif

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/* `loopstall report --format json`: one document (docs/report.md) with the
+ * recording, the summary, every stall as attach's JSON stall object
+ * (docs/json.md) and the findings grouped as in text. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+static double ms(uint64_t ns)
+{
+	return ns / 1e6;
+}
+
+static void str_or_null(FILE *f, const char *s)
+{
+	if (s)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
+static void u64_or_null(FILE *f, uint64_t v)
+{
+	if (v)
+		fprintf(f, "%" PRIu64, v);
+	else
+		fputs("null", f);
+}
+
+/* One stall as attach -f json prints it, without its newline. */
+static int print_stall_obj(FILE *f, const struct stall *st, const struct frames *frames)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return -ENOMEM;
+	print_stall(m, OUT_JSON, st, frames, false);
+	if (fclose(m)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	while (len && buf[len - 1] == '\n')
+		len--;
+	fwrite(buf, 1, len, f);
+	free(buf);
+	return 0;
+}
+
+static void print_recording(FILE *f, const struct report *r)
+{
+	const struct recording_meta *m = &r->rec->meta;
+
+	fputs("\"recording\":{\"file\":", f);
+	str_or_null(f, r->name);
+	fputs(",\"host\":", f);
+	str_or_null(f, m->host);
+	fputs(",\"command\":", f);
+	str_or_null(f, m->command);
+	fputs(",\"python\":", f);
+	str_or_null(f, m->python);
+	fprintf(f, ",\"pid\":%u,\"loopstall\":", m->pid);
+	str_or_null(f, m->loopstall);
+	fprintf(f, ",\"threshold_ms\":%.3f,\"start_unix_ns\":%" PRIu64 ",\"end_unix_ns\":",
+		ms(m->threshold_ns), m->start_unix_ns);
+	u64_or_null(f, m->end_unix_ns);
+	fputs(",\"ended_by\":", f);
+	str_or_null(f, m->ended_by);
+	fprintf(f, ",\"stalls\":%u,\"truncated\":%s,\"lost\":{\"stalls\":%" PRIu64
+		",\"samples\":%" PRIu64 "}},\n", r->rec->n_stalls,
+		r->rec->truncated ? "true" : "false", m->lost_stalls, m->lost_samples);
+}
+
+static void print_window(FILE *f, const struct report *r)
+{
+	fputs("\"window\":{\"since_unix_ns\":", f);
+	u64_or_null(f, r->filter.since_unix_ns);
+	fputs(",\"until_unix_ns\":", f);
+	u64_or_null(f, r->filter.until_unix_ns);
+	fprintf(f, ",\"min_duration_ms\":%.3f},\n", ms(r->filter.min_duration_ns));
+}
+
+static void print_summary_obj(FILE *f, const struct report *r)
+{
+	uint32_t n_loops = r->n_threads ? r->n_threads : 1;
+
+	fprintf(f, "\"summary\":{\"from_unix_ns\":%" PRIu64 ",\"to_unix_ns\":%" PRIu64
+		",\"span_ms\":%.3f,\"stalls\":%u,\"stalled_ms\":%.3f,\"stalled_share\":%.4f,"
+		"\"duration_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+		"\"categories\":[",
+		r->from_unix_ns, r->to_unix_ns, ms(r->span_ns), r->n_stalls, ms(r->stalled_ns),
+		r->span_ns ? (double)r->stalled_ns / ((double)r->span_ns * n_loops) : 0.0,
+		ms(r->p50_ns), ms(r->p95_ns), ms(r->p99_ns), ms(r->max_ns));
+	for (uint32_t i = 0; i < r->n_cats; i++) {
+		const struct report_category *c = &r->cats[i];
+
+		fputs(i ? ",{\"category\":" : "{\"category\":", f);
+		str_or_null(f, c->category < 0 ? NULL : rule_category_name(c->category));
+		fprintf(f, ",\"stalls\":%u,\"ms\":%.3f,\"share\":%.4f}", c->stalls, ms(c->ns),
+			r->stalled_ns ? (double)c->ns / r->stalled_ns : 0.0);
+	}
+	fputs("],\"loops\":[", f);
+	for (uint32_t i = 0; i < r->n_threads; i++) {
+		const struct report_thread *t = &r->threads[i];
+
+		fprintf(f, "%s{\"tid\":%u,\"thread\":", i ? "," : "", t->tid);
+		json_str(f, t->thread);
+		fprintf(f, ",\"stalls\":%u,\"stalled_ms\":%.3f,\"stalled_share\":%.4f,"
+			"\"worst_ms\":%.3f}", t->stalls, ms(t->stalled_ns),
+			r->span_ns ? (double)t->stalled_ns / r->span_ns : 0.0, ms(t->worst_ns));
+	}
+	fputs("],\"note\":", f);
+	if (r->rec->truncated) {
+		char note[160];
+
+		snprintf(note, sizeof(note), "recording cut short after %u stall%s: the recorder "
+			 "was killed or the disk was full", r->rec->n_stalls,
+			 r->rec->n_stalls == 1 ? "" : "s");
+		json_str(f, note);
+	} else {
+		fputs("null", f);
+	}
+	fputs("},\n", f);
+}
+
+static void print_group_obj(FILE *f, const struct report_group *g)
+{
+	const struct rule *rule = g->g.rule;
+
+	fputs("{\"rule\":", f);
+	json_str(f, rule->id);
+	fputs(",\"name\":", f);
+	str_or_null(f, rule->name);
+	fprintf(f, ",\"category\":\"%s\",\"severity\":\"%s\",\"call_site\":{\"file\":",
+		rule_category_name(rule->category), rule_severity_name(rule->severity));
+	str_or_null(f, g->g.file);
+	if (g->g.line)
+		fprintf(f, ",\"line\":%d", g->g.line);
+	else
+		fputs(",\"line\":null", f);
+	fputs(",\"function\":", f);
+	str_or_null(f, g->g.function);
+	fputs(",\"code\":", f);
+	str_or_null(f, g->g.code);
+	fprintf(f, "},\"count\":%u,\"total_ms\":%.3f,\"worst_ms\":%.3f,\"worst_stall\":%u,"
+		"\"evidence\":", g->g.count, ms(g->g.total_ns), ms(g->g.worst_ns), g->worst_index);
+	str_or_null(f, g->finding ? g->finding->evidence : NULL);
+	fputs(",\"fix\":", f);
+	str_or_null(f, rule->fix);
+	fputc('}', f);
+}
+
+int report__json(FILE *f, const struct report *r)
+{
+	fprintf(f, "{\"type\":\"report\",\"schema_version\":%d,\"loopstall\":",
+		LS_SCHEMA_VERSION);
+	str_or_null(f, r->version);
+	fputs(",\n", f);
+	print_recording(f, r);
+	print_window(f, r);
+	print_summary_obj(f, r);
+	fputs("\"stalls\":[", f);
+	for (uint32_t i = 0; i < r->n_stalls; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		if (print_stall_obj(f, r->stalls[i], r->rec->frames))
+			return -ENOMEM;
+	}
+	fputs("],\n\"findings\":[", f);
+	for (uint32_t i = 0; i < r->n_groups; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		print_group_obj(f, &r->groups[i]);
+	}
+	fputs("]}\n", f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/* `loopstall report` as text: a summary, the stalled time by category,
+ * then the findings grouped by rule and call site, worst first. Every
+ * line under 80 columns. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include "report.h"
+#include "textcols.h"
+
+#define MAX_SHOWN_FRAMES 12
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* "22:14:20 +0000" when a and b share their date, else all of b. */
+static const char *fmt_end(uint64_t a, uint64_t b, char *buf, size_t len)
+{
+	char da[40];
+
+	report__fmt_time(a, da, sizeof(da));
+	report__fmt_time(b, buf, len);
+	if (!strncmp(da, buf, 11))
+		memmove(buf, buf + 11, strlen(buf + 11) + 1);
+	return buf;
+}
+
+static void print_head(FILE *f, const struct report *r)
+{
+	const struct recording_meta *m = &r->rec->meta;
+	char a[48], b[48], c[48], d[32], who[40];
+	uint64_t rec_span = report__recording_end(r->rec) - m->start_unix_ns;
+	uint32_t n_loops = r->n_threads ? r->n_threads : 1;
+	const struct report_filter *fl = &r->filter;
+
+	fputs("loopstall report of ", f);
+	cols_put(f, r->name ? r->name : "?", 59, true, false);
+	fputs("\n  target    ", f);
+	cols_put(f, m->command && *m->command ? m->command : "?", 67, false, false);
+	snprintf(c, sizeof(c), "%s", m->host ? m->host : "?");
+	fprintf(f, "\n%12sPID %u, Python %s, host ", "", m->pid, m->python ? m->python : "?");
+	cols_put(f, c, 30, false, false);
+	fputc('\n', f);
+	fprintf(f, "  recorded  %s from %s, %s%s\n", fmt_dur(rec_span, a, sizeof(a)),
+		report__fmt_time(m->start_unix_ns, b, sizeof(b)),
+		m->ended_by ? "ended by " : r->rec->truncated ? "cut short" : "end not recorded",
+		m->ended_by ? m->ended_by : "");
+	if (fl->since_unix_ns || fl->until_unix_ns)
+		fprintf(f, "  window    %s to %s (%s)\n",
+			report__fmt_time(r->from_unix_ns, a, sizeof(a)),
+			fmt_end(r->from_unix_ns, r->to_unix_ns, b, sizeof(b)),
+			fmt_dur(r->span_ns, c, sizeof(c)));
+	fprintf(f, "  stalls    %u", r->n_stalls);
+	if (r->n_stalls != r->rec->n_stalls)
+		fprintf(f, " of %u", r->rec->n_stalls);
+	fprintf(f, ", threshold %s", fmt_dur(m->threshold_ns, a, sizeof(a)));
+	if (fl->min_duration_ns)
+		fprintf(f, ", min-duration %s", fmt_dur(fl->min_duration_ns, a, sizeof(a)));
+	fputc('\n', f);
+	if (r->n_stalls) {
+		double share = r->span_ns ? 100.0 * r->stalled_ns / ((double)r->span_ns * n_loops) : 0;
+
+		if (n_loops > 1)
+			fprintf(f, "  stalled   %s in %u loops, %.1f%% of their time\n",
+				fmt_dur(r->stalled_ns, a, sizeof(a)), n_loops, share);
+		else
+			fprintf(f, "  stalled   %s, %.1f%% of the time\n",
+				fmt_dur(r->stalled_ns, a, sizeof(a)), share);
+		fprintf(f, "  durations p50 %s  p95 %s", fmt_dur(r->p50_ns, a, sizeof(a)),
+			fmt_dur(r->p95_ns, b, sizeof(b)));
+		fprintf(f, "  p99 %s  max %s\n", fmt_dur(r->p99_ns, a, sizeof(a)),
+			fmt_dur(r->max_ns, b, sizeof(b)));
+	}
+	for (uint32_t i = 0; i < r->n_threads; i++) {
+		const struct report_thread *t = &r->threads[i];
+		char tid[16];
+		int room;
+
+		snprintf(tid, sizeof(tid), "/%u", t->tid);
+		room = 20 - (int)strlen(tid);
+		snprintf(who, sizeof(who), "%.*s%s", room > 0 ? room : 0, t->thread, tid);
+		fprintf(f, "  %-9s %-20s %5u stall%s %9s %5.1f%%  worst %s\n",
+			i ? "" : "loops", who, t->stalls, t->stalls == 1 ? " " : "s",
+			fmt_dur(t->stalled_ns, a, sizeof(a)),
+			r->span_ns ? 100.0 * t->stalled_ns / r->span_ns : 0.0,
+			fmt_dur(t->worst_ns, d, sizeof(d)));
+	}
+	if (m->lost_stalls || m->lost_samples)
+		fprintf(f, "  lost      %" PRIu64 " stall%s, %" PRIu64 " sample%s (ring buffer "
+			"full)\n", m->lost_stalls, plural(m->lost_stalls), m->lost_samples,
+			plural(m->lost_samples));
+	else
+		fputs("  lost      none\n", f);
+	if (r->rec->truncated) {
+		char note[160];
+
+		snprintf(note, sizeof(note), "recording cut short after %u stall%s: the recorder "
+			 "was killed or the disk was full", r->rec->n_stalls,
+			 plural(r->rec->n_stalls));
+		fputs("  NOTE      ", f);
+		cols_wrap(f, note, 12, 66);
+	}
+}
+
+static void print_categories(FILE *f, const struct report *r)
+{
+	char a[32];
+
+	if (!r->n_stalls)
+		return;
+	fputs("\nStalled time by category (a stall counts under its most severe "
+	      "finding):\n", f);
+	for (uint32_t i = 0; i < r->n_cats; i++) {
+		const struct report_category *c = &r->cats[i];
+
+		fprintf(f, "  %-20s %5u stall%s %9s %6.1f%%\n",
+			c->category < 0 ? "no finding" : rule_category_name(c->category),
+			c->stalls, c->stalls == 1 ? " " : "s", fmt_dur(c->ns, a, sizeof(a)),
+			r->stalled_ns ? 100.0 * c->ns / r->stalled_ns : 0.0);
+	}
+}
+
+static void print_frame(FILE *f, const struct frame *fr)
+{
+	char fn[256], where[320];
+
+	if (fr->function)
+		snprintf(fn, sizeof(fn), "%s", fr->function);
+	else if (fr->addr)
+		snprintf(fn, sizeof(fn), "0x%" PRIx64, fr->addr);
+	else
+		snprintf(fn, sizeof(fn), "?");
+	if (fr->kind == FRAME_PYTHON && fr->line)
+		snprintf(where, sizeof(where), "%s:%d", report__base(fr->file), fr->line);
+	else if (fr->kind == FRAME_PYTHON)
+		snprintf(where, sizeof(where), "%s", report__base(fr->file));
+	else
+		snprintf(where, sizeof(where), "[%s]", report__base(fr->module));
+	/* 7 + 2 + 38 + 1 + 30: under 80 columns */
+	fprintf(f, "%7s%c ", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
+	cols_put(f, fn, 38, false, true);
+	fputc(' ', f);
+	cols_put(f, where, 30, true, false);
+	fputc('\n', f);
+}
+
+static void print_group_stack(FILE *f, const struct report *r, const struct report_group *g)
+{
+	const struct frames *frames = r->rec->frames;
+	const struct stack_count *sc = report__site_stack(g->worst, g->finding, frames);
+	uint32_t idx[LS_MAX_STACK];
+	char clk[16], d[32];
+	int n, shown = 0;
+
+	if (!sc || !frames)
+		return;
+	n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	fprintf(f, "     stack of the worst stall (%s at %s):\n",
+		fmt_dur(g->worst->duration_ns, d, sizeof(d)),
+		fmt_clock(g->worst->start_unix_ns, clk, sizeof(clk)));
+	for (int i = 0; i < n && shown < MAX_SHOWN_FRAMES; i++) {
+		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+
+		if (fr) {
+			print_frame(f, fr);
+			shown++;
+		}
+	}
+	if (n > shown)
+		fprintf(f, "%9s... %d more frame%s\n", "", n - shown, plural(n - shown));
+}
+
+static void print_group(FILE *f, const struct report *r, uint32_t i)
+{
+	const struct report_group *g = &r->groups[i];
+	const struct rule *rule = g->g.rule;
+	char head[320], where[4200], a[32], b[32];
+
+	snprintf(head, sizeof(head), "%s %s %s: %s", rule->id, rule_severity_name(rule->severity),
+		 rule_category_name(rule->category), rule->name ? rule->name : "");
+	fprintf(f, "\n%3u. ", i + 1);
+	cols_put(f, head, 74, false, false);
+	fprintf(f, "\n     %u stall%s, %s in total, worst %s\n", g->g.count, plural(g->g.count),
+		fmt_dur(g->g.total_ns, a, sizeof(a)), fmt_dur(g->g.worst_ns, b, sizeof(b)));
+	if (g->g.file) {
+		snprintf(where, sizeof(where), "%s:%d in %s", g->g.file, g->g.line,
+			 g->g.function ? g->g.function : "?");
+		fputs("     at ", f);
+		cols_put(f, where, 72, true, false);
+		fputc('\n', f);
+		if (g->g.code) {
+			fputs("        ", f);
+			cols_put(f, g->g.code, 71, false, false);
+			fputc('\n', f);
+		}
+	}
+	if (g->finding && g->finding->evidence[0]) {
+		fputs("     why: ", f);
+		cols_wrap(f, g->finding->evidence, 10, 69);
+	}
+	print_group_stack(f, r, g);
+	if (rule->fix && *rule->fix) {
+		fputs("     fix: ", f);
+		cols_wrap(f, rule->fix, 10, 69);
+	}
+}
+
+int report__text(FILE *f, const struct report *r)
+{
+	const struct report_filter *fl = &r->filter;
+
+	print_head(f, r);
+	if (!r->n_stalls) {
+		if (r->rec->n_stalls && (fl->since_unix_ns || fl->until_unix_ns ||
+					 fl->min_duration_ns))
+			fputs("\nNo stalls in the window and duration asked for.\n", f);
+		else
+			fputs("\nNo stalls: the loop never stayed busy past the threshold.\n", f);
+		return ferror(f) ? -EIO : 0;
+	}
+	print_categories(f, r);
+	if (!r->n_groups) {
+		fputs("\nNo findings: no rule matched these stalls. `loopstall rules list`\n"
+		      "shows the rules in effect; --rules +FILE adds your own.\n", f);
+		return ferror(f) ? -EIO : 0;
+	}
+	fprintf(f, "\nFindings by rule and call site, worst first (%u error%s, %u warning%s, "
+		"%u info):\n", r->sev_count[SEV_ERROR], plural(r->sev_count[SEV_ERROR]),
+		r->sev_count[SEV_WARNING], plural(r->sev_count[SEV_WARNING]),
+		r->sev_count[SEV_INFO]);
+	for (uint32_t i = 0; i < r->n_groups; i++)
+		print_group(f, r, i);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,576 @@
+"""The default rule pack (rules/default.yaml) against real stalls.
+
+Each scenario of rules_workload.py runs once per test Python under
+`loopstall attach -f json`. A trigger must give its rules' findings, with
+the pack's category, severity and fix, and the call site at the exact line
+of its "# @marker"; a lookalike must not give the findings it resembles (or
+none at all). Category and severity come from the pack itself.
+
+What the stalls showed before the matcher existed (HEAD build, JSON stacks;
+syscall arguments and fd kinds read from /proc/PID/task/TID/syscall and
+/proc/PID/fd while the loop was blocked) is written next to each scenario
+in EXPECT. Versions: 3.11 = Debian bookworm's /usr/bin/python3 (with
+python3.11-dbg and libc6-dbg: static C functions have names), 3.12 = pyenv
+(not stripped: names too, no third-party packages), 3.13 = trixie chroot,
+3.14 and 3.15 = sid chroot (stripped, no debug packages: only exported
+symbols have names, e.g. recv, __poll, pthread_cond_timedwait,
+_PySemaphore_Wait, X509_load_cert_crl_file_ex, sqlite3_step).
+"""
+import ctypes
+import functools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT, Loopstall, count_type, pythons
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "rules_workload.py")
+PACK_FILE = os.path.join(ROOT, "rules", "default.yaml")
+IN_CHROOT = "/tmp/loopstall-tests/rules_workload.py"
+sys.path.insert(0, HERE)
+import rules_workload as RW  # noqa: E402  (stdlib only at import)
+
+PYTHONS = pythons()
+IDS = [v for v, _, _ in PYTHONS]
+# interpreters whose static C functions (gc_collect_main, _pickle_loads,
+# take_gil) have names on these machines; the chroots' are stripped
+SYMBOLS = {"3.11", "3.12"}
+
+with open(PACK_FILE) as _f:
+    PACK = {r["id"]: r for r in yaml.safe_load(_f)["rules"]}
+
+
+def markers():
+    """Line numbers of the "# @name" markers in rules_workload.py."""
+    out = {}
+    with open(SCRIPT) as f:
+        for i, line in enumerate(f, 1):
+            m = re.search(r"#\s*@(\w+)\s*$", line)
+            if m:
+                assert m.group(1) not in out, f"marker @{m.group(1)} twice"
+                out[m.group(1)] = i
+    return out
+
+
+M = markers()
+HTTP = ["LS001", "LS002", "LS003", "LS004", "LS005"]
+TIMEOUT = ["LS010", "LS011"]
+LOCKS = ["LS080", "LS081", "LS082", "LS083"]
+ALL = "all"      # absent: no finding of any rule
+
+# scenario: (expected findings [(rule, marker or (markers…), function)],
+#            rules whose findings must be absent, or ALL)
+# The function is the call site's: the innermost user frame of the stack.
+EXPECT = {
+    # --- HTTP: a server on 127.0.0.1 that answers after 150 ms ----------
+    # 3.11-3.15: one stall of 150-165 ms; dominant stack (>95%) off-CPU in
+    # recvfrom on a tcp fd (no poll before it); frames requests.api.get →
+    # Session.request → HTTPAdapter.send → urllib3 HTTPConnectionPool.urlopen
+    # → http.client.HTTPResponse.begin → socket.SocketIO.readinto; natives
+    # recv ← sock_recv_into (3.11), recv ← unnamed (3.13-3.15).
+    "http_requests": ([("LS001", "http_requests", "http_requests"),
+                       ("LS010", "http_requests", "http_requests")],
+                      ["LS002", "LS003", "LS005", "LS006", "LS011"]),
+    # with timeout=5: the same frames, but off-CPU in poll(fd, nfds=1,
+    # timeout=5000) on the tcp fd (3.11-3.15), never in recvfrom
+    "http_requests_timeout": ([("LS001", "http_requests_timeout", "http_requests_timeout")],
+                              TIMEOUT + ["LS006"]),
+    # no stall at all (3.11-3.15): the loop idles in epoll_wait
+    "http_requests_thread": ([], ALL),
+    # recvfrom on tcp; frames urllib.request.urlopen → OpenerDirector.open →
+    # AbstractHTTPHandler.do_open → http.client.HTTPConnection.getresponse
+    "http_urllib": ([("LS002", "http_urllib", "http_urllib"),
+                     ("LS010", "http_urllib", "http_urllib")],
+                    ["LS001", "LS003", "LS005", "LS006"]),
+    # poll(fd, 1, 5000) on tcp
+    "http_urllib_timeout": ([("LS002", "http_urllib_timeout", "http_urllib_timeout")],
+                            TIMEOUT + ["LS006"]),
+    "http_urllib_thread": ([], ALL),
+    # recvfrom on tcp; frames urllib3 RequestMethods.request →
+    # PoolManager.urlopen → HTTPConnectionPool.urlopen, no requests frame
+    "http_urllib3": ([("LS003", "http_urllib3", "http_urllib3"),
+                      ("LS010", "http_urllib3", "http_urllib3")],
+                     ["LS001", "LS002", "LS005", "LS006"]),
+    # recvfrom on tcp; frames http.client.HTTPConnection.getresponse only
+    "http_client": ([("LS005", "http_client", "http_client"),
+                     ("LS010", "http_client", "http_client")],
+                    ["LS001", "LS002", "LS003", "LS006"]),
+    # 3.11 only (httpx): recvfrom on tcp (timeout=None); frames
+    # httpx._client.Client.get → Client.send → httpcore HTTPTransport →
+    # httpcore._backends.sync.SyncStream.read (sock.recv: no socket.py frame)
+    "http_httpx": ([("LS004", "http_httpx", "http_httpx"),
+                    ("LS010", "http_httpx", "http_httpx")],
+                   ["LS001", "LS003", "LS005", "LS006", "LS112"]),
+    # httpx's default 5 s timeout: poll(fd, 1, 5000) on tcp; the client is
+    # made before the stall (no Client.__init__ on the stack)
+    "http_httpx_default": ([("LS004", "http_httpx_default", "http_httpx_default")],
+                           TIMEOUT + ["LS006", "LS112"]),
+    # aiohttp: no stall (3.11-3.15)
+    "http_aiohttp": ([], ALL),
+    # the fetch in a thread, r.json() on the loop: 3.11 317 ms, 68% on-CPU
+    # (the rest runqueue); stacks in _json scan_once_unicode under
+    # requests.models.Response.json → json.loads (automatic GC
+    # gc_collect_main inside allocations is the heaviest single stack on
+    # 3.11); no network syscall
+    "requests_json_after_thread": ([("LS070", "requests_json", "requests_json_after_thread")],
+                                   HTTP + TIMEOUT + ["LS006"]),
+
+    # --- missing timeouts, plain sockets --------------------------------
+    # 3.11-3.15: recvfrom on a tcp fd, innermost Python frame the user's
+    "socket_no_timeout": ([("LS006", "socket_no_timeout", "socket_no_timeout"),
+                           ("LS010", "socket_no_timeout", "socket_no_timeout")],
+                          HTTP + ["LS011"]),
+    # settimeout(5): poll(fd, 1, 5000) on tcp
+    "socket_timeout": ([("LS006", "socket_timeout", "socket_timeout")], TIMEOUT),
+    # socketpair: recvfrom on a unix fd (3.14 seen; same on all)
+    "socket_unix_no_timeout": ([("LS006", "socket_unix_no_timeout", "socket_unix_no_timeout"),
+                                ("LS010", "socket_unix_no_timeout", "socket_unix_no_timeout")],
+                               HTTP + ["LS011"]),
+    # select.poll().poll(): poll(fd, nfds=1, timeout) on tcp; the timeout
+    # register reads 4294967295 on 3.11 and 3.12 (host glibc 2.36) and -1
+    # (0xffffffffffffffff) on 3.13-3.15 (glibc 2.41): LS011 needs the probe
+    # to take the int argument as an int on the host versions
+    "poll_forever": ([("LS006", "poll_forever", "poll_forever"),
+                      ("LS011", "poll_forever", "poll_forever")],
+                     HTTP + ["LS010"]),
+    # poll(fd, 1, 5000)
+    "poll_bounded": ([("LS006", "poll_bounded", "poll_bounded")], TIMEOUT),
+
+    # --- sleep ----------------------------------------------------------
+    # 3.11-3.15: 200 ms off-CPU in clock_nanosleep; natives clock_nanosleep
+    # ← time_sleep (3.11) / unnamed (3.13-3.15), then the user frame
+    "sleep": ([("LS020", "sleep", "sleep")], HTTP + TIMEOUT + ["LS075"]),
+    "sleep_executor": ([], ALL),
+    # uvloop (3.11, 3.13, 3.14): the same; libuv's uv_run below
+    "sleep_uvloop": ([("LS020", "sleep_uvloop", "sleep_uvloop")], ["LS075"]),
+
+    # --- file I/O -------------------------------------------------------
+    # f.read() of a 256 MiB page-cached file: on-CPU in the read syscall on
+    # a regular-file fd (3.11: readall reads in growing steps, 1.5 s for
+    # 512 MiB; 3.13: one read, 52 ms for 96 MiB); native read@libc
+    "file_read": ([("LS030", "file_read", "file_read")], ["LS075", "LS032"]),
+    "file_read_thread": ([], ALL),
+    # one fsync is 0.15 ms on this disk (a 64 MiB fsync 20-40 ms): a log
+    # that syncs every record for 200 ms; off-CPU in fsync on a file fd
+    # (3.14: 44 samples of 'fsync' in /proc)
+    "file_fsync": ([("LS031", "file_fsync", "file_fsync")], ["LS075"]),
+    # 60000 os.stat calls: 3.11 76 ms for 20000 (35 ms on-CPU in
+    # newfstatat, the rest runqueue), 3.13 101 ms for 20000 (80 ms
+    # newfstatat); native fstatat64 (3.11) / fstatat (3.13) in libc
+    "file_stat": ([("LS032", "file_stat", "file_stat")], ["LS075", "LS030"]),
+    "file_stat_thread": ([], ALL),
+
+    # --- subprocess -----------------------------------------------------
+    # 3.11-3.15: vfork (2 ms) then 200 ms off-CPU in wait4; frames
+    # subprocess.run → Popen.communicate → Popen.wait → Popen._try_wait
+    "subprocess_run": ([("LS040", "subprocess_run", "subprocess_run")], ["LS041"]),
+    # clone3 then wait4 under libc do_system (3.11) ← os_system; no
+    # Python frame but the user's
+    "os_system": ([("LS041", "os_system", "os_system")], ["LS040"]),
+    # asyncio.create_subprocess_exec: no stall (vfork in the loop is ~1 ms)
+    "subprocess_async": ([], ALL),
+
+    # --- DNS: a resolver on 127.0.0.1:53 that answers after 150 ms -------
+    # 3.11-3.15: off-CPU in poll(fd, 1, 2000) on a udp fd (timeout:2 in
+    # the private resolv.conf), natives __poll ← send_dg ←
+    # __res_context_send ← __res_context_query ← __res_context_search ←
+    # _nss_dns_gethostbyname4_r; Python frame socket.getaddrinfo
+    "dns_getaddrinfo": ([("LS050", "dns_getaddrinfo", "dns_getaddrinfo")],
+                        ["LS051", "LS006"] + TIMEOUT),
+    # no Python frame between the user's and C: 3.11 gethostbyname3_context
+    # ← __res_context_search ← __res_context_send; 3.13-3.15 getaddrinfo ←
+    # gethostbyname2_r ← _nss_dns_gethostbyname2_r ← __res_context_send
+    "dns_gethostbyname": ([("LS051", "dns_gethostbyname", "dns_gethostbyname")],
+                          ["LS050", "LS006"]),
+    # loop.getaddrinfo runs in the default executor: no stall
+    "dns_loop_getaddrinfo": ([], ALL),
+    # numeric addresses never reach the resolver: no stall
+    "dns_numeric": ([], ["LS050", "LS051"]),
+
+    # --- databases ------------------------------------------------------
+    # recursive CTE: on-CPU in libsqlite3.so.0 (sqlite3VdbeExec ←
+    # sqlite3_step ← _pysqlite_query_execute); 3.11 615 ms for 3 M rows,
+    # 70% on-CPU (the rest runqueue); library named on every version
+    "sqlite": ([("LS060", "sqlite", "sqlite")], ["LS075"]),
+    "sqlite_thread": ([], ALL),
+    # stand-ins with the drivers' module names under a site-packages
+    # directory: recvfrom on tcp under redis.client.Redis.get →
+    # redis.connection.Connection.read_response (3.11-3.15)
+    "fake_redis": ([("LS065", "fake_redis", "fake_redis"),
+                    ("LS010", "fake_redis", "fake_redis")], ["LS006"] + HTTP),
+    # recvfrom on tcp under pymysql.cursors.Cursor.execute →
+    # connections.Connection._read_bytes → socket.SocketIO.readinto
+    "fake_pymysql": ([("LS063", "fake_pymysql", "fake_pymysql"),
+                      ("LS010", "fake_pymysql", "fake_pymysql")], ["LS006"] + HTTP),
+    # recvfrom on tcp under pymongo.collection.Collection.find_one →
+    # network._receive_data_on_socket
+    "fake_pymongo": ([("LS066", "fake_pymongo", "fake_pymongo"),
+                      ("LS010", "fake_pymongo", "fake_pymongo")], ["LS006"] + HTTP),
+    # 3.11 (and 3.12, host libpq.so.5): off-CPU in poll(fd, 1, -1 as
+    # 4294967295) on tcp; natives __poll ← libpq.so.5.15 (PQgetResult) ←
+    # libffi ← _ctypes; not in the chroots (no libpq there)
+    "libpq": ([("LS061", "libpq", "libpq"), ("LS011", "libpq", "libpq")],
+              ["LS006", "LS010"]),
+
+    # --- CPU-bound ------------------------------------------------------
+    # 3.11 128 ms for 120 k items, on-CPU in _json encoder_listencode_obj
+    # under json.dumps → JSONEncoder.encode → iterencode
+    "cpu_json": ([("LS070", "cpu_json", "cpu_json")], ["LS075"] + LOCKS),
+    # json.dumps in a new pool thread: the loop waits 268 ms (3.11) in
+    # Thread.start for the GIL the worker holds in the C encoder (futex
+    # under pthread_cond_timedwait ← take_gil): a GIL stall, not JSON's
+    "cpu_json_thread": ([], ["LS070", "LS075"] + LOCKS),
+    # re.match((a+)+$): 420 ms on-CPU under re.match (module re);
+    # sre_ucs1_match named on 3.11 only
+    "cpu_re": ([("LS071", "cpu_re", "cpu_re")], ["LS075"]),
+    # pbkdf2_hmac: on-CPU in libcrypto (PKCS5_PBKDF2_HMAC, HMAC_*) under
+    # pbkdf2_hmac in _hashlib.cpython-3xx-x86_64-linux-gnu.so (3.11: 59 ms
+    # for 300 k iterations; the scenario runs 1.5 M)
+    "cpu_hash": ([("LS072", "cpu_hash", "cpu_hash")], ["LS075", "LS110", "LS111"]),
+    "cpu_hash_thread": ([], ALL),
+    # zlib.compress(…, 9): on-CPU in deflate@libz.so.1 under zlib_compress
+    "cpu_zlib": ([("LS073", "cpu_zlib", "cpu_zlib")], ["LS075"]),
+    # pickle round trip: 3.11 264 ms on-CPU in _pickle_loads/save (built
+    # into the binary; named with symbols only); 3.13: all C frames
+    # unnamed, so LS075 speaks instead (see expected())
+    "cpu_pickle": ([("LS074", "cpu_pickle", "cpu_pickle")], []),
+    # a one-line busy loop: 300 ms on-CPU, heaviest stack in
+    # time.perf_counter (clock_gettime in the vdso)
+    "cpu_python": ([("LS075", "cpu_python", "cpu_python")], ["LS070", "LS071"]),
+
+    # --- locks ----------------------------------------------------------
+    # `with lock:` held 300 ms by a thread: futex; 3.11 natives
+    # __new_sem_wait_slow64 ← PyThread_acquire_lock_timed ←
+    # lock_PyThread_acquire_lock, 3.13-3.15 _PySemaphore_Wait; no Python
+    # frame but the user's
+    "lock_wait": ([("LS080", "lock_wait", "lock_wait")], ["LS081", "LS082", "LS083", "LS090"]),
+    "lock_uncontended": ([], ALL),
+    # futex under threading.Event.wait → Condition.wait (sem wait)
+    "event_wait": ([("LS080", "event_wait", "event_wait")], ["LS081", "LS082", "LS083", "LS090"]),
+    # futex under queue.Queue.get → threading.Condition.wait
+    "queue_get": ([("LS081", "queue_get", "queue_get")], ["LS080", "LS082", "LS083", "LS090"]),
+    "queue_get_thread": ([], ALL),
+    # futex under concurrent.futures._base.Future.result → Condition.wait
+    "future_result": ([("LS082", "future_result", "future_result")],
+                      ["LS080", "LS081", "LS083", "LS090"]),
+    "future_wrapped": ([], ALL),
+    # futex under threading.Thread.join: 3.11 → _wait_for_tstate_lock (sem
+    # wait), 3.13 → _PySemaphore_Wait ← PyEvent_WaitTimed (_ThreadHandle)
+    "thread_join": ([("LS083", "thread_join", "thread_join")], ["LS080", "LS081", "LS082", "LS090"]),
+
+    # --- GIL ------------------------------------------------------------
+    # a thread sorting 2 M floats (list.sort never drops the GIL): 3.11
+    # 440 ms in futex under pthread_cond_timedwait ← take_gil inside
+    # Thread.start (Event.wait); 3.13 411 ms in futex under
+    # pthread_cond_timedwait on the spin line after start()
+    "gil": ([("LS090", ("gil", "gil_spin"), "gil")], LOCKS + ["LS075"]),
+    # the worker hashes a precomputed buffer (sha256 drops the GIL): no
+    # stall (3.11: a first version that built the buffer in the thread
+    # stalled the loop 346 ms in Thread.start: the GIL again)
+    "gil_released": ([], ALL),
+
+    # --- GC -------------------------------------------------------------
+    # gc.collect() over 500 k cycles' worth of lists: 3.11 636 ms on-CPU in
+    # gc_collect_main/deduce_unreachable ← gc_collect; 3.13 213 ms, every
+    # C frame unnamed: LS075 speaks there (see expected())
+    "gc_pause": ([("LS095", "gc_pause", "gc_pause")], []),
+    # after gc.freeze(): no stall
+    "gc_frozen": ([], ALL),
+
+    # --- import ---------------------------------------------------------
+    # first import of an 18 k-line module: 530-690 ms on-CPU in the
+    # compiler (Py_CompileStringObject) under frames of <frozen
+    # importlib._bootstrap> / _bootstrap_external (SourceLoader.get_code)
+    "import_heavy": ([("LS100", "import_heavy", "import_heavy")], ["LS075", "LS030", "LS032"]),
+    # imported before the stall: sys.modules hits, no stall. (Importing it
+    # with asyncio.to_thread is no lookalike: the compiler holds the GIL
+    # and the loop waited 263 ms for it in Thread.start on 3.13.)
+    "import_cached": ([], ALL),
+
+    # --- a client (or TLS context) per request --------------------------
+    # create_default_context in a 200 ms batch (3.11: 17 ms each with
+    # OpenSSL 3.0, 3.13-3.15: 3-4 ms with 3.5/3.6): on-CPU in libcrypto
+    # (PEM_X509_INFO_read_bio_ex ← X509_load_cert_crl_file_ex ←
+    # X509_STORE_set_default_paths_ex) under ssl.create_default_context →
+    # SSLContext.load_default_certs
+    "client_ssl": ([("LS110", "client_ssl", "client_ssl")], ["LS111", "LS075", "LS030"]),
+    "client_ssl_once": ([], ALL),
+    # a bare SSLContext + load_verify_locations(cafile) per request: natives
+    # X509_load_cert_crl_file_ex ← X509_STORE_load_file_ex ←
+    # SSL_CTX_load_verify_locations, no ssl.create_default_context frame
+    "client_ssl_verify": ([("LS111", "client_ssl_verify", "client_ssl_verify")],
+                          ["LS110", "LS075", "LS030"]),
+    # httpx.Client() (3.11): libcrypto X509_load_cert_crl_file_ex ←
+    # X509_STORE_load_file_ex ← SSL_CTX_load_verify_locations under
+    # httpx._config.SSLConfig.load_ssl_context_verify ← Client.__init__
+    "client_httpx": ([("LS112", "client_httpx", "client_httpx")],
+                     ["LS110", "LS111", "LS004", "LS075", "LS030"]),
+    "client_httpx_once": ([], ALL),
+
+    # --- sequential awaits ----------------------------------------------
+    # the stall (150 ms in clock_nanosleep) is in get_user, awaited first by
+    # load_profile: stack get_user ← load_profile ← seq_await
+    "seq_await": ([("LS120", "seq_await", "load_profile"),
+                   ("LS020", "seq_blocking", "get_user")], []),
+    # the same calls under asyncio.gather: get_user runs as a task of its
+    # own, its stack is get_user alone
+    "seq_gathered": ([("LS020", "seq_blocking", "get_user")], ["LS120"]),
+}
+
+# rules no scenario here can trigger, and why
+UNTESTED = {
+    "LS062": "psycopg 3 is not installed on any test Python",
+    "LS064": "mysqlclient (MySQLdb) is not installed on any test Python",
+    "LS113": "a requests.Session costs ~0.05 ms to build: it never holds 20% of a stall",
+    "LS114": "an aiohttp.ClientSession costs ~0.1 ms to build: it never holds 20% of a stall",
+}
+
+
+def expected(scenario, version):
+    """EXPECT for this interpreter: without symbols for CPython's static
+    functions, pickle and GC stalls fall to the generic CPU rule."""
+    expect, absent = EXPECT[scenario]
+    if version not in SYMBOLS and scenario in ("cpu_pickle", "gc_pause"):
+        expect = [("LS075",) + e[1:] for e in expect]
+    return expect, absent
+
+
+# --- running a scenario ---------------------------------------------------
+
+def run_env(scenario):
+    """Command prefix and environment: DNS scenarios bind-mount their own
+    resolv.conf, in a mount namespace whose mounts are private."""
+    if scenario.startswith("dns_"):
+        return (["unshare", "-m", "--propagation", "private"],
+                dict(os.environ, LOOPSTALL_PRIVATE_MOUNTS="1"))
+    return [], None
+
+
+def workload_cmd(scenario, python, root):
+    if root == "/":
+        return [python, SCRIPT, scenario], SCRIPT
+    os.makedirs(root + os.path.dirname(IN_CHROOT), exist_ok=True)
+    with open(SCRIPT, "rb") as src, open(root + IN_CHROOT, "wb") as dst:
+        dst.write(src.read())
+    return ["chroot", root, python, IN_CHROOT, scenario], IN_CHROOT
+
+
+def attach(scenario, *args, python="/usr/bin/python3", root="/", timeout=60):
+    """Run scenario under `loopstall attach -p PID -f json ARGS`: the
+    finished Loopstall (events, rc, stderr), with the workload's path and
+    exit code."""
+    cmd, path = workload_cmd(scenario, python, root)
+    prefix, env = run_env(scenario)
+    w = subprocess.Popen(prefix + cmd, stdout=subprocess.PIPE, text=True, env=env)
+    ls = None
+    try:
+        line = w.stdout.readline().split()
+        assert line and line[0] == "ready", f"{scenario}: workload did not start: {line}"
+        pid = int(line[1])
+        ls = Loopstall("attach", "-p", str(pid), "-f", "json", *args)
+        assert ls.wait_for(count_type("loop", 1)), f"loopstall saw no loop: {ls.lines}"
+        os.kill(pid, signal.SIGUSR1)
+        ls.workload_rc = w.wait(timeout)
+        ls.finish(timeout)
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+        if ls:
+            ls.kill()
+    ls.workload_path = path
+    return ls
+
+
+@functools.lru_cache(maxsize=None)
+def run_once(scenario, version):
+    """Each (scenario, Python) runs once per session."""
+    _, root, python = next(p for p in PYTHONS if p[0] == version)
+    return attach(scenario, python=python, root=root)
+
+
+@functools.lru_cache(maxsize=None)
+def has(version, what):
+    """Whether the interpreter can import a module ("libpq": load it)."""
+    _, root, python = next(p for p in PYTHONS if p[0] == version)
+    code = "import ctypes; ctypes.CDLL('libpq.so.5')" if what == "libpq" else f"import {what}"
+    cmd = [python, "-c", code] if root == "/" else ["chroot", root, python, "-c", code]
+    return subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def findings(ls, rule=None):
+    return [(s, f) for s in ls.events("stall") for f in s.get("findings", [])
+            if rule is None or f["rule"] == rule]
+
+
+def show(ls):
+    """The stalls, briefly, for assertion messages."""
+    out = []
+    for s in ls.events("stall"):
+        top = s["stacks"][0] if s["stacks"] else {}
+        py = [f"{f['function']}:{f['line']}" for f in top.get("frames", [])
+              if f["kind"] == "python"][:4]
+        out.append(f"{s['duration_ms']:.0f} ms on={s['on_cpu_ms']:.0f} "
+                   f"{top.get('syscall')} {py} findings="
+                   f"{[(f['rule'], f['call_site'].get('line')) for f in s.get('findings', [])]}")
+    return out or ["no stall"]
+
+
+# --- the pack itself (no BPF) ---------------------------------------------
+
+CATEGORIES = {"http", "timeout", "sleep", "file", "subprocess", "dns", "db", "cpu", "lock",
+              "gil", "gc", "client-per-request", "import", "sequential-await", "other"}
+FRAME_KEYS = {"module", "qualname", "file", "native", "library"}
+
+
+def test_the_pack_is_well_formed():
+    with open(PACK_FILE) as f:
+        rules = yaml.safe_load(f)["rules"]
+    ids = [r["id"] for r in rules]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    for r in rules:
+        rid = r["id"]
+        assert re.fullmatch(r"LS\d{3}", rid), rid
+        for key in ("name", "category", "severity", "description", "fix",
+                    "example_bad", "example_good"):
+            assert r.get(key), f"{rid}: no {key}"
+        assert r["category"] in CATEGORIES, rid
+        assert r["severity"] in ("info", "warning", "error"), rid
+        for lint in r.get("lint", []):
+            assert re.fullmatch(r"(ruff|flake8-async|bandit) [A-Z]+\d+", lint), (rid, lint)
+        for field in ("frames", "unless"):
+            for cond in r.get(field, []):
+                assert cond and set(cond) <= FRAME_KEYS, (rid, field, cond)
+                assert not ({"native", "library"} & set(cond) and
+                            {"module", "qualname", "file"} & set(cond)), (rid, cond)
+        assert any(k in r for k in ("frames", "innermost", "syscall", "fd", "on_cpu",
+                                    "min_duration", "gil_wait", "anti_patterns")), rid
+        for p in r.get("anti_patterns", []):
+            assert "\\\\" not in p, f"{rid}: doubled backslash in {p!r}"
+
+
+def test_every_rule_has_a_scenario_or_a_reason():
+    tested = {rule for expect, _ in EXPECT.values() for rule, *_ in expect}
+    assert set(PACK) - tested == set(UNTESTED), set(PACK) - tested ^ set(UNTESTED)
+
+
+def test_every_scenario_is_expected_and_marked():
+    assert set(EXPECT) == set(RW.SCENARIOS)
+    for scenario, (expect, _) in EXPECT.items():
+        for _, marker, _ in expect:
+            for m in (marker if isinstance(marker, tuple) else (marker,)):
+                assert m in M, f"{scenario}: no # @{m} in rules_workload.py"
+
+
+def posix_regex(pattern):
+    """pattern compiled as the loader does (rules/load.c): Python-style \\n
+    \\t and \\w \\s inside brackets translated, REG_EXTENDED | REG_NEWLINE,
+    by glibc's regcomp."""
+    libc = ctypes.CDLL(None)
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            n = pattern[i + 1]
+            out.append({"n": "\n", "t": "\t", "d": "[0-9]"}.get(n, "\\" + n))
+            i += 2
+        elif c == "[":
+            j = pattern.index("]", i + 1)
+            body = pattern[i + 1:j].replace("\\w", "[:alnum:]_").replace(
+                "\\s", "[:space:]").replace("\\n", "\n")
+            out.append("[" + body + "]")
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    buf = ctypes.create_string_buffer(256)    # regex_t is 64 bytes on x86-64
+    rc = libc.regcomp(buf, "".join(out).encode(), 1 | 4)   # REG_EXTENDED | REG_NEWLINE
+    assert rc == 0, f"regcomp failed on {pattern!r}"
+    return lambda text: libc.regexec(buf, text.encode(), 0, None, 0) == 0
+
+
+def test_the_sequential_await_pattern_matches_only_sequential_awaits():
+    """LS120's patterns on the source of every function in
+    rules_workload.py: load_profile awaits independent calls in a row; its
+    gathered twin and the scenarios that stall must not match. The pattern
+    cannot tell dependent awaits: subprocess_async's (create, then wait)
+    match too, harmlessly, as it never stalls."""
+    import ast
+    pats = [posix_regex(p) for p in PACK["LS120"]["anti_patterns"]]
+    with open(SCRIPT) as f:
+        src = f.read()
+    hits = []
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            text = ast.get_source_segment(src, node)
+            if any(p(text) for p in pats):
+                hits.append(node.name)
+    assert sorted(hits) == ["load_profile", "subprocess_async"], hits
+    assert any(p("    user = await get_user(uid)\n    orders = await get_orders(uid)\n")
+               for p in pats)
+    assert any(p("await a.fetch(x)  # first\n        await b.fetch(y)\n") for p in pats)
+    assert not any(p("a, b = await asyncio.gather(f(x), g(y))\n") for p in pats)
+    assert not any(p("await f(x)\nreturn 1\nawait g(y)\n") for p in pats)
+
+
+# --- the rules on real stalls ----------------------------------------------
+
+CASES = [(s, v) for s in EXPECT for v in IDS]
+
+
+@pytest.mark.parametrize("scenario,version", CASES, ids=[f"{s}-{v}" for s, v in CASES])
+def test_scenario(scenario, version):
+    missing = [m for m in RW.NEEDS.get(scenario, []) if not has(version, m)]
+    if missing:
+        pytest.skip(f"{' '.join(missing)} not available for Python {version}")
+    ls = run_once(scenario, version)
+    assert ls.rc == 0, ls.stderr
+    assert ls.workload_rc == 0, f"{scenario} failed under Python {version}"
+    expect, absent = expected(scenario, version)
+    stalls = show(ls)
+    for rule, marker, function in expect:
+        got = findings(ls, rule)
+        assert got, f"no {rule} finding: {stalls}"
+        assert len(got) == len({id(s) for s, _ in got}), f"{rule} twice in a stall"
+        lines = {M[m] for m in (marker if isinstance(marker, tuple) else (marker,))}
+        _, f = got[0]
+        want = PACK[rule]
+        assert (f["category"], f["severity"]) == (want["category"], want["severity"]), f
+        assert f["fix"] == want["fix"].strip(), f
+        assert f["evidence"], f
+        site = f["call_site"]
+        assert site["file"] == ls.workload_path, site
+        assert site["line"] in lines and site["function"] == function, \
+            f"{rule}: call site {site}, want {function} at {sorted(lines)}"
+        with open(SCRIPT) as src:
+            text = src.read().splitlines()[site["line"] - 1]
+        assert site["code"] and text.split("  #")[0].strip() in site["code"], site
+    if absent == ALL:
+        assert not findings(ls), f"findings in a lookalike: {stalls}"
+    else:
+        wrong = sorted({f["rule"] for _, f in findings(ls) if f["rule"] in absent})
+        assert not wrong, f"{wrong} must not fire: {stalls}"
+
+
+# --- exit codes -------------------------------------------------------------
+
+def test_fail_on_sets_the_exit_code():
+    """cpu_json gives a warning (LS070) and nothing at error level."""
+    assert {PACK["LS070"]["severity"], PACK["LS095"]["severity"]} == {"warning", "info"}
+    warn = attach("cpu_json", "--fail-on", "warning")
+    severities = {f["severity"] for _, f in findings(warn)}
+    assert "warning" in severities and "error" not in severities, show(warn)
+    assert warn.rc == 1, (warn.rc, warn.stderr)
+    err = attach("cpu_json", "--fail-on", "error")
+    assert not [f for _, f in findings(err) if f["severity"] == "error"], show(err)
+    assert err.rc == 0, (err.rc, err.stderr)
+    sleep = attach("sleep", "--fail-on", "error")
+    assert any(f["rule"] == "LS020" for _, f in findings(sleep)), show(sleep)
+    assert sleep.rc == 1, (sleep.rc, sleep.stderr)
