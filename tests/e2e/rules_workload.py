@@ -8,20 +8,22 @@ local servers it needs listen), idles until SIGUSR1, runs SCENARIO and exits.
 Each blocking line carries a "# @name" marker: the tests expect the finding's
 call site there.
 
-The network here is loopback only. HTTP goes to a server this process runs
-on 127.0.0.1 (threads, not event loops) that answers after DELAY; the DNS
-scenarios answer from a UDP server on 127.0.0.1:53 after DELAY, with
-/etc/resolv.conf bind-mounted (in a mount namespace of this process only)
-to point at it. Database drivers other than sqlite3 are not installed: the
-fake_* scenarios import stand-ins written at start-up under a site-packages
-directory, with the real drivers' module names and their way of blocking
-(a socket read without a timeout); libpq (psycopg2's engine) is driven
-through ctypes against a fake PostgreSQL server when libpq.so.5 exists.
+The network here is loopback only. The servers run in a child process on
+127.0.0.1 and answer after DELAY: HTTP, a line echo, enough of PostgreSQL
+for libpq, and DNS on UDP port 53 for the dns_* scenarios, whose
+/etc/resolv.conf is bind-mounted (in a mount namespace of this process
+only) to point at it: there is no other resolver to reach here. Database
+drivers other than sqlite3 are not installed: the fake_* scenarios import
+stand-ins written at start-up under a site-packages directory, with the
+real drivers' module names and their way of blocking (a socket read
+without a timeout); libpq (psycopg2's engine) is driven through ctypes
+when libpq.so.5 exists (the host, not the chroots).
 """
 import asyncio
 import ctypes
 import ctypes.util
 import gc
+import json
 import os
 import queue
 import select
@@ -69,15 +71,16 @@ def settle():
 
 
 # --- local servers ---------------------------------------------------------
+# They run in a child process (a peer, as a real server is: no GIL hand-offs
+# with the loop thread, no extra threads in the process under watch).
 
 class SlowTCP:
     """A TCP server on 127.0.0.1, one thread per connection: after each
-    chunk it receives (a request ends with `end`), it waits `delay`, then
-    sends `reply(request)`; closes after one answer when `once`."""
+    request it receives (a chunk, or up to `end`), it waits `delay`, then
+    sends `reply(request)`; it closes after one answer when `once`."""
 
-    def __init__(self, reply, end=b"", delay=DELAY, once=False, greeting=b""):
+    def __init__(self, reply, end=b"", delay=DELAY, once=False):
         self.reply, self.end, self.delay, self.once = reply, end, delay, once
-        self.greeting = greeting
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -86,66 +89,56 @@ class SlowTCP:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
-        name_thread("tcp-server")
         while True:
             conn, _ = self.sock.accept()
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
         with conn:
-            if self.greeting:
-                conn.sendall(self.greeting)
-            while True:
-                data = b""
-                while True:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                    if not self.end or self.end in data:
-                        break
-                time.sleep(self.delay)
-                conn.sendall(self.reply(data))
-                if self.once:
-                    return
+            try:
+                while self._answer(conn) and not self.once:
+                    pass
+            except OSError:         # the client went away
+                pass
+
+    def _answer(self, conn):
+        data = b""
+        while not data or (self.end and self.end not in data):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        time.sleep(self.delay)
+        conn.sendall(self.reply(data))
+        return True
 
 
-def http_server(delay=DELAY):
-    """HTTP/1.1 answering every request with "ok" after delay."""
-    body = b"ok"
+def http_server(body=b"ok", delay=DELAY):
+    """HTTP/1.1 answering every request with body after delay."""
     resp = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-    srv = SlowTCP(lambda req: resp, end=b"\r\n\r\n", delay=delay, once=True)
-    srv.url = f"http://127.0.0.1:{srv.port}/slow"
-    return srv
+    return SlowTCP(lambda req: resp, end=b"\r\n\r\n", delay=delay, once=True)
 
 
 def postgres_server(delay=DELAY):
     """Enough of the PostgreSQL protocol for libpq: trust authentication,
     then every simple query answered (EmptyQueryResponse) after delay."""
     ready = b"Z\0\0\0\5I"
-    state = {}
+    started = []
 
     def reply(data):
-        if not state.get("started"):           # StartupMessage
-            state["started"] = True
+        if not started:                         # StartupMessage
+            started.append(True)
             return b"R\0\0\0\x08\0\0\0\0" + b"K\0\0\0\x0c\0\0\0\1\0\0\0\2" + ready
-        return b"I\0\0\0\4" + ready           # Query: empty result
-
-    srv = SlowTCP(reply, delay=0)
-    orig = srv.reply
-
-    def timed(data):
-        if state.get("started"):
-            time.sleep(delay)
-        return orig(data)
-    srv.reply = timed
-    return srv
+        time.sleep(delay)                       # Query
+        return b"I\0\0\0\4" + ready
+    return SlowTCP(reply, delay=0)
 
 
 class SlowDNS:
     """A UDP DNS server on 127.0.0.1:53: A queries get 127.0.0.1, others
     an empty NOERROR answer, each after delay."""
+    port = 53
 
     def __init__(self, delay=DELAY):
         self.delay = delay
@@ -154,7 +147,6 @@ class SlowDNS:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
-        name_thread("dns-server")
         while True:
             data, peer = self.sock.recvfrom(512)
             threading.Timer(self.delay, self._answer, (data, peer)).start()
@@ -172,6 +164,36 @@ class SlowDNS:
         head = struct.pack("!HHHHHH", qid, 0x8180 | (flags & 0x0100), 1,
                            1 if answers else 0, 0, 0)
         self.sock.sendto(head + question + answers, peer)
+
+
+class Endpoint:
+    def __init__(self, port):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/slow"
+
+
+def start_servers(makers):
+    """Start servers ({name: factory}) in a child process that dies with
+    this one; their endpoints. Call before any thread starts."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            _libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
+            name_thread("rules-servers")
+            ports = {name: make().port for name, make in makers.items()}
+            os.write(w, (json.dumps(ports) + "\n").encode())
+            while True:
+                time.sleep(3600)
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        line = f.readline()
+    if not line:
+        sys.exit("the servers did not start")
+    return {name: Endpoint(port) for name, port in json.loads(line).items()}
 
 
 def private_resolv_conf():
@@ -299,9 +321,13 @@ class Collection:
     "pymongo/network.py": '''\
 import socket
 
+_pool = {}
+
 
 def command(address, body):
-    sock = socket.create_connection(address)     # socketTimeoutMS=None
+    sock = _pool.get(address)
+    if sock is None:                             # socketTimeoutMS=None
+        sock = _pool[address] = socket.create_connection(address)
     sock.sendall(body)
     return receive_message(sock)
 
@@ -401,26 +427,30 @@ async def requests_json_after_thread(ctx):
     """The fetch runs in a thread; only decoding is on the loop: CPU-bound
     JSON, not blocking HTTP."""
     import requests
-    resp = await asyncio.to_thread(requests.get, ctx["json_url"], timeout=5)
+    resp = await asyncio.to_thread(requests.get, ctx["json"].url, timeout=5)
     resp.json()                                                 # @requests_json
 
 
 # --- missing timeouts (socket-level evidence) -----------------------------
 
+# The scenarios keep their sockets and files open past the stall (in ctx,
+# as a client's pool would): the probe names an fd's kind from
+# /proc/PID/fd when it reads the sample, which may be after the wait.
+
 async def socket_no_timeout(ctx):
-    sock = socket.create_connection(("127.0.0.1", ctx["echo"].port))
+    sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port))
     sock.sendall(b"ping")
     sock.recv(100)                                              # @socket_no_timeout
 
 
 async def socket_timeout(ctx):
-    sock = socket.create_connection(("127.0.0.1", ctx["echo"].port), timeout=5)
+    sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port), timeout=5)
     sock.sendall(b"ping")
     sock.recv(100)                                              # @socket_timeout
 
 
 async def socket_unix_no_timeout(ctx):
-    a, b = socket.socketpair()
+    a, b = ctx["keep"] = socket.socketpair()
 
     def answer():
         name_thread("unix-peer")
@@ -433,7 +463,7 @@ async def socket_unix_no_timeout(ctx):
 
 
 async def poll_forever(ctx):
-    sock = socket.create_connection(("127.0.0.1", ctx["echo"].port))
+    sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port))
     sock.setblocking(False)
     p = select.poll()
     p.register(sock, select.POLLIN)
@@ -442,7 +472,7 @@ async def poll_forever(ctx):
 
 
 async def poll_bounded(ctx):
-    sock = socket.create_connection(("127.0.0.1", ctx["echo"].port))
+    sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port))
     sock.setblocking(False)
     p = select.poll()
     p.register(sock, select.POLLIN)
@@ -467,8 +497,8 @@ async def sleep_uvloop(ctx):
 # --- file I/O -------------------------------------------------------------
 
 async def file_read(ctx):
-    with open(ctx["bigfile"], "rb") as f:
-        f.read()                                                # @file_read
+    f = ctx["keep"] = open(ctx["bigfile"], "rb")
+    f.read()                                                    # @file_read
 
 
 async def file_read_thread(ctx):
@@ -561,13 +591,13 @@ async def sqlite_thread(ctx):
 
 async def fake_redis(ctx):
     import redis
-    r = redis.Redis("127.0.0.1", ctx["echo"].port)
+    r = ctx["keep"] = redis.Redis("127.0.0.1", ctx["echo"].port)
     r.get("key")                                                # @fake_redis
 
 
 async def fake_pymysql(ctx):
     import pymysql
-    conn = pymysql.connect(host="127.0.0.1", port=ctx["echo"].port)
+    conn = ctx["keep"] = pymysql.connect(host="127.0.0.1", port=ctx["echo"].port)
     conn.cursor().execute("SELECT 1")                           # @fake_pymysql
 
 
@@ -886,14 +916,26 @@ PREIMPORT = {
 def setup(scenario):
     """What a scenario needs, made before "ready": servers, data, files."""
     ctx = {}
+    servers = {}
     if scenario.startswith("dns_"):
         private_resolv_conf()         # before any thread
-        ctx["dns"] = SlowDNS()
+        servers["dns"] = SlowDNS
     if scenario.startswith(("http_", "client_httpx")):
-        ctx["http"] = http_server()
+        servers["http"] = http_server
     if scenario in ("socket_no_timeout", "socket_timeout", "poll_forever",
                     "poll_bounded") or scenario.startswith("fake_"):
-        ctx["echo"] = SlowTCP(lambda req: b"+OK\r\n" + b"\0" * 16)
+        servers["echo"] = lambda: SlowTCP(lambda req: b"+OK\r\n" + b"\0" * 16)
+    if scenario == "libpq":
+        servers["pg"] = postgres_server
+    if scenario in ("cpu_json", "cpu_json_thread", "cpu_pickle",
+                    "requests_json_after_thread"):
+        ctx["doc"] = [{"id": i, "name": f"item {i}", "tags": ["a", "b", "c"], "score": i / 7}
+                      for i in range(180000)]
+    if scenario == "requests_json_after_thread":
+        body = json.dumps(ctx["doc"]).encode()
+        servers["json"] = lambda: http_server(body, delay=0)
+    if servers:
+        ctx.update(start_servers(servers))
     if scenario.startswith("fake_"):
         install_fake_drivers()
     if scenario == "libpq":
@@ -905,20 +947,11 @@ def setup(scenario):
         pq.PQexec.restype = ctypes.c_void_p
         pq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         pq.PQclear.argtypes = [ctypes.c_void_p]
-        srv = postgres_server()
         conn = pq.PQconnectdb(b"host=127.0.0.1 port=%d user=u dbname=d sslmode=disable "
-                              b"gssencmode=disable" % srv.port)
+                              b"gssencmode=disable" % ctx["pg"].port)
         if pq.PQstatus(conn) != 0:
             sys.exit("libpq: could not connect to the fake server")
-        ctx.update(libpq=pq, pgconn=conn, pg=srv)
-    if scenario in ("cpu_json", "cpu_json_thread", "cpu_pickle",
-                    "requests_json_after_thread"):
-        doc = [{"id": i, "name": f"item {i}", "tags": ["a", "b", "c"], "score": i / 7}
-               for i in range(180000)]
-        ctx["doc"] = doc
-        if scenario == "requests_json_after_thread":
-            import json
-            ctx["json"] = json.dumps(doc).encode()
+        ctx.update(libpq=pq, pgconn=conn)
     if scenario in ("file_read", "file_read_thread"):
         path = os.path.join(tempfile.gettempdir(), "loopstall-rules-big.bin")
         if not os.path.exists(path) or os.path.getsize(path) != 256 << 20:
@@ -962,12 +995,6 @@ def setup(scenario):
     if scenario == "client_ssl_once":
         import ssl
         ctx["ssl"] = ssl.create_default_context()
-    if scenario == "requests_json_after_thread":
-        body = ctx["json"]
-        srv = SlowTCP(lambda req: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
-                      b"Connection: close\r\n\r\n%s" % (len(body), body),
-                      end=b"\r\n\r\n", delay=0, once=True)
-        ctx["json_url"] = f"http://127.0.0.1:{srv.port}/"
     return ctx
 
 
