@@ -668,7 +668,7 @@ static int session_target(struct session *s)
 		if (te == TARGET_OK)
 			break;
 		if (s->child && tries < 100 && (te == TARGET_NOT_PYTHON || te == TARGET_NO_PROCESS) &&
-		    waitpid(s->child, NULL, WNOHANG) == 0) {
+		    kill(s->child, 0) == 0 && waitpid(s->child, NULL, WNOHANG) == 0) {
 			/* not exec'd or not loaded yet */
 			if (s->rb)
 				ring_buffer__poll(s->rb, 50);
@@ -676,6 +676,11 @@ static int session_target(struct session *s)
 				usleep(50000);
 			continue;
 		}
+		if (s->child && te != TARGET_NO_ACCESS && te != TARGET_UNSUPPORTED)
+			return ls_error(LS_EXIT_TARGET, "the command %s (PID %d) ran no CPython; "
+					"record -- needs a command that is the python process "
+					"(python3 app.py, or a script that execs python)",
+					o->command[0], s->child);
 		return ls_error(te == TARGET_NO_ACCESS ? LS_EXIT_ENV : LS_EXIT_TARGET, "%s", why);
 	}
 	for (int tries = 0;; tries++) {
@@ -699,7 +704,7 @@ static int session_target(struct session *s)
 	if (err)
 		ls_warn("no Python frames for PID %d: %s", s->tgt.pid, why);
 	s->have_py = !err;
-	if (resolver__init(&s->res, s->tgt.pid, s->have_py ? &s->py : NULL, s->tgt.py_path))
+	if (resolver__set_python(&s->res, s->have_py ? &s->py : NULL, s->tgt.py_path))
 		return ls_error(LS_EXIT_ENV, "out of memory");
 	if (s->have_py && s->skel) {
 		/* the walker's layout: set now that the interpreter is known
@@ -807,7 +812,13 @@ int attach__run(const struct attach_opts *o)
 			goto cleanup;
 		}
 		s.child = err;
-	} else {
+	}
+	/* frames before the interpreter is known: native only */
+	if (resolver__init(&s.res, s.child ? s.child : o->pid, NULL, NULL)) {
+		err = ls_error(LS_EXIT_ENV, "out of memory");
+		goto cleanup;
+	}
+	if (!s.child) {
 		err = session_target(&s);
 		if (err)
 			goto cleanup;

@@ -183,6 +183,9 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 	struct cli *c = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = state->input;	/* the attach options */
+		break;
 	case 'o':
 		c->a.output = arg;
 		break;

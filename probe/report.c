@@ -40,8 +40,20 @@ const char *report__base(const char *path)
 	return b ? b + 1 : path ? path : "?";
 }
 
+const char *report__module_name(const char *path, char *buf, size_t len)
+{
+	const char *b = report__base(path), *tag = strstr(b, ".cpython-");
+
+	if (!tag)
+		return b;
+	snprintf(buf, len, "%.*s%s", (int)(tag - b), b, strstr(tag, ".so") ? ".so" : "");
+	return buf;
+}
+
 const char *report__frame_label(const struct frame *fr, char *buf, size_t len)
 {
+	char mod[256];
+
 	if (fr->kind == FRAME_PYTHON) {
 		const char *fn = fr->function ? fr->function : "?";
 
@@ -51,12 +63,13 @@ const char *report__frame_label(const struct frame *fr, char *buf, size_t len)
 			snprintf(buf, len, "%s (%s)", fn, report__base(fr->file));
 	} else if (fr->function) {
 		if (fr->module)
-			snprintf(buf, len, "%s [%s]", fr->function, report__base(fr->module));
+			snprintf(buf, len, "%s [%s]", fr->function,
+				 report__module_name(fr->module, mod, sizeof(mod)));
 		else
 			snprintf(buf, len, "%s", fr->function);
 	} else {
 		snprintf(buf, len, "0x%" PRIx64 " [%s]", fr->addr,
-			 fr->module ? report__base(fr->module) : "?");
+			 fr->module ? report__module_name(fr->module, mod, sizeof(mod)) : "?");
 	}
 	return buf;
 }
@@ -327,8 +340,10 @@ static int summarize(struct report *r)
 		if (cats[c].stalls)
 			r->cats[r->n_cats++] = cats[c];
 	qsort(r->cats, r->n_cats, sizeof(*r->cats), cmp_cat);
-	qsort(r->threads, r->n_threads, sizeof(*r->threads), cmp_thread);
-	qsort(r->groups, r->n_groups, sizeof(*r->groups), cmp_group);
+	if (r->n_threads)	/* NULL without any */
+		qsort(r->threads, r->n_threads, sizeof(*r->threads), cmp_thread);
+	if (r->n_groups)
+		qsort(r->groups, r->n_groups, sizeof(*r->groups), cmp_group);
 	for (uint32_t i = 0; i < r->n_groups; i++)
 		r->sev_count[r->groups[i].g.rule->severity]++;
 	return 0;
@@ -445,8 +460,7 @@ static int print_report(FILE *f, enum report_format fmt, const struct report *r)
 	}
 }
 
-static void warn_window(const struct report_opts *o, const struct recording *rec,
-			const struct report_filter *f)
+static void warn_window(const struct recording *rec, const struct report_filter *f)
 {
 	uint64_t end = report__recording_end(rec);
 	char a[40], b[40];
@@ -456,7 +470,6 @@ static void warn_window(const struct report_opts *o, const struct recording *rec
 		ls_warn("the --since/--until window is outside the recording (%s to %s): "
 			"no stalls to report", report__fmt_time(rec->meta.start_unix_ns, a, sizeof(a)),
 			report__fmt_time(end, b, sizeof(b)));
-	(void)o;
 }
 
 int report__run(const struct report_opts *o)
@@ -489,7 +502,9 @@ int report__run(const struct report_opts *o)
 			 "window that ends after it starts", o->since, o->until);
 		goto cleanup;
 	}
-	warn_window(o, &rec, &f);
+	if (o->until && !f.until_unix_ns)
+		f.until_unix_ns = 1;	/* --until 0: before anything (0 is "no bound") */
+	warn_window(&rec, &f);
 	if (rules_cmd__load(&pack, o->rules, o->n_rules, o->add_default))
 		goto cleanup;
 	src = recorded_source(&rec);

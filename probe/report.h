@@ -138,6 +138,9 @@ const struct stack_count *report__site_stack(const struct stall *st,
 uint64_t report__recording_end(const struct recording *rec);
 /* A frame as one label: "qualname (file.py:41)", "symbol [libc.so.6]". */
 const char *report__frame_label(const struct frame *fr, char *buf, size_t len);
+/* "_socket.so" for ".../_socket.cpython-311-x86_64-linux-gnu.so", else
+ * the base name. Into buf, or the path's own base. */
+const char *report__module_name(const char *path, char *buf, size_t len);
 /* The last component of a path ("?" for NULL). */
 const char *report__base(const char *path);
 /* Percentile p (0..100) of sorted values, nearest rank. */

@@ -93,7 +93,7 @@ static const char style[] =
 "pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:6px 10px;"
 "margin:4px 0;white-space:pre-wrap;word-break:break-word}\n"
 ".cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}\n"
-".card{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:120px}\n"
+".card{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:110px}\n"
 ".card .v{font-size:20px;font-weight:600}.card .k{color:var(--mute);font-size:12px}\n"
 "table{border-collapse:collapse}td,th{padding:3px 12px 3px 0;text-align:left;"
 "vertical-align:top}th{color:var(--mute);font-weight:500}\n"
@@ -184,17 +184,15 @@ static void html_summary(FILE *f, const struct report *r)
 	snprintf(v, sizeof(v), "%u", r->n_stalls);
 	card(f, "stalls", v, "n-stalls");
 	snprintf(v, sizeof(v), "%s", fmt_dur(r->stalled_ns, a, sizeof(a)));
-	snprintf(b, sizeof(b), "stalled, %.1f%% of the loop%s time",
-		 r->span_ns ? 100.0 * r->stalled_ns / ((double)r->span_ns * n_loops) : 0.0,
-		 n_loops > 1 ? "s'" : "'s");
+	snprintf(b, sizeof(b), "stalled (%.1f%%)",
+		 r->span_ns ? 100.0 * r->stalled_ns / ((double)r->span_ns * n_loops) : 0.0);
 	card(f, b, v, NULL);
 	card(f, "p50 stall", fmt_dur(r->p50_ns, a, sizeof(a)), NULL);
 	card(f, "p95 stall", fmt_dur(r->p95_ns, a, sizeof(a)), NULL);
 	card(f, "p99 stall", fmt_dur(r->p99_ns, a, sizeof(a)), NULL);
 	card(f, "worst stall", fmt_dur(r->max_ns, a, sizeof(a)), NULL);
-	card(f, "span", fmt_dur(r->span_ns, a, sizeof(a)), NULL);
 	snprintf(v, sizeof(v), "%u", r->n_groups);
-	card(f, "findings (rule and call site)", v, "n-findings");
+	card(f, "findings", v, "n-findings");
 	fputs("</div>\n", f);
 	if (r->rec->truncated)
 		fprintf(f, "<p class=\"note\" id=\"truncated\">Recording cut short after %u "
@@ -204,6 +202,8 @@ static void html_summary(FILE *f, const struct report *r)
 	h(f, report__fmt_time(m->start_unix_ns, a, sizeof(a)));
 	fputs(" to ", f);
 	h(f, report__fmt_time(report__recording_end(r->rec), a, sizeof(a)));
+	fprintf(f, " (%s)", fmt_dur(report__recording_end(r->rec) - m->start_unix_ns, b,
+				    sizeof(b)));
 	fputs(m->ended_by ? ", ended by " : "", f);
 	h(f, m->ended_by ? m->ended_by : "");
 	fprintf(f, "</td></tr>\n<tr><th>threshold</th><td>%s</td></tr>\n",
@@ -265,6 +265,20 @@ static int thread_row(const struct report *r, uint32_t tid)
 	return 0;
 }
 
+/* "+10 s", "+500 ms", "+2 min", "+1 h" */
+static const char *fmt_tick(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 3600000000000ULL && ns % 3600000000000ULL == 0)
+		snprintf(buf, len, "+%" PRIu64 " h", (uint64_t)(ns / 3600000000000ULL));
+	else if (ns >= 60000000000ULL && ns % 60000000000ULL == 0)
+		snprintf(buf, len, "+%" PRIu64 " min", (uint64_t)(ns / 60000000000ULL));
+	else if (ns >= 1000000000ULL || !ns)
+		snprintf(buf, len, "+%g s", ns / 1e9);
+	else
+		snprintf(buf, len, "+%g ms", ns / 1e6);
+	return buf;
+}
+
 /* A round step for about n ticks over span ns. */
 static uint64_t tick_step(uint64_t span, int n)
 {
@@ -302,8 +316,9 @@ static void print_timeline(FILE *f, const struct report *r)
 		double x = TL_LABEL + t / (double)span * plot;
 
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"16\" y2=\"%d\" stroke=\"#e5e9ee\"/>"
-			"<text x=\"%.1f\" y=\"11\" fill=\"#59636e\" text-anchor=\"%s\">+%s</text>\n",
-			x, x, height - 4, x, t ? "middle" : "start", fmt_dur(t, a, sizeof(a)));
+			"<text x=\"%.1f\" y=\"11\" fill=\"#59636e\" text-anchor=\"%s\">%s</text>\n",
+			x, x, height - 4, x, !t ? "start" : x > TL_W - 40 ? "end" : "middle",
+			fmt_tick(t, a, sizeof(a)));
 		if (t + step < t)
 			break;
 	}
@@ -379,7 +394,7 @@ static void print_stack(FILE *f, const struct report *r, const struct report_gro
 		fmt_clock(g->worst->start_unix_ns, clk, sizeof(clk)));
 	for (int i = 0; i < n && shown < MAX_STACK_SHOWN; i++) {
 		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
-		char loc[320];
+		char loc[320], mod[256];
 
 		if (!fr)
 			continue;
@@ -389,7 +404,8 @@ static void print_stack(FILE *f, const struct report *r, const struct report_gro
 		if (fr->kind == FRAME_PYTHON)
 			snprintf(loc, sizeof(loc), "%s:%d", fr->file ? fr->file : "?", fr->line);
 		else
-			snprintf(loc, sizeof(loc), "[%s]", report__base(fr->module));
+			snprintf(loc, sizeof(loc), "[%s]",
+				 report__module_name(fr->module, mod, sizeof(mod)));
 		fputs("<span class=\"loc\">", f);
 		h(f, loc);
 		fputs("</span></li>\n", f);

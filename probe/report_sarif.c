@@ -86,10 +86,29 @@ static void rule_ident(FILE *f, const char *name)
 	fputc('"', f);
 }
 
+/* Length of s without trailing blanks (YAML block scalars end in '\n'). */
+static int trimmed(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	while (n && strchr(" \t\r\n", s[n - 1]))
+		n--;
+	return (int)n;
+}
+
+/* A JSON string of s without its trailing blanks. */
+static void json_trim(FILE *f, const char *s)
+{
+	char *t = strndup(s ? s : "", trimmed(s));
+
+	json_str(f, t ? t : "");
+	free(t);
+}
+
 static void text_obj(FILE *f, const char *key, const char *text)
 {
 	fprintf(f, "\"%s\":{\"text\":", key);
-	json_str(f, text ? text : "");
+	json_trim(f, text);
 	fputc('}', f);
 }
 
@@ -100,15 +119,18 @@ static void print_rule(FILE *f, const struct rule *rule)
 	FILE *h = open_memstream(&help, &hl), *m = open_memstream(&md, &ml);
 
 	if (h && m) {
-		fprintf(h, "%s", rule->fix ? rule->fix : "");
-		fprintf(m, "**Fix:** %s", rule->fix ? rule->fix : "");
-		if (rule->example_bad) {
-			fprintf(h, "\n\nBlocks the loop:\n%s", rule->example_bad);
-			fprintf(m, "\n\nBlocks the loop:\n```python\n%s\n```", rule->example_bad);
+		const char *fix = rule->fix ? rule->fix : "", *bad = rule->example_bad,
+			   *good = rule->example_good;
+
+		fprintf(h, "%.*s", trimmed(fix), fix);
+		fprintf(m, "**Fix:** %.*s", trimmed(fix), fix);
+		if (bad) {
+			fprintf(h, "\n\nBlocks the loop:\n%.*s", trimmed(bad), bad);
+			fprintf(m, "\n\nBlocks the loop:\n```python\n%.*s\n```", trimmed(bad), bad);
 		}
-		if (rule->example_good) {
-			fprintf(h, "\n\nInstead:\n%s", rule->example_good);
-			fprintf(m, "\n\nInstead:\n```python\n%s\n```", rule->example_good);
+		if (good) {
+			fprintf(h, "\n\nInstead:\n%.*s", trimmed(good), good);
+			fprintf(m, "\n\nInstead:\n```python\n%.*s\n```", trimmed(good), good);
 		}
 		for (int i = 0; i < rule->n_lints; i++) {
 			fprintf(h, "%s%s", i ? ", " : "\n\nStatic checks: ", rule->lints[i]);
@@ -170,7 +192,7 @@ static void print_result(FILE *f, const struct report *r, const struct report_gr
 	if (g->finding && g->finding->evidence[0] && n < sizeof(msg))
 		n += snprintf(msg + n, sizeof(msg) - n, " (%s)", g->finding->evidence);
 	if (rule->fix && n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, ". Fix: %s", rule->fix);
+		snprintf(msg + n, sizeof(msg) - n, ". Fix: %.*s", trimmed(rule->fix), rule->fix);
 	fputs("{\"ruleId\":", f);
 	json_str(f, rule->id);
 	fprintf(f, ",\"ruleIndex\":%d,\"level\":\"%s\",", rule_index, level_of(rule->severity));

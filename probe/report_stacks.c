@@ -62,7 +62,7 @@ int report__flat_stacks(const struct report *r, struct flat_stacks *s)
 
 	memset(s, 0, sizeof(*s));
 	for (uint32_t i = 0; i < r->n_stalls; i++)
-		n += r->stalls[i]->n_stacks;
+		n += r->stalls[i]->n_stacks ? r->stalls[i]->n_stacks : 1;
 	s->n_labels = frames ? frames__count(frames) : 0;
 	s->labels = calloc(s->n_labels ? s->n_labels : 1, sizeof(*s->labels));
 	s->v = calloc(n ? n : 1, sizeof(*s->v));
@@ -71,6 +71,19 @@ int report__flat_stacks(const struct report *r, struct flat_stacks *s)
 	for (uint32_t i = 0; i < r->n_stalls; i++) {
 		const struct stall *st = r->stalls[i];
 
+		if (!st->n_stacks && st->duration_ns) {
+			/* not sampled at all: its time still counts */
+			struct flat_stack *fs = &s->v[s->n];
+
+			fs->labels = calloc(1, sizeof(*fs->labels));
+			fs->frames = calloc(1, sizeof(*fs->frames));
+			if (!fs->labels || !fs->frames)
+				goto nomem;
+			fs->labels[fs->n++] = no_stack;
+			fs->ns = st->duration_ns;
+			s->total_ns += fs->ns;
+			s->n++;
+		}
 		for (uint32_t k = 0; k < st->n_stacks; k++) {
 			const struct stack_count *sc = &st->stacks[k];
 			struct flat_stack *fs = &s->v[s->n];

@@ -4,6 +4,7 @@
  * line under 80 columns. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 #include "report.h"
 #include "textcols.h"
@@ -27,10 +28,24 @@ static const char *fmt_end(uint64_t a, uint64_t b, char *buf, size_t len)
 	return buf;
 }
 
+/* One line, cut to 79 columns (a name or a number longer than planned
+ * never makes it wider). */
+static void __attribute__((format(printf, 2, 3))) line(FILE *f, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cols_put(f, buf, 79, false, false);
+	fputc('\n', f);
+}
+
 static void print_head(FILE *f, const struct report *r)
 {
 	const struct recording_meta *m = &r->rec->meta;
-	char a[48], b[48], c[48], d[32], who[40];
+	char a[48], b[48], c[48], d[48], who[40], span[160];
 	uint64_t rec_span = report__recording_end(r->rec) - m->start_unix_ns;
 	uint32_t n_loops = r->n_threads ? r->n_threads : 1;
 	const struct report_filter *fl = &r->filter;
@@ -39,39 +54,36 @@ static void print_head(FILE *f, const struct report *r)
 	cols_put(f, r->name ? r->name : "?", 59, true, false);
 	fputs("\n  target    ", f);
 	cols_put(f, m->command && *m->command ? m->command : "?", 67, false, false);
-	snprintf(c, sizeof(c), "%s", m->host ? m->host : "?");
-	fprintf(f, "\n%12sPID %u, Python %s, host ", "", m->pid, m->python ? m->python : "?");
-	cols_put(f, c, 30, false, false);
 	fputc('\n', f);
-	fprintf(f, "  recorded  %s from %s, %s%s\n", fmt_dur(rec_span, a, sizeof(a)),
-		report__fmt_time(m->start_unix_ns, b, sizeof(b)),
-		m->ended_by ? "ended by " : r->rec->truncated ? "cut short" : "end not recorded",
-		m->ended_by ? m->ended_by : "");
+	line(f, "%12sPID %u, Python %s, host %s", "", m->pid, m->python ? m->python : "?",
+	     m->host ? m->host : "?");
+	line(f, "  recorded  %s from %s, %s%s", fmt_dur(rec_span, a, sizeof(a)),
+	     report__fmt_time(m->start_unix_ns, b, sizeof(b)),
+	     m->ended_by ? "ended by " : r->rec->truncated ? "cut short" : "end not recorded",
+	     m->ended_by ? m->ended_by : "");
 	if (fl->since_unix_ns || fl->until_unix_ns)
-		fprintf(f, "  window    %s to %s (%s)\n",
-			report__fmt_time(r->from_unix_ns, a, sizeof(a)),
-			fmt_end(r->from_unix_ns, r->to_unix_ns, b, sizeof(b)),
-			fmt_dur(r->span_ns, c, sizeof(c)));
-	fprintf(f, "  stalls    %u", r->n_stalls);
-	if (r->n_stalls != r->rec->n_stalls)
-		fprintf(f, " of %u", r->rec->n_stalls);
-	fprintf(f, ", threshold %s", fmt_dur(m->threshold_ns, a, sizeof(a)));
+		line(f, "  window    %s to %s (%s)", report__fmt_time(r->from_unix_ns, a, sizeof(a)),
+		     fmt_end(r->from_unix_ns, r->to_unix_ns, b, sizeof(b)),
+		     fmt_dur(r->span_ns, c, sizeof(c)));
+	snprintf(span, sizeof(span), " of %u", r->rec->n_stalls);
 	if (fl->min_duration_ns)
-		fprintf(f, ", min-duration %s", fmt_dur(fl->min_duration_ns, a, sizeof(a)));
-	fputc('\n', f);
+		snprintf(d, sizeof(d), ", min-duration %s",
+			 fmt_dur(fl->min_duration_ns, c, sizeof(c)));
+	line(f, "  stalls    %u%s, threshold %s%s", r->n_stalls,
+	     r->n_stalls != r->rec->n_stalls ? span : "", fmt_dur(m->threshold_ns, a, sizeof(a)),
+	     fl->min_duration_ns ? d : "");
 	if (r->n_stalls) {
 		double share = r->span_ns ? 100.0 * r->stalled_ns / ((double)r->span_ns * n_loops) : 0;
 
 		if (n_loops > 1)
-			fprintf(f, "  stalled   %s in %u loops, %.1f%% of their time\n",
-				fmt_dur(r->stalled_ns, a, sizeof(a)), n_loops, share);
+			line(f, "  stalled   %s in %u loops, %.1f%% of their time",
+			     fmt_dur(r->stalled_ns, a, sizeof(a)), n_loops, share);
 		else
-			fprintf(f, "  stalled   %s, %.1f%% of the time\n",
-				fmt_dur(r->stalled_ns, a, sizeof(a)), share);
-		fprintf(f, "  durations p50 %s  p95 %s", fmt_dur(r->p50_ns, a, sizeof(a)),
-			fmt_dur(r->p95_ns, b, sizeof(b)));
-		fprintf(f, "  p99 %s  max %s\n", fmt_dur(r->p99_ns, a, sizeof(a)),
-			fmt_dur(r->max_ns, b, sizeof(b)));
+			line(f, "  stalled   %s, %.1f%% of the time",
+			     fmt_dur(r->stalled_ns, a, sizeof(a)), share);
+		line(f, "  durations p50 %s  p95 %s  p99 %s  max %s",
+		     fmt_dur(r->p50_ns, a, sizeof(a)), fmt_dur(r->p95_ns, b, sizeof(b)),
+		     fmt_dur(r->p99_ns, c, sizeof(c)), fmt_dur(r->max_ns, d, sizeof(d)));
 	}
 	for (uint32_t i = 0; i < r->n_threads; i++) {
 		const struct report_thread *t = &r->threads[i];
@@ -81,18 +93,18 @@ static void print_head(FILE *f, const struct report *r)
 		snprintf(tid, sizeof(tid), "/%u", t->tid);
 		room = 20 - (int)strlen(tid);
 		snprintf(who, sizeof(who), "%.*s%s", room > 0 ? room : 0, t->thread, tid);
-		fprintf(f, "  %-9s %-20s %5u stall%s %9s %5.1f%%  worst %s\n",
-			i ? "" : "loops", who, t->stalls, t->stalls == 1 ? " " : "s",
-			fmt_dur(t->stalled_ns, a, sizeof(a)),
-			r->span_ns ? 100.0 * t->stalled_ns / r->span_ns : 0.0,
-			fmt_dur(t->worst_ns, d, sizeof(d)));
+		line(f, "  %-9s %-20s %5u stall%s %9s %5.1f%%  worst %s",
+		     i ? "" : "loops", who, t->stalls, t->stalls == 1 ? " " : "s",
+		     fmt_dur(t->stalled_ns, a, sizeof(a)),
+		     r->span_ns ? 100.0 * t->stalled_ns / r->span_ns : 0.0,
+		     fmt_dur(t->worst_ns, d, sizeof(d)));
 	}
 	if (m->lost_stalls || m->lost_samples)
-		fprintf(f, "  lost      %" PRIu64 " stall%s, %" PRIu64 " sample%s (ring buffer "
-			"full)\n", m->lost_stalls, plural(m->lost_stalls), m->lost_samples,
-			plural(m->lost_samples));
+		line(f, "  lost      %" PRIu64 " stall%s, %" PRIu64 " sample%s (ring buffer full)",
+		     m->lost_stalls, plural(m->lost_stalls), m->lost_samples,
+		     plural(m->lost_samples));
 	else
-		fputs("  lost      none\n", f);
+		line(f, "  lost      none");
 	if (r->rec->truncated) {
 		char note[160];
 
@@ -115,16 +127,16 @@ static void print_categories(FILE *f, const struct report *r)
 	for (uint32_t i = 0; i < r->n_cats; i++) {
 		const struct report_category *c = &r->cats[i];
 
-		fprintf(f, "  %-20s %5u stall%s %9s %6.1f%%\n",
-			c->category < 0 ? "no finding" : rule_category_name(c->category),
-			c->stalls, c->stalls == 1 ? " " : "s", fmt_dur(c->ns, a, sizeof(a)),
-			r->stalled_ns ? 100.0 * c->ns / r->stalled_ns : 0.0);
+		line(f, "  %-20s %5u stall%s %9s %6.1f%%",
+		     c->category < 0 ? "no finding" : rule_category_name(c->category),
+		     c->stalls, c->stalls == 1 ? " " : "s", fmt_dur(c->ns, a, sizeof(a)),
+		     r->stalled_ns ? 100.0 * c->ns / r->stalled_ns : 0.0);
 	}
 }
 
 static void print_frame(FILE *f, const struct frame *fr)
 {
-	char fn[256], where[320];
+	char fn[256], where[320], mod[256];
 
 	if (fr->function)
 		snprintf(fn, sizeof(fn), "%s", fr->function);
@@ -137,7 +149,8 @@ static void print_frame(FILE *f, const struct frame *fr)
 	else if (fr->kind == FRAME_PYTHON)
 		snprintf(where, sizeof(where), "%s", report__base(fr->file));
 	else
-		snprintf(where, sizeof(where), "[%s]", report__base(fr->module));
+		snprintf(where, sizeof(where), "[%s]",
+			 report__module_name(fr->module, mod, sizeof(mod)));
 	/* 7 + 2 + 38 + 1 + 30: under 80 columns */
 	fprintf(f, "%7s%c ", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
 	cols_put(f, fn, 38, false, true);
@@ -157,9 +170,9 @@ static void print_group_stack(FILE *f, const struct report *r, const struct repo
 	if (!sc || !frames)
 		return;
 	n = stack__trim(sc, frames, idx, LS_MAX_STACK);
-	fprintf(f, "     stack of the worst stall (%s at %s):\n",
-		fmt_dur(g->worst->duration_ns, d, sizeof(d)),
-		fmt_clock(g->worst->start_unix_ns, clk, sizeof(clk)));
+	line(f, "     stack of the worst stall (%s at %s):",
+	     fmt_dur(g->worst->duration_ns, d, sizeof(d)),
+	     fmt_clock(g->worst->start_unix_ns, clk, sizeof(clk)));
 	for (int i = 0; i < n && shown < MAX_SHOWN_FRAMES; i++) {
 		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
 
@@ -177,13 +190,15 @@ static void print_group(FILE *f, const struct report *r, uint32_t i)
 	const struct report_group *g = &r->groups[i];
 	const struct rule *rule = g->g.rule;
 	char head[320], where[4200], a[32], b[32];
+	int n;
 
 	snprintf(head, sizeof(head), "%s %s %s: %s", rule->id, rule_severity_name(rule->severity),
 		 rule_category_name(rule->category), rule->name ? rule->name : "");
-	fprintf(f, "\n%3u. ", i + 1);
-	cols_put(f, head, 74, false, false);
-	fprintf(f, "\n     %u stall%s, %s in total, worst %s\n", g->g.count, plural(g->g.count),
-		fmt_dur(g->g.total_ns, a, sizeof(a)), fmt_dur(g->g.worst_ns, b, sizeof(b)));
+	n = fprintf(f, "\n%3u. ", i + 1) - 1;
+	cols_put(f, head, 79 - n, false, false);
+	fputc('\n', f);
+	line(f, "     %u stall%s, %s in total, worst %s", g->g.count, plural(g->g.count),
+	     fmt_dur(g->g.total_ns, a, sizeof(a)), fmt_dur(g->g.worst_ns, b, sizeof(b)));
 	if (g->g.file) {
 		snprintf(where, sizeof(where), "%s:%d in %s", g->g.file, g->g.line,
 			 g->g.function ? g->g.function : "?");
@@ -226,10 +241,11 @@ int report__text(FILE *f, const struct report *r)
 		      "shows the rules in effect; --rules +FILE adds your own.\n", f);
 		return ferror(f) ? -EIO : 0;
 	}
-	fprintf(f, "\nFindings by rule and call site, worst first (%u error%s, %u warning%s, "
-		"%u info):\n", r->sev_count[SEV_ERROR], plural(r->sev_count[SEV_ERROR]),
-		r->sev_count[SEV_WARNING], plural(r->sev_count[SEV_WARNING]),
-		r->sev_count[SEV_INFO]);
+	fputc('\n', f);
+	line(f, "Findings by rule and call site, worst first (%u error%s, %u warning%s, "
+	     "%u info):", r->sev_count[SEV_ERROR], plural(r->sev_count[SEV_ERROR]),
+	     r->sev_count[SEV_WARNING], plural(r->sev_count[SEV_WARNING]),
+	     r->sev_count[SEV_INFO]);
 	for (uint32_t i = 0; i < r->n_groups; i++)
 		print_group(f, r, i);
 	return ferror(f) ? -EIO : 0;

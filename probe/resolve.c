@@ -11,24 +11,33 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 	return pyproc__read(ctx, addr, buf, len);
 }
 
+int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path)
+{
+	r->py = py;
+	r->py_path = py_path;
+	pysym__free(r->sym);
+	r->sym = NULL;
+	if (py && !(r->sym = pysym__new(&py->layout, py->code_type, read_mem, (void *)py)))
+		return -ENOMEM;
+	/* the modules mapped since: the interpreter, its libraries */
+	if (r->nat)
+		native__refresh(r->nat);
+	else
+		r->nat = native__new(r->pid);
+	return 0;
+}
+
 int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
 		   const char *py_path)
 {
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
-	r->py = py;
-	r->py_path = py_path;
 	r->frames = frames__new();
 	r->src = source__new(pid);
 	if (!r->frames || !r->src)
 		return -ENOMEM;
-	if (py) {
-		r->sym = pysym__new(&py->layout, py->code_type, read_mem, (void *)py);
-		if (!r->sym)
-			return -ENOMEM;
-	}
 	r->nat = native__new(pid);	/* NULL: addresses only */
-	return 0;
+	return py ? resolver__set_python(r, py, py_path) : 0;
 }
 
 void resolver__free(struct resolver *r)

@@ -25,6 +25,9 @@ struct resolver {
 int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
 		   const char *py_path);
 void resolver__free(struct resolver *r);
+/* Python frames from now on (the interpreter of a started command is
+ * known only once it runs). 0 or -ENOMEM. */
+int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path);
 /* The merged frames of s, innermost first, into out (at most max ids).
  * Returns the count. */
 int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out,
