@@ -667,20 +667,18 @@ static int session_target(struct session *s)
 
 		if (te == TARGET_OK)
 			break;
-		if (s->child && tries < 100 && (te == TARGET_NOT_PYTHON || te == TARGET_NO_PROCESS) &&
+		if (s->child && tries < 2500 && (te == TARGET_NOT_PYTHON || te == TARGET_NO_PROCESS) &&
 		    kill(s->child, 0) == 0 && waitpid(s->child, NULL, WNOHANG) == 0) {
-			/* not exec'd or not loaded yet */
-			if (s->rb)
-				ring_buffer__poll(s->rb, 50);
-			else
-				usleep(50000);
+			/* not exec'd or not loaded yet: look again soon; events
+			 * wait in the ring buffer meanwhile */
+			usleep(2000);
 			continue;
 		}
 		if (s->child && te != TARGET_NO_ACCESS && te != TARGET_UNSUPPORTED)
-			return ls_error(LS_EXIT_TARGET, "the command %s (PID %d) ran no CPython; "
-					"record -- needs a command that is the python process "
-					"(python3 app.py, or a script that execs python)",
-					o->command[0], s->child);
+			return ls_error(LS_EXIT_TARGET, "the command %s (PID %d) ran no CPython "
+					"(%s); record -- needs a command that is the python "
+					"process (python3 app.py, or a script that execs python)",
+					o->command[0], s->child, why);
 		return ls_error(te == TARGET_NO_ACCESS ? LS_EXIT_ENV : LS_EXIT_TARGET, "%s", why);
 	}
 	for (int tries = 0;; tries++) {
@@ -691,15 +689,12 @@ static int session_target(struct session *s)
 			struct py_thread t;
 
 			/* a started interpreter: wait for its first thread state */
-			if (!s->child || pyproc__threads(&s->py, &t, 1) > 0 || tries > 100)
+			if (!s->child || pyproc__threads(&s->py, &t, 1) > 0 || tries > 2500)
 				break;
-		} else if (!s->child || tries > 100) {
+		} else if (!s->child || tries > 2500) {
 			break;
 		}
-		if (s->rb)
-			ring_buffer__poll(s->rb, 20);
-		else
-			usleep(20000);
+		usleep(2000);
 	}
 	if (err)
 		ls_warn("no Python frames for PID %d: %s", s->tgt.pid, why);

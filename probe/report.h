@@ -18,10 +18,6 @@
 #include "stack.h"
 #include "stall.h"
 
-/* The tool's home page, for SARIF's tool.driver.informationUri. */
-#ifndef LS_HOMEPAGE
-#define LS_HOMEPAGE "https://github.com/loopstall/loopstall"
-#endif
 
 enum report_format {
 	REPORT_TEXT, REPORT_JSON, REPORT_COLLAPSED, REPORT_SPEEDSCOPE, REPORT_HTML,

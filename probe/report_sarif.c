@@ -252,7 +252,8 @@ int report__sarif(FILE *f, const struct report *r)
 	if (r->version)
 		fprintf(f, ",\"version\":\"%s\",\"semanticVersion\":\"%s\"", r->version,
 			r->version);
-	fputs(",\"informationUri\":\"" LS_HOMEPAGE "\",\"rules\":[", f);
+	/* no informationUri: the project has no public home page yet */
+	fputs(",\"rules\":[", f);
 	for (int k = 0; k < n_rules; k++) {
 		fputs(k ? ",\n" : "\n", f);
 		print_rule(f, rules[k]);

@@ -61,7 +61,7 @@ def markers():
 
 M = markers()
 HTTP = ["LS001", "LS002", "LS003", "LS004", "LS005"]
-TIMEOUT = ["LS010", "LS011"]
+TIMEOUT = ["LS010", "LS011", "LS012"]
 LOCKS = ["LS080", "LS081", "LS082", "LS083"]
 ALL = "all"      # absent: no finding of any rule
 
@@ -133,14 +133,15 @@ EXPECT = {
     "socket_unix_no_timeout": ([("LS006", "socket_unix_no_timeout", "socket_unix_no_timeout"),
                                 ("LS010", "socket_unix_no_timeout", "socket_unix_no_timeout")],
                                HTTP + ["LS011"]),
-    # select.poll().poll(): poll(fd, nfds=1, timeout) on tcp; the timeout
-    # register reads 4294967295 on 3.11 and 3.12 (host glibc 2.36) and -1
-    # (0xffffffffffffffff) on 3.13-3.15 (glibc 2.41): LS011 needs the probe
-    # to take the int argument as an int on the host versions
+    # select.poll().poll(): 3.11-3.14 poll(fd, nfds=1, timeout) on tcp; the
+    # timeout register reads 4294967295 on 3.11 and 3.12 (host glibc 2.36)
+    # and -1 (0xffffffffffffffff) on 3.13, 3.14 (glibc 2.41): LS011 needs
+    # the probe to take the int argument as an int on the host versions.
+    # 3.15 waits in ppoll(fd, 1, NULL) instead (LS012; see expected())
     "poll_forever": ([("LS006", "poll_forever", "poll_forever"),
                       ("LS011", "poll_forever", "poll_forever")],
-                     HTTP + ["LS010"]),
-    # poll(fd, 1, 5000)
+                     HTTP + ["LS010", "LS012"]),
+    # poll(fd, 1, 5000); 3.15: ppoll(fd, 1, &timespec)
     "poll_bounded": ([("LS006", "poll_bounded", "poll_bounded")], TIMEOUT),
 
     # --- sleep ----------------------------------------------------------
@@ -335,10 +336,15 @@ UNTESTED = {
 
 def expected(scenario, version):
     """EXPECT for this interpreter: without symbols for CPython's static
-    functions, pickle and GC stalls fall to the generic CPU rule."""
+    functions, pickle and GC stalls fall to the generic CPU rule; from 3.15
+    select.poll() waits in ppoll (a NULL timespec), not poll (-1)."""
     expect, absent = EXPECT[scenario]
     if version not in SYMBOLS and scenario in ("cpu_pickle", "gc_pause"):
         expect = [("LS075",) + e[1:] for e in expect]
+    if tuple(map(int, version.split("."))) >= (3, 15) and scenario.startswith("poll_"):
+        expect = [("LS012",) + e[1:] if e[0] == "LS011" else e for e in expect]
+        absent = [r for r in absent if r not in {e[0] for e in expect}]
+        absent += [] if "LS011" in absent else ["LS011"]
     return expect, absent
 
 
@@ -457,7 +463,8 @@ def test_the_pack_is_well_formed():
 
 
 def test_every_rule_has_a_scenario_or_a_reason():
-    tested = {rule for expect, _ in EXPECT.values() for rule, *_ in expect}
+    tested = {rule for s in EXPECT for v in ("3.11", "3.13", "3.15")
+              for rule, *_ in expected(s, v)[0]}
     assert set(PACK) - tested == set(UNTESTED), set(PACK) - tested ^ set(UNTESTED)
 
 

@@ -839,7 +839,7 @@ static const char sarif_check[] =
 "assert d['version'] == '2.1.0' and 'sarif-schema-2.1.0' in d['$schema']\n"
 "run, = d['runs']\n"
 "drv = run['tool']['driver']\n"
-"assert drv['name'] == 'loopstall' and drv['informationUri'].startswith('https://')\n"
+"assert drv['name'] == 'loopstall' and 'informationUri' not in drv\n"
 "ids = [r['id'] for r in drv['rules']]\n"
 "assert ids == ['LS001', 'LS010', 'LS020'], ids\n"
 "for r in drv['rules']:\n"

@@ -1,0 +1,130 @@
+"""record and report: round trips on real workloads, a recorder killed with
+SIGKILL, `record -- CMD`, and golden reports of a committed recording."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import LOOPSTALL, ROOT, Loopstall, Workload, count_type, markers
+
+GOLDEN = os.path.join(ROOT, "tests", "golden")
+ENV = dict(os.environ, TZ="UTC")
+
+
+def report(path, *args):
+    p = subprocess.run([LOOPSTALL, "report", path, *args], capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def record_workload(tmp_path, scenario, *args):
+    out = str(tmp_path / "run.lsr")
+    w = Workload(scenario)
+    ls = Loopstall("record", "-p", str(w.pid), "-o", out, *args)
+    try:
+        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
+        w.go()
+        w.wait()
+        assert ls.finish() == 0, ls.stderr
+    finally:
+        w.kill()
+        ls.kill()
+    return out, ls
+
+
+def test_round_trip_keeps_stalls_stacks_and_findings(tmp_path):
+    out, ls = record_workload(tmp_path, "stacks")
+    assert any("wrote 5 stalls" in l for l in ls.lines), ls.lines
+    rc, text, err = report(out, "-f", "json")
+    assert rc == 0, err
+    doc = json.loads(text)
+    assert doc["schema_version"] == 1
+    st = doc["stalls"]
+    assert len(st) == 5
+    m = markers()
+    top = [[f for f in s["stacks"][0]["frames"] if f["kind"] == "python"][0] for s in st]
+    assert [(f["function"], f["line"]) for f in top] == [
+        ("helper3", m["helper3"]), ("Repository.load", m["method"]),
+        ("stacks_scenario.<locals>.<lambda>", m["lambda"]),
+        ("stacks_scenario.<locals>.nested", m["nested"]), ("recurse", m["deep"])]
+    assert top[0]["code"].startswith("time.sleep(0.15)")
+    # rules applied at report time: time.sleep found, at the exact line
+    for s, f in zip(st, top):
+        sleep = [x for x in s["findings"] if x["category"] == "sleep"]
+        assert sleep and sleep[0]["call_site"]["line"] == f["line"], s["findings"]
+    assert doc["summary"]["stalls"] == 5
+
+
+def test_a_recorder_killed_with_sigkill_leaves_a_readable_file(tmp_path):
+    out = str(tmp_path / "killed.lsr")
+    w = Workload("hang")
+    ls = Loopstall("record", "-p", str(w.pid), "-o", out, "-t", "20ms")
+    try:
+        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
+        w.go()
+        time.sleep(0.3)
+        ls.proc.send_signal(signal.SIGKILL)
+        ls.proc.wait()
+    finally:
+        w.kill()
+        ls.kill()
+    rc, text, err = report(out)
+    assert rc == 0, err
+    # no stall had ended: an empty, unfinished recording, said as such
+    assert "ended by" not in text.splitlines()[2], text
+    rc, text, err = report(out, "-f", "json")
+    assert rc == 0 and json.loads(text)["stalls"] == []
+
+
+def test_sigkill_after_stalls_keeps_every_completed_stall(tmp_path):
+    out = str(tmp_path / "killed2.lsr")
+    w = Workload("short")
+    ls = Loopstall("record", "-p", str(w.pid), "-o", out, "-t", "10ms")
+    try:
+        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
+        w.go()
+        w.wait()
+        time.sleep(0.3)
+        ls.proc.send_signal(signal.SIGKILL)
+        ls.proc.wait()
+    finally:
+        w.kill()
+        ls.kill()
+    rc, text, err = report(out, "-f", "json")
+    assert rc == 0, err
+    doc = json.loads(text)
+    assert len(doc["stalls"]) == 5, [s["duration_ms"] for s in doc["stalls"]]
+
+
+def test_record_a_command_from_its_first_loop_iteration(tmp_path):
+    out = str(tmp_path / "cmd.lsr")
+    p = subprocess.run([LOOPSTALL, "record", "-o", out, "--", "/usr/bin/python3", "-c",
+                        "import asyncio, time\n"
+                        "async def main():\n"
+                        "    time.sleep(0.12)\n"
+                        "asyncio.run(main())\n"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "wrote 1 stall" in p.stdout, p.stdout
+    rc, text, err = report(out, "-f", "json")
+    s, = json.loads(text)["stalls"]
+    assert 115 <= s["duration_ms"] < 200
+    assert [f["rule"] for f in s["findings"] if f["category"] == "sleep"], s["findings"]
+
+
+@pytest.mark.parametrize("fmt,name", [("text", "stally.txt"), ("collapsed", "stally.collapsed"),
+                                      ("sarif", "stally.sarif")])
+def test_golden_reports_of_a_committed_recording(fmt, name):
+    rc, out, err = report(os.path.join(GOLDEN, "stally.lsr"), "-f", fmt)
+    assert rc == 0, err
+    path = os.path.join(GOLDEN, name)
+    if os.environ.get("LS_UPDATE_GOLDEN"):
+        with open(path, "w") as f:
+            f.write(out)
+    with open(path) as f:
+        assert out == f.read(), f"report -f {fmt} differs from {path}"
+    if fmt == "text":
+        assert all(len(l) < 80 for l in out.splitlines())
