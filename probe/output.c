@@ -2,7 +2,9 @@
 #include <string.h>
 #include <time.h>
 #include "output.h"
+#include "report.h"
 #include "rule.h"
+#include "textcols.h"
 #include "syscalls.h"
 
 const char *fmt_dur(uint64_t ns, char *buf, size_t len)
@@ -253,63 +255,10 @@ int stack__trim(const struct stack_count *sc, const struct frames *frames,
 	return n;
 }
 
-static const char *base_name(const char *path)
+void print_frame_line(FILE *f, const struct frame *fr, int indent, int fn_width,
+		      int where_width)
 {
-	const char *b = path ? strrchr(path, '/') : NULL;
-
-	return b ? b + 1 : path ? path : "?";
-}
-
-/* "_asyncio.so" for ".../_asyncio.cpython-311-x86_64-linux-gnu.so" */
-static const char *module_name(const char *path, char *buf, size_t len)
-{
-	const char *b = base_name(path), *tag = strstr(b, ".cpython-");
-
-	if (!tag)
-		return b;
-	snprintf(buf, len, "%.*s%s", (int)(tag - b), b, strstr(tag, ".so") ? ".so" : "");
-	return buf;
-}
-
-/* Columns of UTF-8 text (a code point each: names and source lines). */
-static int utf8_cols(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
-/* Bytes of s that make its first cols columns, on a character boundary. */
-static size_t utf8_prefix(const char *s, int cols)
-{
-	size_t i = 0;
-
-	for (; s[i]; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && cols-- == 0)
-			break;
-	return i;
-}
-
-/* s in exactly width columns: cut with "..." (head kept, or tail kept
- * when keep_tail), or padded with spaces when pad. */
-static void put_cols(FILE *f, const char *s, int width, bool keep_tail, bool pad)
-{
-	int cols = utf8_cols(s);
-
-	if (cols <= width) {
-		fprintf(f, "%s%*s", s, pad ? width - cols : 0, "");
-	} else if (keep_tail) {
-		fprintf(f, "...%s", s + utf8_prefix(s, cols - (width - 3)));
-	} else {
-		fprintf(f, "%.*s...", (int)utf8_prefix(s, width - 3), s);
-	}
-}
-
-static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
-{
-	char fn[160], where[320], mod[288];
+	char fn[256], where[320], mod[288];
 
 	if (fr->function)
 		snprintf(fn, sizeof(fn), "%s", fr->function);
@@ -318,20 +267,26 @@ static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
 	else
 		snprintf(fn, sizeof(fn), "?");
 	if (fr->kind == FRAME_PYTHON && fr->line)
-		snprintf(where, sizeof(where), "%s:%d", base_name(fr->file), fr->line);
+		snprintf(where, sizeof(where), "%s:%d", report__base(fr->file), fr->line);
 	else if (fr->kind == FRAME_PYTHON)
-		snprintf(where, sizeof(where), "%s", base_name(fr->file));
+		snprintf(where, sizeof(where), "%s", report__base(fr->file));
 	else
-		snprintf(where, sizeof(where), "[%s]", module_name(fr->module, mod, sizeof(mod)));
-	/* 9 + 2 + 40 + 1 + 27: under 80 columns */
-	fprintf(f, "%9s%c ", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
-	put_cols(f, fn, 40, false, true);
+		snprintf(where, sizeof(where), "[%s]",
+			 report__module_name(fr->module, mod, sizeof(mod)));
+	fprintf(f, "%*s%c ", indent, "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
+	cols_put(f, fn, fn_width, false, true);
 	fputc(' ', f);
-	put_cols(f, where, 27, true, false);
+	cols_put(f, where, where_width, true, false);
 	fputc('\n', f);
+}
+
+static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
+{
+	/* 9 + 2 + 40 + 1 + 27: under 80 columns */
+	print_frame_line(f, fr, 9, 40, 27);
 	if (call_site && fr->code) {
 		fprintf(f, "%13s", "");
-		put_cols(f, fr->code, 66, false, false);
+		cols_put(f, fr->code, 66, false, false);
 		fputc('\n', f);
 	}
 }
@@ -343,7 +298,7 @@ static void put_first_line(FILE *f, const char *text, int width)
 	size_t n = strcspn(text, "\n");
 
 	snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) - 1 ? n : sizeof(buf) - 1), text);
-	put_cols(f, buf, width, false, false);
+	cols_put(f, buf, width, false, false);
 }
 
 /* The Python stack of the thread holding the GIL, its user code first. */
@@ -374,17 +329,17 @@ static void print_findings_text(FILE *f, const struct stall *s, const struct fra
 		snprintf(head, sizeof(head), "%s %s %s: %s", r->id,
 			 rule_severity_name(r->severity), rule_category_name(r->category), r->name);
 		fprintf(f, "%9s! ", "");
-		put_cols(f, head, 68, false, false);
+		cols_put(f, head, 68, false, false);
 		fputc('\n', f);
 		if (fd->file) {
-			snprintf(where, sizeof(where), "%s:%d in %s", base_name(fd->file), fd->line,
+			snprintf(where, sizeof(where), "%s:%d in %s", report__base(fd->file), fd->line,
 				 fd->function ? fd->function : "?");
 			fprintf(f, "%11sat ", "");
-			put_cols(f, where, 63, false, false);
+			cols_put(f, where, 63, false, false);
 			fputc('\n', f);
 			if (fd->code) {
 				fprintf(f, "%14s", "");
-				put_cols(f, fd->code, 64, false, false);
+				cols_put(f, fd->code, 64, false, false);
 				fputc('\n', f);
 			}
 		}
@@ -600,12 +555,12 @@ void print_summary(FILE *f, enum out_format fmt, const struct summary *s)
 			 rule_severity_name(g->rule->severity), g->rule->name);
 		fprintf(f, "  %4u x %9s (worst %s)  ", g->count,
 			fmt_dur(g->total_ns, a, sizeof(a)), fmt_dur(g->worst_ns, b, sizeof(b)));
-		put_cols(f, head, 38, false, false);
+		cols_put(f, head, 38, false, false);
 		fputc('\n', f);
-		snprintf(where, sizeof(where), "%s:%d in %s", base_name(g->file), g->line,
+		snprintf(where, sizeof(where), "%s:%d in %s", report__base(g->file), g->line,
 			 g->function ? g->function : "?");
 		fprintf(f, "%13s", "");
-		put_cols(f, where, 64, false, false);
+		cols_put(f, where, 64, false, false);
 		fputc('\n', f);
 	}
 	if (s->lost_stalls || s->lost_samples || s->lost_threads || s->dropped_samples)

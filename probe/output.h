@@ -55,6 +55,10 @@ void json_str(FILE *f, const char *s);
  * stack trimmed to what matters (full: every frame); JSON every stack. */
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		 const struct frames *frames, bool full);
+/* One frame as a line: '>' for user code, the function in fn_width
+ * columns, then file:line or [module] in where_width (its tail kept). */
+void print_frame_line(FILE *f, const struct frame *fr, int indent, int fn_width,
+		      int where_width);
 /* The frames of a stack worth showing: innermost native frames until the
  * first Python frame, then Python frames out to the outermost user frame
  * (native frames between them only when not the interpreter's own).

@@ -136,27 +136,8 @@ static void print_categories(FILE *f, const struct report *r)
 
 static void print_frame(FILE *f, const struct frame *fr)
 {
-	char fn[256], where[320], mod[256];
-
-	if (fr->function)
-		snprintf(fn, sizeof(fn), "%s", fr->function);
-	else if (fr->addr)
-		snprintf(fn, sizeof(fn), "0x%" PRIx64, fr->addr);
-	else
-		snprintf(fn, sizeof(fn), "?");
-	if (fr->kind == FRAME_PYTHON && fr->line)
-		snprintf(where, sizeof(where), "%s:%d", report__base(fr->file), fr->line);
-	else if (fr->kind == FRAME_PYTHON)
-		snprintf(where, sizeof(where), "%s", report__base(fr->file));
-	else
-		snprintf(where, sizeof(where), "[%s]",
-			 report__module_name(fr->module, mod, sizeof(mod)));
 	/* 7 + 2 + 38 + 1 + 30: under 80 columns */
-	fprintf(f, "%7s%c ", "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
-	cols_put(f, fn, 38, false, true);
-	fputc(' ', f);
-	cols_put(f, where, 30, true, false);
-	fputc('\n', f);
+	print_frame_line(f, fr, 7, 38, 30);
 }
 
 static void print_group_stack(FILE *f, const struct report *r, const struct report_group *g)

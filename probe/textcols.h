@@ -1,6 +1,5 @@
 /* Text in columns: UTF-8 aware widths, cutting and wrapping, for output
- * that stays under 80 columns. (output.c has static twins of the first
- * two; they can move here.) */
+ * that stays under 80 columns. */
 #ifndef LS_TEXTCOLS_H
 #define LS_TEXTCOLS_H
 #include <stdbool.h>
