@@ -214,6 +214,7 @@ def private_resolv_conf():
         f.write("nameserver 127.0.0.1\noptions timeout:2 attempts:1\n")
     if _libc.mount(conf.encode(), b"/etc/resolv.conf", None, MS_BIND, None):
         sys.exit(f"bind mount of resolv.conf: {os.strerror(ctypes.get_errno())}")
+    return conf
 
 
 # --- fake drivers (not installed here): their module names, their blocking
@@ -739,8 +740,7 @@ async def gil(ctx):
     # GIL: the loop waits for the GIL in start(), or (if the holder was
     # descheduled before sorting) on the next line
     t.start()                                                   # @gil
-    while not started:                                          # @gil_spin
-        pass
+    while not started: pass                                     # @gil_spin
 
 
 async def gil_released(ctx):
@@ -787,6 +787,7 @@ def write_heavy_module(name, funcs=6000):
     if d not in sys.path:
         sys.path.insert(0, d)
     sys.dont_write_bytecode = True
+    return d
 
 
 async def import_heavy(ctx):
@@ -817,12 +818,11 @@ async def client_ssl_once(ctx):
 
 
 async def client_ssl_verify(ctx):
-    """A bare SSLContext per request, loading the CA file itself."""
-    import ssl
-    cafile = ssl.get_default_verify_paths().openssl_cafile
+    """The CA bundle loaded again for every connection, into a shared
+    context (as urllib3 1.x's ssl_wrap_socket(ca_certs=…) did)."""
+    context, cafile = ctx["ssl"], ctx["cafile"]
     deadline = time.perf_counter() + 0.2
     while time.perf_counter() < deadline:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.load_verify_locations(cafile)                   # @client_ssl_verify
 
 
@@ -915,10 +915,10 @@ PREIMPORT = {
 
 def setup(scenario):
     """What a scenario needs, made before "ready": servers, data, files."""
-    ctx = {}
+    ctx = {"cleanup": []}            # files to remove at exit
     servers = {}
     if scenario.startswith("dns_"):
-        private_resolv_conf()         # before any thread
+        ctx["cleanup"].append(private_resolv_conf())    # before any thread
         servers["dns"] = SlowDNS
     if scenario.startswith(("http_", "client_httpx")):
         servers["http"] = http_server
@@ -968,6 +968,7 @@ def setup(scenario):
         ctx["data"] = os.urandom(128 << 20)
     if scenario == "file_fsync":
         ctx["scratch"] = os.path.join(tempfile.gettempdir(), f"loopstall-rules-{os.getpid()}.log")
+        ctx["cleanup"].append(ctx["scratch"])
     if scenario in ("file_stat", "file_stat_thread"):
         d = os.path.join(tempfile.gettempdir(), "loopstall-rules-tree")
         os.makedirs(d, exist_ok=True)
@@ -982,7 +983,7 @@ def setup(scenario):
         gc.collect()
         ctx["cycles2"] = make_cycles(250000)
     if scenario in ("import_heavy", "import_cached"):
-        write_heavy_module("loopstall_heavy_mod")
+        ctx["cleanup"].append(write_heavy_module("loopstall_heavy_mod"))
     if scenario == "gil":
         import random
         ctx["unsorted"] = [random.random() for _ in range(2000000)]
@@ -995,6 +996,10 @@ def setup(scenario):
     if scenario == "client_ssl_once":
         import ssl
         ctx["ssl"] = ssl.create_default_context()
+    if scenario == "client_ssl_verify":
+        import ssl
+        ctx["ssl"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx["cafile"] = ssl.get_default_verify_paths().openssl_cafile
     return ctx
 
 
@@ -1019,10 +1024,15 @@ def main():
     if scenario == "sleep_uvloop":
         import uvloop
         uvloop.install()
-    asyncio.run(runner(scenario, ctx))
-    for k in ("scratch",):
-        if k in ctx and os.path.exists(ctx[k]):
-            os.unlink(ctx[k])
+    try:
+        asyncio.run(runner(scenario, ctx))
+    finally:
+        import shutil
+        for path in ctx["cleanup"]:
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.unlink(path)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ the pack's category, severity and fix, and the call site at the exact line
 of its "# @marker"; a lookalike must not give the findings it resembles (or
 none at all). Category and severity come from the pack itself.
 
-What the stalls showed before the matcher existed (HEAD build, JSON stacks;
-syscall arguments and fd kinds read from /proc/PID/task/TID/syscall and
-/proc/PID/fd while the loop was blocked) is written next to each scenario
+What the stalls showed (first with the matcher-less HEAD build: JSON
+stacks, plus syscall arguments and fd kinds read from
+/proc/PID/task/TID/syscall and /proc/PID/fd while the loop was blocked;
+then with the work-in-progress matcher) is written next to each scenario
 in EXPECT. Versions: 3.11 = Debian bookworm's /usr/bin/python3 (with
 python3.11-dbg and libc6-dbg: static C functions have names), 3.12 = pyenv
 (not stripped: names too, no third-party packages), 3.13 = trixie chroot,
@@ -75,6 +76,10 @@ EXPECT = {
     # Session.request → HTTPAdapter.send → urllib3 HTTPConnectionPool.urlopen
     # → http.client.HTTPResponse.begin → socket.SocketIO.readinto; natives
     # recv ← sock_recv_into (3.11), recv ← unnamed (3.13-3.15).
+    # LS010 needs the fd's kind: the probe reads it from /proc/PID/fd when
+    # it processes the sample, and requests closes the socket as soon as
+    # the answer is in; on 3.11 (slower symbolization: DWARF) that is too
+    # late, every time, for all five HTTP clients (3.13-3.15 pass).
     "http_requests": ([("LS001", "http_requests", "http_requests"),
                        ("LS010", "http_requests", "http_requests")],
                       ["LS002", "LS003", "LS005", "LS006", "LS011"]),
@@ -127,7 +132,9 @@ EXPECT = {
     "socket_no_timeout": ([("LS006", "socket_no_timeout", "socket_no_timeout"),
                            ("LS010", "socket_no_timeout", "socket_no_timeout")],
                           HTTP + ["LS011"]),
-    # settimeout(5): poll(fd, 1, 5000) on tcp
+    # settimeout(5): poll(fd, 1, 5000) on tcp. The fd of a poll is read from
+    # the target's struct pollfd, on its stack, when the probe processes
+    # the sample: on 3.11 that comes too late (LS006 misses there)
     "socket_timeout": ([("LS006", "socket_timeout", "socket_timeout")], TIMEOUT),
     # socketpair: recvfrom on a unix fd (3.14 seen; same on all)
     "socket_unix_no_timeout": ([("LS006", "socket_unix_no_timeout", "socket_unix_no_timeout"),
@@ -267,10 +274,10 @@ EXPECT = {
     "thread_join": ([("LS083", "thread_join", "thread_join")], ["LS080", "LS081", "LS082", "LS090"]),
 
     # --- GIL ------------------------------------------------------------
-    # a thread sorting 2 M floats (list.sort never drops the GIL): 3.11
-    # 440 ms in futex under pthread_cond_timedwait ← take_gil inside
-    # Thread.start (Event.wait); 3.13 411 ms in futex under
-    # pthread_cond_timedwait on the spin line after start()
+    # a thread sorting 2 M floats (list.sort never drops the GIL): 3.11,
+    # 3.12, 3.14 400-440 ms in futex under pthread_cond_timedwait (←
+    # take_gil where named) inside Thread.start (Event.wait); 3.13 411 ms on
+    # the spin line after start(), from the eval breaker
     "gil": ([("LS090", ("gil", "gil_spin"), "gil")], LOCKS + ["LS075"]),
     # the worker hashes a precomputed buffer (sha256 drops the GIL): no
     # stall (3.11: a first version that built the buffer in the thread
@@ -303,9 +310,14 @@ EXPECT = {
     # SSLContext.load_default_certs
     "client_ssl": ([("LS110", "client_ssl", "client_ssl")], ["LS111", "LS075", "LS030"]),
     "client_ssl_once": ([], ALL),
-    # a bare SSLContext + load_verify_locations(cafile) per request: natives
-    # X509_load_cert_crl_file_ex ← X509_STORE_load_file_ex ←
-    # SSL_CTX_load_verify_locations, no ssl.create_default_context frame
+    # the CA bundle loaded into a shared context for every connection:
+    # natives X509_load_cert_crl_file_ex ← X509_STORE_load_file_ex ←
+    # SSL_CTX_load_verify_locations, no Python frame of ssl's. (A new bare
+    # SSLContext per iteration was tried first: with OpenSSL 3.5/3.6 its
+    # SSL_CTX_new/SSL_CTX_free stacks, identical from one iteration to the
+    # next, outweighed any single one of the parsing stacks, which differ
+    # by their leaf: 2 runs in 9 on 3.14/3.15 had no LS111, the heaviest
+    # stack being SSLContext.__new__)
     "client_ssl_verify": ([("LS111", "client_ssl_verify", "client_ssl_verify")],
                           ["LS110", "LS075", "LS030"]),
     # httpx.Client() (3.11): libcrypto X509_load_cert_crl_file_ex ←
