@@ -403,9 +403,11 @@ static int read_target(void *ctx, uint64_t addr, void *buf, unsigned long len)
 
 static int session_add_sample(struct session *s, const struct ls_sample *smp)
 {
-	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
+	/* the fd first: it is gone once the call returns */
 	int fd = smp->nr >= 0 ? fdkind__fd_of(smp->nr, (const uint64_t *)smp->args,
 					      read_target, s) : -1;
+	int fd_kind = fdkind__of(s->tgt.pid, fd);
+	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
 
 	if (s->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
 		struct stack_count sc = { .nr = smp->nr, .n_frames = n, .frames = s->ids };
@@ -414,8 +416,7 @@ static int session_add_sample(struct session *s, const struct ls_sample *smp)
 			session_gil_holder(s, smp->hdr.tid, smp->hdr.seq);
 	}
 
-	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0,
-				     fdkind__of(s->tgt.pid, fd));
+	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0, fd_kind);
 }
 
 static int on_event(void *ctx, void *data, size_t size)

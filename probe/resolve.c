@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "maps.h"
 #include "resolve.h"
 
 #define MAX_NATIVE 128
@@ -9,6 +10,24 @@
 static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	return pyproc__read(ctx, addr, buf, len);
+}
+
+/* Load the symbols and debug info of every executable mapping now, so
+ * that the first samples are not held up by it (late samples would find
+ * their sockets closed and their code objects freed). */
+static void warm_native(struct resolver *r)
+{
+	struct maps m;
+
+	if (!r->nat || maps__load(&m, r->pid))
+		return;
+	for (unsigned int i = 0; i < m.n; i++) {
+		struct native_sym ns;
+
+		if (m.v[i].perms[2] == 'x' && m.v[i].path[0] == '/')
+			native__symbolize(r->nat, m.v[i].start + 16, &ns);
+	}
+	maps__free(&m);
 }
 
 int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path)
@@ -24,6 +43,7 @@ int resolver__set_python(struct resolver *r, const struct pyproc *py, const char
 		native__refresh(r->nat);
 	else
 		r->nat = native__new(r->pid);
+	warm_native(r);
 	return 0;
 }
 

@@ -126,7 +126,7 @@ def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30):
     w = Workload(scenario, python, root)
     ls = Loopstall("attach", "-p", str(w.pid), "-f", "json", *args)
     try:
-        assert ls.wait_for(count_type("loop", loops)), \
+        assert ls.wait_for(count_type("loop", loops), timeout=40), \
             f"loopstall saw no loop: {ls.lines}"
         w.go()
         w.wait(timeout)

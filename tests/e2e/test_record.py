@@ -14,9 +14,9 @@ GOLDEN = os.path.join(ROOT, "tests", "golden")
 ENV = dict(os.environ, TZ="UTC")
 
 
-def report(path, *args):
+def report(path, *args, cwd=None):
     p = subprocess.run([LOOPSTALL, "report", path, *args], capture_output=True,
-                       text=True, env=ENV, timeout=60)
+                       text=True, env=ENV, timeout=60, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -118,7 +118,8 @@ def test_record_a_command_from_its_first_loop_iteration(tmp_path):
 @pytest.mark.parametrize("fmt,name", [("text", "stally.txt"), ("collapsed", "stally.collapsed"),
                                       ("sarif", "stally.sarif")])
 def test_golden_reports_of_a_committed_recording(fmt, name):
-    rc, out, err = report(os.path.join(GOLDEN, "stally.lsr"), "-f", fmt)
+    # by a relative name: the report names the file it read
+    rc, out, err = report("stally.lsr", "-f", fmt, cwd=GOLDEN)
     assert rc == 0, err
     path = os.path.join(GOLDEN, name)
     if os.environ.get("LS_UPDATE_GOLDEN"):

@@ -19,7 +19,6 @@ _PySemaphore_Wait, X509_load_cert_crl_file_ex, sqlite3_step).
 """
 import ctypes
 import functools
-import json
 import os
 import re
 import signal
