@@ -75,7 +75,8 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 		ms_i->nr = sc->nr;
 		ms_i->fd_kind = sc->fd_kind;
 		for (int a = 0; a < 6; a++)
-			ms_i->args[a] = (int64_t)sc->args[a];
+			ms_i->args[a] = syscall__int_args(sc->nr) & (1u << a) ?
+				(int64_t)(int32_t)sc->args[a] : (int64_t)sc->args[a];
 		if (findings__gil_wait(sc, frames) && ms_i->share >= MATCH_MIN_SHARE)
 			ms.gil_wait = true;
 		for (uint32_t j = 0; j < sc->n_frames; j++) {

@@ -38,3 +38,22 @@ const char *syscall__wait_label(int nr, char *buf, unsigned long len)
 		return "futex (lock/GIL)";
 	return name;
 }
+
+unsigned int syscall__int_args(int nr)
+{
+	static const struct { const char *name; unsigned int mask; } ints[] = {
+		{ "poll", 1u << 2 },		/* int timeout */
+		{ "epoll_wait", 1u << 0 | 1u << 2 | 1u << 3 },
+		{ "epoll_pwait", 1u << 0 | 1u << 2 | 1u << 3 },
+		{ "read", 1u << 0 }, { "write", 1u << 0 }, { "recvfrom", 1u << 0 },
+		{ "sendto", 1u << 0 }, { "recvmsg", 1u << 0 }, { "sendmsg", 1u << 0 },
+		{ "connect", 1u << 0 }, { "fsync", 1u << 0 }, { "fdatasync", 1u << 0 },
+		{ "futex", 1u << 1 },		/* int op */
+	};
+	const char *name = syscall__name(nr);
+
+	for (size_t i = 0; name && i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (!strcmp(name, ints[i].name))
+			return ints[i].mask;
+	return 0;
+}

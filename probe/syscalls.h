@@ -10,4 +10,9 @@ int syscall__nr(const char *name);
  * "futex (lock/GIL)", "runqueue (CPU busy)". Never NULL. */
 const char *syscall__wait_label(int nr, char *buf, unsigned long len);
 
+/* Bit a set for each argument a of syscall nr that is a C int: it comes
+ * in a 64-bit register zero- or sign-extended depending on the libc, so
+ * read it as 32 bits (poll's timeout -1 is 4294967295 from glibc 2.36). */
+unsigned int syscall__int_args(int nr);
+
 #endif
