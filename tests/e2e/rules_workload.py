@@ -66,8 +66,12 @@ async def wait_go():
 
 
 def settle():
-    """A pause on the loop between the blocking call and the end."""
-    return asyncio.sleep(0.1)
+    """An idle pause after the scenario: its stall ends, and the process
+    (with the files and sockets the scenario kept open) lives on while
+    loopstall reads the last samples: it names an fd's kind from
+    /proc/PID/fd when it reads a sample, which on 3.11 (symbols with
+    DWARF lines: slower) lags the stall by up to a few hundred ms."""
+    return asyncio.sleep(0.5)
 
 
 # --- local servers ---------------------------------------------------------
