@@ -101,7 +101,7 @@ static void json_frame(FILE *f, const struct frame *fr)
 	fputc('}', f);
 }
 
-static void json_str_or_null(FILE *f, const char *s)
+void json_str_or_null(FILE *f, const char *s)
 {
 	if (s)
 		json_str(f, s);

@@ -50,6 +50,8 @@ const char *fmt_dur(uint64_t ns, char *buf, size_t len);
 const char *fmt_clock(uint64_t unix_ns, char *buf, size_t len);
 /* A JSON string literal, escaped. */
 void json_str(FILE *f, const char *s);
+/* The same, or null for NULL. */
+void json_str_or_null(FILE *f, const char *s);
 
 /* A stall; frames resolves its stacks' frame ids. Text shows the dominant
  * stack trimmed to what matters (full: every frame); JSON every stack. */

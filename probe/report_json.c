@@ -13,14 +13,6 @@ static double ms(uint64_t ns)
 	return ns / 1e6;
 }
 
-static void str_or_null(FILE *f, const char *s)
-{
-	if (s)
-		json_str(f, s);
-	else
-		fputs("null", f);
-}
-
 static void u64_or_null(FILE *f, uint64_t v)
 {
 	if (v)
@@ -55,20 +47,20 @@ static void print_recording(FILE *f, const struct report *r)
 	const struct recording_meta *m = &r->rec->meta;
 
 	fputs("\"recording\":{\"file\":", f);
-	str_or_null(f, r->name);
+	json_str_or_null(f, r->name);
 	fputs(",\"host\":", f);
-	str_or_null(f, m->host);
+	json_str_or_null(f, m->host);
 	fputs(",\"command\":", f);
-	str_or_null(f, m->command);
+	json_str_or_null(f, m->command);
 	fputs(",\"python\":", f);
-	str_or_null(f, m->python);
+	json_str_or_null(f, m->python);
 	fprintf(f, ",\"pid\":%u,\"loopstall\":", m->pid);
-	str_or_null(f, m->loopstall);
+	json_str_or_null(f, m->loopstall);
 	fprintf(f, ",\"threshold_ms\":%.3f,\"start_unix_ns\":%" PRIu64 ",\"end_unix_ns\":",
 		ms(m->threshold_ns), m->start_unix_ns);
 	u64_or_null(f, m->end_unix_ns);
 	fputs(",\"ended_by\":", f);
-	str_or_null(f, m->ended_by);
+	json_str_or_null(f, m->ended_by);
 	fprintf(f, ",\"stalls\":%u,\"truncated\":%s,\"lost\":{\"stalls\":%" PRIu64
 		",\"samples\":%" PRIu64 "}},\n", r->rec->n_stalls,
 		r->rec->truncated ? "true" : "false", m->lost_stalls, m->lost_samples);
@@ -98,7 +90,7 @@ static void print_summary_obj(FILE *f, const struct report *r)
 		const struct report_category *c = &r->cats[i];
 
 		fputs(i ? ",{\"category\":" : "{\"category\":", f);
-		str_or_null(f, c->category < 0 ? NULL : rule_category_name(c->category));
+		json_str_or_null(f, c->category < 0 ? NULL : rule_category_name(c->category));
 		fprintf(f, ",\"stalls\":%u,\"ms\":%.3f,\"share\":%.4f}", c->stalls, ms(c->ns),
 			r->stalled_ns ? (double)c->ns / r->stalled_ns : 0.0);
 	}
@@ -133,23 +125,23 @@ static void print_group_obj(FILE *f, const struct report_group *g)
 	fputs("{\"rule\":", f);
 	json_str(f, rule->id);
 	fputs(",\"name\":", f);
-	str_or_null(f, rule->name);
+	json_str_or_null(f, rule->name);
 	fprintf(f, ",\"category\":\"%s\",\"severity\":\"%s\",\"call_site\":{\"file\":",
 		rule_category_name(rule->category), rule_severity_name(rule->severity));
-	str_or_null(f, g->g.file);
+	json_str_or_null(f, g->g.file);
 	if (g->g.line)
 		fprintf(f, ",\"line\":%d", g->g.line);
 	else
 		fputs(",\"line\":null", f);
 	fputs(",\"function\":", f);
-	str_or_null(f, g->g.function);
+	json_str_or_null(f, g->g.function);
 	fputs(",\"code\":", f);
-	str_or_null(f, g->g.code);
+	json_str_or_null(f, g->g.code);
 	fprintf(f, "},\"count\":%u,\"total_ms\":%.3f,\"worst_ms\":%.3f,\"worst_stall\":%u,"
 		"\"evidence\":", g->g.count, ms(g->g.total_ns), ms(g->g.worst_ns), g->worst_index);
-	str_or_null(f, g->finding ? g->finding->evidence : NULL);
+	json_str_or_null(f, g->finding ? g->finding->evidence : NULL);
 	fputs(",\"fix\":", f);
-	str_or_null(f, rule->fix);
+	json_str_or_null(f, rule->fix);
 	fputc('}', f);
 }
 
@@ -157,7 +149,7 @@ int report__json(FILE *f, const struct report *r)
 {
 	fprintf(f, "{\"type\":\"report\",\"schema_version\":%d,\"loopstall\":",
 		LS_SCHEMA_VERSION);
-	str_or_null(f, r->version);
+	json_str_or_null(f, r->version);
 	fputs(",\n", f);
 	print_recording(f, r);
 	print_window(f, r);

@@ -155,10 +155,11 @@ def built():
     assert os.geteuid() == 0, "the end-to-end tests load BPF programs: run as root"
 
 
-def attach_text(scenario, *args):
-    """Run scenario under text-mode `loopstall attach`; the finished run."""
+def run_text(command, scenario, *args):
+    """Run scenario under text-mode `loopstall COMMAND -p PID ARGS` (attach
+    or record) until it exits; the finished Loopstall."""
     w = Workload(scenario)
-    ls = Loopstall("attach", "-p", str(w.pid), *args)
+    ls = Loopstall(command, "-p", str(w.pid), *args)
     try:
         assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
         w.go()
@@ -167,4 +168,10 @@ def attach_text(scenario, *args):
     finally:
         w.kill()
         ls.kill()
+    return ls
+
+
+def attach_text(scenario, *args):
+    """Run scenario under text-mode `loopstall attach`; its output."""
+    ls = run_text("attach", scenario, *args)
     return "".join(ls.lines), ls.lines

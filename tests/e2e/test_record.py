@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import LOOPSTALL, ROOT, Loopstall, Workload, count_type, markers
+from conftest import LOOPSTALL, ROOT, Loopstall, Workload, markers, run_text
 
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 ENV = dict(os.environ, TZ="UTC")
@@ -22,17 +22,7 @@ def report(path, *args, cwd=None):
 
 def record_workload(tmp_path, scenario, *args):
     out = str(tmp_path / "run.lsr")
-    w = Workload(scenario)
-    ls = Loopstall("record", "-p", str(w.pid), "-o", out, *args)
-    try:
-        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l))
-        w.go()
-        w.wait()
-        assert ls.finish() == 0, ls.stderr
-    finally:
-        w.kill()
-        ls.kill()
-    return out, ls
+    return out, run_text("record", scenario, "-o", out, *args)
 
 
 def test_round_trip_keeps_stalls_stacks_and_findings(tmp_path):
