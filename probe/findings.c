@@ -50,16 +50,15 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 		.off_cpu_ns = st->off_cpu_ns,
 	};
 	uint64_t total = 0;
+	double gil_share = 0;
 	uint32_t nf = 0;
 	int n, err = -ENOMEM;
 
-	if (!pack || !pack->n || !st->n_stacks)
-		return 0;
 	for (uint32_t i = 0; i < st->n_stacks; i++) {
 		total += st->stacks[i].weight_ns;
 		nf += st->stacks[i].n_frames;
 	}
-	stacks = calloc(st->n_stacks, sizeof(*stacks));
+	stacks = calloc(st->n_stacks ? st->n_stacks : 1, sizeof(*stacks));
 	mf = calloc(nf ? nf : 1, sizeof(*mf));
 	mods = calloc(nf ? nf : 1, sizeof(*mods));
 	if (!stacks || !mf || !mods)
@@ -77,8 +76,8 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 		for (int a = 0; a < 6; a++)
 			ms_i->args[a] = syscall__int_args(sc->nr) & (1u << a) ?
 				(int64_t)(int32_t)sc->args[a] : (int64_t)sc->args[a];
-		if (findings__gil_wait(sc, frames) && ms_i->share >= MATCH_MIN_SHARE)
-			ms.gil_wait = true;
+		if (findings__gil_wait(sc, frames))
+			gil_share += ms_i->share;
 		for (uint32_t j = 0; j < sc->n_frames; j++) {
 			const struct frame *f = frames__get(frames, sc->frames[j]);
 			struct match_frame *m = &mf[nf];
@@ -103,9 +102,12 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 			ms_i->n++;
 		}
 	}
+	ms.gil_wait = gil_share >= MATCH_MIN_SHARE;
 	ms.stacks = stacks;
 	ms.n = st->n_stacks;
-	n = match__stall(pack, &ms, found, MAX_FINDINGS);
+	n = pack ? match__stall(pack, &ms, found, MAX_FINDINGS) : 0;
+	if (!n)		/* still reported, under "other" */
+		n = !match__other(&ms, &found[0]);
 	st->findings = calloc(n ? n : 1, sizeof(*st->findings));
 	if (!st->findings)
 		goto cleanup;
@@ -114,6 +116,7 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 		const struct match_stack *k = &stacks[found[i].stack];
 
 		o->rule = found[i].rule;
+		o->share = found[i].share;
 		memcpy(o->evidence, found[i].evidence, sizeof(o->evidence));
 		if (found[i].site >= 0) {
 			const struct match_frame *m = &k->frames[found[i].site];

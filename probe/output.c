@@ -128,7 +128,7 @@ static void json_finding(FILE *f, const struct stall_finding *fd)
 	json_str_or_null(f, fd->function);
 	fputs(",\"code\":", f);
 	json_str_or_null(f, fd->code);
-	fputs("},\"evidence\":", f);
+	fprintf(f, "},\"share\":%.3f,\"evidence\":", fd->share);
 	json_str(f, fd->evidence);
 	fputs(",\"fix\":", f);
 	json_str_or_null(f, r->fix);
@@ -143,6 +143,7 @@ static void json_finding(FILE *f, const struct stall_finding *fd)
 
 static void print_stall_json(FILE *f, const struct stall *s, const struct frames *frames)
 {
+	const struct stall_finding *p;
 	char nrbuf[32];
 
 	fprintf(f, "{\"type\":\"stall\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,\"thread\":",
@@ -206,7 +207,9 @@ static void print_stall_json(FILE *f, const struct stall *s, const struct frames
 		}
 		fputs("]},", f);
 	}
-	fputs("\"findings\":[", f);
+	p = report__primary(s);
+	fprintf(f, "\"category\":\"%s\",\"findings\":[",
+		rule_category_name(p ? p->rule->category : CAT_OTHER));
 	for (uint32_t i = 0; i < s->n_findings; i++) {
 		if (i)
 			fputc(',', f);

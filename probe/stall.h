@@ -26,6 +26,7 @@ struct stall_finding {
 	int line;
 	char *function;
 	char *code;			/* its source line, or NULL */
+	double share;			/* of the stall the rule holds on */
 	char evidence[256];
 };
 

@@ -209,7 +209,8 @@ static void hottest(const struct match_stall *s, char *buf, size_t len)
 	}
 }
 
-/* Does r hold on stack st of s? Fills the finding when it does. */
+/* Does r hold on stack k of s? Fills the finding fd when it does and fd
+ * is not NULL. */
 static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int k,
 			  struct finding *fd)
 {
@@ -256,6 +257,8 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 		site = i;
 		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%s%s", ev[0] ? "; " : "", why);
 	}
+	if (!fd)
+		return true;
 	if (st->nr >= 0 && (r->syscall || r->fd_kinds)) {
 		const char *name = syscall__name(st->nr);
 
@@ -306,18 +309,73 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 	int n = 0;
 
 	for (int i = 0; i < p->n && n < max; i++) {
+		double share = 0;
+		int first = -1;
+
 		if (!has_conditions(&p->v[i]))
 			continue;
-		for (int k = 0; k < s->n; k++) {
-			if (s->stacks[k].share < MATCH_MIN_SHARE && k > 0)
-				continue;
-			if (rule_on_stack(&p->v[i], s, k, &out[n])) {
-				n++;
-				break;
+		/* A cause spreads over many stacks (a recursive decoder, a
+		 * loop calling several helpers): r counts with the share of
+		 * every stack it holds on, and speaks through the heaviest. */
+		for (int k = 0; k < s->n; k++)
+			if (rule_on_stack(&p->v[i], s, k, first < 0 ? &out[n] : NULL)) {
+				first = first < 0 ? k : first;
+				share += s->stacks[k].share;
 			}
+		if (first == 0 || (first > 0 && share >= MATCH_MIN_SHARE - 1e-9)) {
+			out[n].share = share > 1 ? 1 : share;
+			n++;
 		}
 	}
 	return n;
+}
+
+const struct rule match__unmatched = {
+	.id = (char *)"LS000",
+	.name = (char *)"stall no rule names",
+	.category = CAT_OTHER,
+	.severity = SEV_INFO,
+	.description = (char *)"No rule of the packs in use holds on this stall. It is "
+		"still a stall: its stack shows what the loop thread ran or waited in.",
+	.fix = (char *)"Read the stack: the call site is where your code was. A rule of "
+		"your own (docs/rules.md) can name the cause next time.",
+	.max_on_cpu = 1,
+	.pack = (char *)"(built in)",
+};
+
+int match__other(const struct match_stall *s, struct finding *out)
+{
+	const struct match_stack *st = s->n ? &s->stacks[0] : NULL;
+	double on = s->duration_ns ? (double)s->on_cpu_ns / s->duration_ns : 0;
+	char hot[192] = "";
+	int len;
+
+	*out = (struct finding){ .rule = &match__unmatched, .site = -1, .share = 1 };
+	if (!st) {
+		snprintf(out->evidence, sizeof(out->evidence),
+			 "no rule matched; no sample was taken in the stall");
+		return 0;
+	}
+	out->stack = 0;
+	out->site = call_site(st);
+	out->line = out->site >= 0 ? st->frames[out->site].line : 0;
+	len = snprintf(out->evidence, sizeof(out->evidence), "no rule matched; ");
+	if (st->nr >= 0) {
+		const char *name = syscall__name(st->nr);
+		bool sock = st->fd_kind == FD_TCP || st->fd_kind == FD_UDP ||
+			    st->fd_kind == FD_UNIX;
+
+		len += snprintf(out->evidence + len, sizeof(out->evidence) - len,
+				"mostly in %s%s%s%s; ", name ? name : "a syscall",
+				st->fd_kind >= 0 ? " on a " : "",
+				st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "",
+				sock ? " socket" : "");
+	}
+	if (on >= 0.5)
+		hottest(s, hot, sizeof(hot));
+	snprintf(out->evidence + len, sizeof(out->evidence) - len, "on-CPU %.0f%%%s",
+		 on * 100, hot);
+	return 0;
 }
 
 const char *match__module_of(const char *file, char *buf, unsigned long len)

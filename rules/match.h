@@ -43,16 +43,27 @@ struct finding {
 				   Python frame; -1 none */
 	int line;		/* the call site's line: a source pattern's
 				   match, else the frame's line */
+	double share;		/* of the stall, over every stack the
+				   rule holds on */
 	char evidence[256];	/* what matched, for people */
 };
 
-/* Stacks with less than this share of a stall are not matched (noise). */
+/* A rule that holds on the heaviest stack of a stall matches; one that
+ * holds on lighter stacks only, when they add up to this share of the
+ * stall (less is noise). */
 #define MATCH_MIN_SHARE 0.2
 
 /* Findings of stall s under the rules of p, at most max, in rule order
  * (one per rule). Returns the count. */
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct finding *out, int max);
+
+/* The rule of stalls no rule of a pack holds on: LS000, category other,
+ * severity info. */
+extern const struct rule match__unmatched;
+/* Its finding for s: the call site on the heaviest stack, and what that
+ * stack was doing. */
+int match__other(const struct match_stall *s, struct finding *out);
 
 /* "requests.api" for ".../dist-packages/requests/api.py", "json" for
  * ".../python3.11/json/__init__.py", "app.handlers" for a user file

@@ -236,6 +236,60 @@ Test(match, minor_stacks_are_not_matched)
 	cr_expect_eq(f[0].stack, 1);
 }
 
+Test(match, a_rule_counts_the_share_of_every_stack_it_holds_on)
+{
+	static const struct match_frame plain[] = {
+		{ .python = true, .user = true, .function = "work", .module = "app", .line = 3 },
+	};
+	/* a cause spread over stacks lighter than the first (a recursive
+	 * decoder): 3 x 8% is matched, 2 x 8% is not */
+	struct match_stack st[4] = {
+		{ .frames = plain, .n = 1, .share = 0.76, .nr = -1, .fd_kind = -1 },
+		http_stack(), http_stack(), http_stack(),
+	};
+	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 4 };
+	struct finding f[8];
+
+	st[1].share = st[2].share = st[3].share = 0.08;
+	cr_assert_eq(run(&r_http, 1, &s, f), 1);
+	cr_expect_eq(f[0].stack, 1, "evidence from the heaviest stack it holds on");
+	cr_expect_float_eq(f[0].share, 0.24, 1e-9);
+	cr_expect_eq(f[0].line, 47);
+	s.n = 3;
+	cr_expect_eq(run(&r_http, 1, &s, f), 0, "16%% of the stall is noise");
+	st[0] = http_stack();
+	st[0].share = 0.05;
+	cr_assert_eq(run(&r_http, 1, &s, f), 1, "the heaviest stack always counts");
+	cr_expect_float_eq(f[0].share, 0.21, 1e-9);
+}
+
+Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
+{
+	static const struct match_frame fr[] = {
+		{ .python = false, .function = "clock_nanosleep", .library = "libc.so.6" },
+		{ .python = true, .function = "sleep", .module = "time", .line = 0 },
+		{ .python = true, .user = true, .function = "nap", .module = "app",
+		  .file = "/srv/app.py", .line = 12 },
+	};
+	struct match_stack st = { .frames = fr, .n = 3, .share = 1, .nr = SYS_clock_nanosleep,
+				  .fd_kind = -1 };
+	struct match_stall s = one(&st, 200 * MS, 0);
+	struct finding f;
+
+	cr_assert_eq(match__other(&s, &f), 0);
+	cr_expect_str_eq(f.rule->id, "LS000");
+	cr_expect_eq(f.rule->category, CAT_OTHER);
+	cr_expect_eq(f.rule->severity, SEV_INFO);
+	cr_expect_eq(f.site, 2, "the innermost user frame");
+	cr_expect_eq(f.line, 12);
+	cr_expect(strstr(f.evidence, "no rule matched; mostly in clock_nanosleep; on-CPU 0%"),
+		  "%s", f.evidence);
+	s.n = 0;
+	cr_assert_eq(match__other(&s, &f), 0);
+	cr_expect_eq(f.site, -1);
+	cr_expect(strstr(f.evidence, "no sample"), "%s", f.evidence);
+}
+
 Test(match, several_rules_fire_in_rule_order_once_each)
 {
 	struct rule rules[2] = { r_timeout, r_http };

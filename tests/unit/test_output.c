@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include "output.h"
+#include "rule.h"
 #include "stack.h"
 
 #define MS 1000000ULL
@@ -768,7 +769,34 @@ Test(output, stall_json_structure)
 	cr_expect(strstr(got, "]},{\"count\":1,\"ms\":1.300,\"cpu\":\"on\",\"syscall\":null,"
 			      "\"frames\":[{\"kind\":\"native\",\"function\":\"encoder_listencode_obj\","),
 		  "%s", got);
-	cr_expect(strstr(got, "}]}],\"findings\":[]}\n"), "%s", got);
+	cr_expect(strstr(got, "}]}],\"category\":\"other\",\"findings\":[]}\n"), "%s", got);
+	free(got);
+}
+
+/* The stall's category is its most severe finding's; each finding says
+ * the share of the stall its rule holds on. */
+Test(output, stall_json_category_and_finding_share)
+{
+	static struct rule warn = { .id = "T-CPU", .name = "cpu", .category = CAT_CPU,
+				    .severity = SEV_WARNING, .fix = "split it" };
+	static struct rule err = { .id = "T-HTTP", .name = "http", .category = CAT_HTTP,
+				   .severity = SEV_ERROR, .fix = "async client" };
+	struct stall_finding fd[2] = {
+		{ .rule = &warn, .share = 0.25, .evidence = "hot" },
+		{ .rule = &err, .share = 0.754, .evidence = "in recvfrom",
+		  .file = "/srv/app.py", .line = 47, .function = "fetch" },
+	};
+	struct stall s = sample_stall();
+	char *got;
+
+	s.findings = fd;
+	s.n_findings = 2;
+	got = stall_json(&s);
+	cr_expect(strstr(got, "],\"category\":\"http\",\"findings\":[{\"rule\":\"T-CPU\","),
+		  "%s", got);
+	cr_expect(strstr(got, "\"share\":0.250,\"evidence\":\"hot\""), "%s", got);
+	cr_expect(strstr(got, "\"call_site\":{\"file\":\"/srv/app.py\",\"line\":47,"
+			      "\"function\":\"fetch\",\"code\":null},\"share\":0.754,"), "%s", got);
 	free(got);
 }
 
