@@ -28,14 +28,23 @@ def pythons():
     return sorted(found, key=lambda t: tuple(map(int, t[0].split("."))))
 
 
+def copy_into(src, dst):
+    """Copy src to dst atomically: a loopstall reading dst (the source of
+    a running workload, through /proc/PID/root) never sees it half
+    written by the next test's copy."""
+    tmp = f"{dst}.{os.getpid()}.tmp"
+    with open(src, "rb") as f, open(tmp, "wb") as g:
+        g.write(f.read())
+    os.replace(tmp, dst)
+
+
 def workload_cmd(scenario, python=PYTHON, root="/"):
     """The command running workload.py under python, inside root."""
     if root == "/":
         return [python, WORKLOAD, scenario], WORKLOAD
     inside = "/tmp/loopstall-tests/workload.py"
     os.makedirs(root + os.path.dirname(inside), exist_ok=True)
-    with open(WORKLOAD, "rb") as src, open(root + inside, "wb") as dst:
-        dst.write(src.read())
+    copy_into(WORKLOAD, root + inside)
     return ["chroot", root, python, inside, scenario], inside
 
 

@@ -10,14 +10,16 @@ call site there.
 
 The network here is loopback only. The servers run in a child process on
 127.0.0.1 and answer after DELAY: HTTP, a line echo, enough of PostgreSQL
-for libpq, and DNS on UDP port 53 for the dns_* scenarios, whose
-/etc/resolv.conf is bind-mounted (in a mount namespace of this process
-only) to point at it: there is no other resolver to reach here. Database
-drivers other than sqlite3 are not installed: the fake_* scenarios import
-stand-ins written at start-up under a site-packages directory, with the
-real drivers' module names and their way of blocking (a socket read
-without a timeout); libpq (psycopg2's engine) is driven through ctypes
-when libpq.so.5 exists (the host, not the chroots).
+for libpq and of MySQL for libmariadb, and DNS on UDP port 53 for the
+dns_* scenarios, whose /etc/resolv.conf is bind-mounted (in a mount
+namespace of this process only) to point at it: there is no other resolver
+to reach here. Real database drivers run against those servers where
+scripts/setup-deps and scripts/setup-pythons could install them: psycopg
+3 (python3-psycopg, pure Python over libpq.so.5), mysqlclient (MySQLdb,
+python3-mysqldb), and libpq itself (psycopg2's engine), driven through
+ctypes. The fake_* scenarios import stand-ins written at start-up under a
+site-packages directory, with the real drivers' module names and their
+way of blocking (a socket read without a timeout).
 """
 import asyncio
 import ctypes
@@ -47,9 +49,12 @@ DNS_NAME = "slow.loopstall.test"
 NEEDS = {
     "http_requests": ["requests"], "http_requests_timeout": ["requests"],
     "http_requests_thread": ["requests"], "http_urllib3": ["urllib3"],
+    "client_requests_session": ["requests"], "client_requests_session_once": ["requests"],
     "http_httpx": ["httpx"], "http_httpx_default": ["httpx"],
     "http_aiohttp": ["aiohttp"], "client_httpx": ["httpx"],
     "client_httpx_once": ["httpx"], "libpq": ["libpq"],
+    "psycopg": ["psycopg"], "psycopg_thread": ["psycopg"],
+    "mysqldb": ["MySQLdb"], "mysqldb_thread": ["MySQLdb"],
     "requests_json_after_thread": ["requests"], "sleep_uvloop": ["uvloop"],
 }
 
@@ -124,19 +129,152 @@ def http_server(body=b"ok", delay=DELAY):
     return SlowTCP(lambda req: resp, end=b"\r\n\r\n", delay=delay, once=True)
 
 
-def postgres_server(delay=DELAY):
-    """Enough of the PostgreSQL protocol for libpq: trust authentication,
-    then every simple query answered (EmptyQueryResponse) after delay."""
-    ready = b"Z\0\0\0\5I"
-    started = []
+class SlowSession(SlowTCP):
+    """A TCP server on 127.0.0.1 speaking a protocol of its own, one thread
+    per connection running session(rfile, conn)."""
 
-    def reply(data):
-        if not started:                         # StartupMessage
-            started.append(True)
-            return b"R\0\0\0\x08\0\0\0\0" + b"K\0\0\0\x0c\0\0\0\1\0\0\0\2" + ready
-        time.sleep(delay)                       # Query
-        return b"I\0\0\0\4" + ready
-    return SlowTCP(reply, delay=0)
+    def __init__(self, delay=DELAY):
+        super().__init__(None, delay=delay)
+
+    def _serve(self, conn):
+        with conn, conn.makefile("rb") as rfile:
+            try:
+                self.session(rfile, conn)
+            except (OSError, ValueError, struct.error):  # the client went away
+                pass
+
+
+def _pg_msg(kind, body=b""):
+    return kind + struct.pack("!I", len(body) + 4) + body
+
+
+class SlowPostgres(SlowSession):
+    """Enough of the PostgreSQL protocol (v3) for libpq and psycopg 3:
+    trust authentication and the parameter statuses a server reports, then
+    each query answered after delay, in the simple protocol (Query) or the
+    extended one (Parse/Bind/Describe/Execute up to Sync, as psycopg 3.1
+    sends BEGIN): a SELECT gives one row (an int4 1), any other statement
+    its command tag (BEGIN, COMMIT, SET ...)."""
+
+    PARAMS = {b"server_version": b"16.0", b"server_encoding": b"UTF8",
+              b"client_encoding": b"UTF8", b"DateStyle": b"ISO, MDY",
+              b"integer_datetimes": b"on", b"standard_conforming_strings": b"on",
+              b"TimeZone": b"UTC"}
+    ROWDESC = _pg_msg(b"T", struct.pack("!H", 1) + b"?column?\0" +
+                      struct.pack("!IHIhiH", 0, 0, 23, 4, -1, 0))
+
+    @staticmethod
+    def _result(sql):
+        """The answer to executing sql: rows and CommandComplete."""
+        word = sql.split(None, 1)[0].upper() if sql else b""
+        if word == b"SELECT":
+            return _pg_msg(b"D", struct.pack("!HI", 1, 1) + b"1") + _pg_msg(b"C", b"SELECT 1\0")
+        return _pg_msg(b"C", word + b"\0") if sql else _pg_msg(b"I")  # EmptyQueryResponse
+
+    def session(self, rfile, conn):
+        while True:                             # StartupMessage, after any SSLRequest
+            n, code = struct.unpack("!II", rfile.read(8))
+            rfile.read(n - 8)
+            if code != 80877103 and code != 80877104:   # SSL, GSSENC requests
+                break
+            conn.sendall(b"N")
+        out = _pg_msg(b"R", struct.pack("!I", 0))       # AuthenticationOk
+        for k, v in self.PARAMS.items():
+            out += _pg_msg(b"S", k + b"\0" + v + b"\0")
+        out += _pg_msg(b"K", struct.pack("!II", 1, 2))  # BackendKeyData
+        status = b"I"
+        conn.sendall(out + _pg_msg(b"Z", status))
+        out, sql, ran = b"", b"", []
+        while True:
+            kind = rfile.read(1)
+            if kind in (b"", b"X"):                      # Terminate
+                return
+            n, = struct.unpack("!I", rfile.read(4))
+            body = rfile.read(n - 4)
+            if kind == b"Q":                            # Query
+                sql = body.rstrip(b"\0").strip()
+                out += (self.ROWDESC if sql[:6].upper() == b"SELECT" else b"") + self._result(sql)
+                ran.append(sql)
+            elif kind == b"P":                          # Parse: name, query, types
+                sql = body.split(b"\0")[1].strip()
+                out += _pg_msg(b"1")
+            elif kind == b"B":                          # Bind
+                out += _pg_msg(b"2")
+            elif kind == b"D":                          # Describe
+                if body[:1] == b"S":                    # ParameterDescription: none
+                    out += _pg_msg(b"t", struct.pack("!H", 0))
+                out += self.ROWDESC if sql[:6].upper() == b"SELECT" else _pg_msg(b"n")
+            elif kind == b"E":                          # Execute
+                out += self._result(sql)
+                ran.append(sql)
+            elif kind == b"C":                          # Close
+                out += _pg_msg(b"3")
+            if kind not in (b"Q", b"S", b"H"):
+                continue
+            if ran:
+                time.sleep(self.delay)
+            for q in ran:
+                word = q.split(None, 1)[0].upper() if q else b""
+                if word in (b"BEGIN", b"START"):
+                    status = b"T"
+                elif word in (b"COMMIT", b"ROLLBACK", b"END", b"ABORT"):
+                    status = b"I"
+            if kind != b"H":                            # Flush: no ReadyForQuery
+                out += _pg_msg(b"Z", status)
+            conn.sendall(out)
+            out, ran = b"", []
+
+
+def postgres_server(delay=DELAY):
+    return SlowPostgres(delay)
+
+
+def _my_packet(seq, payload):
+    return struct.pack("<I", len(payload))[:3] + bytes([seq & 0xff]) + payload
+
+
+class SlowMySQL(SlowSession):
+    """Enough of the MySQL protocol for libmariadb (mysqlclient's C
+    library): a v10 greeting offering mysql_native_password and no TLS,
+    any login accepted, then each command answered with an OK packet
+    (COM_QUERY after delay): an UPDATE's answer."""
+
+    # LONG_PASSWORD, LONG_FLAG, CONNECT_WITH_DB, PROTOCOL_41,
+    # SECURE_CONNECTION, MULTI_STATEMENTS, MULTI_RESULTS, PLUGIN_AUTH
+    # (no SSL; no TRANSACTIONS: mysqlclient then sends no autocommit query)
+    CAPS = 0x1 | 0x4 | 0x8 | 0x200 | 0x8000 | 0x10000 | 0x20000 | 0x80000
+    OK = b"\0\0\0" + struct.pack("<HH", 0x0002, 0)   # autocommit, no warnings
+
+    def session(self, rfile, conn):
+        def read_packet():
+            head = rfile.read(4)
+            if len(head) < 4:
+                return None, b""
+            n = int.from_bytes(head[:3], "little")
+            return head[3], rfile.read(n)
+
+        scramble = b"0123456789abcdefghij"
+        greeting = (b"\x0a" + b"8.0.36-loopstall\0" + struct.pack("<I", 7) +
+                    scramble[:8] + b"\0" + struct.pack("<H", self.CAPS & 0xffff) +
+                    bytes([45]) + struct.pack("<H", 0x0002) +      # utf8mb4, autocommit
+                    struct.pack("<H", self.CAPS >> 16) + bytes([21]) + b"\0" * 10 +
+                    scramble[8:] + b"\0" + b"mysql_native_password\0")
+        conn.sendall(_my_packet(0, greeting))
+        seq, _ = read_packet()                         # HandshakeResponse41
+        if seq is None:
+            return
+        conn.sendall(_my_packet(seq + 1, self.OK))
+        while True:
+            seq, cmd = read_packet()
+            if seq is None or cmd[:1] == b"\x01":     # COM_QUIT
+                return
+            if cmd[:1] == b"\x03":                    # COM_QUERY
+                time.sleep(self.delay)
+            conn.sendall(_my_packet(seq + 1, self.OK))
+
+
+def mysql_server(delay=DELAY):
+    return SlowMySQL(delay)
 
 
 class SlowDNS:
@@ -619,6 +757,29 @@ async def libpq(ctx):
     pq.PQclear(res)
 
 
+# The real drivers, connected at start-up (a pool's connection): the server
+# answers each query after DELAY.
+
+async def psycopg(ctx):
+    conn = ctx["psycopg"]               # psycopg.Connection, autocommit off
+    conn.execute("SELECT 1").fetchone()                         # @psycopg
+
+
+async def psycopg_thread(ctx):
+    conn = ctx["psycopg"]
+    await asyncio.to_thread(lambda: conn.execute("SELECT 1").fetchone())
+
+
+async def mysqldb(ctx):
+    cur = ctx["mysqldb"].cursor()       # MySQLdb.connect(...)
+    cur.execute("UPDATE users SET seen = 1 WHERE id = 1")       # @mysqldb
+
+
+async def mysqldb_thread(ctx):
+    cur = ctx["mysqldb"].cursor()
+    await asyncio.to_thread(cur.execute, "UPDATE users SET seen = 1 WHERE id = 1")
+
+
 # --- CPU-bound ------------------------------------------------------------
 
 async def cpu_json(ctx):
@@ -841,6 +1002,23 @@ async def client_httpx_once(ctx):
     await asyncio.to_thread(client.get, ctx["http"].url)
 
 
+async def client_requests_session(ctx):
+    import requests
+    with requests.Session() as s:
+        s.get(ctx["http"].url, timeout=5)                       # @client_requests_session
+
+
+async def client_requests_session_once(ctx):
+    ctx["session"].get(ctx["http"].url, timeout=5)              # @client_requests_session_once
+
+
+# --- no rule --------------------------------------------------------------
+
+async def other_sigwait(ctx):
+    # a wait no rule names: reported as LS000 (other), with its call site
+    signal.sigtimedwait([signal.SIGUSR2], DELAY)                # @other_sigwait
+
+
 # --- sequential awaits ----------------------------------------------------
 
 async def get_user(uid):
@@ -888,12 +1066,14 @@ SCENARIOS = {f.__name__: f for f in [
     subprocess_run, os_system, subprocess_async,
     dns_getaddrinfo, dns_gethostbyname, dns_loop_getaddrinfo, dns_numeric,
     sqlite, sqlite_thread, fake_redis, fake_pymysql, fake_pymongo, libpq,
+    psycopg, psycopg_thread, mysqldb, mysqldb_thread,
     cpu_json, cpu_json_thread, cpu_re, cpu_hash, cpu_hash_thread, cpu_zlib,
     cpu_pickle, cpu_python,
     lock_wait, lock_uncontended, event_wait, queue_get, queue_get_thread,
     future_result, future_wrapped, thread_join,
     gil, gil_released, gc_pause, gc_frozen, import_heavy, import_cached,
     client_ssl, client_ssl_once, client_ssl_verify, client_httpx, client_httpx_once,
+    client_requests_session, client_requests_session_once, other_sigwait,
     seq_await, seq_gathered,
 ]}
 
@@ -907,8 +1087,11 @@ PREIMPORT = {
     "http_urllib_thread": "urllib.request", "http_urllib3": "urllib3",
     "http_client": "http.client", "http_httpx": "httpx", "http_httpx_default": "httpx",
     "client_httpx": "httpx", "client_httpx_once": "httpx", "http_aiohttp": "aiohttp",
+    "client_requests_session": "requests", "client_requests_session_once": "requests",
     "subprocess_run": "subprocess", "sqlite": "sqlite3", "sqlite_thread": "sqlite3",
     "fake_redis": "redis", "fake_pymysql": "pymysql", "fake_pymongo": "pymongo",
+    "psycopg": "psycopg", "psycopg_thread": "psycopg",
+    "mysqldb": "MySQLdb", "mysqldb_thread": "MySQLdb",
     "cpu_json": "json", "cpu_json_thread": "json", "cpu_re": "re", "cpu_hash": "hashlib",
     "cpu_hash_thread": "hashlib", "cpu_zlib": "zlib", "cpu_pickle": "pickle",
     "gil_released": "hashlib", "client_ssl": "ssl", "client_ssl_verify": "ssl",
@@ -923,13 +1106,15 @@ def setup(scenario):
     if scenario.startswith("dns_"):
         ctx["cleanup"].append(private_resolv_conf())    # before any thread
         servers["dns"] = SlowDNS
-    if scenario.startswith(("http_", "client_httpx")):
+    if scenario.startswith(("http_", "client_httpx", "client_requests")):
         servers["http"] = http_server
     if scenario in ("socket_no_timeout", "socket_timeout", "poll_forever",
                     "poll_bounded") or scenario.startswith("fake_"):
         servers["echo"] = lambda: SlowTCP(lambda req: b"+OK\r\n" + b"\0" * 16)
-    if scenario == "libpq":
+    if scenario in ("libpq", "psycopg", "psycopg_thread"):
         servers["pg"] = postgres_server
+    if scenario in ("mysqldb", "mysqldb_thread"):
+        servers["mysql"] = mysql_server
     if scenario in ("cpu_json", "cpu_json_thread", "cpu_pickle",
                     "requests_json_after_thread"):
         ctx["doc"] = [{"id": i, "name": f"item {i}", "tags": ["a", "b", "c"], "score": i / 7}
@@ -993,9 +1178,20 @@ def setup(scenario):
     if scenario in PREIMPORT:
         import importlib
         importlib.import_module(PREIMPORT[scenario])
+    if scenario in ("psycopg", "psycopg_thread"):
+        import psycopg as pg
+        ctx["psycopg"] = pg.connect(f"host=127.0.0.1 port={ctx['pg'].port} user=u dbname=d "
+                                    "sslmode=disable gssencmode=disable")
+    if scenario in ("mysqldb", "mysqldb_thread"):
+        import MySQLdb
+        ctx["mysqldb"] = MySQLdb.connect(host="127.0.0.1", port=ctx["mysql"].port,
+                                         user="u", db="d")
     if scenario in ("http_httpx", "http_httpx_default", "client_httpx_once"):
         import httpx
         ctx["httpx"] = httpx.Client(timeout=None if scenario == "http_httpx" else 5)
+    if scenario == "client_requests_session_once":
+        import requests
+        ctx["session"] = requests.Session()
     if scenario == "client_ssl_once":
         import ssl
         ctx["ssl"] = ssl.create_default_context()
