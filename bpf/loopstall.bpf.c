@@ -237,6 +237,99 @@ static __always_inline void walk_python(struct ls_sample *s, __u32 tid)
 	s->n_py = c.n;
 }
 
+/* include/uapi/linux/stat.h, socket.h, in.h: macros, not in vmlinux.h */
+#define LS_S_IFMT	00170000
+#define LS_S_IFSOCK	0140000
+#define LS_S_IFREG	0100000
+#define LS_S_IFBLK	0060000
+#define LS_S_IFDIR	0040000
+#define LS_S_IFCHR	0020000
+#define LS_S_IFIFO	0010000
+#define LS_AF_UNIX	1
+#define LS_AF_INET	2
+#define LS_AF_INET6	10
+#define LS_IPPROTO_TCP	6
+#define LS_IPPROTO_UDP	17
+#define LS_IPPROTO_UDPLITE 136
+#define LS_IPPROTO_MPTCP 262
+
+/* enum ls_fd_kind of a socket: its family and protocol (sk_protocol is a
+ * bitfield before Linux 5.6; SOCK_STREAM is not always TCP). */
+static __always_inline __s32 socket_kind(struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk;
+	__u16 family;
+	__u32 proto;
+
+	/* a socket's file, or a socket's path opened with O_PATH */
+	if (!sock || BPF_CORE_READ(sock, file) != file)
+		return LS_FD_FILE;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return LS_FD_UNKNOWN;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == LS_AF_UNIX)
+		return LS_FD_UNIX;
+	if (family != LS_AF_INET && family != LS_AF_INET6)
+		return LS_FD_OTHER;
+	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (proto == LS_IPPROTO_TCP || proto == LS_IPPROTO_MPTCP)
+		return LS_FD_TCP;
+	if (proto == LS_IPPROTO_UDP || proto == LS_IPPROTO_UDPLITE)
+		return LS_FD_UDP;
+	return LS_FD_OTHER;
+}
+
+/* enum ls_fd_kind of the fd a syscall works on, now: read from
+ * /proc/PID/fd when user space gets the sample, it is often closed, or
+ * another file has its number. The kinds follow what /proc/PID/fd shows: a
+ * socket listed in /proc/PID/net/{tcp,udp,unix}, "pipe:", a path (file),
+ * anything else: anon inodes, pidfds, nsfs…, whose /proc link the
+ * filesystem's d_dname makes up (nsfs inodes are S_IFREG). */
+static __always_inline __s32 fd_kind(struct task_struct *task, __s32 nr,
+				     const __u64 *args)
+{
+	struct file **fds, *file = NULL;
+	struct fdtable *fdt;
+	struct inode *inode;
+	__u16 mode = 0;
+	__s32 fd;
+
+	if (ls_fd_in_arg0(nr)) {
+		fd = (__s32)args[0];
+	} else if ((nr == LS_NR_POLL || nr == LS_NR_PPOLL) && args[1] == 1) {
+		/* struct pollfd { int fd; short events, revents; } */
+		if (bpf_probe_read_user(&fd, sizeof(fd), (void *)args[0]))
+			return LS_FD_UNKNOWN;
+	} else {
+		return LS_FD_UNKNOWN;
+	}
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return LS_FD_UNKNOWN;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), fds + fd) || !file)
+		return LS_FD_UNKNOWN;
+	inode = BPF_CORE_READ(file, f_inode);
+	if (!inode || bpf_core_read(&mode, sizeof(mode), &inode->i_mode))
+		return LS_FD_UNKNOWN;
+	switch (mode & LS_S_IFMT) {
+	case LS_S_IFSOCK:
+		return socket_kind(file);
+	case LS_S_IFIFO:
+		return LS_FD_PIPE;
+	case LS_S_IFREG:
+	case LS_S_IFDIR:
+	case LS_S_IFBLK:
+	case LS_S_IFCHR:
+		if (BPF_CORE_READ(file, f_path.dentry, d_op, d_dname))
+			return LS_FD_OTHER;
+		return LS_FD_FILE;
+	}
+	return LS_FD_OTHER;
+}
+
 /* Fill a sample from the current task: registers, frame-pointer stack and
  * a copy of the raw user stack for unwinding in user space. */
 static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
@@ -266,9 +359,9 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->args[3] = BPF_CORE_READ(regs, r10);
 	s->args[4] = BPF_CORE_READ(regs, r8);
 	s->args[5] = BPF_CORE_READ(regs, r9);
+	s->fd_kind = fd_kind(task, s->nr, s->args);
 	s->py_flags = 0;
 	s->id = 0;
-	s->_pad = 0;
 	walk_python(s, tid);
 
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
@@ -282,6 +375,16 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 		s->stack_len = LS_STACK_BYTES / 4;
 	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->regs[LS_REG_SP]))
 		s->stack_len = 256;
+}
+
+/* An off-CPU sample reports what the interval waits in, which is not the
+ * syscall in progress when the task was preempted: the fd kind goes with
+ * the syscall. */
+static __always_inline void set_nr(struct ls_sample *s, __s32 nr)
+{
+	if (nr != s->nr)
+		s->fd_kind = LS_FD_UNKNOWN;
+	s->nr = nr;
 }
 
 /* Early off-CPU samples: a bucket of LS_OFF_BURST, refilled at two per
@@ -455,7 +558,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 				} else {
 					fill_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
 					s->weight_ns = 0;
-					s->nr = t->off_nr;
+					set_nr(s, t->off_nr);
 					s->id = ++t->off_id;
 					bpf_ringbuf_submit(s, 0);
 					t->n_samples++;
@@ -474,7 +577,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 				}
 				if (slot) {
 					fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
-					slot->nr = t->off_nr;
+					set_nr(slot, t->off_nr);
 				}
 			}
 		}

@@ -2,7 +2,7 @@
 /*
  * Data structures shared between the BPF programs (loopstall.bpf.c) and user
  * space (probe/). Fixed-width types and fixed arrays only; nothing included.
- * User space checks the sizes with _Static_assert (probe/events.c).
+ * User space checks the sizes with _Static_assert (probe/events.h).
  */
 #ifndef LOOPSTALL_H
 #define LOOPSTALL_H
@@ -146,6 +146,65 @@ enum ls_reg {
 	LS_NREGS
 };
 
+/* ls_sample.fd_kind: what the fd of the syscall in progress is, looked up
+ * when the sample is taken (the program may close it before user space
+ * reads the sample). The values are those of enum fd_kind (rules/rule.h);
+ * probe/fdkind.h asserts it. */
+enum ls_fd_kind {
+	LS_FD_UNKNOWN	= -1,	/* no syscall on an fd, fd not open, unreadable */
+	LS_FD_TCP	= 0,
+	LS_FD_UDP	= 1,
+	LS_FD_UNIX	= 2,
+	LS_FD_FILE	= 3,	/* regular file, directory, device: a path */
+	LS_FD_PIPE	= 4,	/* pipe or FIFO */
+	LS_FD_OTHER	= 5,	/* other sockets; eventfd, epoll, timerfd… */
+};
+
+/* x86-64 syscall numbers (asm/unistd_64.h; tests/unit/test_fdkind.c checks
+ * them against the names). poll and ppoll work on one fd when nfds is 1:
+ * the first int of the pollfd array. */
+#define LS_NR_POLL	7
+#define LS_NR_PPOLL	271
+
+/* Does syscall nr work on the fd in its first argument? */
+static inline int ls_fd_in_arg0(long nr)
+{
+	switch (nr) {
+	case 0:		/* read */
+	case 1:		/* write */
+	case 5:		/* fstat */
+	case 8:		/* lseek */
+	case 16:	/* ioctl */
+	case 17:	/* pread64 */
+	case 18:	/* pwrite64 */
+	case 19:	/* readv */
+	case 20:	/* writev */
+	case 40:	/* sendfile (out_fd) */
+	case 42:	/* connect */
+	case 43:	/* accept */
+	case 44:	/* sendto */
+	case 45:	/* recvfrom */
+	case 46:	/* sendmsg */
+	case 47:	/* recvmsg */
+	case 72:	/* fcntl */
+	case 73:	/* flock */
+	case 74:	/* fsync */
+	case 75:	/* fdatasync */
+	case 77:	/* ftruncate */
+	case 217:	/* getdents64 */
+	case 275:	/* splice (fd_in) */
+	case 288:	/* accept4 */
+	case 295:	/* preadv */
+	case 296:	/* pwritev */
+	case 299:	/* recvmmsg */
+	case 307:	/* sendmmsg */
+	case 327:	/* preadv2 */
+	case 328:	/* pwritev2 */
+		return 1;
+	}
+	return 0;
+}
+
 /* ls_pyframe.flags */
 #define LS_PYF_ENTRY	1	/* last frame run by one C-level eval call */
 
@@ -186,7 +245,7 @@ struct ls_sample {
 	__u32 n_py;		/* valid entries of py[] */
 	__u32 py_flags;
 	__u32 id;		/* off-CPU: per thread, for its LS_EV_OFFCPU_END */
-	__u32 _pad;
+	__s32 fd_kind;		/* enum ls_fd_kind of the fd nr works on */
 	__u64 ips[LS_MAX_USTACK];
 	struct ls_pyframe py[LS_MAX_PYFRAMES];
 	__u8 stack[LS_STACK_BYTES];

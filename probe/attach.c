@@ -394,19 +394,8 @@ static void session_report(struct session *s, struct stall *st)
 		print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
 }
 
-static int read_target(void *ctx, uint64_t addr, void *buf, unsigned long len)
-{
-	struct session *s = ctx;
-
-	return s->have_py ? pyproc__read(&s->py, addr, buf, len) : -ENOSYS;
-}
-
 static int session_add_sample(struct session *s, const struct ls_sample *smp)
 {
-	/* the fd first: it is gone once the call returns */
-	int fd = smp->nr >= 0 ? fdkind__fd_of(smp->nr, (const uint64_t *)smp->args,
-					      read_target, s) : -1;
-	int fd_kind = fdkind__of(s->tgt.pid, fd);
 	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
 
 	if (s->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
@@ -416,7 +405,8 @@ static int session_add_sample(struct session *s, const struct ls_sample *smp)
 			session_gil_holder(s, smp->hdr.tid, smp->hdr.seq);
 	}
 
-	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0, fd_kind);
+	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0,
+				     fdkind__of_sample(smp->fd_kind));
 }
 
 static int on_event(void *ctx, void *data, size_t size)

@@ -303,6 +303,14 @@ static bool has_conditions(const struct rule *r)
 	       r->gil_wait || has_source_conds(r);
 }
 
+/* Does r name something a stack shows (a frame, a syscall, an fd, source,
+ * a GIL wait)? */
+static bool names_stack(const struct rule *r)
+{
+	return r->n_frames || r->innermost || r->syscall || r->fd_kinds || r->gil_wait ||
+	       has_source_conds(r);
+}
+
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct finding *out, int max)
 {
@@ -316,8 +324,11 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 			continue;
 		/* A cause spreads over many stacks (a recursive decoder, a
 		 * loop calling several helpers): r counts with the share of
-		 * every stack it holds on, and speaks through the heaviest. */
-		for (int k = 0; k < s->n; k++)
+		 * every stack it holds on, and speaks through the heaviest.
+		 * A rule that names nothing on the stack (on_cpu, duration,
+		 * exclusions: a catch-all) is judged by the heaviest stack
+		 * alone: the rest of a stall a specific rule names is not its. */
+		for (int k = 0; k < (names_stack(&p->v[i]) ? s->n : 1); k++)
 			if (rule_on_stack(&p->v[i], s, k, first < 0 ? &out[n] : NULL)) {
 				first = first < 0 ? k : first;
 				share += s->stacks[k].share;

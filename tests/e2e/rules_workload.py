@@ -71,11 +71,8 @@ async def wait_go():
 
 
 def settle():
-    """An idle pause after the scenario: its stall ends, and the process
-    (with the files and sockets the scenario kept open) lives on while
-    loopstall reads the last samples: it names an fd's kind from
-    /proc/PID/fd when it reads a sample, which on 3.11 (symbols with
-    DWARF lines: slower) lags the stall by up to a few hundred ms."""
+    """An idle pause after the scenario: its stall ends (the loop returns
+    to its poll) before the process exits."""
     return asyncio.sleep(0.5)
 
 
@@ -576,9 +573,9 @@ async def requests_json_after_thread(ctx):
 
 # --- missing timeouts (socket-level evidence) -----------------------------
 
-# The scenarios keep their sockets and files open past the stall (in ctx,
-# as a client's pool would): the probe names an fd's kind from
-# /proc/PID/fd when it reads the sample, which may be after the wait.
+# The fd's kind (tcp, unix …) is named by the BPF program when it takes
+# the sample (tests/e2e/test_fdkind.py closes each fd right after its
+# wait); the scenarios keep theirs in ctx as a client's pool would.
 
 async def socket_no_timeout(ctx):
     sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port))

@@ -79,10 +79,8 @@ EXPECT = {
     # Session.request → HTTPAdapter.send → urllib3 HTTPConnectionPool.urlopen
     # → http.client.HTTPResponse.begin → socket.SocketIO.readinto; natives
     # recv ← sock_recv_into (3.11), recv ← unnamed (3.13-3.15).
-    # LS010 needs the fd's kind: the probe reads it from /proc/PID/fd when
-    # it processes the sample, and requests closes the socket as soon as
-    # the answer is in; on 3.11 (slower symbolization: DWARF) that is too
-    # late, every time, for all five HTTP clients (3.13-3.15 pass).
+    # LS010 needs the fd's kind, named in BPF at the sample: requests
+    # closes the socket as soon as the answer is in.
     "http_requests": ([("LS001", "http_requests", "http_requests"),
                        ("LS010", "http_requests", "http_requests")],
                       ["LS002", "LS003", "LS005", "LS006", "LS011"]),
@@ -135,9 +133,8 @@ EXPECT = {
     "socket_no_timeout": ([("LS006", "socket_no_timeout", "socket_no_timeout"),
                            ("LS010", "socket_no_timeout", "socket_no_timeout")],
                           HTTP + ["LS011"]),
-    # settimeout(5): poll(fd, 1, 5000) on tcp. The fd of a poll is read from
-    # the target's struct pollfd, on its stack, when the probe processes
-    # the sample: on 3.11 that comes too late (LS006 misses there)
+    # settimeout(5): poll(fd, 1, 5000) on tcp (the fd read from the
+    # target's struct pollfd by the BPF program, at the sample)
     "socket_timeout": ([("LS006", "socket_timeout", "socket_timeout")], TIMEOUT),
     # socketpair: recvfrom on a unix fd (3.14 seen; same on all)
     "socket_unix_no_timeout": ([("LS006", "socket_unix_no_timeout", "socket_unix_no_timeout"),

@@ -263,6 +263,40 @@ Test(match, a_rule_counts_the_share_of_every_stack_it_holds_on)
 	cr_expect_float_eq(f[0].share, 0.21, 1e-9);
 }
 
+/* A catch-all (on-CPU, exclusions, no frame named) is judged by the
+ * heaviest stack alone: the light stacks around a stat loop are not
+ * "CPU-bound code" of their own. */
+Test(match, a_catch_all_rule_holds_on_the_heaviest_stack_only)
+{
+	static const struct match_frame stat_fr[] = {
+		{ .python = false, .function = "fstatat", .library = "libc.so.6" },
+		{ .python = true, .user = true, .function = "scan", .module = "app", .line = 9 },
+	};
+	static const struct match_frame py_fr[] = {
+		{ .python = false, .function = NULL, .library = "python3.15" },
+		{ .python = true, .user = true, .function = "scan", .module = "app", .line = 9 },
+	};
+	static struct frame_cond libc_stat = { .native = "*stat*", .library = "libc.so*" };
+	struct rule cpu = { .id = "T-CPU", .name = "cpu", .category = CAT_CPU,
+			    .severity = SEV_WARNING, .min_on_cpu = 0.5, .max_on_cpu = 1,
+			    .unless = &libc_stat, .n_unless = 1 };
+	struct match_stack st[4] = {
+		{ .frames = stat_fr, .n = 2, .share = 0.55, .on_cpu = true, .nr = -1, .fd_kind = -1 },
+		{ .frames = py_fr, .n = 2, .share = 0.15, .on_cpu = true, .nr = -1, .fd_kind = -1 },
+		{ .frames = py_fr, .n = 2, .share = 0.15, .on_cpu = true, .nr = -1, .fd_kind = -1 },
+		{ .frames = py_fr, .n = 2, .share = 0.15, .on_cpu = true, .nr = -1, .fd_kind = -1 },
+	};
+	struct match_stall s = { .duration_ns = 100 * MS, .on_cpu_ns = 98 * MS,
+				 .stacks = st, .n = 4 };
+	struct finding f[8];
+
+	cr_expect_eq(run(&cpu, 1, &s, f), 0, "45%% in unnamed frames around the stat calls");
+	st[0].frames = py_fr;
+	st[1].frames = stat_fr;
+	cr_assert_eq(run(&cpu, 1, &s, f), 1, "the heaviest stack is Python");
+	cr_expect_float_eq(f[0].share, 0.55, 1e-9);
+}
+
 Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 {
 	static const struct match_frame fr[] = {
