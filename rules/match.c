@@ -311,6 +311,15 @@ static bool names_stack(const struct rule *r)
 	       has_source_conds(r);
 }
 
+/* Does a rule that names something hold on the heaviest stack of s? */
+static bool named_by_another(const struct rule_pack *p, const struct match_stall *s)
+{
+	for (int i = 0; i < p->n && s->n; i++)
+		if (names_stack(&p->v[i]) && rule_on_stack(&p->v[i], s, 0, NULL))
+			return true;
+	return false;
+}
+
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct finding *out, int max)
 {
@@ -327,7 +336,10 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 * every stack it holds on, and speaks through the heaviest.
 		 * A rule that names nothing on the stack (on_cpu, duration,
 		 * exclusions: a catch-all) is judged by the heaviest stack
-		 * alone: the rest of a stall a specific rule names is not its. */
+		 * alone, and only where no rule naming something holds: the
+		 * rest of a stall a specific rule names is not its. */
+		if (!names_stack(&p->v[i]) && named_by_another(p, s))
+			continue;
 		for (int k = 0; k < (names_stack(&p->v[i]) ? s->n : 1); k++)
 			if (rule_on_stack(&p->v[i], s, k, first < 0 ? &out[n] : NULL)) {
 				first = first < 0 ? k : first;

@@ -297,6 +297,34 @@ Test(match, a_catch_all_rule_holds_on_the_heaviest_stack_only)
 	cr_expect_float_eq(f[0].share, 0.55, 1e-9);
 }
 
+/* Nor does it hold where a rule naming a frame does: the Python side of
+ * ssl.create_default_context (Enum.__new__ under SSLContext.verify_flags)
+ * is that rule's, even when it is the heaviest stack. */
+Test(match, a_catch_all_rule_yields_to_a_rule_naming_the_heaviest_stack)
+{
+	static const struct match_frame fr[] = {
+		{ .python = true, .function = "Enum.__new__", .module = "enum", .line = 1185 },
+		{ .python = true, .function = "create_default_context", .module = "ssl",
+		  .line = 727 },
+		{ .python = true, .user = true, .function = "connect", .module = "app", .line = 9 },
+	};
+	static struct frame_cond c_ssl = { .module = "ssl", .qualname = "create_default_context" };
+	struct rule rules[2] = {
+		{ .id = "T-SSL", .name = "ssl", .category = CAT_CLIENT_PER_REQUEST,
+		  .severity = SEV_WARNING, .frames = &c_ssl, .n_frames = 1, .max_on_cpu = 1 },
+		{ .id = "T-CPU", .name = "cpu", .category = CAT_CPU, .severity = SEV_WARNING,
+		  .min_on_cpu = 0.5, .max_on_cpu = 1 },
+	};
+	struct match_stack st = { .frames = fr, .n = 3, .share = 0.3, .on_cpu = true,
+				  .nr = -1, .fd_kind = -1 };
+	struct match_stall s = one(&st, 200 * MS, 200 * MS);
+	struct finding f[8];
+
+	cr_assert_eq(run(rules, 2, &s, f), 1);
+	cr_expect_str_eq(f[0].rule->id, "T-SSL");
+	cr_expect_eq(run(&rules[1], 1, &s, f), 1, "alone, the catch-all holds");
+}
+
 Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 {
 	static const struct match_frame fr[] = {
