@@ -51,11 +51,15 @@ def workload_cmd(scenario, python=PYTHON, root="/"):
 class Workload:
     """A workload scenario; `ready PID` on stdout, SIGUSR1 starts it."""
 
-    def __init__(self, scenario, python=PYTHON, root="/"):
-        cmd, self.path = workload_cmd(scenario, python, root)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    def __init__(self, scenario, python=PYTHON, root="/", cmd=None, env=None):
+        """cmd (and its script's path): another workload script, whose
+        argv is cmd[0] ready-made; env: its environment."""
+        cmd, self.path = cmd or workload_cmd(scenario, python, root)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline().split()
-        assert line and line[0] == "ready", f"workload did not start: {line}"
+        if not (line and line[0] == "ready"):
+            self.kill()
+        assert line and line[0] == "ready", f"{scenario}: workload did not start: {line}"
         self.pid = int(line[1])
 
     def go(self):
@@ -129,16 +133,18 @@ def count_type(t, n):
     return lambda lines: sum(1 for l in lines if f'"type":"{t}"' in l) >= n
 
 
-def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30):
-    """Run scenario under `loopstall attach -f json`; returns the finished
-    Loopstall (events, rc, stderr) and the workload's exit code."""
-    w = Workload(scenario, python, root)
+def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30, cmd=None,
+          env=None):
+    """Run scenario under `loopstall attach -f json ARGS`: the finished
+    Loopstall (events, rc, stderr) with the workload's PID, path and exit
+    code (workload_rc). cmd, env: as Workload's."""
+    w = Workload(scenario, python, root, cmd, env)
     ls = Loopstall("attach", "-p", str(w.pid), "-f", "json", *args)
     try:
         assert ls.wait_for(count_type("loop", loops), timeout=40), \
-            f"loopstall saw no loop: {ls.lines}"
+            f"loopstall saw no loop: {ls.lines} {ls.proc.poll()}"
         w.go()
-        w.wait(timeout)
+        ls.workload_rc = w.wait(timeout)
         ls.finish(timeout)
     finally:
         w.kill()

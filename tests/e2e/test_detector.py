@@ -1,7 +1,5 @@
 """The stall detector against real asyncio processes."""
-import os
 import signal
-import subprocess
 import time
 
 from conftest import Loopstall, Workload, attach_text, count_type, watch

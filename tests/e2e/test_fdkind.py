@@ -8,12 +8,10 @@ wait ends). A rule pack with one rule per kind (`fd: tcp` …) shows the kind
 in the findings of each stall: exactly the rule of the fd's kind holds.
 """
 import os
-import signal
-import subprocess
 
 import pytest
 
-from conftest import PYTHON, Loopstall, count_type
+from conftest import PYTHON, watch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "fdkind_workload.py")
@@ -43,23 +41,8 @@ PACK = "rules:\n" + "".join(
 def stalls(tmp_path_factory):
     pack = tmp_path_factory.mktemp("fdkind") / "fdkind.yaml"
     pack.write_text(PACK)
-    w = subprocess.Popen([PYTHON, SCRIPT], stdout=subprocess.PIPE, text=True)
-    ls = None
-    try:
-        line = w.stdout.readline().split()
-        assert line and line[0] == "ready", f"workload did not start: {line}"
-        ls = Loopstall("attach", "-p", line[1], "-f", "json", "--rules", str(pack))
-        assert ls.wait_for(count_type("loop", 1), timeout=40), \
-            f"loopstall saw no loop: {ls.lines} {ls.proc.poll()}"
-        os.kill(w.pid, signal.SIGUSR1)
-        assert w.wait(60) == 0
-        assert ls.finish(30) == 0, ls.stderr
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
-        if ls:
-            ls.kill()
+    ls = watch("fdkind", "--rules", str(pack), timeout=60, cmd=([PYTHON, SCRIPT], SCRIPT))
+    assert ls.workload_rc == 0 and ls.rc == 0, ls.stderr
     out = {}
     for st in ls.events("stall"):
         names = {f["function"] for s in st["stacks"] for f in s["frames"]

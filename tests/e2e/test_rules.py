@@ -21,14 +21,13 @@ import ctypes
 import functools
 import os
 import re
-import signal
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT, Loopstall, copy_into, count_type, pythons
+from conftest import ROOT, copy_into, pythons, watch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "rules_workload.py")
@@ -410,27 +409,9 @@ def attach(scenario, *args, python="/usr/bin/python3", root="/", timeout=60):
     """Run scenario under `loopstall attach -p PID -f json ARGS`: the
     finished Loopstall (events, rc, stderr), with the workload's path and
     exit code."""
-    cmd, path = workload_cmd(scenario, python, root)
+    cmd = workload_cmd(scenario, python, root)
     prefix, env = run_env(scenario)
-    w = subprocess.Popen(prefix + cmd, stdout=subprocess.PIPE, text=True, env=env)
-    ls = None
-    try:
-        line = w.stdout.readline().split()
-        assert line and line[0] == "ready", f"{scenario}: workload did not start: {line}"
-        pid = int(line[1])
-        ls = Loopstall("attach", "-p", str(pid), "-f", "json", *args)
-        assert ls.wait_for(count_type("loop", 1)), f"loopstall saw no loop: {ls.lines}"
-        os.kill(pid, signal.SIGUSR1)
-        ls.workload_rc = w.wait(timeout)
-        ls.finish(timeout)
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
-        if ls:
-            ls.kill()
-    ls.workload_path = path
-    return ls
+    return watch(scenario, *args, timeout=timeout, cmd=(prefix + cmd[0], cmd[1]), env=env)
 
 
 @functools.lru_cache(maxsize=None)
