@@ -67,6 +67,7 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 	for (uint32_t i = 0; i < st->n_stacks; i++) {
 		const struct stack_count *sc = &st->stacks[i];
 		struct match_stack *ms_i = &stacks[i];
+		unsigned int ints = syscall__int_args(sc->nr);
 
 		ms_i->frames = &mf[nf];
 		ms_i->share = total ? (double)sc->weight_ns / total : 0;
@@ -74,7 +75,7 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 		ms_i->nr = sc->nr;
 		ms_i->fd_kind = sc->fd_kind;
 		for (int a = 0; a < 6; a++)
-			ms_i->args[a] = syscall__int_args(sc->nr) & (1u << a) ?
+			ms_i->args[a] = ints & (1u << a) ?
 				(int64_t)(int32_t)sc->args[a] : (int64_t)sc->args[a];
 		if (findings__gil_wait(sc, frames))
 			gil_share += ms_i->share;
@@ -106,8 +107,10 @@ int findings__match(const struct rule_pack *pack, struct stall *st,
 	ms.stacks = stacks;
 	ms.n = st->n_stacks;
 	n = pack ? match__stall(pack, &ms, found, MAX_FINDINGS) : 0;
-	if (!n)		/* still reported, under "other" */
-		n = !match__other(&ms, &found[0]);
+	if (!n) {	/* still reported, under "other" */
+		match__other(&ms, &found[0]);
+		n = 1;
+	}
 	st->findings = calloc(n ? n : 1, sizeof(*st->findings));
 	if (!st->findings)
 		goto cleanup;

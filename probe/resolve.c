@@ -13,8 +13,8 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 }
 
 /* Load the symbols and debug info of every executable mapping now, so
- * that the first samples are not held up by it (late samples would find
- * their sockets closed and their code objects freed). */
+ * that the first samples are not held up by it (a late sample may find
+ * the code objects on its stack freed). */
 static void warm_native(struct resolver *r)
 {
 	struct maps m;

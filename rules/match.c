@@ -209,6 +209,18 @@ static void hottest(const struct match_stall *s, char *buf, size_t len)
 	}
 }
 
+/* "recvfrom on a tcp socket", "fsync on a file", "clock_nanosleep": the
+ * syscall st is in, and its fd's kind when known. */
+static void syscall_words(const struct match_stack *st, char *buf, size_t len)
+{
+	const char *name = syscall__name(st->nr);
+	bool sock = st->fd_kind == FD_TCP || st->fd_kind == FD_UDP || st->fd_kind == FD_UNIX;
+
+	snprintf(buf, len, "%s%s%s%s", name ? name : "a syscall",
+		 st->fd_kind >= 0 ? " on a " : "",
+		 st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "", sock ? " socket" : "");
+}
+
 /* Does r hold on stack k of s? Fills the finding fd when it does and fd
  * is not NULL. */
 static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int k,
@@ -260,16 +272,9 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 	if (!fd)
 		return true;
 	if (st->nr >= 0 && (r->syscall || r->fd_kinds)) {
-		const char *name = syscall__name(st->nr);
-
-		bool sock = st->fd_kind == FD_TCP || st->fd_kind == FD_UDP ||
-			    st->fd_kind == FD_UNIX;
-
-		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%sin %s%s%s%s",
-			 ev[0] ? "; " : "", name ? name : "a syscall",
-			 st->fd_kind >= 0 ? " on a " : "",
-			 st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "",
-			 sock ? " socket" : "");
+		syscall_words(st, part, sizeof(part));
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%sin %s",
+			 ev[0] ? "; " : "", part);
 		if (r->syscall && r->syscall->arg >= 0)
 			snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), " (arg %d = %lld)",
 				 r->syscall->arg, (long long)st->args[r->syscall->arg]);
@@ -323,9 +328,10 @@ static bool named_by_another(const struct rule_pack *p, const struct match_stall
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct finding *out, int max)
 {
-	int n = 0;
+	int n = 0, named = -1;	/* named_by_another(), when first asked */
 
 	for (int i = 0; i < p->n && n < max; i++) {
+		bool specific = names_stack(&p->v[i]);
 		double share = 0;
 		int first = -1;
 
@@ -338,9 +344,9 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 * exclusions: a catch-all) is judged by the heaviest stack
 		 * alone, and only where no rule naming something holds: the
 		 * rest of a stall a specific rule names is not its. */
-		if (!names_stack(&p->v[i]) && named_by_another(p, s))
+		if (!specific && (named < 0 ? (named = named_by_another(p, s)) : named))
 			continue;
-		for (int k = 0; k < (names_stack(&p->v[i]) ? s->n : 1); k++)
+		for (int k = 0; k < (specific ? s->n : 1); k++)
 			if (rule_on_stack(&p->v[i], s, k, first < 0 ? &out[n] : NULL)) {
 				first = first < 0 ? k : first;
 				share += s->stacks[k].share;
@@ -366,39 +372,27 @@ const struct rule match__unmatched = {
 	.pack = (char *)"(built in)",
 };
 
-int match__other(const struct match_stall *s, struct finding *out)
+void match__other(const struct match_stall *s, struct finding *out)
 {
 	const struct match_stack *st = s->n ? &s->stacks[0] : NULL;
 	double on = s->duration_ns ? (double)s->on_cpu_ns / s->duration_ns : 0;
-	char hot[192] = "";
-	int len;
+	char hot[192] = "", words[160] = "";
 
 	*out = (struct finding){ .rule = &match__unmatched, .site = -1, .share = 1 };
 	if (!st) {
 		snprintf(out->evidence, sizeof(out->evidence),
 			 "no rule matched; no sample was taken in the stall");
-		return 0;
+		return;
 	}
 	out->stack = 0;
 	out->site = call_site(st);
 	out->line = out->site >= 0 ? st->frames[out->site].line : 0;
-	len = snprintf(out->evidence, sizeof(out->evidence), "no rule matched; ");
-	if (st->nr >= 0) {
-		const char *name = syscall__name(st->nr);
-		bool sock = st->fd_kind == FD_TCP || st->fd_kind == FD_UDP ||
-			    st->fd_kind == FD_UNIX;
-
-		len += snprintf(out->evidence + len, sizeof(out->evidence) - len,
-				"mostly in %s%s%s%s; ", name ? name : "a syscall",
-				st->fd_kind >= 0 ? " on a " : "",
-				st->fd_kind >= 0 ? fd_kind_name(st->fd_kind) : "",
-				sock ? " socket" : "");
-	}
+	if (st->nr >= 0)
+		syscall_words(st, words, sizeof(words));
 	if (on >= 0.5)
 		hottest(s, hot, sizeof(hot));
-	snprintf(out->evidence + len, sizeof(out->evidence) - len, "on-CPU %.0f%%%s",
-		 on * 100, hot);
-	return 0;
+	snprintf(out->evidence, sizeof(out->evidence), "no rule matched; %s%s%son-CPU %.0f%%%s",
+		 words[0] ? "mostly in " : "", words, words[0] ? "; " : "", on * 100, hot);
 }
 
 const char *match__module_of(const char *file, char *buf, unsigned long len)

@@ -63,7 +63,7 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 extern const struct rule match__unmatched;
 /* Its finding for s: the call site on the heaviest stack, and what that
  * stack was doing. */
-int match__other(const struct match_stall *s, struct finding *out);
+void match__other(const struct match_stall *s, struct finding *out);
 
 /* "requests.api" for ".../dist-packages/requests/api.py", "json" for
  * ".../python3.11/json/__init__.py", "app.handlers" for a user file

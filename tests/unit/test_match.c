@@ -338,7 +338,7 @@ Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 	struct match_stall s = one(&st, 200 * MS, 0);
 	struct finding f;
 
-	cr_assert_eq(match__other(&s, &f), 0);
+	match__other(&s, &f);
 	cr_expect_str_eq(f.rule->id, "LS000");
 	cr_expect_eq(f.rule->category, CAT_OTHER);
 	cr_expect_eq(f.rule->severity, SEV_INFO);
@@ -347,7 +347,7 @@ Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 	cr_expect(strstr(f.evidence, "no rule matched; mostly in clock_nanosleep; on-CPU 0%"),
 		  "%s", f.evidence);
 	s.n = 0;
-	cr_assert_eq(match__other(&s, &f), 0);
+	match__other(&s, &f);
 	cr_expect_eq(f.site, -1);
 	cr_expect(strstr(f.evidence, "no sample"), "%s", f.evidence);
 }
