@@ -9,11 +9,11 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 UNISTD   ?= $(firstword $(wildcard /usr/include/$(shell uname -m)-linux-gnu/asm/unistd_64.h /usr/include/asm/unistd_64.h))
 
 CFLAGS   ?= -g -O2
-CFLAGS   += -Wall -Werror -std=gnu11 -MMD -MP -I$(OUT) -Ibpf -Iprobe -Isymbolizer -Irules
+CFLAGS   += -Wall -Werror -std=gnu11 -MMD -MP -I$(OUT) -Ibpf -Iprobe -Ireport -Isymbolizer -Irules
 LDLIBS   := -lbpf -ldw -lelf -lz -lyaml
 BPFFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf
 
-PROBE_SRCS := $(wildcard probe/*.c symbolizer/*.c rules/*.c)
+PROBE_SRCS := $(wildcard probe/*.c report/*.c symbolizer/*.c rules/*.c)
 LIB_SRCS   := $(filter-out probe/main.c,$(PROBE_SRCS))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 MAIN_OBJ   := $(OUT)/obj/probe/main.o
@@ -29,7 +29,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit-test e2e-test pythons linetable-fixtures clean
+.PHONY: all deps demo test unit-test e2e-test layers pythons linetable-fixtures clean
 
 all: $(OUT)/loopstall
 
@@ -100,7 +100,11 @@ pythons:
 	$(Q)scripts/setup-pythons >/dev/null || \
 		echo "WARNING: scripts/setup-pythons failed: only the Pythons present are tested" >&2
 
-test: $(OUT)/loopstall $(E2E_BINS) unit-test
+# Dependencies run one way and no includes form a cycle (docs/architecture.md).
+layers:
+	$(Q)scripts/check-layers
+
+test: layers $(OUT)/loopstall $(E2E_BINS) unit-test
 	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 clean:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Size of the BPF programs as loaded (after the verifier). Usage, as root:
 #   bench/bpf-insns.sh [build/loopstall]
 # Attaches to an idle asyncio process for a few seconds and prints the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A loop-heavy asyncio workload for the overhead bench: a client and an
 echo server on loopback, one round trip after another. Every WINDOW seconds
 it prints "<unix time> <round trips per second>"."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Overhead of `loopstall attach` as ratios measured within one run.
 
 Runs a workload, and alternates windows without and with loopstall attached

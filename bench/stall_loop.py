@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A loop that stalls all the time: each iteration spins 60 ms of pure
 Python on the loop, so loopstall samples it without pause. Every WINDOW
 seconds prints "<unix time> <spin steps per second>"."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A process that is NOT traced, making cheap syscalls: every WINDOW
 seconds prints "<unix time> <syscalls per second>". Measures what
 loopstall's system-wide syscall tracepoints cost other processes."""

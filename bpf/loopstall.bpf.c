@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The stall detector. A loop thread is busy from the return of its loop-wait
- * syscall (epoll_wait & co.) to the next entry; a busy interval at or above
- * the threshold is a stall. While a loop is busy, stacks are sampled on-CPU
- * (perf_event cpu-clock) and off-CPU (sched_switch). Samples carry the busy
- * interval's sequence number; user space keeps those of intervals that turn
- * into stalls. Only loop threads of the target get a "threads" entry, so
- * every other thread costs one comparison.
+ * The BPF side of loopstall: the stall detector. A loop thread is busy from
+ * the return of its loop-wait syscall (epoll_wait & co.) to the next entry;
+ * a busy interval at or above the threshold is a stall. While a loop is
+ * busy, stacks are sampled on-CPU (perf_event cpu-clock) and off-CPU
+ * (sched_switch). Samples carry the busy interval's sequence number; user
+ * space keeps those of intervals that turn into stalls. Only loop threads of
+ * the target get a "threads" entry, so every other thread costs one
+ * comparison.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,8 +23,6 @@ const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
  * when `record -- CMD` starts it): data, not rodata, so checked at run time. */
 volatile bool py_walk = false;			/* walk Python frames */
 volatile struct ls_py_offsets pyoff = {};	/* the target's CPython layout */
-
-#define LS_MAX_WALK	(LS_MAX_PYFRAMES + 64)	/* entry frames are skipped */
 
 /* Counted here, read by user space: nothing is dropped silently. */
 __u64 lost_stalls = 0;
@@ -46,7 +45,7 @@ struct {
  * by user space, which walks the interpreter's thread list. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, LS_MAX_PY_THREADS);
 	__type(key, __u32);
 	__type(value, __u64);
 } py_tstates SEC(".maps");
@@ -516,120 +515,132 @@ LOOP_WAIT(ppoll, LS_POLL_POLL, 1)
 LOOP_WAIT(select, LS_POLL_SELECT, 0)
 LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
 
+/* The previous task leaves the CPU. If it is a busy loop, its stack is sent
+ * now, while the code objects on it exist; the time follows at switch-in.
+ * At most two samples per sampling period are sent early; otherwise the
+ * stack waits in a slot, sent only if the interval turns out long. */
+static __always_inline void loop_switch_out(void *ctx, bool preempt,
+					    struct task_struct *prev, __u64 now)
+{
+	__u32 tid = BPF_CORE_READ(prev, pid);
+	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	long state;
+	struct pt_regs *regs;
+	__s32 nr;
+
+	if (!t || !t->busy_start)
+		return;
+	state = BPF_CORE_READ(prev, __state);
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	nr = syscall_in_progress(regs);
+	t->off_start = now;
+	if (preempt || state == 0 /* TASK_RUNNING */)
+		t->off_nr = LS_WAIT_RUNQ;
+	else
+		t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
+	t->off_sampled = 0;
+	if (take_token(t, now)) {
+		struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+
+		if (!s) {
+			__sync_fetch_and_add(&lost_samples, 1);
+			t->n_lost++;
+		} else {
+			fill_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
+			s->weight_ns = 0;
+			set_nr(s, t->off_nr);
+			s->id = ++t->off_id;
+			bpf_ringbuf_submit(s, 0);
+			t->n_samples++;
+			t->off_sampled = 1;
+		}
+	} else {
+		struct ls_sample *slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+		__u32 zero = 0;
+
+		if (!slot) {
+			struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
+
+			if (z)
+				bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
+			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+		}
+		if (slot) {
+			fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
+			set_nr(slot, t->off_nr);
+		}
+	}
+}
+
+/* The next task comes back on the CPU. If it is a busy loop that went
+ * off-CPU, its off-CPU time is counted, and given to the sample sent at
+ * switch-out (LS_EV_OFFCPU_END) or to the slot's stack, sent now if the
+ * interval was long; short unsampled intervals carry their time over. */
+static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct ls_offcpu_end *e;
+	struct ls_sample *slot;
+	__u64 delta;
+
+	if (!t || !t->off_start)
+		return;
+	delta = now - t->off_start;
+	t->off_start = 0;
+	if (!t->busy_start)
+		return;
+	t->off_cpu_ns += delta;
+	add_wait(t, t->off_nr, delta);
+	t->carry_ns += delta;
+	if (!t->off_sampled) {
+		if (delta < period_ns / 2)
+			return;	/* short: its time goes to the next sample */
+		slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+		if (!slot || slot->hdr.seq != t->seq)
+			return;
+		slot->weight_ns = t->carry_ns;
+		slot->id = ++t->off_id;
+		if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
+			__sync_fetch_and_add(&lost_samples, 1);
+			t->n_lost++;
+		} else {
+			t->n_samples++;
+			t->carry_ns = 0;
+		}
+		return;
+	}
+	t->off_sampled = 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_samples, 1);
+		return;
+	}
+	set_hdr(&e->hdr, LS_EV_OFFCPU_END, sizeof(*e), tid, t->seq);
+	e->id = t->off_id;
+	e->nr = t->off_nr;
+	e->weight_ns = t->carry_ns;
+	bpf_ringbuf_submit(e, 0);
+	t->carry_ns = 0;
+}
+
+/* Off-CPU time of loop threads: the target's task leaving the CPU, then
+ * the target's task coming back (both, when one thread follows another). */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	__u32 prev_tgid = BPF_CORE_READ(prev, tgid);
 	__u32 next_tgid = BPF_CORE_READ(next, tgid);
-	struct ls_thread *t;
 	__u64 now;
-	__u32 tid;
 
 	if (prev_tgid != targ_tgid && next_tgid != targ_tgid)
 		return 0;
 	now = bpf_ktime_get_ns();
-
-	if (prev_tgid == targ_tgid) {
-		/* A busy loop goes off-CPU: send its stack now, while the code
-		 * objects on it exist; the time follows at switch-in. At most
-		 * two samples per sampling period are sent early; otherwise the
-		 * stack waits in a slot, sent only if the interval is long. */
-		tid = BPF_CORE_READ(prev, pid);
-		t = bpf_map_lookup_elem(&threads, &tid);
-		if (t && t->busy_start) {
-			long state = BPF_CORE_READ(prev, __state);
-			struct pt_regs *regs = (struct pt_regs *)
-				bpf_task_pt_regs(bpf_get_current_task_btf());
-			__s32 nr = syscall_in_progress(regs);
-
-			t->off_start = now;
-			if (preempt || state == 0 /* TASK_RUNNING */)
-				t->off_nr = LS_WAIT_RUNQ;
-			else
-				t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
-			t->off_sampled = 0;
-			if (take_token(t, now)) {
-				struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-
-				if (!s) {
-					__sync_fetch_and_add(&lost_samples, 1);
-					t->n_lost++;
-				} else {
-					fill_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
-					s->weight_ns = 0;
-					set_nr(s, t->off_nr);
-					s->id = ++t->off_id;
-					bpf_ringbuf_submit(s, 0);
-					t->n_samples++;
-					t->off_sampled = 1;
-				}
-			} else {
-				struct ls_sample *slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-				__u32 zero = 0;
-
-				if (!slot) {
-					struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
-
-					if (z)
-						bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
-					slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-				}
-				if (slot) {
-					fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
-					set_nr(slot, t->off_nr);
-				}
-			}
-		}
-	}
-
-	if (next_tgid == targ_tgid) {
-		struct ls_offcpu_end *e;
-		__u64 delta;
-
-		tid = BPF_CORE_READ(next, pid);
-		t = bpf_map_lookup_elem(&threads, &tid);
-		if (!t || !t->off_start)
-			return 0;
-		delta = now - t->off_start;
-		t->off_start = 0;
-		if (!t->busy_start)
-			return 0;
-		t->off_cpu_ns += delta;
-		add_wait(t, t->off_nr, delta);
-		t->carry_ns += delta;
-		if (!t->off_sampled) {
-			struct ls_sample *slot;
-
-			if (delta < period_ns / 2)
-				return 0;	/* short: its time goes to the next sample */
-			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-			if (!slot || slot->hdr.seq != t->seq)
-				return 0;
-			slot->weight_ns = t->carry_ns;
-			slot->id = ++t->off_id;
-			if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
-				__sync_fetch_and_add(&lost_samples, 1);
-				t->n_lost++;
-			} else {
-				t->n_samples++;
-				t->carry_ns = 0;
-			}
-			return 0;
-		}
-		t->off_sampled = 0;
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			__sync_fetch_and_add(&lost_samples, 1);
-			return 0;
-		}
-		set_hdr(&e->hdr, LS_EV_OFFCPU_END, sizeof(*e), tid, t->seq);
-		e->id = t->off_id;
-		e->nr = t->off_nr;
-		e->weight_ns = t->carry_ns;
-		bpf_ringbuf_submit(e, 0);
-		t->carry_ns = 0;
-	}
+	if (prev_tgid == targ_tgid)
+		loop_switch_out(ctx, preempt, prev, now);
+	if (next_tgid == targ_tgid)
+		loop_switch_in(next, now);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 #define LS_MAX_USTACK		64	/* frame-pointer return addresses */
 #define LS_STACK_BYTES		16384	/* raw user stack copied from sp up */
 #define LS_MAX_PYFRAMES		128	/* Python frames (filled by the frame walker) */
+#define LS_MAX_WALK		(LS_MAX_PYFRAMES + 64)	/* entry frames are skipped */
+#define LS_MAX_PY_THREADS	4096	/* thread states known (BPF map "py_tstates") */
 #define LS_MAX_LOOP_THREADS	1024
 
 /* Pseudo syscall numbers for off-CPU time spent outside a syscall. */

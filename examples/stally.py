@@ -1,11 +1,11 @@
+# SPDX-License-Identifier: MIT
 """stally: a small asyncio service that blocks its own event loop in the
 ways real services do. The loopstall demo watches it.
 
     python3 examples/stally.py [--seconds N]
 
 It serves HTTP on 127.0.0.1 (random port), sends itself requests for a few
-seconds, then exits. Each endpoint has a known, deliberate mistake.
-"""
+seconds, then exits. Each endpoint has a known, deliberate mistake."""
 import argparse
 import asyncio
 import hashlib

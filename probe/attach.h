@@ -1,9 +1,11 @@
-/* `loopstall attach`: watch a live process and print its loop stalls. */
+/* SPDX-License-Identifier: MIT */
+/* `loopstall attach` and `record`: their options, and the session that
+ * runs them (probe/session.c). */
 #ifndef LS_ATTACH_H
 #define LS_ATTACH_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "output.h"
+#include "live.h"
 
 struct attach_opts {
 	int pid;

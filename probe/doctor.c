@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* `loopstall doctor`: kernel features, privileges and a target checked one
+ * by one, each with what to do when it is missing. */
 #include <dirent.h>
 #include <limits.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `loopstall doctor`: what this machine and the target allow, and the fix. */
 #ifndef LS_DOCTOR_H
 #define LS_DOCTOR_H

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+/* What the kernel and our privileges allow: capabilities, BTF, tracefs. */
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the kernel and our privileges allow. */
 #ifndef LS_ENV_H
 #define LS_ENV_H

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+/* The one-line `loopstall: error:` and `warning:` messages. */
 #include <stdarg.h>
 #include <stdio.h>
 #include "errors.h"

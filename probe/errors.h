@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Exit codes and the one-line error of DESIGN.md's contracts. */
 #ifndef LS_ERRORS_H
 #define LS_ERRORS_H

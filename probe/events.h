@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The BPF ABI header for user space, with its layout pinned. */
 #ifndef LS_EVENTS_H
 #define LS_EVENTS_H

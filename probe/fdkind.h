@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the fd of a sample's syscall is: tcp, udp, unix, file, pipe, other.
  * The BPF program names it when it takes the sample (fd_kind() in
  * bpf/loopstall.bpf.c): by the time user space reads the sample the

@@ -12,11 +12,10 @@
 #include "doctor.h"
 #include "errors.h"
 #include "parse.h"
-#include "report.h"
+#include "report_cmd.h"
 #include "rule.h"
 #include "rules_cmd.h"
-
-#define LOOPSTALL_VERSION "0.1.0"
+#include "version.h"
 
 const char *argp_program_version = "loopstall " LOOPSTALL_VERSION;
 const char *argp_program_bug_address = NULL;
@@ -88,6 +87,22 @@ static const struct argp_option attach_options[] = {
 	{},
 };
 
+/* --rules FILE (repeatable); +FILE adds to the default pack. */
+static int add_rules(struct attach_opts *a, char *arg)
+{
+	char **v = realloc(a->rules, (a->n_rules + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	a->rules = v;
+	if (arg[0] == '+') {
+		a->add_default = true;
+		arg++;
+	}
+	a->rules[a->n_rules++] = arg;
+	return 0;
+}
+
 static error_t attach_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli *c = state->input;
@@ -135,19 +150,10 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	case OPT_FULL:
 		a->full_stacks = true;
 		break;
-	case OPT_RULES: {
-		char **v = realloc(a->rules, (a->n_rules + 1) * sizeof(*v));
-
-		if (!v)
+	case OPT_RULES:
+		if (add_rules(a, arg))
 			return ENOMEM;
-		a->rules = v;
-		if (arg[0] == '+') {
-			a->add_default = true;
-			arg++;
-		}
-		a->rules[a->n_rules++] = arg;
 		break;
-	}
 	case OPT_FAIL_ON:
 		a->fail_on = rule_severity_parse(arg);
 		if (a->fail_on < 0)

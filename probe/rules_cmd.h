@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* `loopstall rules list|check`, and the --rules option every command that
  * matches stalls takes: `--rules FILE` (repeatable) replaces the built-in
  * pack, `--rules +FILE` adds FILE to it. */

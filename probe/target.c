@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* The process loopstall watches, from /proc: is it there, which CPython
+ * does it run (executable or libpython, version), is that one supported. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +12,7 @@
 #include <unistd.h>
 #include "elffile.h"
 #include "maps.h"
+#include "pylayout.h"
 #include "target.h"
 
 #ifndef SYS_pidfd_open
@@ -126,18 +130,14 @@ int target__py_file(const struct target *t, char *out, size_t len)
 	return access(out, R_OK) ? -ENOENT : 0;
 }
 
-enum target_err target__open(struct target *t, int pid, char *why, size_t len)
+/* The process itself: there, its comm, its executable (into exe). */
+static enum target_err open_process(struct target *t, char *exe, size_t exe_len,
+				    char *why, size_t len)
 {
-	char path[PATH_MAX], exe[PATH_MAX], file[PATH_MAX + 32], *maps = NULL;
-	uint64_t sym, ver = 0;
-	size_t maps_len = 0;
-	FILE *f, *mem;
+	char path[64];
+	int pid = t->pid;
 	ssize_t n;
-	int c;
 
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->pidfd = -1;
 	if (kill(pid, 0) && errno == ESRCH) {
 		snprintf(why, len, "no process with PID %d; check the PID (pgrep -f your_app)", pid);
 		return TARGET_NO_PROCESS;
@@ -148,7 +148,7 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 		return TARGET_NO_PROCESS;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
+	n = readlink(path, exe, exe_len - 1);
 	if (n < 0) {
 		if (errno == ENOENT) {
 			snprintf(why, len, "PID %d (%s) is a kernel thread, not a CPython process", pid, t->comm);
@@ -159,6 +159,18 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 		return TARGET_NO_ACCESS;
 	}
 	exe[n] = 0;
+	return TARGET_OK;
+}
+
+/* The python object the process maps (a libpython, else exe): into
+ * t->py_path and t->py_shared. */
+static enum target_err find_python_object(struct target *t, const char *exe,
+					  char *why, size_t len)
+{
+	char path[64], *maps = NULL;
+	size_t maps_len = 0;
+	int pid = t->pid, c, err;
+	FILE *f, *mem;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
@@ -179,13 +191,24 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 		putc(c, mem);
 	fclose(f);
 	fclose(mem);
-	if (target__find_python(maps, exe, t->py_path, sizeof(t->py_path), &t->py_shared)) {
-		free(maps);
+	err = target__find_python(maps, exe, t->py_path, sizeof(t->py_path), &t->py_shared);
+	free(maps);
+	if (err) {
 		snprintf(why, len, "PID %d (%s) is not a CPython process: no python executable or libpython is mapped",
 			 pid, t->comm);
 		return TARGET_NOT_PYTHON;
 	}
-	free(maps);
+	return TARGET_OK;
+}
+
+/* The CPython in t->py_path: its _PyRuntime, its Py_Version into
+ * t->py_version_hex and t->py_version, inside 3.PY_MINOR_MIN to
+ * 3.PY_MINOR_MAX. */
+static enum target_err read_version(struct target *t, char *why, size_t len)
+{
+	char file[PATH_MAX + 32];
+	uint64_t sym, ver = 0;
+	int pid = t->pid;
 
 	if (target__py_file(t, file, sizeof(file))) {
 		snprintf(why, len, "cannot open %s of PID %d; run as root", t->py_path, pid);
@@ -198,29 +221,54 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 	}
 	if (elf__find_symbol(file, "Py_Version", &sym, NULL) ||
 	    elf__read_vaddr(file, sym, &ver, sizeof(ver))) {
-		snprintf(why, len, "PID %d (%s) runs a CPython older than 3.11 (%s has no Py_Version); loopstall supports 3.11 to 3.15",
-			 pid, t->comm, t->py_path);
+		snprintf(why, len, "PID %d (%s) runs a CPython older than 3.%d (%s has no Py_Version); loopstall supports 3.%d to 3.%d",
+			 pid, t->comm, PY_MINOR_MIN, t->py_path, PY_MINOR_MIN, PY_MINOR_MAX);
 		return TARGET_UNSUPPORTED;
 	}
 	t->py_version_hex = (uint32_t)ver;
 	target__version_str(t->py_version_hex, t->py_version, sizeof(t->py_version));
-	if ((ver >> 24) != 3 || ((ver >> 16) & 0xff) < 11 || ((ver >> 16) & 0xff) > 15) {
-		snprintf(why, len, "PID %d (%s) runs CPython %s; loopstall supports 3.11 to 3.15",
-			 pid, t->comm, t->py_version);
+	if ((ver >> 24) != 3 || ((ver >> 16) & 0xff) < PY_MINOR_MIN ||
+	    ((ver >> 16) & 0xff) > PY_MINOR_MAX) {
+		snprintf(why, len, "PID %d (%s) runs CPython %s; loopstall supports 3.%d to 3.%d",
+			 pid, t->comm, t->py_version, PY_MINOR_MIN, PY_MINOR_MAX);
 		return TARGET_UNSUPPORTED;
 	}
-	/* Free-threaded builds are named python3.13t, libpython3.13t.so. */
-	{
-		const char *base = strrchr(t->py_path, '/');
-		char tag[16];
+	return TARGET_OK;
+}
 
-		snprintf(tag, sizeof(tag), "3.%u%c", (unsigned int)((ver >> 16) & 0xff), 't');
-		if (strstr(base ? base : t->py_path, tag)) {
-			snprintf(why, len, "PID %d (%s) runs a free-threaded CPython %s, which loopstall does not support; use the default (GIL) build",
-				 pid, t->comm, t->py_version);
-			return TARGET_UNSUPPORTED;
-		}
+/* Free-threaded builds are named python3.13t, libpython3.13t.so: not
+ * supported. */
+static enum target_err check_gil_build(const struct target *t, char *why, size_t len)
+{
+	const char *base = strrchr(t->py_path, '/');
+	char tag[16];
+
+	snprintf(tag, sizeof(tag), "3.%u%c", (unsigned int)((t->py_version_hex >> 16) & 0xff), 't');
+	if (strstr(base ? base : t->py_path, tag)) {
+		snprintf(why, len, "PID %d (%s) runs a free-threaded CPython %s, which loopstall does not support; use the default (GIL) build",
+			 t->pid, t->comm, t->py_version);
+		return TARGET_UNSUPPORTED;
 	}
+	return TARGET_OK;
+}
+
+enum target_err target__open(struct target *t, int pid, char *why, size_t len)
+{
+	char exe[PATH_MAX];
+	enum target_err e;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->pidfd = -1;
+	e = open_process(t, exe, sizeof(exe), why, len);
+	if (!e)
+		e = find_python_object(t, exe, why, len);
+	if (!e)
+		e = read_version(t, why, len);
+	if (!e)
+		e = check_gil_build(t, why, len);
+	if (e)
+		return e;
 	t->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	return TARGET_OK;
 }

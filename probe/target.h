@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The process loopstall watches: existence, CPython detection, threads. */
 #ifndef LS_TARGET_H
 #define LS_TARGET_H
@@ -20,7 +21,8 @@ enum target_err {
 	TARGET_NO_PROCESS,	/* no such pid */
 	TARGET_NO_ACCESS,	/* /proc/PID unreadable: privileges */
 	TARGET_NOT_PYTHON,	/* no python executable or libpython mapped */
-	TARGET_UNSUPPORTED,	/* CPython outside 3.11–3.15, or free-threaded */
+	TARGET_UNSUPPORTED,	/* CPython outside 3.PY_MINOR_MIN–3.PY_MINOR_MAX
+				   (pylayout.h), or free-threaded */
 };
 
 /* Fill t for pid. On failure returns the reason and writes a one-line

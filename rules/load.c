@@ -281,6 +281,99 @@ static char undouble_backslashes(char *s)
 	return first;
 }
 
+/* Outside brackets: \d \D \n \t \r as ERE knows them; any other escape
+ * is kept. Returns the end of what it wrote. */
+static char *ere_escape(char *o, char c)
+{
+	switch (c) {
+	case 'd': return stpcpy(o, "[0-9]");
+	case 'D': return stpcpy(o, "[^0-9]");
+	case 'n': *o++ = '\n'; break;
+	case 't': *o++ = '\t'; break;
+	case 'r': *o++ = '\r'; break;
+	default: *o++ = '\\'; *o++ = c; break;
+	}
+	return o;
+}
+
+/* A bracket expression being converted: its inside (from body to end),
+ * and the members POSIX has to see in special places. */
+struct bracket {
+	bool neg, rbr, dash, caret;
+	char *body, *end;
+};
+
+/* Inside brackets: \s \w \d \n \t \r to members; escaped ] - ^ become
+ * flags, placed later where POSIX reads them literally. */
+static void bracket_escape(struct bracket *br, char c)
+{
+	switch (c) {
+	case 's': br->end = stpcpy(br->end, "[:space:]"); break;
+	case 'w': br->end = stpcpy(br->end, "[:alnum:]_"); break;
+	case 'd': br->end = stpcpy(br->end, "[:digit:]"); break;
+	case 'n': *br->end++ = '\n'; break;
+	case 't': *br->end++ = '\t'; break;
+	case 'r': *br->end++ = '\r'; break;
+	case ']': br->rbr = true; break;
+	case '-': br->dash = true; break;
+	case '^': br->caret = true; break;
+	default: *br->end++ = c; break;
+	}
+}
+
+/* Reads the bracket expression whose '[' is at s[i - 1] into *br. Returns
+ * the index of its closing ']', or of where it stops unterminated. */
+static size_t bracket_scan(const char *s, size_t i, struct bracket *br)
+{
+	if (s[i] == '^') {
+		br->neg = true;
+		i++;
+	}
+	if (s[i] == ']') {
+		br->rbr = true;
+		i++;
+	}
+	while (s[i] && s[i] != ']') {
+		if (s[i] == '[' && (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
+			char close[3] = { s[i + 1], ']', 0 };
+			const char *e = strstr(s + i + 2, close);
+
+			if (!e)
+				break;
+			memcpy(br->end, s + i, e + 2 - (s + i));
+			br->end += e + 2 - (s + i);
+			i = e + 2 - s;
+		} else if (s[i] == '\\' && s[i + 1]) {
+			bracket_escape(br, s[i + 1]);
+			i += 2;
+		} else {
+			*br->end++ = s[i++];
+		}
+	}
+	return i;
+}
+
+/* Writes *br as POSIX wants it: ']' first, '^' not first, '-' last; a
+ * lone escaped '^' (with or without '-') needs no brackets of its own. */
+static char *bracket_out(char *o, const struct bracket *br)
+{
+	if (!br->neg && !br->rbr && br->end == br->body && br->caret)
+		return stpcpy(o, br->dash ? "[-^]" : "\\^");
+	*o++ = '[';
+	if (br->neg)
+		*o++ = '^';
+	if (br->rbr)
+		*o++ = ']';
+	memmove(o, br->body, br->end - br->body);
+	o += br->end - br->body;
+	if (br->caret)
+		*o++ = '^';
+	if (br->dash)
+		*o++ = '-';
+	*o++ = ']';
+	return o;
+}
+
 /* Python-style escapes to what glibc's POSIX ERE knows: \d \D, \n \t \r
  * outside brackets; \s \w \d \n \t and escaped ] - ^ \ inside them (where
  * POSIX takes a backslash literally). glibc itself knows \s \S \w \W \b \B
@@ -298,87 +391,24 @@ static char *to_ere(const char *s)
 	}
 	for (size_t i = 0; s[i];) {
 		if (s[i] == '\\' && s[i + 1]) {
-			char c = s[i + 1];
-
+			o = ere_escape(o, s[i + 1]);
 			i += 2;
-			switch (c) {
-			case 'd': o = stpcpy(o, "[0-9]"); break;
-			case 'D': o = stpcpy(o, "[^0-9]"); break;
-			case 'n': *o++ = '\n'; break;
-			case 't': *o++ = '\t'; break;
-			case 'r': *o++ = '\r'; break;
-			default: *o++ = '\\'; *o++ = c; break;
-			}
 			continue;
 		}
 		if (s[i] != '[') {
 			*o++ = s[i++];
 			continue;
 		}
-		/* a bracket expression */
-		size_t start = i++;
-		bool neg = false, rbr = false, dash = false, caret = false;
-		char *b = body;
+		struct bracket br = { .body = body, .end = body };
+		size_t start = i;
 
-		if (s[i] == '^') {
-			neg = true;
-			i++;
-		}
-		if (s[i] == ']') {
-			rbr = true;
-			i++;
-		}
-		while (s[i] && s[i] != ']') {
-			if (s[i] == '[' && (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
-				char close[3] = { s[i + 1], ']', 0 };
-				const char *e = strstr(s + i + 2, close);
-
-				if (!e)
-					break;
-				memcpy(b, s + i, e + 2 - (s + i));
-				b += e + 2 - (s + i);
-				i = e + 2 - s;
-			} else if (s[i] == '\\' && s[i + 1]) {
-				char c = s[i + 1];
-
-				i += 2;
-				switch (c) {
-				case 's': b = stpcpy(b, "[:space:]"); break;
-				case 'w': b = stpcpy(b, "[:alnum:]_"); break;
-				case 'd': b = stpcpy(b, "[:digit:]"); break;
-				case 'n': *b++ = '\n'; break;
-				case 't': *b++ = '\t'; break;
-				case 'r': *b++ = '\r'; break;
-				case ']': rbr = true; break;
-				case '-': dash = true; break;
-				case '^': caret = true; break;
-				default: *b++ = c; break;
-				}
-			} else {
-				*b++ = s[i++];
-			}
-		}
+		i = bracket_scan(s, i + 1, &br);
 		if (s[i] != ']') {	/* unterminated: let regcomp say so */
 			o = stpcpy(o, s + start);
 			break;
 		}
 		i++;
-		if (!neg && !rbr && b == body && caret) {
-			o = stpcpy(o, dash ? "[-^]" : "\\^");
-			continue;
-		}
-		*o++ = '[';
-		if (neg)
-			*o++ = '^';
-		if (rbr)
-			*o++ = ']';
-		memmove(o, body, b - body);
-		o += b - body;
-		if (caret)
-			*o++ = '^';
-		if (dash)
-			*o++ = '-';
-		*o++ = ']';
+		o = bracket_out(o, &br);
 	}
 	*o = 0;
 	free(body);
@@ -945,13 +975,229 @@ static bool has_condition(const struct rule *r)
 	       r->gil_wait || r->n_anti || r->n_required || r->n_suggested;
 }
 
+/* id, name, description, fix, example_bad, example_good: the rule's text.
+ * *idn: the id's node, once it is good. False when f is not one of them. */
+static bool load_text_field(struct ld *ld, struct rule *r, int f, yaml_node_t *val,
+			    yaml_node_t **idn)
+{
+	char **str, what[32];
+
+	switch (f) {
+	case F_ID: str = &r->id; break;
+	case F_NAME: str = &r->name; break;
+	case F_DESCRIPTION: str = &r->description; break;
+	case F_FIX: str = &r->fix; break;
+	case F_EXAMPLE_BAD: str = &r->example_bad; break;
+	case F_EXAMPLE_GOOD: str = &r->example_good; break;
+	default: return false;
+	}
+	snprintf(what, sizeof(what), "'%s'", rule_fields[f]);
+	if (!get_str(ld, val, what, str) && f == F_ID)
+		*idn = val;
+	return true;
+}
+
+/* severity, category, lint: how the rule is classed and reported. */
+static bool load_class_field(struct ld *ld, struct rule *r, int f, yaml_node_t *val)
+{
+	int v;
+
+	switch (f) {
+	case F_SEVERITY:
+		v = get_word(ld, val, "severity", rule_severity_parse, sev_name, SEV__N);
+		if (v >= 0)
+			r->severity = v;
+		break;
+	case F_CATEGORY:
+		v = get_word(ld, val, "category", rule_category_parse, cat_name, CAT__N);
+		if (v >= 0)
+			r->category = v;
+		break;
+	case F_LINT:
+		each_str(ld, val, "lint", r, add_lint);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* frames, unless, innermost: conditions on the stall's stack. */
+static bool load_frame_field(struct ld *ld, struct rule *r, int f, yaml_node_t *val)
+{
+	switch (f) {
+	case F_FRAMES:
+		load_frames(ld, val, "frames", &r->frames, &r->n_frames);
+		break;
+	case F_UNLESS:
+		load_frames(ld, val, "unless", &r->unless, &r->n_unless);
+		break;
+	case F_INNERMOST:
+		if (!(r->innermost = calloc(1, sizeof(*r->innermost))))
+			ld->oom = true;
+		else if (load_frame(ld, val, "innermost", true, r->innermost)) {
+			frame_cond__free(r->innermost);
+			free(r->innermost);
+			r->innermost = NULL;
+		}
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* syscall, fd, on_cpu, min_duration, gil_wait: conditions on what the
+ * loop thread did during the stall. */
+static bool load_stall_field(struct ld *ld, struct rule *r, int f, yaml_node_t *val)
+{
+	const char *shown = val->type == YAML_SCALAR_NODE ? sval(val) : kind(val);
+
+	switch (f) {
+	case F_SYSCALL:
+		load_syscall(ld, val, r);
+		break;
+	case F_FD:
+		each_str(ld, val, "fd", r, add_fd);
+		break;
+	case F_ON_CPU:
+		load_on_cpu(ld, val, r);
+		break;
+	case F_MIN_DURATION:
+		if (val->type != YAML_SCALAR_NODE || is_null(val) ||
+		    parse_duration(sval(val), 1000000, &r->min_duration_ns))
+			err(ld, val, "bad min_duration '%s': give milliseconds (500) or a "
+			    "number with a unit (500ms, 1.5s)", shown);
+		break;
+	case F_GIL_WAIT:
+		if (get_bool(val, &r->gil_wait))
+			err(ld, val, "'gil_wait' must be true or false, not '%s'", shown);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* file_pattern and the four lists of source patterns. */
+static bool load_pattern_field(struct ld *ld, struct rule *r, int f, yaml_node_t *val)
+{
+	switch (f) {
+	case F_FILE_PATTERN:
+		each_str(ld, val, "file_pattern", r, add_file_pattern);
+		break;
+	case F_ANTI:
+		load_regexes(ld, val, "anti_patterns", &r->anti, &r->anti_src, &r->n_anti);
+		break;
+	case F_REQUIRED:
+		load_regexes(ld, val, "required_patterns", &r->required, &r->required_src,
+			     &r->n_required);
+		break;
+	case F_CONTEXT:
+		load_regexes(ld, val, "context_patterns", &r->context, &r->context_src,
+			     &r->n_context);
+		break;
+	case F_SUGGESTED:
+		load_regexes(ld, val, "suggested_patterns", &r->suggested, &r->suggested_src,
+			     &r->n_suggested);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* One field of a rule (f: its index in rule_fields), by its group. */
+static void load_field(struct ld *ld, struct rule *r, int f, yaml_node_t *val,
+		       yaml_node_t **idn)
+{
+	if (load_text_field(ld, r, f, val, idn) || load_class_field(ld, r, f, val) ||
+	    load_frame_field(ld, r, f, val) || load_stall_field(ld, r, f, val))
+		return;
+	load_pattern_field(ld, r, f, val);
+}
+
+/* Required fields: id, name, severity; category in rules:. One the user
+ * was offered for a typo (suggested) is not reported again. */
+static void check_required(struct ld *ld, yaml_node_t *n, const struct rule *r,
+			   uint32_t seen, uint32_t suggested)
+{
+	static const int required[] = { F_ID, F_NAME, F_SEVERITY, F_CATEGORY };
+
+	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
+		int f = required[i];
+
+		if (seen & (1u << f) || (f == F_CATEGORY && ld->seed) || suggested & (1u << f))
+			continue;
+		if (r->id)
+			err(ld, n, "rule '%s' has no '%s'%s", r->id, rule_fields[f],
+			    f == F_CATEGORY ? " (required in 'rules:'; 'async_rules:' "
+			    "default to other)" : "");
+		else
+			err(ld, n, "rule has no '%s'", rule_fields[f]);
+	}
+}
+
+/* The id is not one of a rule loaded before (from this pack or another). */
+static void check_unique_id(struct ld *ld, const struct rule *r, yaml_node_t *idn)
+{
+	if (!r->id || !idn)
+		return;
+	for (int i = 0; i < ld->pack->n; i++) {
+		const struct rule *o = &ld->pack->v[i];
+
+		if (strcmp(o->id, r->id))
+			continue;
+		err(ld, idn, "duplicate id '%s'; first defined at %s:%d:%d",
+		    r->id, o->pack, o->line, o->column);
+		break;
+	}
+}
+
+/* Warnings for a good rule that does not do what it seems to. */
+static void check_effect(struct ld *ld, yaml_node_t *n, const struct rule *r)
+{
+	if (r->n_context && !r->n_required)
+		warn(ld, n, "rule '%s': 'context_patterns' without 'required_patterns' "
+		     "have no effect", r->id);
+	if (!ld->seed && !has_condition(r))
+		warn(ld, n, "rule '%s' has no condition (frames, innermost, syscall, fd, "
+		     "on_cpu, min_duration, gil_wait or patterns): it matches every "
+		     "stall", r->id);
+}
+
+/* Completes r and adds it to the pack, or frees it when it has errors
+ * (more than the errors count at its start). */
+static void keep_rule(struct ld *ld, yaml_node_t *n, struct rule *r, int errors)
+{
+	if (!r->fix && r->example_good)
+		r->fix = dup(ld, r->example_good);
+	r->pack = dup(ld, ld->file);
+	if (ld->oom) {
+		err(ld, n, "out of memory");
+		ld->oom = false;
+	}
+	if (ld->diags->errors != errors) {
+		rule__free(r);
+		return;
+	}
+	struct rule *slot = grow(ld, &ld->pack->v, &ld->pack->n, sizeof(*r));
+
+	if (!slot) {
+		err(ld, n, "out of memory");
+		ld->oom = false;
+		rule__free(r);
+		return;
+	}
+	*slot = *r;
+}
+
 static void load_rule(struct ld *ld, yaml_node_t *n)
 {
 	struct rule r = { .max_on_cpu = 1.0, .category = CAT_OTHER };
-	int errors = ld->diags->errors, first[F__N], v;
+	int errors = ld->diags->errors, first[F__N];
 	uint32_t seen = 0, suggested = 0;
 	yaml_node_t *idn = NULL;
-	char what[32];
 
 	if (n->type != YAML_MAPPING_NODE) {
 		err(ld, n, "a rule is a mapping (id: …, name: …, severity: …), not %s", kind(n));
@@ -960,150 +1206,17 @@ static void load_rule(struct ld *ld, yaml_node_t *n)
 	r.line = LINE(n);
 	r.column = COL(n);
 	FOR_PAIRS(n, p) {
-		yaml_node_t *val = node(ld, p->value);
 		int f = field_of(ld, node(ld, p->key), rule_fields, F__N, &seen, first, "a rule",
 				 &suggested);
-		char **str = NULL;
 
-		if (f < 0)
-			continue;
-		snprintf(what, sizeof(what), "'%s'", rule_fields[f]);
-		switch (f) {
-		case F_ID:
-			if (!get_str(ld, val, what, &r.id))
-				idn = val;
-			break;
-		case F_NAME: str = &r.name; break;
-		case F_DESCRIPTION: str = &r.description; break;
-		case F_FIX: str = &r.fix; break;
-		case F_EXAMPLE_BAD: str = &r.example_bad; break;
-		case F_EXAMPLE_GOOD: str = &r.example_good; break;
-		case F_SEVERITY:
-			v = get_word(ld, val, "severity", rule_severity_parse, sev_name, SEV__N);
-			if (v >= 0)
-				r.severity = v;
-			break;
-		case F_CATEGORY:
-			v = get_word(ld, val, "category", rule_category_parse, cat_name, CAT__N);
-			if (v >= 0)
-				r.category = v;
-			break;
-		case F_LINT:
-			each_str(ld, val, "lint", &r, add_lint);
-			break;
-		case F_FRAMES:
-			load_frames(ld, val, "frames", &r.frames, &r.n_frames);
-			break;
-		case F_UNLESS:
-			load_frames(ld, val, "unless", &r.unless, &r.n_unless);
-			break;
-		case F_INNERMOST:
-			if (!(r.innermost = calloc(1, sizeof(*r.innermost))))
-				ld->oom = true;
-			else if (load_frame(ld, val, "innermost", true, r.innermost)) {
-				frame_cond__free(r.innermost);
-				free(r.innermost);
-				r.innermost = NULL;
-			}
-			break;
-		case F_SYSCALL:
-			load_syscall(ld, val, &r);
-			break;
-		case F_FD:
-			each_str(ld, val, "fd", &r, add_fd);
-			break;
-		case F_ON_CPU:
-			load_on_cpu(ld, val, &r);
-			break;
-		case F_MIN_DURATION:
-			if (val->type != YAML_SCALAR_NODE || is_null(val) ||
-			    parse_duration(sval(val), 1000000, &r.min_duration_ns))
-				err(ld, val, "bad min_duration '%s': give milliseconds (500) or a "
-				    "number with a unit (500ms, 1.5s)",
-				    val->type == YAML_SCALAR_NODE ? sval(val) : kind(val));
-			break;
-		case F_GIL_WAIT:
-			if (get_bool(val, &r.gil_wait))
-				err(ld, val, "'gil_wait' must be true or false, not '%s'",
-				    val->type == YAML_SCALAR_NODE ? sval(val) : kind(val));
-			break;
-		case F_FILE_PATTERN:
-			each_str(ld, val, "file_pattern", &r, add_file_pattern);
-			break;
-		case F_ANTI:
-			load_regexes(ld, val, "anti_patterns", &r.anti, &r.anti_src, &r.n_anti);
-			break;
-		case F_REQUIRED:
-			load_regexes(ld, val, "required_patterns", &r.required, &r.required_src,
-				     &r.n_required);
-			break;
-		case F_CONTEXT:
-			load_regexes(ld, val, "context_patterns", &r.context, &r.context_src,
-				     &r.n_context);
-			break;
-		case F_SUGGESTED:
-			load_regexes(ld, val, "suggested_patterns", &r.suggested, &r.suggested_src,
-				     &r.n_suggested);
-			break;
-		}
-		if (str)
-			get_str(ld, val, what, str);
+		if (f >= 0)
+			load_field(ld, &r, f, node(ld, p->value), &idn);
 	}
-
-	/* required fields: id, name, severity; category in rules: */
-	static const int required[] = { F_ID, F_NAME, F_SEVERITY, F_CATEGORY };
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
-		int f = required[i];
-
-		if (seen & (1u << f) || (f == F_CATEGORY && ld->seed) || suggested & (1u << f))
-			continue;
-		if (r.id)
-			err(ld, n, "rule '%s' has no '%s'%s", r.id, rule_fields[f],
-			    f == F_CATEGORY ? " (required in 'rules:'; 'async_rules:' "
-			    "default to other)" : "");
-		else
-			err(ld, n, "rule has no '%s'", rule_fields[f]);
-	}
-	if (r.id && idn) {
-		for (int i = 0; i < ld->pack->n; i++) {
-			const struct rule *o = &ld->pack->v[i];
-
-			if (strcmp(o->id, r.id))
-				continue;
-			err(ld, idn, "duplicate id '%s'; first defined at %s:%d:%d",
-			    r.id, o->pack, o->line, o->column);
-			break;
-		}
-	}
-	if (ld->diags->errors == errors) {
-		if (r.n_context && !r.n_required)
-			warn(ld, n, "rule '%s': 'context_patterns' without 'required_patterns' "
-			     "have no effect", r.id);
-		if (!ld->seed && !has_condition(&r))
-			warn(ld, n, "rule '%s' has no condition (frames, innermost, syscall, fd, "
-			     "on_cpu, min_duration, gil_wait or patterns): it matches every "
-			     "stall", r.id);
-	}
-	if (!r.fix && r.example_good)
-		r.fix = dup(ld, r.example_good);
-	r.pack = dup(ld, ld->file);
-	if (ld->oom) {
-		err(ld, n, "out of memory");
-		ld->oom = false;
-	}
-	if (ld->diags->errors != errors) {
-		rule__free(&r);
-		return;
-	}
-	struct rule *slot = grow(ld, &ld->pack->v, &ld->pack->n, sizeof(r));
-
-	if (!slot) {
-		err(ld, n, "out of memory");
-		ld->oom = false;
-		rule__free(&r);
-		return;
-	}
-	*slot = r;
+	check_required(ld, n, &r, seen, suggested);
+	check_unique_id(ld, &r, idn);
+	if (ld->diags->errors == errors)
+		check_effect(ld, n, &r);
+	keep_rule(ld, n, &r, errors);
 }
 
 /* ---- a file ------------------------------------------------------------- */

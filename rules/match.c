@@ -1,3 +1,8 @@
+// SPDX-License-Identifier: MIT
+/* The matcher (match.h): each rule of a pack tried on a stall's stacks
+ * (frames, syscall and its arguments, fd kind, on/off-CPU share, duration,
+ * source patterns); the rules that hold become findings with a call site
+ * and evidence. Pure: no I/O. */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -224,7 +229,7 @@ static void syscall_words(const struct match_stack *st, char *buf, size_t len)
 /* Does r hold on stack k of s? Fills the finding fd when it does and fd
  * is not NULL. */
 static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int k,
-			  struct finding *fd)
+			  struct match_hit *fd)
 {
 	const struct match_stack *st = &s->stacks[k];
 	double on = s->duration_ns ? (double)s->on_cpu_ns / s->duration_ns : 0;
@@ -326,7 +331,7 @@ static bool named_by_another(const struct rule_pack *p, const struct match_stall
 }
 
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
-		 struct finding *out, int max)
+		 struct match_hit *out, int max)
 {
 	int n = 0, named = -1;	/* named_by_another(), when first asked */
 
@@ -372,13 +377,13 @@ const struct rule match__unmatched = {
 	.pack = (char *)"(built in)",
 };
 
-void match__other(const struct match_stall *s, struct finding *out)
+void match__other(const struct match_stall *s, struct match_hit *out)
 {
 	const struct match_stack *st = s->n ? &s->stacks[0] : NULL;
 	double on = s->duration_ns ? (double)s->on_cpu_ns / s->duration_ns : 0;
 	char hot[192] = "", words[160] = "";
 
-	*out = (struct finding){ .rule = &match__unmatched, .site = -1, .share = 1 };
+	*out = (struct match_hit){ .rule = &match__unmatched, .site = -1, .share = 1 };
 	if (!st) {
 		snprintf(out->evidence, sizeof(out->evidence),
 			 "no rule matched; no sample was taken in the stall");

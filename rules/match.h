@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The matcher: a stall, as the rules see it, to findings. Pure: no I/O. */
 #ifndef LS_MATCH_H
 #define LS_MATCH_H
@@ -35,7 +36,7 @@ struct match_stall {
 	bool gil_wait;		/* waits for the GIL another thread holds */
 };
 
-struct finding {
+struct match_hit {
 	const struct rule *rule;
 	int stack;		/* index of the stack that matched */
 	int site;		/* frame of the call site: the innermost user
@@ -56,14 +57,14 @@ struct finding {
 /* Findings of stall s under the rules of p, at most max, in rule order
  * (one per rule). Returns the count. */
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
-		 struct finding *out, int max);
+		 struct match_hit *out, int max);
 
 /* The rule of stalls no rule of a pack holds on: LS000, category other,
  * severity info. */
 extern const struct rule match__unmatched;
 /* Its finding for s: the call site on the heaviest stack, and what that
  * stack was doing. */
-void match__other(const struct match_stall *s, struct finding *out);
+void match__other(const struct match_stall *s, struct match_hit *out);
 
 /* "requests.api" for ".../dist-packages/requests/api.py", "json" for
  * ".../python3.11/json/__init__.py", "app.handlers" for a user file

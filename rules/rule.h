@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Rules: what a stall is attributed to. A rule pack is a YAML file; its
  * rules name a cause (category, severity, fix) and the run-time evidence
  * that shows it (frames, syscall and its arguments, fd kind, on/off-CPU

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* ELF helpers with libelf: a symbol's value, data at a virtual address
+ * and the load layout of a binary on disk. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>

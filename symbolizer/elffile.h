@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ELF helpers: symbols and data of a binary on disk (libelf). */
 #ifndef LS_ELF_H
 #define LS_ELF_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Decoder of CPython 3.11+ location tables; format in linetable.h. */
 #include <errno.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CPython 3.11+ location tables (code.co_linetable): code-unit offset -> line.
  *
  * The table is a list of entries, each covering 1..8 code units (2-byte

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* A process's /proc/PID/maps parsed into entries (in address order, as
+ * /proc lists them), and the lookup of the mapping holding an address. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A process's memory map (/proc/PID/maps): address -> file + offset. */
 #ifndef LS_MAPS_H
 #define LS_MAPS_H

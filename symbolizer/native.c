@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Native stacks with elfutils libdwfl: one Dwfl per target process holds
  * its modules (reported from /proc/PID/maps, opened through /proc/PID/root)
  * and, attached once with our own thread callbacks, unwinds stack samples:

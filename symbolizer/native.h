@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Native (C-level) stacks of a live process: DWARF CFI unwinding of a stack
  * sample and symbolization of its pcs, with elfutils libdwfl.
  *

@@ -1,3 +1,7 @@
+// SPDX-License-Identifier: MIT
+/* CPython layouts per version: a table for 3.11 and 3.12, the target's
+ * _Py_DebugOffsets read and checked for 3.13+, and the code object read
+ * the BPF frame walker does, redone in user space. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +60,9 @@ static const struct dbg_pos dbg_layouts[] = {
 	  384, 392, 400, 408, 416, 448, 720, 728, 736 },
 };
 
+_Static_assert(sizeof(fixed) / sizeof(fixed[0]) + sizeof(dbg_layouts) / sizeof(dbg_layouts[0]) ==
+	       PY_MINOR_MAX - PY_MINOR_MIN + 1, "one layout per supported version");
+
 static const struct dbg_pos *dbg_pos_of(unsigned int minor)
 {
 	for (size_t i = 0; i < sizeof(dbg_layouts) / sizeof(dbg_layouts[0]); i++)
@@ -71,7 +78,7 @@ size_t pylayout__debug_size(unsigned int minor)
 	return p ? p->size : 0;
 }
 
-/* Bound of the offsets read from _Py_DebugOffsets (see pylayout__init). */
+/* Bound of the offsets read from _Py_DebugOffsets (see read_debug_offsets). */
 #define MAX_OFF	(1u << 20)
 
 static uint64_t u64_at(const uint8_t *b, uint32_t pos)
@@ -132,26 +139,21 @@ bad:
 	return -EINVAL;
 }
 
-int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
-		   size_t dbg_len, char *why, size_t why_len)
+/* Both windows the walker reads: 0, or -EINVAL with a reason. */
+static int set_windows(struct py_layout *l, char *why, size_t why_len)
 {
-	const struct dbg_pos *p;
+	if (set_code_window(l, why, why_len))
+		return -EINVAL;
+	return check_frame_window(&l->bpf, why, why_len);
+}
+
+/* The header of _Py_DebugOffsets: its cookie, its version (3.minor) and
+ * the free-threaded flag. 0, -EINVAL or -ENOTSUP with a reason. */
+static int check_debug_header(const struct dbg_pos *p, unsigned int minor,
+			      const uint8_t *dbg, size_t dbg_len, char *why, size_t why_len)
+{
 	uint64_t version;
 
-	memset(l, 0, sizeof(*l));
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (fixed[i].minor == minor) {
-			*l = fixed[i];
-			if (set_code_window(l, why, why_len))
-				return -EINVAL;
-			return check_frame_window(&l->bpf, why, why_len);
-		}
-	}
-	p = dbg_pos_of(minor);
-	if (!p) {
-		snprintf(why, why_len, "CPython 3.%u is not supported (3.11 to 3.15 are)", minor);
-		return -ENOTSUP;
-	}
 	if (!dbg || dbg_len < p->size || memcmp(dbg, "xdebugpy", 8)) {
 		snprintf(why, why_len, "no _Py_DebugOffsets at the start of _PyRuntime "
 			 "(cookie missing)");
@@ -168,51 +170,63 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 			 "default (GIL) build", minor);
 		return -ENOTSUP;
 	}
-	{
-		/* Every value is an offset into a struct: the largest,
-		 * PyInterpreterState, is ~190 KiB; the walker's are 16-bit.
-		 * Anything bigger means foreign or corrupt offsets, not to be
-		 * cut down to a plausible number. */
-		const struct {
-			uint32_t pos, max;
-			uint32_t *u32;
-			__u16 *u16;
-		} get[] = {
-			{ p->interp_head, MAX_OFF, &l->runtime_interp_head },
-			{ p->threads_head, MAX_OFF, &l->interp_threads_head },
-			{ p->gil_holder, MAX_OFF, &l->gil_interp },
-			{ p->ts_next, MAX_OFF, &l->tstate_next },
-			{ p->ts_native_tid, MAX_OFF, &l->tstate_native_tid },
-			{ p->co_filename, MAX_OFF, &l->code_filename },
-			{ p->co_name, MAX_OFF, &l->code_name },
-			{ p->co_qualname, MAX_OFF, &l->code_qualname },
-			{ p->co_linetable, MAX_OFF, &l->code_linetable },
-			{ p->co_firstlineno, MAX_OFF, &l->code_firstlineno },
-			{ p->str_state, MAX_OFF, &l->str_state },
-			{ p->str_length, MAX_OFF, &l->str_length },
-			{ p->str_ascii_size, MAX_OFF, &l->str_ascii_data },
-			{ p->ts_frame, LS_NO_OFF, NULL, &l->bpf.tstate_frame },
-			{ p->fr_previous, LS_NO_OFF, NULL, &l->bpf.frame_previous },
-			{ p->fr_executable, LS_NO_OFF, NULL, &l->bpf.frame_code },
-			{ p->fr_instr, LS_NO_OFF, NULL, &l->bpf.frame_instr },
-			{ p->fr_owner, LS_NO_OFF, NULL, &l->bpf.frame_owner },
-			{ p->co_adaptive, LS_NO_OFF, NULL, &l->bpf.code_adaptive },
-		};
+	return 0;
+}
 
-		for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++) {
-			uint64_t v = u64_at(dbg, get[i].pos);
+/* The offsets we use, from _Py_DebugOffsets at positions p into l.
+ * 0, or -EINVAL with a reason. */
+static int read_debug_offsets(struct py_layout *l, const struct dbg_pos *p,
+			      const uint8_t *dbg, char *why, size_t why_len)
+{
+	/* Every value is an offset into a struct: the largest,
+	 * PyInterpreterState, is ~190 KiB; the walker's are 16-bit.
+	 * Anything bigger means foreign or corrupt offsets, not to be
+	 * cut down to a plausible number. */
+	const struct {
+		uint32_t pos, max;
+		uint32_t *u32;
+		__u16 *u16;
+	} get[] = {
+		{ p->interp_head, MAX_OFF, &l->runtime_interp_head },
+		{ p->threads_head, MAX_OFF, &l->interp_threads_head },
+		{ p->gil_holder, MAX_OFF, &l->gil_interp },
+		{ p->ts_next, MAX_OFF, &l->tstate_next },
+		{ p->ts_native_tid, MAX_OFF, &l->tstate_native_tid },
+		{ p->co_filename, MAX_OFF, &l->code_filename },
+		{ p->co_name, MAX_OFF, &l->code_name },
+		{ p->co_qualname, MAX_OFF, &l->code_qualname },
+		{ p->co_linetable, MAX_OFF, &l->code_linetable },
+		{ p->co_firstlineno, MAX_OFF, &l->code_firstlineno },
+		{ p->str_state, MAX_OFF, &l->str_state },
+		{ p->str_length, MAX_OFF, &l->str_length },
+		{ p->str_ascii_size, MAX_OFF, &l->str_ascii_data },
+		{ p->ts_frame, LS_NO_OFF, NULL, &l->bpf.tstate_frame },
+		{ p->fr_previous, LS_NO_OFF, NULL, &l->bpf.frame_previous },
+		{ p->fr_executable, LS_NO_OFF, NULL, &l->bpf.frame_code },
+		{ p->fr_instr, LS_NO_OFF, NULL, &l->bpf.frame_instr },
+		{ p->fr_owner, LS_NO_OFF, NULL, &l->bpf.frame_owner },
+		{ p->co_adaptive, LS_NO_OFF, NULL, &l->bpf.code_adaptive },
+	};
 
-			if (v >= get[i].max) {
-				snprintf(why, why_len, "_Py_DebugOffsets holds 0x%llx at %u, not "
-					 "an offset", (unsigned long long)v, get[i].pos);
-				return -EINVAL;
-			}
-			if (get[i].u32)
-				*get[i].u32 = v;
-			else
-				*get[i].u16 = v;
+	for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++) {
+		uint64_t v = u64_at(dbg, get[i].pos);
+
+		if (v >= get[i].max) {
+			snprintf(why, why_len, "_Py_DebugOffsets holds 0x%llx at %u, not "
+				 "an offset", (unsigned long long)v, get[i].pos);
+			return -EINVAL;
 		}
+		if (get[i].u32)
+			*get[i].u32 = v;
+		else
+			*get[i].u16 = v;
 	}
+	return 0;
+}
+
+/* What _Py_DebugOffsets does not say, the same on every 3.13+. */
+static void set_debug_constants(struct py_layout *l, unsigned int minor)
+{
 	l->minor = minor;
 	l->interp_next = 0;
 	/* compact non-ASCII data follows PyCompactUnicodeObject: 56 on 3.12+ */
@@ -221,9 +235,34 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 	l->bpf.frame_is_entry = LS_NO_OFF;
 	l->bpf.owner_skip = 3;			/* INTERPRETER / CSTACK */
 	l->bpf.code_tag_mask = minor >= 14 ? 3 : 0;	/* _PyStackRef tag bits */
-	if (set_code_window(l, why, why_len))
-		return -EINVAL;
-	return check_frame_window(&l->bpf, why, why_len);
+}
+
+int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
+		   size_t dbg_len, char *why, size_t why_len)
+{
+	const struct dbg_pos *p;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (fixed[i].minor == minor) {
+			*l = fixed[i];
+			return set_windows(l, why, why_len);
+		}
+	}
+	p = dbg_pos_of(minor);
+	if (!p) {
+		snprintf(why, why_len, "CPython 3.%u is not supported (3.%d to 3.%d are)", minor,
+			 PY_MINOR_MIN, PY_MINOR_MAX);
+		return -ENOTSUP;
+	}
+	err = check_debug_header(p, minor, dbg, dbg_len, why, why_len);
+	if (!err)
+		err = read_debug_offsets(l, p, dbg, why, why_len);
+	if (err)
+		return err;
+	set_debug_constants(l, minor);
+	return set_windows(l, why, why_len);
 }
 
 int pylayout__code_id(const struct py_layout *l, py_read_fn read, void *ctx,

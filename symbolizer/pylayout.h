@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-version CPython layouts behind one accessor. 3.11 and 3.12 come from a
  * table; 3.13+ from the target's own _Py_DebugOffsets, so a new patch
  * release needs no rebuild. Facts: docs/cpython-layouts.md. */
@@ -8,8 +9,13 @@
 #include <linux/types.h>
 #include "loopstall.h"
 
+/* The CPython versions supported, 3.PY_MINOR_MIN to 3.PY_MINOR_MAX: one
+ * layout each in pylayout.c. */
+#define PY_MINOR_MIN	11
+#define PY_MINOR_MAX	15
+
 struct py_layout {
-	unsigned int minor;			/* 11..15 */
+	unsigned int minor;			/* PY_MINOR_MIN..PY_MINOR_MAX */
 	/* runtime */
 	uint32_t runtime_interp_head;		/* _PyRuntime -> interpreters.head */
 	uint32_t interp_next;			/* interp -> next */

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* Python code objects read from the target: qualname, file, first line
+ * and location table, cached by address behind the walker's guard. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Python code objects of a live process -> qualified name, file, line.
  * Cached by address and checked against the walker's guard, so a freed
  * code object whose address was reused is read anew, never misnamed. */

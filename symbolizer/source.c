@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* Source lines and whole functions of the target's Python files, read
+ * through /proc/PID/root and cached, or given back from a recording. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>

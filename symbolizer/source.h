@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Source lines of the target's Python files, read through /proc/PID/root
  * (so containers work) and cached per file. */
 #ifndef LS_SOURCE_H

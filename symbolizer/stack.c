@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* The interned frame table and the merge of Python frames into a
+ * native stack. */
 #include <stdlib.h>
 #include <string.h>
 #include "stack.h"

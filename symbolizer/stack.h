@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Frames people read: an interned table of Python and native frames, and
  * the merge of a sample's Python frames into its native stack. */
 #ifndef LS_STACK_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End-to-end harness: a real workload process, the real loopstall binary,
 real BPF programs in this kernel."""
 import json

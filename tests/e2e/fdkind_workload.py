@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """An asyncio program whose loop blocks on an fd of each kind loopstall
 names (tcp, udp, unix, pipe, file, other), then closes the fd at once and
 opens another file under its number: the kind must be the one the fd had

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Asyncio programs that block their loop in the ways the default rule pack
 (rules/default.yaml) names, and lookalikes that must not be blamed for it.
 

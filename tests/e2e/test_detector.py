@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The stall detector against real asyncio processes."""
 import signal
 import time

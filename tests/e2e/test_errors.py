@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad input: one line `loopstall: error: …`, the documented exit code."""
 import os
 import shutil

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The kind of the fd a stalled loop waits on (tcp, udp, unix, pipe, file,
 other), named by the BPF program when it takes the sample.
 

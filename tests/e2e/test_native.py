@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Native stacks (symbolizer/native.c) of live Python processes, through
 build/tests/native_probe: DWARF CFI unwinding from the registers and stack
 of a thread blocked in a syscall, then symbolization. The target is never

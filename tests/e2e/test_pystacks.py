@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Python stacks of stalls, exact to the line, on every test Python."""
 import pytest
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """record and report: round trips on real workloads, a recorder killed with
 SIGKILL, `record -- CMD`, and golden reports of a committed recording."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The default rule pack (rules/default.yaml) against real stalls.
 
 Each scenario of rules_workload.py runs once per test Python under

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The user's own rule file (shared/seed-rules/perf-async.yaml) loads and
 works: its source patterns fire on the code that actually stalled."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Versions and builds loopstall refuses, clearly (exit 4), and targets in
 containers (another PID namespace, another root)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Asyncio programs that stall in known ways, for the end-to-end tests.
 
 usage: python3 workload.py SCENARIO

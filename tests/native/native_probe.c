@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Test driver for symbolizer/native.c against a live process, without
  * stopping or writing it: takes the registers a blocked thread has in
  * /proc/PID/task/TID/syscall (sp and pc only), copies its stack with

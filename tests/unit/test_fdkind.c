@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: the fd kinds of the BPF ABI (bpf/loopstall.h, probe/fdkind.h):
  * their values against rules/rule.h, and which syscalls work on an fd. */
 #include <criterion/criterion.h>

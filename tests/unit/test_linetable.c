@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: symbolizer/linetable.c (CPython 3.11+ location tables). */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: symbolizer/maps.c (parse, find, file offsets). */
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: rules/match.c on synthetic stalls: every condition kind,
  * exclusions, call sites, source patterns, precedence. */
 #include <criterion/criterion.h>
@@ -63,7 +64,7 @@ static struct rule r_timeout = {
 	.max_on_cpu = 1,
 };
 
-static int run(struct rule *rules, int n, const struct match_stall *s, struct finding *out)
+static int run(struct rule *rules, int n, const struct match_stall *s, struct match_hit *out)
 {
 	struct rule_pack p = { .v = rules, .n = n };
 
@@ -74,7 +75,7 @@ Test(match, frame_condition_and_call_site_is_innermost_user_frame)
 {
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 2 * MS);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_assert_eq(run(&r_http, 1, &s, f), 1);
 	cr_expect_eq(f[0].rule, &r_http);
@@ -89,7 +90,7 @@ Test(match, module_pattern_matches_submodules_only_on_dots)
 	struct rule r = r_http;
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	r.frames = &c;
 	cr_expect_eq(run(&r, 1, &s, f), 0);
@@ -104,7 +105,7 @@ Test(match, native_and_library_conditions_match_native_frames_only)
 	struct rule r = r_http;
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 	struct frame_cond both[] = { { .native = "sock_recv*" }, { .library = "libc.so*" } };
 	struct frame_cond py_as_native = { .native = "get" };	/* a Python name */
 
@@ -128,7 +129,7 @@ Test(match, exclusion_frame_suppresses)
 	struct match_stack st = { .frames = in_pool, .n = 2, .share = 1, .nr = SYS_recvfrom,
 				  .fd_kind = FD_TCP };
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_expect_eq(run(&r_http, 1, &s, f), 0);
 	cr_expect_eq(run(&r_timeout, 1, &s, f), 1);	/* no exclusion there */
@@ -138,7 +139,7 @@ Test(match, syscall_names_args_and_fd_kind)
 {
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 	struct syscall_cond poll_inf = { .names = names_poll, .n_names = 1, .arg = 2,
 					 .op = ARG_LT, .value = 0 };
 	struct rule r = r_timeout;
@@ -167,7 +168,7 @@ Test(match, on_cpu_share_and_duration)
 {
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 190 * MS);
-	struct finding f[8];
+	struct match_hit f[8];
 	struct rule cpu = { .id = "T-CPU", .name = "cpu", .category = CAT_CPU,
 			    .severity = SEV_WARNING, .min_on_cpu = 0.8, .max_on_cpu = 1 };
 
@@ -196,7 +197,7 @@ Test(match, innermost_condition_is_the_innermost_python_frame)
 			  .severity = SEV_INFO, .innermost = &in_socket, .max_on_cpu = 1 };
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_expect_eq(run(&r, 1, &s, f), 1);
 	r.innermost = &in_app;
@@ -209,7 +210,7 @@ Test(match, gil_wait_needs_the_flag)
 			  .severity = SEV_WARNING, .gil_wait = true, .max_on_cpu = 1 };
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_expect_eq(run(&r, 1, &s, f), 0);
 	s.gil_wait = true;
@@ -227,7 +228,7 @@ Test(match, minor_stacks_are_not_matched)
 		http_stack(),
 	};
 	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 2 };
-	struct finding f[8];
+	struct match_hit f[8];
 
 	st[1].share = 0.1;
 	cr_expect_eq(run(&r_http, 1, &s, f), 0, "10%% of the stall is noise");
@@ -248,7 +249,7 @@ Test(match, a_rule_counts_the_share_of_every_stack_it_holds_on)
 		http_stack(), http_stack(), http_stack(),
 	};
 	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 4 };
-	struct finding f[8];
+	struct match_hit f[8];
 
 	st[1].share = st[2].share = st[3].share = 0.08;
 	cr_assert_eq(run(&r_http, 1, &s, f), 1);
@@ -288,7 +289,7 @@ Test(match, a_catch_all_rule_holds_on_the_heaviest_stack_only)
 	};
 	struct match_stall s = { .duration_ns = 100 * MS, .on_cpu_ns = 98 * MS,
 				 .stacks = st, .n = 4 };
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_expect_eq(run(&cpu, 1, &s, f), 0, "45%% in unnamed frames around the stat calls");
 	st[0].frames = py_fr;
@@ -318,7 +319,7 @@ Test(match, a_catch_all_rule_yields_to_a_rule_naming_the_heaviest_stack)
 	struct match_stack st = { .frames = fr, .n = 3, .share = 0.3, .on_cpu = true,
 				  .nr = -1, .fd_kind = -1 };
 	struct match_stall s = one(&st, 200 * MS, 200 * MS);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_assert_eq(run(rules, 2, &s, f), 1);
 	cr_expect_str_eq(f[0].rule->id, "T-SSL");
@@ -336,7 +337,7 @@ Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 	struct match_stack st = { .frames = fr, .n = 3, .share = 1, .nr = SYS_clock_nanosleep,
 				  .fd_kind = -1 };
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f;
+	struct match_hit f;
 
 	match__other(&s, &f);
 	cr_expect_str_eq(f.rule->id, "LS000");
@@ -357,7 +358,7 @@ Test(match, several_rules_fire_in_rule_order_once_each)
 	struct rule rules[2] = { r_timeout, r_http };
 	struct match_stack st[2] = { http_stack(), http_stack() };
 	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 2 };
-	struct finding f[8];
+	struct match_hit f[8];
 
 	st[0].share = st[1].share = 0.5;
 	cr_assert_eq(run(rules, 2, &s, f), 2);
@@ -392,7 +393,7 @@ Test(match, source_anti_pattern_gives_the_line_of_the_match)
 	struct match_stack st = { .frames = fr, .n = 1, .share = 1, .nr = -1, .fd_kind = -1 };
 	struct match_stall s = one(&st, 200 * MS, 0);
 	regex_t re;
-	struct finding f[8];
+	struct match_hit f[8];
 	struct rule r;
 
 	cr_assert_eq(regcomp(&re, "await\\s+\\w+\\([^)]*\\)\\s*\n\\s*await", REG_EXTENDED), 0);
@@ -417,7 +418,7 @@ Test(match, required_with_context_and_suggested)
 	struct match_stack st = { .frames = fr, .n = 1, .share = 1, .nr = -1, .fd_kind = -1 };
 	struct match_stall s = one(&st, 200 * MS, 0);
 	regex_t req, ctx, ctx2, sug;
-	struct finding f[8];
+	struct match_hit f[8];
 	struct rule r;
 
 	cr_assert_eq(regcomp(&req, "timeout", REG_EXTENDED), 0);
@@ -461,7 +462,7 @@ Test(match, a_rule_without_conditions_matches_nothing)
 			  .severity = SEV_INFO, .max_on_cpu = 1 };
 	struct match_stack st = http_stack();
 	struct match_stall s = one(&st, 200 * MS, 0);
-	struct finding f[8];
+	struct match_hit f[8];
 
 	cr_expect_eq(run(&r, 1, &s, f), 0);
 	r.min_duration_ns = 100 * MS;		/* one condition is enough */

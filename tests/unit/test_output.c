@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: probe/output.c (durations, JSON strings, stall, blocked and
  * summary printers, text and JSON; the trimmed stack). */
 #include <criterion/criterion.h>
@@ -7,7 +8,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include "output.h"
+#include "fmt.h"
+#include "jsonw.h"
+#include "live.h"
 #include "rule.h"
 #include "stack.h"
 
@@ -45,7 +48,7 @@ static char *cap_close(struct capture *c)
 	return c->buf;
 }
 
-static char *summary_out(const struct summary *s, enum out_format fmt)
+static char *summary_out(const struct session_end *s, enum out_format fmt)
 {
 	struct capture c;
 
@@ -781,7 +784,7 @@ Test(output, stall_json_category_and_finding_share)
 				    .severity = SEV_WARNING, .fix = "split it" };
 	static struct rule err = { .id = "T-HTTP", .name = "http", .category = CAT_HTTP,
 				   .severity = SEV_ERROR, .fix = "async client" };
-	struct stall_finding fd[2] = {
+	struct finding fd[2] = {
 		{ .rule = &warn, .share = 0.25, .evidence = "hot" },
 		{ .rule = &err, .share = 0.754, .evidence = "in recvfrom",
 		  .file = "/srv/app.py", .line = 47, .function = "fetch" },
@@ -1014,31 +1017,47 @@ Test(output, blocked_json)
 /* ---- print_summary --------------------------------------------------- */
 
 static struct loop_info loops[2];
+static struct loop_summary loop_sums[2];
+static struct summary sum;
 
-static struct summary sample_summary(void)
+/* Loop i as found (tid, name, poll) and as summarized. */
+static void set_loop(int i, uint32_t tid, const char *name, const char *poll,
+		     uint32_t stalls, uint64_t stalled_ns, uint64_t worst_ns)
 {
-	struct summary s;
+	loops[i] = (struct loop_info){ .tid = tid, .poll = poll };
+	snprintf(loops[i].thread, sizeof(loops[i].thread), "%s", name);
+	loop_sums[i] = (struct loop_summary){ tid, "", stalls, stalled_ns, worst_ns };
+	memcpy(loop_sums[i].thread, loops[i].thread, sizeof(loops[i].thread));
+}
+
+static struct session_end sample_summary(void)
+{
+	struct session_end s;
 
 	memset(&s, 0, sizeof(s));
-	loops[0] = (struct loop_info){ 4242, "asyncio_loop", "epoll", 3, 1050 * MS, 800 * MS };
-	loops[1] = (struct loop_info){ 4250, "worker-2", "poll", 1, 150 * MS, 150 * MS };
+	memset(&sum, 0, sizeof(sum));
+	set_loop(0, 4242, "asyncio_loop", "epoll", 3, 1050 * MS, 800 * MS);
+	set_loop(1, 4250, "worker-2", "poll", 1, 150 * MS, 150 * MS);
 	s.pid = 4200;
 	s.comm = "python3";
 	s.py_version = "3.11.2";
 	s.ended_by = "signal";
 	s.span_ns = 60 * SEC;
 	s.threshold_ns = 100 * MS;
-	s.stalls = 4;
-	s.stalled_ns = 1200 * MS;
-	s.worst_ns = 800 * MS;
+	sum.stalls = 4;
+	sum.stalled_ns = 1200 * MS;
+	sum.max_ns = 800 * MS;
+	sum.loops = loop_sums;
+	sum.n_loops = 2;
 	s.n_loops = 2;
 	s.loops = loops;
+	s.sum = &sum;
 	return s;
 }
 
 Test(output, summary_text_golden)
 {
-	struct summary s = sample_summary();
+	struct session_end s = sample_summary();
 	char *got = summary_out(&s, OUT_TEXT);
 
 	cr_assert_str_eq(got,
@@ -1055,16 +1074,17 @@ Test(output, summary_text_golden)
 
 Test(output, summary_text_lost_singular)
 {
-	struct summary s = sample_summary();
+	struct session_end s = sample_summary();
 	char *got;
 
-	s.stalls = 1;
+	sum.stalls = 1;
 	s.n_loops = 1;
-	s.stalled_ns = 150 * MS;
-	s.worst_ns = 150 * MS;
+	sum.stalled_ns = 150 * MS;
+	sum.max_ns = 150 * MS;
 	s.span_ns = 3 * SEC;
 	s.ended_by = "target exit";
 	loops[0] = loops[1];
+	loop_sums[0] = loop_sums[1];
 	s.lost_stalls = 1;
 	s.lost_samples = 22;
 	s.lost_threads = 333;
@@ -1084,13 +1104,13 @@ Test(output, summary_text_lost_singular)
 
 Test(output, summary_text_empty_session)
 {
-	struct summary s = sample_summary();
+	struct session_end s = sample_summary();
 	char *got;
 
 	s.span_ns = 0;		/* no division by zero */
-	s.stalls = 0;
-	s.stalled_ns = 0;
-	s.worst_ns = 0;
+	sum.stalls = 0;
+	sum.stalled_ns = 0;
+	sum.max_ns = 0;
 	s.n_loops = 0;
 	got = summary_out(&s, OUT_TEXT);
 	cr_assert_str_eq(got,
@@ -1104,23 +1124,22 @@ Test(output, summary_text_empty_session)
 
 Test(output, summary_text_under_80_columns)
 {
-	struct summary s = sample_summary();
+	struct session_end s = sample_summary();
 	char *got;
 
 	/* wide but consistent: 15-char names, 7-digit TIDs, an hour-long
 	 * session stalled almost throughout (stalls * threshold <= stalled,
 	 * worst <= stalled - (stalls - 1) * threshold) */
-	loops[0] = (struct loop_info){ 4194303, "ThreadPoolExecu", "select", 9998,
-				       3499900 * MS, 2500300 * MS };
-	loops[1] = (struct loop_info){ 4194302, "asyncio_loop_2", "epoll", 1, 100 * MS, 100 * MS };
+	set_loop(0, 4194303, "ThreadPoolExecu", "select", 9998, 3499900 * MS, 2500300 * MS);
+	set_loop(1, 4194302, "asyncio_loop_2", "epoll", 1, 100 * MS, 100 * MS);
 	s.comm = "ThreadPoolExecu";
 	s.py_version = "3.15.0a1";
 	s.ended_by = "target exit";
 	s.span_ns = 3600 * SEC;
 	s.threshold_ns = 100 * MS;
-	s.stalls = 9999;
-	s.stalled_ns = 3500 * SEC;
-	s.worst_ns = 2500300 * MS;
+	sum.stalls = 9999;
+	sum.stalled_ns = 3500 * SEC;
+	sum.max_ns = 2500300 * MS;
 	s.lost_stalls = 999999;
 	s.lost_samples = 99999999;
 	s.lost_threads = 999;
@@ -1132,7 +1151,7 @@ Test(output, summary_text_under_80_columns)
 
 Test(output, summary_json_structure)
 {
-	struct summary s = sample_summary();
+	struct session_end s = sample_summary();
 	char *got;
 
 	s.lost_samples = 7;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: probe/parse.c (parse_u64, parse_duration). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

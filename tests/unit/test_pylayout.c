@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: symbolizer/pylayout.c (per-version CPython layouts). The
  * numbers are those of docs/cpython-layouts.md. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: symbolizer/pysym.c (code objects and str objects read out of
  * another process's memory). The "process" is a byte buffer at a fake base
  * address holding objects laid out as pylayout says for 3.11 and 3.12+:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: probe/record.c (recordings: writer and reader) and the
  * recorded sources of symbolizer/source.c. Run from the repo root (the
  * fixture is tests/unit/data/record-v1.lsr).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: `loopstall report` (probe/report*.c). A fixed recording is
  * built in code (frames, six stalls on two loop threads, findings of three
  * rules); its text, collapsed and SARIF outputs are compared with
@@ -19,7 +20,7 @@
 #include <unistd.h>
 #include "findings.h"
 #include "recording.h"
-#include "report.h"
+#include "report_cmd.h"
 #include "rule.h"
 #include "syscalls.h"
 
@@ -145,7 +146,7 @@ static void add_stack(struct stall *st, uint32_t kind, const char *syscall, uint
 
 static void add_finding(struct stall *st, const struct rule *r, int site, const char *evidence)
 {
-	struct stall_finding *fd;
+	struct finding *fd;
 	const struct frame *fr = &FRAMES[site];
 
 	st->findings = realloc(st->findings, (st->n_findings + 1) * sizeof(*st->findings));
@@ -411,35 +412,35 @@ Test(report, summary_numbers)
 	cr_assert_eq(report__build(&r, &rec, "run.lsr", &ALL, NULL, NULL), 0);
 	cr_assert_eq(r.n_stalls, 6);
 	cr_assert_eq(r.span_ns, 60 * SEC);
-	cr_assert_eq(r.stalled_ns, 2270 * MS);
+	cr_assert_eq(r.sum.stalled_ns, 2270 * MS);
 	/* 120 190 200 210 350 1200, nearest rank */
-	cr_assert_eq(r.p50_ns, 200 * MS);
-	cr_assert_eq(r.p95_ns, 1200 * MS);
-	cr_assert_eq(r.p99_ns, 1200 * MS);
-	cr_assert_eq(r.max_ns, 1200 * MS);
+	cr_assert_eq(r.sum.p50_ns, 200 * MS);
+	cr_assert_eq(r.sum.p95_ns, 1200 * MS);
+	cr_assert_eq(r.sum.p99_ns, 1200 * MS);
+	cr_assert_eq(r.sum.max_ns, 1200 * MS);
 	/* stall 2 counts under http (error), not timeout (warning) */
-	cr_assert_eq(r.n_cats, 3);
-	cr_assert_eq(r.cats[0].category, CAT_HTTP);
-	cr_assert_eq(r.cats[0].ns, 1550 * MS);
-	cr_assert_eq(r.cats[1].category, CAT_SLEEP);
-	cr_assert_eq(r.cats[1].stalls, 3);
-	cr_assert_eq(r.cats[2].category, -1);
-	cr_assert_eq(r.cats[2].ns, 120 * MS);
-	cr_assert_eq(r.n_threads, 2);
-	cr_assert_eq(r.threads[0].tid, 4242);
-	cr_assert_eq(r.threads[0].stalls, 5);
+	cr_assert_eq(r.sum.n_cats, 3);
+	cr_assert_eq(r.sum.cats[0].category, CAT_HTTP);
+	cr_assert_eq(r.sum.cats[0].ns, 1550 * MS);
+	cr_assert_eq(r.sum.cats[1].category, CAT_SLEEP);
+	cr_assert_eq(r.sum.cats[1].stalls, 3);
+	cr_assert_eq(r.sum.cats[2].category, -1);
+	cr_assert_eq(r.sum.cats[2].ns, 120 * MS);
+	cr_assert_eq(r.sum.n_loops, 2);
+	cr_assert_eq(r.sum.loops[0].tid, 4242);
+	cr_assert_eq(r.sum.loops[0].stalls, 5);
 	/* worst total first: LS001 1.55 s, LS010 1.2 s, LS020 600 ms */
-	cr_assert_eq(r.n_groups, 3);
-	cr_assert_str_eq(r.groups[0].g.rule->id, "LS001");
-	cr_assert_eq(r.groups[0].g.count, 2);
-	cr_assert_eq(r.groups[0].worst, rec.stalls[1]);
-	cr_assert_str_eq(r.groups[1].g.rule->id, "LS010");
-	cr_assert_str_eq(r.groups[2].g.rule->id, "LS020");
-	cr_assert_eq(r.groups[2].g.total_ns, 600 * MS);
-	cr_assert_eq(r.groups[2].g.worst_ns, 210 * MS);
-	cr_assert_eq(r.groups[2].worst_index, 2);
-	cr_assert_eq(r.sev_count[SEV_ERROR], 2);
-	cr_assert_eq(r.sev_count[SEV_WARNING], 1);
+	cr_assert_eq(r.sum.n_groups, 3);
+	cr_assert_str_eq(r.sum.groups[0].rule->id, "LS001");
+	cr_assert_eq(r.sum.groups[0].count, 2);
+	cr_assert_eq(report__worst(&r, &r.sum.groups[0]), rec.stalls[1]);
+	cr_assert_str_eq(r.sum.groups[1].rule->id, "LS010");
+	cr_assert_str_eq(r.sum.groups[2].rule->id, "LS020");
+	cr_assert_eq(r.sum.groups[2].total_ns, 600 * MS);
+	cr_assert_eq(r.sum.groups[2].worst_ns, 210 * MS);
+	cr_assert_eq(r.sum.groups[2].worst_stall, 2);
+	cr_assert_eq(r.sum.sev_count[SEV_ERROR], 2);
+	cr_assert_eq(r.sum.sev_count[SEV_WARNING], 1);
 	report__free(&r);
 	recording__free(&rec);
 }
@@ -450,12 +451,12 @@ Test(report, percentile_nearest_rank)
 
 	for (int i = 0; i < 100; i++)
 		v[i] = i + 1;
-	cr_assert_eq(report__percentile(v, 100, 50), 50);
-	cr_assert_eq(report__percentile(v, 100, 95), 95);
-	cr_assert_eq(report__percentile(v, 100, 99), 99);
-	cr_assert_eq(report__percentile(v, 100, 100), 100);
-	cr_assert_eq(report__percentile(v, 1, 99), 1);
-	cr_assert_eq(report__percentile(v, 0, 50), 0);
+	cr_assert_eq(summary__percentile(v, 100, 50), 50);
+	cr_assert_eq(summary__percentile(v, 100, 95), 95);
+	cr_assert_eq(summary__percentile(v, 100, 99), 99);
+	cr_assert_eq(summary__percentile(v, 100, 100), 100);
+	cr_assert_eq(summary__percentile(v, 1, 99), 1);
+	cr_assert_eq(summary__percentile(v, 0, 50), 0);
 }
 
 /* --since is inclusive, --until exclusive, both on a stall's start; a stall
@@ -497,15 +498,15 @@ Test(report, filter_edges)
 	cr_assert_eq(report__build(&r, &rec, "run.lsr", &f, NULL, NULL), 0);
 	cr_assert_eq(r.n_stalls, 4);
 	cr_assert_eq(r.stalls[0], rec.stalls[0]);
-	cr_assert_eq(r.n_groups, 3);
-	cr_assert_eq(r.groups[2].g.count, 2);	/* LS020 without the 190 ms one */
+	cr_assert_eq(r.sum.n_groups, 3);
+	cr_assert_eq(r.sum.groups[2].count, 2);	/* LS020 without the 190 ms one */
 	report__free(&r);
 
 	f = (struct report_filter){ .since_unix_ns = T0 + 61 * SEC };	/* past the end */
 	cr_assert_eq(report__build(&r, &rec, "run.lsr", &f, NULL, NULL), 0);
 	cr_assert_eq(r.n_stalls, 0);
 	cr_assert_eq(r.span_ns, 0);
-	cr_assert_eq(r.n_groups, 0);
+	cr_assert_eq(r.sum.n_groups, 0);
 	report__free(&r);
 	recording__free(&rec);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: rules/load.c and rules/rule.c (YAML rule packs), and the
  * output of probe/rules_cmd.c. Fixtures: tests/unit/data/rules/ (run from
  * the repo root, as make unit-test does). */

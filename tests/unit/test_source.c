@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: symbolizer/source.c (source lines of the target's files,
  * read through /proc/PID/root and /proc/PID/cwd; here the target is the
  * test itself). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: symbolizer/stack.c (the frame table, the classifiers of
  * frames, and the merge of Python frames into the native stack). */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: probe/stall.c (the stall assembler). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include "stack.h"
-#include "stall.h"
+#include "assembler.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: probe/syscalls.c (names, numbers, wait labels). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

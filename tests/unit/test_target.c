@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Unit tests: probe/target.c, the pure parts (python detection from maps
  * text, version strings). */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Stalls in code the user's own rules speak of (perf-async.yaml): a
 blocking requests.get without timeout in a *client* module (PERF-039,
 PERF-040), the same call with a timeout and a session (neither), and a

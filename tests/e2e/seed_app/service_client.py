@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A client module as the user's rule file (perf-async.yaml) expects them:
 its file name matches the rules' file_pattern "**/*client*.py|**/service*.py".
 The tests find lines by their "# @name" markers."""

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Stall assembly: samples wait per thread until their busy interval turns
+ * into a stall (kept) or ends below the threshold (dropped). */
+#ifndef LS_ASSEMBLER_H
+#define LS_ASSEMBLER_H
+#include <stdint.h>
+#include "events.h"
+#include "stall.h"
+
+struct pending;
+
+struct assembler {
+	struct pending *v;
+	unsigned int n, cap;
+	unsigned int max_samples;	/* kept per busy interval */
+	uint64_t samples_dropped;	/* beyond max_samples */
+};
+
+void assembler__init(struct assembler *a, unsigned int max_samples);
+void assembler__free(struct assembler *a);
+/* Keep a sample for its (tid, seq), with its resolved frames and the kind
+ * of the fd its syscall works on (enum fd_kind, -1 unknown); drops the
+ * samples of older intervals of tid. */
+int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
+			  const uint32_t *frames, uint32_t n_frames, int fd_kind);
+/* The weight of off-CPU sample id of (tid, seq), known when the thread
+ * came back on CPU. 0, or -ENOENT when that sample is not kept. */
+int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,
+			  uint32_t id, uint64_t weight_ns);
+/* Build the stall of a BPF stall event, taking its samples. Caller fills
+ * thread name and wall time and frees with stall__free(). */
+struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e);
+/* A stall still in progress at tid, from its kept samples (for a session
+ * that ends while a loop is blocked). */
+struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
+				 uint32_t pid, uint32_t tid, uint64_t now_ns);
+
+#endif

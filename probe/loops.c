@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/* The loop threads of a session: which polling threads run an asyncio or
+ * uvloop loop (told by their Python stack while they poll), the thread
+ * states BPF walks, loops blocked long enough to say so live, and who
+ * held the GIL while a loop waited for it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "events.h"
+#include "loopstall.skel.h"
+#include "session.h"
+
+#define TSTATE_INTERVAL_NS	2000000000ULL	/* thread-state refresh */
+
+/* Drop the thread states of threads gone: their TIDs are reusable. */
+static void tstates_prune(int fd, const struct py_thread *v, int n)
+{
+	__u32 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		bool live = false;
+
+		key = next;
+		for (int i = 0; i < n && !live; i++)
+			live = v[i].tid == key;
+		if (!live && !bpf_map_delete_elem(fd, &key))
+			continue;	/* deleted: next key from the same place */
+		prev = &key;
+	}
+}
+
+int loops__tstates(struct session *s)
+{
+	int fd = bpf_map__fd(s->bpf.skel->maps.py_tstates);
+	struct py_thread *v;
+	int n;
+
+	s->loops.tstates_at = now_mono();
+	if (!s->have_py)
+		return 0;
+	v = calloc(LS_MAX_PY_THREADS, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = pyproc__threads(&s->py, v, LS_MAX_PY_THREADS);
+	for (int i = 0; i < n; i++) {
+		__u64 ts = v[i].tstate;
+
+		if (v[i].tid)
+			bpf_map_update_elem(fd, &v[i].tid, &ts, BPF_ANY);
+	}
+	if (n >= 0)
+		tstates_prune(fd, v, n);
+	free(v);
+	return 0;
+}
+
+static uint64_t tstate_of(struct session *s, uint32_t tid)
+{
+	int fd = bpf_map__fd(s->bpf.skel->maps.py_tstates);
+	__u64 ts = 0;
+
+	if (bpf_map_lookup_elem(fd, &tid, &ts)) {
+		if (loops__tstates(s) || bpf_map_lookup_elem(fd, &tid, &ts))
+			return 0;
+	}
+	return ts;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Is this polling thread an asyncio or uvloop event loop? Its Python
+ * stack says: asyncio's run loop, or uvloop, is on it. */
+static enum loop_kind classify(struct session *s, uint32_t tid)
+{
+	struct ls_pyframe pf[LS_MAX_PYFRAMES];
+	uint32_t ids[LS_MAX_PYFRAMES], flags;
+	bool entry[LS_MAX_PYFRAMES];
+	uint64_t ts;
+	int n;
+
+	if (!s->have_py || !(ts = tstate_of(s, tid)))
+		return LOOP_UNKNOWN;
+	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
+	if (n <= 0)
+		return LOOP_UNKNOWN;
+	resolver__python(&s->res, pf, n, ids, entry);
+	for (int i = 0; i < n; i++) {
+		const struct frame *f = frames__get(s->res.frames, ids[i]);
+		const char *file = f ? f->file : NULL;
+
+		if (file && strstr(file, "uvloop"))
+			return LOOP_UVLOOP;
+		if (ends_with(file, "asyncio/base_events.py") ||
+		    ends_with(file, "asyncio/runners.py"))
+			return LOOP_ASYNCIO;
+	}
+	return (flags & (LS_PY_READ_ERR | LS_PY_TRUNCATED)) ? LOOP_UNKNOWN : LOOP_NOT;
+}
+
+static const char *poll_name(uint32_t kind)
+{
+	switch (kind) {
+	case LS_POLL_EPOLL: return "epoll";
+	case LS_POLL_POLL: return "poll";
+	case LS_POLL_SELECT: return "select";
+	default: return "?";
+	}
+}
+
+struct loop_state *loops__find(struct session *s, uint32_t tid)
+{
+	for (unsigned int i = 0; i < s->loops.n; i++)
+		if (s->loops.v[i].info.tid == tid)
+			return &s->loops.v[i];
+	return NULL;
+}
+
+static struct loop_state *loop_new(struct loops *ls, uint32_t tid, uint32_t poll_kind)
+{
+	struct loop_state *l = realloc(ls->v, (ls->n + 1) * sizeof(*l));
+
+	if (!l)
+		return NULL;
+	ls->v = l;
+	l = &ls->v[ls->n++];
+	memset(l, 0, sizeof(*l));
+	l->info.tid = tid;
+	l->info.poll = poll_name(poll_kind);
+	l->kind = LOOP_PENDING;
+	return l;
+}
+
+/* A polling thread that is no event loop is dropped from BPF's table and
+ * never looked at again. */
+static void loop_ignore(struct session *s, struct loop_state *l)
+{
+	__u32 tid = l->info.tid;
+	__u8 one = 1;
+
+	bpf_map_update_elem(bpf_map__fd(s->bpf.skel->maps.not_loops), &tid, &one, BPF_ANY);
+	bpf_map_delete_elem(bpf_map__fd(s->bpf.skel->maps.threads), &tid);
+	if (s->o->verbose)
+		fprintf(stderr, "loopstall: thread %s (TID %u) polls but runs no "
+			"asyncio or uvloop loop: ignored\n", l->info.thread, tid);
+}
+
+/* Classified while in its poll (in_poll: now, or at a stall's end, which
+ * is a poll's entry): then the stack shows what runs the poll. */
+struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kind,
+			      bool in_poll)
+{
+	struct loop_state *l = loops__find(s, tid);
+
+	if (!l && !(l = loop_new(&s->loops, tid, poll_kind)))
+		return NULL;
+	if (l->kind != LOOP_PENDING || !in_poll)
+		return l;
+	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
+	l->kind = classify(s, tid);
+	if (l->kind == LOOP_NOT) {
+		loop_ignore(s, l);
+		return l;
+	}
+	if (l->kind == LOOP_UVLOOP)
+		l->info.poll = "uvloop";
+	print_loop(stdout, s->o->format, s->tgt.pid, &l->info);
+	return l;
+}
+
+/* Say so when a loop has been blocked past a whole second more. */
+static void loop_blocked(struct session *s, struct loop_state *l, const struct ls_thread *t,
+			 uint64_t now)
+{
+	uint64_t blocked, secs;
+
+	if (l->kind == LOOP_NOT || l->kind == LOOP_PENDING || !t->busy_start ||
+	    now < t->busy_start)
+		return;
+	blocked = now - t->busy_start;
+	if (blocked < s->o->blocked_report_ns || blocked < s->o->threshold_ns)
+		return;
+	secs = blocked / 1000000000ULL;
+	if (l->blocked_seq == t->seq && l->blocked_secs >= secs)
+		return;
+	l->blocked_seq = t->seq;
+	l->blocked_secs = secs;
+	print_blocked(stdout, s->o->format, s->tgt.pid, l->info.tid, l->info.thread,
+		      now + s->mono_to_unix, blocked, t->off_start ? t->off_nr : -1);
+}
+
+int loops__scan(struct session *s)
+{
+	int fd = bpf_map__fd(s->bpf.skel->maps.threads);
+	uint64_t now = now_mono();
+	__u32 key, next, *prev = NULL;
+	struct ls_thread t;
+
+	if (now - s->loops.tstates_at >= TSTATE_INTERVAL_NS && loops__tstates(s))
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct loop_state *l;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t))
+			continue;
+		l = loops__get(s, key, t.poll_kind, t.in_poll);
+		if (!l)
+			return -ENOMEM;
+		loop_blocked(s, l, &t, now);
+	}
+	return 0;
+}
+
+int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq)
+{
+	struct loop_state *l = loops__find(s, tid);
+	struct ls_pyframe pf[LS_MAX_PYFRAMES];
+	bool entry[LS_MAX_PYFRAMES];
+	uint64_t ts = 0;
+	uint32_t holder, flags;
+	int n;
+
+	if (!l || (l->gil_seq == seq && l->gil_tid))
+		return 0;
+	holder = pyproc__gil_holder(&s->py, &ts);
+	if (!holder || holder == tid)
+		return 0;
+	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
+	free(l->gil_frames);
+	l->n_gil_frames = 0;
+	l->gil_frames = calloc(n > 0 ? n : 1, sizeof(*l->gil_frames));
+	if (!l->gil_frames)
+		return -ENOMEM;
+	if (n > 0)
+		l->n_gil_frames = resolver__python(&s->res, pf, n, l->gil_frames, entry);
+	l->gil_seq = seq;
+	l->gil_tid = holder;
+	return 0;
+}
+
+void loops__gil_to_stall(struct session *s, struct stall *st)
+{
+	struct loop_state *l = loops__find(s, st->tid);
+
+	if (!l || l->gil_seq != st->seq || !l->gil_tid)
+		return;
+	st->gil_tid = l->gil_tid;
+	target__thread_name(st->pid, l->gil_tid, st->gil_thread, sizeof(st->gil_thread));
+	st->gil_frames = l->gil_frames;
+	st->n_gil_frames = l->n_gil_frames;
+	l->gil_frames = NULL;
+	l->n_gil_frames = 0;
+	l->gil_tid = 0;
+}
+
+void loops__free(struct loops *ls)
+{
+	for (unsigned int i = 0; i < ls->n; i++)
+		free(ls->v[i].gil_frames);
+	free(ls->v);
+	memset(ls, 0, sizeof(*ls));
+}

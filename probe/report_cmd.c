@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/* `loopstall report FILE`: read the recording, check the window asked
+ * for, load the rules, build the report and print it where asked; every
+ * problem as one `loopstall: error:` line and its exit code. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "errors.h"
+#include "fmt.h"
+#include "report_cmd.h"
+#include "rules_cmd.h"
+#include "source.h"
+
+/* The recording's function sources and lines, for the rules. */
+static struct source *recorded_source(const struct recording *rec)
+{
+	struct source *src = source__new_recorded();
+
+	for (uint32_t i = 0; src && i < rec->n_sources; i++) {
+		const struct recorded_source *s = &rec->sources[i];
+
+		if (!s->file || !s->text)
+			continue;
+		if (s->firstline)
+			source__put_function(src, s->file, s->firstline, s->text);
+		else
+			source__put_line(src, s->file, s->line, s->text);
+	}
+	return src;
+}
+
+static int read_error(const char *path, int err, const char *why)
+{
+	switch (err) {
+	case -ENOENT:
+		return ls_error(LS_EXIT_USAGE, "no recording at %s; give the file "
+				"`loopstall record -o FILE` wrote", path);
+	case -EINVAL:
+		return ls_error(LS_EXIT_USAGE, "%s is not a loopstall recording: %s; give the "
+				"file `loopstall record -o FILE` wrote", path,
+				why[0] ? why : "bad header");
+	case -EPROTONOSUPPORT:
+		return ls_error(LS_EXIT_USAGE, "%s was written by a newer loopstall: %s", path,
+				why[0] ? why : "upgrade loopstall");
+	case -ENOMEM:
+		return ls_error(LS_EXIT_ENV, "out of memory reading %s", path);
+	default:
+		return ls_error(LS_EXIT_USAGE, "cannot read recording %s: %s; check the path "
+				"and its permissions", path, strerror(-err));
+	}
+}
+
+static int print_report(FILE *f, enum report_format fmt, const struct report *r)
+{
+	switch (fmt) {
+	case REPORT_JSON:
+		return report__json(f, r);
+	case REPORT_COLLAPSED:
+		return report__collapsed(f, r);
+	case REPORT_SPEEDSCOPE:
+		return report__speedscope(f, r);
+	case REPORT_HTML:
+		return report__html(f, r);
+	case REPORT_SARIF:
+		return report__sarif(f, r);
+	default:
+		return report__text(f, r);
+	}
+}
+
+static void warn_window(const struct recording *rec, const struct report_filter *f)
+{
+	uint64_t end = report__recording_end(rec);
+	char a[40], b[40];
+
+	if ((f->since_unix_ns && f->since_unix_ns >= end) ||
+	    (f->until_unix_ns && f->until_unix_ns <= rec->meta.start_unix_ns))
+		ls_warn("the --since/--until window is outside the recording (%s to %s): "
+			"no stalls to report", fmt_time(rec->meta.start_unix_ns, a, sizeof(a)),
+			fmt_time(end, b, sizeof(b)));
+}
+
+int report__run(const struct report_opts *o)
+{
+	struct recording rec = {};
+	struct rule_pack pack = {};
+	struct report_filter f = { .min_duration_ns = o->min_duration_ns };
+	struct report r = {};
+	struct source *src = NULL;
+	bool to_file = o->output && strcmp(o->output, "-");
+	FILE *out = stdout;
+	char why[256] = "";
+	int err, rc = LS_EXIT_USAGE;
+
+	err = recording__read(&rec, o->path, why, sizeof(why));
+	if (err)
+		return read_error(o->path, err, why);
+	if (o->since && report_time_parse(o->since, rec.meta.start_unix_ns, &f.since_unix_ns)) {
+		ls_error(LS_EXIT_USAGE, "bad value '%s' for --since: see `loopstall report "
+			 "--help` for the forms", o->since);
+		goto cleanup;
+	}
+	if (o->until && report_time_parse(o->until, rec.meta.start_unix_ns, &f.until_unix_ns)) {
+		ls_error(LS_EXIT_USAGE, "bad value '%s' for --until: see `loopstall report "
+			 "--help` for the forms", o->until);
+		goto cleanup;
+	}
+	if (f.since_unix_ns && f.until_unix_ns && f.since_unix_ns >= f.until_unix_ns) {
+		ls_error(LS_EXIT_USAGE, "--since '%s' is not before --until '%s'; give a "
+			 "window that ends after it starts", o->since, o->until);
+		goto cleanup;
+	}
+	if (o->until && !f.until_unix_ns)
+		f.until_unix_ns = 1;	/* --until 0: before anything (0 is "no bound") */
+	warn_window(&rec, &f);
+	if (rules_cmd__load(&pack, o->rules, o->n_rules, o->add_default))
+		goto cleanup;
+	src = recorded_source(&rec);
+	if (!src || report__build(&r, &rec, o->path, &f, &pack, src)) {
+		ls_error(LS_EXIT_ENV, "out of memory reading %s", o->path);
+		rc = LS_EXIT_ENV;
+		goto cleanup;
+	}
+	r.version = o->version;
+	r.source_root = o->source_root;
+	if (rec.truncated && (o->format == REPORT_COLLAPSED || o->format == REPORT_SPEEDSCOPE))
+		ls_warn("recording cut short after %u stalls: the recorder was killed or the "
+			"disk was full", rec.n_stalls);
+	if (to_file && !(out = fopen(o->output, "w"))) {
+		ls_error(LS_EXIT_USAGE, "cannot write %s: %s; choose a writable path with -o",
+			 o->output, strerror(errno));
+		goto cleanup;
+	}
+	errno = 0;
+	err = print_report(out, o->format, &r);
+	if ((fflush(out) || ferror(out)) && !err)
+		err = errno ? -errno : -EIO;
+	if (to_file && fclose(out) && !err)
+		err = errno ? -errno : -EIO;
+	if (err) {
+		ls_error(LS_EXIT_USAGE, "cannot write the report to %s: %s; check the space "
+			 "left there", to_file ? o->output : "stdout", strerror(-err));
+		if (to_file)
+			unlink(o->output);
+		goto cleanup;
+	}
+	rc = LS_EXIT_OK;
+cleanup:
+	report__free(&r);
+	source__free(src);
+	rules__free(&pack);
+	recording__free(&rec);
+	return rc;
+}

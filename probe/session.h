@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* The live session of attach and record, by concern: the BPF probes
+ * (probes.c), the target and its interpreter (target.c, symbolizer/), the
+ * loop threads found (loops.c), and what is made of each stall (attach.c:
+ * the summary, the recording, the printed stall). */
+#ifndef LS_SESSION_H
+#define LS_SESSION_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "assembler.h"
+#include "attach.h"
+#include "pyproc.h"
+#include "recording.h"
+#include "resolve.h"
+#include "rule.h"
+#include "summary.h"
+#include "target.h"
+
+/* The BPF side: the skeleton, the ring buffer, the on-CPU perf events. */
+struct probes {
+	struct loopstall_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **perf_links;
+	int n_perf;
+};
+
+enum loop_kind { LOOP_PENDING, LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
+
+struct loop_state {
+	struct loop_info info;
+	enum loop_kind kind;
+	/* who held the GIL while this loop last waited for it */
+	uint64_t gil_seq;
+	uint32_t gil_tid;
+	uint32_t n_gil_frames;
+	uint32_t *gil_frames;
+	uint64_t blocked_seq;		/* busy interval last reported as blocked */
+	uint64_t blocked_secs;		/* whole seconds reported for it */
+};
+
+/* The polling threads seen, loops or not. */
+struct loops {
+	struct loop_state *v;
+	unsigned int n;
+	uint64_t tstates_at;		/* last thread-state refresh */
+};
+
+/* What the session made of its stalls. */
+struct session_out {
+	struct summary sum;
+	struct recorder *rec;		/* record: where stalls go */
+	int rec_err;			/* first write error, e.g. -ENOSPC */
+	uint32_t recorded, rec_lost;
+};
+
+struct session {
+	const struct attach_opts *o;
+	struct target tgt;
+	struct pyproc py;
+	bool have_py;
+	pid_t child;			/* record -- CMD: our child, 0 otherwise */
+	struct probes bpf;
+	struct assembler as;
+	struct resolver res;
+	uint32_t *ids;			/* scratch: one sample's frames */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC */
+	uint64_t mono_to_unix;
+	struct loops loops;
+	struct rule_pack rules;
+	struct session_out out;
+};
+
+/* probes.c: open → configure → load → attach the BPF programs for tgid,
+ * the ring buffer calling fn(ctx) per event. 0 or an exit code, its error
+ * line printed. */
+int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
+		  int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+void probes__stop(struct probes *p);
+
+/* loops.c */
+/* Hand BPF the thread states of the target's threads. 0 or -ENOMEM. */
+int loops__tstates(struct session *s);
+/* The loop state of tid, created when first seen and classified while it
+ * is in its poll; NULL only on -ENOMEM. */
+struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kind,
+			      bool in_poll);
+struct loop_state *loops__find(struct session *s, uint32_t tid);
+/* New loop threads, and loops blocked long enough to say so now. 0 or
+ * -ENOMEM. */
+int loops__scan(struct session *s);
+/* The loop waits for the GIL: note who holds it now. 0 or -ENOMEM. */
+int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq);
+/* Hand the stall what its loop saw of the GIL holder in that interval. */
+void loops__gil_to_stall(struct session *s, struct stall *st);
+void loops__free(struct loops *l);
+
+/* spawn.c: record -- CMD: a child that execs argv once a byte arrives on
+ * *go_fd. Its PID, or -errno. */
+int spawn__waiting(char **argv, int *go_fd);
+
+uint64_t now_mono(void);
+uint64_t now_real(void);
+
+#endif

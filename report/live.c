@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+/* The live printers (live.h): each hands its event to the variant of the
+ * format asked for, and flushes, so a reader of the pipe sees it at once. */
+#include "live.h"
+#include "syscalls.h"
+
+void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
+		 const struct frames *frames, bool full)
+{
+	if (fmt == OUT_JSON) {
+		live_json__stall(f, s, frames);
+		fputc('\n', f);
+	} else {
+		live_text__stall(f, s, frames, full);
+	}
+	fflush(f);
+}
+
+void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
+		   const char *thread, uint64_t now_unix_ns, uint64_t blocked_ns,
+		   int32_t nr)
+{
+	char nrbuf[32];
+	const char *in = nr >= 0 || nr == LS_WAIT_RUNQ || nr == LS_WAIT_OTHER ?
+			 syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
+
+	if (fmt == OUT_JSON)
+		live_json__blocked(f, pid, tid, thread, now_unix_ns, blocked_ns, in);
+	else
+		live_text__blocked(f, tid, thread, now_unix_ns, blocked_ns, in);
+	fflush(f);
+}
+
+void print_loop(FILE *f, enum out_format fmt, uint32_t pid, const struct loop_info *l)
+{
+	if (fmt == OUT_JSON)
+		live_json__loop(f, pid, l);
+	else
+		live_text__loop(f, l);
+	fflush(f);
+}
+
+void print_summary(FILE *f, enum out_format fmt, const struct session_end *e)
+{
+	if (fmt == OUT_JSON)
+		live_json__summary(f, e);
+	else
+		live_text__summary(f, e);
+	fflush(f);
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/* attach -f json: one object per line for a loop found, a loop blocked,
+ * each stall and the summary (docs/json.md). */
+#include <inttypes.h>
+#include "jsonw.h"
+#include "live.h"
+#include "rule.h"
+#include "syscalls.h"
+
+static double ms(uint64_t ns)
+{
+	return ns / 1e6;
+}
+
+static void json_frame(FILE *f, const struct frame *fr)
+{
+	fprintf(f, "{\"kind\":\"%s\",\"function\":",
+		fr->kind == FRAME_PYTHON ? "python" : "native");
+	if (fr->function)
+		json_str(f, fr->function);
+	else
+		fputs("null", f);
+	fputs(",\"file\":", f);
+	if (fr->file)
+		json_str(f, fr->file);
+	else
+		fputs("null", f);
+	if (fr->line)
+		fprintf(f, ",\"line\":%d", fr->line);
+	else
+		fputs(",\"line\":null", f);
+	if (fr->kind == FRAME_PYTHON) {
+		fprintf(f, ",\"user\":%s", fr->user ? "true" : "false");
+		if (fr->code) {
+			fputs(",\"code\":", f);
+			json_str(f, fr->code);
+		}
+	} else {
+		fputs(",\"module\":", f);
+		if (fr->module)
+			json_str(f, fr->module);
+		else
+			fputs("null", f);
+		if (fr->addr)
+			fprintf(f, ",\"address\":\"0x%" PRIx64 "\"", fr->addr);
+	}
+	fputc('}', f);
+}
+
+static void json_finding(FILE *f, const struct finding *fd)
+{
+	const struct rule *r = fd->rule;
+
+	fputs("{\"rule\":", f);
+	json_str(f, r->id);
+	fputs(",\"name\":", f);
+	json_str(f, r->name);
+	fprintf(f, ",\"category\":\"%s\",\"severity\":\"%s\",\"call_site\":{\"file\":",
+		rule_category_name(r->category), rule_severity_name(r->severity));
+	json_str_or_null(f, fd->file);
+	if (fd->line)
+		fprintf(f, ",\"line\":%d", fd->line);
+	else
+		fputs(",\"line\":null", f);
+	fputs(",\"function\":", f);
+	json_str_or_null(f, fd->function);
+	fputs(",\"code\":", f);
+	json_str_or_null(f, fd->code);
+	fprintf(f, "},\"share\":%.3f,\"evidence\":", fd->share);
+	json_str(f, fd->evidence);
+	fputs(",\"fix\":", f);
+	json_str_or_null(f, r->fix);
+	fputs(",\"lint\":[", f);
+	for (int i = 0; i < r->n_lints; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, r->lints[i]);
+	}
+	fputs("]}", f);
+}
+
+void live_json__stall(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	const struct finding *p;
+	char nrbuf[32];
+
+	fprintf(f, "{\"type\":\"stall\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,\"thread\":",
+		LS_SCHEMA_VERSION, s->pid, s->tid);
+	json_str(f, s->thread);
+	fprintf(f, ",\"start_unix_ns\":%" PRIu64 ",\"duration_ms\":%.3f,\"on_cpu_ms\":%.3f,"
+		"\"off_cpu_ms\":%.3f,\"ongoing\":%s,",
+		s->start_unix_ns, ms(s->duration_ns), ms(s->on_cpu_ns), ms(s->off_cpu_ns),
+		s->ongoing ? "true" : "false");
+	fputs(s->ongoing ? "\"in_syscall\":" : "\"ended_by\":", f);
+	if (s->end_nr >= 0 || s->end_nr == LS_WAIT_RUNQ || s->end_nr == LS_WAIT_OTHER)
+		json_str(f, syscall__wait_label(s->end_nr, nrbuf, sizeof(nrbuf)));
+	else
+		fputs("null", f);
+	fputs(",\"waits\":[", f);
+	for (uint32_t i = 0; i < s->n_waits; i++) {
+		fputs(i ? ",{\"what\":" : "{\"what\":", f);
+		json_str(f, syscall__wait_label(s->waits[i].nr, nrbuf, sizeof(nrbuf)));
+		fprintf(f, ",\"ms\":%.3f,\"count\":%u}", ms(s->waits[i].ns), s->waits[i].count);
+	}
+	fprintf(f, "],\"samples\":{\"on_cpu\":%u,\"off_cpu\":%u,\"first_ms\":%.3f,"
+		"\"last_ms\":%.3f,\"lost\":%u},\"stacks\":[",
+		s->samples_on, s->samples_off, ms(s->first_sample_ns), ms(s->last_sample_ns),
+		s->samples_lost + (s->samples_sent > s->samples_on + s->samples_off ?
+			s->samples_sent - s->samples_on - s->samples_off : 0));
+	for (uint32_t i = 0; i < s->n_stacks; i++) {
+		const struct stack_count *sc = &s->stacks[i];
+
+		fprintf(f, "%s{\"count\":%u,\"ms\":%.3f,\"cpu\":\"%s\",\"syscall\":", i ? "," : "",
+			sc->count, ms(sc->weight_ns),
+			sc->kind == LS_SAMPLE_ONCPU ? "on" : "off");
+		if (sc->nr >= 0 || sc->nr == LS_WAIT_RUNQ || sc->nr == LS_WAIT_OTHER)
+			json_str(f, syscall__wait_label(sc->nr, nrbuf, sizeof(nrbuf)));
+		else
+			fputs("null", f);
+		fputs(",\"frames\":[", f);
+		for (uint32_t j = 0, shown = 0; frames && j < sc->n_frames; j++) {
+			const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+			if (!fr)	/* an id not interned (ENOMEM) */
+				continue;
+			if (shown++)
+				fputc(',', f);
+			json_frame(f, fr);
+		}
+		fputs("]}", f);
+	}
+	fputs("],", f);
+	if (s->gil_tid) {
+		fprintf(f, "\"gil_holder\":{\"tid\":%u,\"thread\":", s->gil_tid);
+		json_str(f, s->gil_thread);
+		fputs(",\"frames\":[", f);
+		for (uint32_t i = 0, n = 0; frames && i < s->n_gil_frames; i++) {
+			const struct frame *fr = frames__get(frames, s->gil_frames[i]);
+
+			if (!fr)
+				continue;
+			if (n++)
+				fputc(',', f);
+			json_frame(f, fr);
+		}
+		fputs("]},", f);
+	}
+	p = stall__primary(s);
+	fprintf(f, "\"category\":\"%s\",\"findings\":[",
+		rule_category_name(p ? p->rule->category : CAT_OTHER));
+	for (uint32_t i = 0; i < s->n_findings; i++) {
+		if (i)
+			fputc(',', f);
+		json_finding(f, &s->findings[i]);
+	}
+	fputs("]}", f);
+}
+
+void live_json__blocked(FILE *f, uint32_t pid, uint32_t tid, const char *thread,
+			uint64_t now_unix_ns, uint64_t blocked_ns, const char *in)
+{
+	fprintf(f, "{\"type\":\"blocked\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
+		"\"thread\":", LS_SCHEMA_VERSION, pid, tid);
+	json_str(f, thread);
+	fprintf(f, ",\"now_unix_ns\":%" PRIu64 ",\"blocked_ms\":%.3f,\"in_syscall\":",
+		now_unix_ns, ms(blocked_ns));
+	json_str_or_null(f, in);
+	fputs("}\n", f);
+}
+
+void live_json__loop(FILE *f, uint32_t pid, const struct loop_info *l)
+{
+	fprintf(f, "{\"type\":\"loop\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
+		"\"thread\":", LS_SCHEMA_VERSION, pid, l->tid);
+	json_str(f, l->thread);
+	fprintf(f, ",\"poll\":\"%s\"}\n", l->poll);
+}
+
+static void summary_loops(FILE *f, const struct session_end *e)
+{
+	for (uint32_t i = 0; i < e->n_loops; i++) {
+		const struct loop_info *l = &e->loops[i];
+		const struct loop_summary *ls = summary__loop(e->sum, l->tid);
+		struct loop_summary none = {};
+
+		if (!ls)
+			ls = &none;
+		fprintf(f, "%s{\"tid\":%u,\"thread\":", i ? "," : "", l->tid);
+		json_str(f, l->thread);
+		fprintf(f, ",\"poll\":\"%s\",\"stalls\":%u,\"stalled_ms\":%.3f,"
+			"\"worst_ms\":%.3f}", l->poll, ls->stalls, ms(ls->stalled_ns),
+			ms(ls->worst_ns));
+	}
+}
+
+static void summary_groups(FILE *f, const struct summary *s)
+{
+	for (uint32_t i = 0; i < s->n_groups; i++) {
+		const struct finding_group *g = &s->groups[i];
+
+		fprintf(f, "%s{\"rule\":", i ? "," : "");
+		json_str(f, g->rule->id);
+		fprintf(f, ",\"category\":\"%s\",\"severity\":\"%s\",\"call_site\":{\"file\":",
+			rule_category_name(g->rule->category),
+			rule_severity_name(g->rule->severity));
+		json_str_or_null(f, g->file);
+		fprintf(f, ",\"line\":%d,\"function\":", g->line);
+		json_str_or_null(f, g->function);
+		fputs(",\"code\":", f);
+		json_str_or_null(f, g->code);
+		fprintf(f, "},\"count\":%u,\"total_ms\":%.3f,\"worst_ms\":%.3f}",
+			g->count, ms(g->total_ns), ms(g->worst_ns));
+	}
+}
+
+void live_json__summary(FILE *f, const struct session_end *e)
+{
+	const struct summary *s = e->sum;
+
+	fprintf(f, "{\"type\":\"summary\",\"schema_version\":%d,\"pid\":%u,"
+		"\"python\":", LS_SCHEMA_VERSION, e->pid);
+	json_str(f, e->py_version);
+	fputs(",\"ended_by\":", f);
+	json_str(f, e->ended_by);
+	fprintf(f, ",\"span_ms\":%.3f,\"threshold_ms\":%.3f,\"stalls\":%u,"
+		"\"stalled_ms\":%.3f,\"worst_ms\":%.3f,\"loops\":[",
+		ms(e->span_ns), ms(e->threshold_ns), s->stalls, ms(s->stalled_ns),
+		ms(s->max_ns));
+	summary_loops(f, e);
+	fprintf(f, "],\"lost\":{\"stalls\":%" PRIu64 ",\"samples\":%" PRIu64
+		",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 "},\"findings\":[",
+		e->lost_stalls, e->lost_samples, e->lost_threads, e->dropped_samples);
+	summary_groups(f, s);
+	fputs("]}\n", f);
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+/* attach and record as text: a loop found, a loop blocked and counting,
+ * each stall (its waits, findings and trimmed stack), the summary. Every
+ * line under 80 columns. */
+#include <inttypes.h>
+#include <string.h>
+#include "fmt.h"
+#include "live.h"
+#include "rule.h"
+#include "syscalls.h"
+#include "textcols.h"
+
+void print_frame_line(FILE *f, const struct frame *fr, int indent, int fn_width,
+		      int where_width)
+{
+	char fn[256], where[320], mod[288];
+
+	if (fr->function)
+		snprintf(fn, sizeof(fn), "%s", fr->function);
+	else if (fr->addr)
+		snprintf(fn, sizeof(fn), "0x%" PRIx64, fr->addr);
+	else
+		snprintf(fn, sizeof(fn), "?");
+	if (fr->kind == FRAME_PYTHON && fr->line)
+		snprintf(where, sizeof(where), "%s:%d", fmt_base(fr->file), fr->line);
+	else if (fr->kind == FRAME_PYTHON)
+		snprintf(where, sizeof(where), "%s", fmt_base(fr->file));
+	else
+		snprintf(where, sizeof(where), "[%s]",
+			 fmt_module(fr->module, mod, sizeof(mod)));
+	fprintf(f, "%*s%c ", indent, "", fr->kind == FRAME_PYTHON && fr->user ? '>' : ' ');
+	cols_put(f, fn, fn_width, false, true);
+	fputc(' ', f);
+	cols_put(f, where, where_width, true, false);
+	fputc('\n', f);
+}
+
+static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
+{
+	/* 9 + 2 + 40 + 1 + 27: under 80 columns */
+	print_frame_line(f, fr, 9, 40, 27);
+	if (call_site && fr->code) {
+		fprintf(f, "%13s", "");
+		cols_put(f, fr->code, 66, false, false);
+		fputc('\n', f);
+	}
+}
+
+/* First line of a (multi-line) text, cut to width columns. */
+static void put_first_line(FILE *f, const char *text, int width)
+{
+	char buf[256];
+	size_t n = strcspn(text, "\n");
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) - 1 ? n : sizeof(buf) - 1), text);
+	cols_put(f, buf, width, false, false);
+}
+
+/* The Python stack of the thread holding the GIL, its user code first. */
+static void print_gil_holder_text(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	char who[64];
+	int shown = 0;
+
+	snprintf(who, sizeof(who), "%s/%u", s->gil_thread, s->gil_tid);
+	fprintf(f, "%11sGIL held by %s in:\n", "", who);
+	for (uint32_t i = 0; frames && i < s->n_gil_frames && shown < 4; i++) {
+		const struct frame *fr = frames__get(frames, s->gil_frames[i]);
+
+		if (!fr || (!fr->user && i > 0))
+			continue;
+		print_frame_text(f, fr, false);
+		shown++;
+	}
+}
+
+static void print_findings_text(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	for (uint32_t i = 0; i < s->n_findings; i++) {
+		const struct finding *fd = &s->findings[i];
+		const struct rule *r = fd->rule;
+		char head[200], where[200];
+
+		snprintf(head, sizeof(head), "%s %s %s: %s", r->id,
+			 rule_severity_name(r->severity), rule_category_name(r->category), r->name);
+		fprintf(f, "%9s! ", "");
+		cols_put(f, head, 68, false, false);
+		fputc('\n', f);
+		if (fd->file) {
+			snprintf(where, sizeof(where), "%s:%d in %s", fmt_base(fd->file), fd->line,
+				 fd->function ? fd->function : "?");
+			fprintf(f, "%11sat ", "");
+			cols_put(f, where, 63, false, false);
+			fputc('\n', f);
+			if (fd->code) {
+				fprintf(f, "%14s", "");
+				cols_put(f, fd->code, 64, false, false);
+				fputc('\n', f);
+			}
+		}
+		if (r->fix) {
+			fprintf(f, "%11sfix: ", "");
+			put_first_line(f, r->fix, 61);
+			fputc('\n', f);
+		}
+		if (s->gil_tid && (r->category == CAT_GIL || r->gil_wait))
+			print_gil_holder_text(f, s, frames);
+	}
+}
+
+static void print_stack_text(FILE *f, const struct stall *s, const struct frames *frames,
+			     bool full)
+{
+	const struct stack_count *sc;
+	uint32_t idx[LS_MAX_STACK];
+	bool site_shown = false;
+	uint32_t total = s->samples_on + s->samples_off;
+	int n;
+
+	if (!s->n_stacks || !frames)
+		return;
+	sc = &s->stacks[0];
+	if (full) {
+		n = 0;
+		for (uint32_t j = 0; j < sc->n_frames && n < LS_MAX_STACK; j++)
+			idx[n++] = j;
+	} else {
+		n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	}
+	if (s->n_stacks > 1) {
+		char d[32];
+
+		fprintf(f, "%9swhere most of it went (%s, %u of %u samples):\n", "",
+			fmt_dur(sc->weight_ns, d, sizeof(d)), sc->count, total);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+		bool site;
+
+		if (!fr)	/* an id not interned (ENOMEM) */
+			continue;
+		site = !site_shown && fr->kind == FRAME_PYTHON && fr->user;
+
+		print_frame_text(f, fr, site);
+		site_shown |= site;
+	}
+}
+
+/* The waits as "clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms",
+ * cut to fit width. */
+static void waits_line(const struct stall *s, char *out, size_t width)
+{
+	size_t used = 0;
+
+	out[0] = 0;
+	for (uint32_t i = 0; i < s->n_waits; i++) {
+		char nrbuf[32], d[32], item[96];
+		int n;
+
+		n = snprintf(item, sizeof(item), "%s%s %s", i ? ", " : "",
+			     syscall__wait_label(s->waits[i].nr, nrbuf, sizeof(nrbuf)),
+			     fmt_dur(s->waits[i].ns, d, sizeof(d)));
+		if (used + n > width) {
+			if (used + 5 <= width)
+				strcat(out, ", …");
+			break;
+		}
+		strcat(out, item);
+		used += n;
+	}
+}
+
+void live_text__stall(FILE *f, const struct stall *s, const struct frames *frames,
+		      bool full)
+{
+	char clk[16], d[32], on[32], off[32], who[40], waits[128];
+
+	fprintf(f, "%.8s %-20s stall %8s  on-CPU %8s  off %8s\n",
+		fmt_clock(s->start_unix_ns, clk, sizeof(clk)),
+		fmt_who(s->thread, s->tid, who, sizeof(who), 20),
+		fmt_dur(s->duration_ns, d, sizeof(d)),
+		fmt_dur(s->on_cpu_ns, on, sizeof(on)),
+		fmt_dur(s->off_cpu_ns, off, sizeof(off)));
+	waits_line(s, waits, 60);
+	if (waits[0])
+		fprintf(f, "%9swaited in %s\n", "", waits);
+	if (s->ongoing)
+		fprintf(f, "%9sstill blocked when the session ended\n", "");
+	print_findings_text(f, s, frames);
+	print_stack_text(f, s, frames, full);
+}
+
+void live_text__blocked(FILE *f, uint32_t tid, const char *thread, uint64_t now_unix_ns,
+			uint64_t blocked_ns, const char *in)
+{
+	char clk[16], who[40];
+
+	fprintf(f, "%.8s %-20s blocked %.1f s and counting%s%s\n",
+		fmt_clock(now_unix_ns, clk, sizeof(clk)),
+		fmt_who(thread, tid, who, sizeof(who), 20), blocked_ns / 1e9,
+		in ? " in " : "", in ? in : "");
+}
+
+void live_text__loop(FILE *f, const struct loop_info *l)
+{
+	fprintf(f, "loopstall: watching event loop in thread %s (TID %u, %s)\n",
+		l->thread, l->tid, l->poll);
+}
+
+static void summary_loops(FILE *f, const struct session_end *e)
+{
+	char a[32], b[32], who[40];
+
+	for (uint32_t i = 0; i < e->n_loops; i++) {
+		const struct loop_info *l = &e->loops[i];
+		const struct loop_summary *ls = summary__loop(e->sum, l->tid);
+		struct loop_summary none = {};
+
+		if (!ls)
+			ls = &none;
+		fprintf(f, "  %-24s %-6s %4u stall%s %9s  worst %s\n",
+			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll,
+			ls->stalls, ls->stalls == 1 ? " " : "s",
+			fmt_dur(ls->stalled_ns, a, sizeof(a)), fmt_dur(ls->worst_ns, b, sizeof(b)));
+	}
+}
+
+static void summary_groups(FILE *f, const struct summary *s)
+{
+	char a[32], b[32];
+
+	if (s->n_groups)
+		fprintf(f, "  findings, worst first:\n");
+	for (uint32_t i = 0; i < s->n_groups && i < 20; i++) {
+		const struct finding_group *g = &s->groups[i];
+		char head[160], where[200];
+
+		snprintf(head, sizeof(head), "%s %s: %s", g->rule->id,
+			 rule_severity_name(g->rule->severity), g->rule->name);
+		fprintf(f, "  %4u x %9s (worst %s)  ", g->count,
+			fmt_dur(g->total_ns, a, sizeof(a)), fmt_dur(g->worst_ns, b, sizeof(b)));
+		cols_put(f, head, 38, false, false);
+		fputc('\n', f);
+		snprintf(where, sizeof(where), "%s:%d in %s", fmt_base(g->file), g->line,
+			 g->function ? g->function : "?");
+		fprintf(f, "%13s", "");
+		cols_put(f, where, 64, false, false);
+		fputc('\n', f);
+	}
+}
+
+void live_text__summary(FILE *f, const struct session_end *e)
+{
+	const struct summary *s = e->sum;
+	char a[32], b[32], c[32];
+	double share = e->span_ns ? 100.0 * s->stalled_ns / e->span_ns : 0;
+
+	fprintf(f, "\nloopstall: %s (%s) ended by %s after %s\n", e->comm,
+		e->py_version, e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
+	fprintf(f, "  %u stall%s >= %s in %u loop%s; stalled %s (%.1f%%), worst %s\n",
+		s->stalls, s->stalls == 1 ? "" : "s", fmt_dur(e->threshold_ns, b, sizeof(b)),
+		e->n_loops, e->n_loops == 1 ? "" : "s", fmt_dur(s->stalled_ns, a, sizeof(a)),
+		share, fmt_dur(s->max_ns, c, sizeof(c)));
+	summary_loops(f, e);
+	summary_groups(f, s);
+	if (e->lost_stalls || e->lost_samples || e->lost_threads || e->dropped_samples)
+		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"
+			"        %" PRIu64 " loop threads (table full), %" PRIu64 " samples over cap\n",
+			e->lost_stalls, e->lost_samples, e->lost_threads, e->dropped_samples);
+	else
+		fprintf(f, "  no events lost\n");
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/* The stall model's own questions: which finding a stall counts under,
+ * where it was, which stack a finding was seen in, which frames of a
+ * stack are worth showing; and freeing a stall. */
+#include <stdlib.h>
+#include <string.h>
+#include "rule.h"
+#include "stall.h"
+
+void stall__free(struct stall *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->n_stacks; i++)
+		free(s->stacks[i].frames);
+	free(s->stacks);
+	for (uint32_t i = 0; i < s->n_findings; i++) {
+		free(s->findings[i].file);
+		free(s->findings[i].function);
+		free(s->findings[i].code);
+	}
+	free(s->findings);
+	free(s->gil_frames);
+	free(s);
+}
+
+const struct finding *stall__primary(const struct stall *st)
+{
+	const struct finding *best = NULL;
+
+	for (uint32_t i = 0; i < st->n_findings; i++)
+		if (!best || st->findings[i].rule->severity > best->rule->severity)
+			best = &st->findings[i];
+	return best;
+}
+
+const struct frame *stall__top_frame(const struct stall *st, const struct frames *frames)
+{
+	const struct stack_count *sc;
+	const struct frame *py = NULL, *inner = NULL;
+
+	if (!st->n_stacks || !frames)
+		return NULL;
+	sc = &st->stacks[0];
+	for (uint32_t j = 0; j < sc->n_frames; j++) {
+		const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+		if (!fr)
+			continue;
+		if (!inner)
+			inner = fr;
+		if (fr->kind != FRAME_PYTHON)
+			continue;
+		if (fr->user)
+			return fr;
+		if (!py)
+			py = fr;
+	}
+	return py ? py : inner;
+}
+
+const struct stack_count *stall__site_stack(const struct stall *st,
+					     const struct finding *fd,
+					     const struct frames *frames)
+{
+	for (int pass = 0; fd && fd->file && pass < 2; pass++)
+		for (uint32_t i = 0; i < st->n_stacks; i++) {
+			const struct stack_count *sc = &st->stacks[i];
+
+			for (uint32_t j = 0; j < sc->n_frames; j++) {
+				const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+				if (!fr || fr->kind != FRAME_PYTHON || !fr->file ||
+				    strcmp(fr->file, fd->file))
+					continue;
+				if (pass == 0 ? fr->line == fd->line :
+				    fr->function && fd->function &&
+				    !strcmp(fr->function, fd->function))
+					return sc;
+			}
+		}
+	return st->n_stacks ? &st->stacks[0] : NULL;
+}
+
+int stack__trim(const struct stack_count *sc, const struct frames *frames,
+		uint32_t *idx, int max)
+{
+	int first_py = -1, inner_user = -1, n = 0;
+
+	for (uint32_t j = 0; j < sc->n_frames; j++) {
+		const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+		if (!fr || fr->kind != FRAME_PYTHON)
+			continue;
+		if (first_py < 0)
+			first_py = j;
+		if (fr->user && inner_user < 0)
+			inner_user = j;
+	}
+	for (uint32_t j = 0; j < sc->n_frames && n < max; j++) {
+		const struct frame *fr = frames__get(frames, sc->frames[j]);
+
+		if (!fr)
+			continue;
+		if (first_py < 0) {		/* native only: the innermost few */
+			if (!fr->interp && !fr->eval && n < 8)
+				idx[n++] = j;
+			continue;
+		}
+		if ((int)j < first_py) {	/* what the C code was doing */
+			if (!fr->interp && !fr->eval)
+				idx[n++] = j;
+		} else if (inner_user < 0 || (int)j <= inner_user) {
+			/* down to the blocking call: library and user frames */
+			if (fr->kind == FRAME_PYTHON ||
+			    (!fr->interp && !fr->eval && fr->function))
+				idx[n++] = j;
+		} else if (fr->kind == FRAME_PYTHON && fr->user) {
+			idx[n++] = j;		/* outer user code only */
+		}
+	}
+	return n;
+}

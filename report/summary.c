@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+/* The one summary of a set of stalls (summary.h): counted as they come,
+ * sorted by stated keys when asked. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "summary.h"
+
+void summary__init(struct summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->worst_severity = -1;
+	for (int c = 0; c <= CAT__N; c++)
+		s->by_cat[c].category = c < CAT__N ? c : -1;
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static char *dup_or_null(const char *s, int *err)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*err = -ENOMEM;
+	return d;
+}
+
+static struct finding_group *group_of(struct summary *s, const struct finding *fd)
+{
+	struct finding_group *g;
+	int err = 0;
+
+	for (uint32_t j = 0; j < s->n_groups; j++) {
+		g = &s->groups[j];
+		if (g->rule == fd->rule && g->line == fd->line && !strcmp_null(g->file, fd->file))
+			return g;
+	}
+	g = realloc(s->groups, (s->n_groups + 1) * sizeof(*g));
+	if (!g)
+		return NULL;
+	s->groups = g;
+	g = &g[s->n_groups];
+	memset(g, 0, sizeof(*g));
+	g->rule = fd->rule;
+	g->line = fd->line;
+	g->file = dup_or_null(fd->file, &err);
+	g->function = dup_or_null(fd->function, &err);
+	g->code = dup_or_null(fd->code, &err);
+	if (err) {
+		free(g->file);
+		free(g->function);
+		free(g->code);
+		return NULL;
+	}
+	s->n_groups++;
+	return g;
+}
+
+static struct loop_summary *loop_of(struct summary *s, const struct stall *st)
+{
+	struct loop_summary *l;
+
+	for (uint32_t j = 0; j < s->n_loops; j++)
+		if (s->loops[j].tid == st->tid)
+			return &s->loops[j];
+	l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
+	if (!l)
+		return NULL;
+	s->loops = l;
+	l = &l[s->n_loops++];
+	memset(l, 0, sizeof(*l));
+	l->tid = st->tid;
+	memcpy(l->thread, st->thread, sizeof(l->thread));
+	l->thread[sizeof(l->thread) - 1] = 0;
+	return l;
+}
+
+/* Room for every piece of st first, so a failure counts none of it. */
+static int reserve(struct summary *s, const struct stall *st)
+{
+	if (s->stalls == s->cap_durs) {
+		uint32_t cap = s->cap_durs ? 2 * s->cap_durs : 64;
+		uint64_t *d = realloc(s->durs, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		s->durs = d;
+		s->cap_durs = cap;
+	}
+	if (!loop_of(s, st))
+		return -ENOMEM;
+	for (uint32_t k = 0; k < st->n_findings; k++)
+		if (!group_of(s, &st->findings[k]))
+			return -ENOMEM;
+	return 0;
+}
+
+static void add_finding(struct summary *s, const struct stall *st, uint32_t k)
+{
+	const struct finding *fd = &st->findings[k];
+	struct finding_group *g = group_of(s, fd);	/* reserved: found */
+
+	if ((int)fd->rule->severity > s->worst_severity)
+		s->worst_severity = fd->rule->severity;
+	g->count++;
+	g->total_ns += st->duration_ns;
+	if (g->count == 1 || st->duration_ns > g->worst_ns) {
+		g->worst_ns = st->duration_ns;
+		g->worst_stall = s->stalls;
+		g->worst_finding = k;
+	}
+}
+
+int summary__add(struct summary *s, const struct stall *st)
+{
+	const struct finding *p = stall__primary(st);
+	struct category_summary *c = &s->by_cat[p ? (int)p->rule->category : CAT__N];
+	struct loop_summary *l;
+
+	if (reserve(s, st))
+		return -ENOMEM;
+	l = loop_of(s, st);
+	l->stalls++;
+	l->stalled_ns += st->duration_ns;
+	if (st->duration_ns > l->worst_ns)
+		l->worst_ns = st->duration_ns;
+	c->stalls++;
+	c->ns += st->duration_ns;
+	for (uint32_t k = 0; k < st->n_findings; k++)
+		add_finding(s, st, k);
+	s->durs[s->stalls++] = st->duration_ns;
+	s->stalled_ns += st->duration_ns;
+	return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_group(const void *x, const void *y)
+{
+	const struct finding_group *a = x, *b = y;
+	int c;
+
+	if (a->total_ns != b->total_ns)
+		return a->total_ns < b->total_ns ? 1 : -1;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	if (a->rule->severity != b->rule->severity)
+		return a->rule->severity < b->rule->severity ? 1 : -1;
+	if ((c = strcmp(a->rule->id, b->rule->id)))
+		return c;
+	if ((c = strcmp_null(a->file, b->file)))
+		return c;
+	return (a->line > b->line) - (a->line < b->line);
+}
+
+static int cmp_cat(const void *x, const void *y)
+{
+	const struct category_summary *a = x, *b = y;
+
+	if ((a->category < 0) != (b->category < 0))
+		return a->category < 0 ? 1 : -1;	/* "no finding" last */
+	if (a->ns != b->ns)
+		return a->ns < b->ns ? 1 : -1;
+	return a->category - b->category;
+}
+
+static int cmp_loop(const void *x, const void *y)
+{
+	const struct loop_summary *a = x, *b = y;
+
+	if (a->stalled_ns != b->stalled_ns)
+		return a->stalled_ns < b->stalled_ns ? 1 : -1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+uint64_t summary__percentile(const uint64_t *sorted, uint32_t n, double p)
+{
+	double rank;
+	uint32_t i;
+
+	if (!n)
+		return 0;
+	rank = ceil(p / 100.0 * n);
+	i = rank < 1 ? 0 : (uint32_t)rank - 1;
+	return sorted[i < n ? i : n - 1];
+}
+
+static int percentiles(struct summary *s)
+{
+	uint64_t *sorted = malloc((s->stalls ? s->stalls : 1) * sizeof(*sorted));
+
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, s->durs, s->stalls * sizeof(*sorted));
+	qsort(sorted, s->stalls, sizeof(*sorted), cmp_u64);
+	s->p50_ns = summary__percentile(sorted, s->stalls, 50);
+	s->p95_ns = summary__percentile(sorted, s->stalls, 95);
+	s->p99_ns = summary__percentile(sorted, s->stalls, 99);
+	s->max_ns = s->stalls ? sorted[s->stalls - 1] : 0;
+	free(sorted);
+	return 0;
+}
+
+int summary__finish(struct summary *s)
+{
+	if (!s->cats && !(s->cats = calloc(CAT__N + 1, sizeof(*s->cats))))
+		return -ENOMEM;
+	if (percentiles(s))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->n_groups; i++)
+		if (!s->groups[i].count) {	/* room kept by a failed add */
+			free(s->groups[i].file);
+			free(s->groups[i].function);
+			free(s->groups[i].code);
+			s->groups[i--] = s->groups[--s->n_groups];
+		}
+	s->n_cats = 0;
+	for (int c = 0; c <= CAT__N; c++)
+		if (s->by_cat[c].stalls)
+			s->cats[s->n_cats++] = s->by_cat[c];
+	qsort(s->cats, s->n_cats, sizeof(*s->cats), cmp_cat);
+	if (s->n_loops)
+		qsort(s->loops, s->n_loops, sizeof(*s->loops), cmp_loop);
+	if (s->n_groups)
+		qsort(s->groups, s->n_groups, sizeof(*s->groups), cmp_group);
+	memset(s->sev_count, 0, sizeof(s->sev_count));
+	for (uint32_t i = 0; i < s->n_groups; i++)
+		s->sev_count[s->groups[i].rule->severity]++;
+	return 0;
+}
+
+const struct loop_summary *summary__loop(const struct summary *s, uint32_t tid)
+{
+	for (uint32_t i = 0; i < s->n_loops; i++)
+		if (s->loops[i].tid == tid)
+			return &s->loops[i];
+	return NULL;
+}
+
+void summary__free(struct summary *s)
+{
+	for (uint32_t i = 0; i < s->n_groups; i++) {
+		free(s->groups[i].file);
+		free(s->groups[i].function);
+		free(s->groups[i].code);
+	}
+	free(s->groups);
+	free(s->loops);
+	free(s->cats);
+	free(s->durs);
+	summary__init(s);
+}

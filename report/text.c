@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/* `loopstall report` as text: a summary, the stalled time by category,
+ * then the findings grouped by rule and call site, worst first. Every
+ * line under 80 columns. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include "fmt.h"
+#include "live.h"
+#include "report.h"
+#include "textcols.h"
+
+#define MAX_SHOWN_FRAMES 12
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* "22:14:20 +0000" when a and b share their date, else all of b. */
+static const char *fmt_end(uint64_t a, uint64_t b, char *buf, size_t len)
+{
+	char da[40];
+
+	fmt_time(a, da, sizeof(da));
+	fmt_time(b, buf, len);
+	if (!strncmp(da, buf, 11))
+		memmove(buf, buf + 11, strlen(buf + 11) + 1);
+	return buf;
+}
+
+/* One line, cut to 79 columns (a name or a number longer than planned
+ * never makes it wider). */
+static void __attribute__((format(printf, 2, 3))) line(FILE *f, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cols_put(f, buf, 79, false, false);
+	fputc('\n', f);
+}
+
+static void print_head(FILE *f, const struct report *r)
+{
+	const struct recording_meta *m = &r->rec->meta;
+	char a[48], b[48], c[48], d[48], who[40], span[160];
+	uint64_t rec_span = report__recording_end(r->rec) - m->start_unix_ns;
+	uint32_t n_loops = r->sum.n_loops ? r->sum.n_loops : 1;
+	const struct report_filter *fl = &r->filter;
+
+	fputs("loopstall report of ", f);
+	cols_put(f, r->name ? r->name : "?", 59, true, false);
+	fputs("\n  target    ", f);
+	cols_put(f, m->command && *m->command ? m->command : "?", 67, false, false);
+	fputc('\n', f);
+	line(f, "%12sPID %u, Python %s, host %s", "", m->pid, m->python ? m->python : "?",
+	     m->host ? m->host : "?");
+	line(f, "  recorded  %s from %s, %s%s", fmt_dur(rec_span, a, sizeof(a)),
+	     fmt_time(m->start_unix_ns, b, sizeof(b)),
+	     m->ended_by ? "ended by " : r->rec->truncated ? "cut short" : "end not recorded",
+	     m->ended_by ? m->ended_by : "");
+	if (fl->since_unix_ns || fl->until_unix_ns)
+		line(f, "  window    %s to %s (%s)", fmt_time(r->from_unix_ns, a, sizeof(a)),
+		     fmt_end(r->from_unix_ns, r->to_unix_ns, b, sizeof(b)),
+		     fmt_dur(r->span_ns, c, sizeof(c)));
+	snprintf(span, sizeof(span), " of %u", r->rec->n_stalls);
+	if (fl->min_duration_ns)
+		snprintf(d, sizeof(d), ", min-duration %s",
+			 fmt_dur(fl->min_duration_ns, c, sizeof(c)));
+	line(f, "  stalls    %u%s, threshold %s%s", r->n_stalls,
+	     r->n_stalls != r->rec->n_stalls ? span : "", fmt_dur(m->threshold_ns, a, sizeof(a)),
+	     fl->min_duration_ns ? d : "");
+	if (r->n_stalls) {
+		double share = r->span_ns ? 100.0 * r->sum.stalled_ns / ((double)r->span_ns * n_loops) : 0;
+
+		if (n_loops > 1)
+			line(f, "  stalled   %s in %u loops, %.1f%% of their time",
+			     fmt_dur(r->sum.stalled_ns, a, sizeof(a)), n_loops, share);
+		else
+			line(f, "  stalled   %s, %.1f%% of the time",
+			     fmt_dur(r->sum.stalled_ns, a, sizeof(a)), share);
+		line(f, "  durations p50 %s  p95 %s  p99 %s  max %s",
+		     fmt_dur(r->sum.p50_ns, a, sizeof(a)), fmt_dur(r->sum.p95_ns, b, sizeof(b)),
+		     fmt_dur(r->sum.p99_ns, c, sizeof(c)), fmt_dur(r->sum.max_ns, d, sizeof(d)));
+	}
+	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
+		const struct loop_summary *t = &r->sum.loops[i];
+		char tid[16];
+		int room;
+
+		snprintf(tid, sizeof(tid), "/%u", t->tid);
+		room = 20 - (int)strlen(tid);
+		snprintf(who, sizeof(who), "%.*s%s", room > 0 ? room : 0, t->thread, tid);
+		line(f, "  %-9s %-20s %5u stall%s %9s %5.1f%%  worst %s",
+		     i ? "" : "loops", who, t->stalls, t->stalls == 1 ? " " : "s",
+		     fmt_dur(t->stalled_ns, a, sizeof(a)),
+		     r->span_ns ? 100.0 * t->stalled_ns / r->span_ns : 0.0,
+		     fmt_dur(t->worst_ns, d, sizeof(d)));
+	}
+	if (m->lost_stalls || m->lost_samples)
+		line(f, "  lost      %" PRIu64 " stall%s, %" PRIu64 " sample%s (ring buffer full)",
+		     m->lost_stalls, plural(m->lost_stalls), m->lost_samples,
+		     plural(m->lost_samples));
+	else
+		line(f, "  lost      none");
+	if (r->rec->truncated) {
+		char note[160];
+
+		snprintf(note, sizeof(note), "recording cut short after %u stall%s: the recorder "
+			 "was killed or the disk was full", r->rec->n_stalls,
+			 plural(r->rec->n_stalls));
+		fputs("  NOTE      ", f);
+		cols_wrap(f, note, 12, 66);
+	}
+}
+
+static void print_categories(FILE *f, const struct report *r)
+{
+	char a[32];
+
+	if (!r->n_stalls)
+		return;
+	fputs("\nStalled time by category (a stall counts under its most severe "
+	      "finding):\n", f);
+	for (uint32_t i = 0; i < r->sum.n_cats; i++) {
+		const struct category_summary *c = &r->sum.cats[i];
+
+		line(f, "  %-20s %5u stall%s %9s %6.1f%%",
+		     c->category < 0 ? "no finding" : rule_category_name(c->category),
+		     c->stalls, c->stalls == 1 ? " " : "s", fmt_dur(c->ns, a, sizeof(a)),
+		     r->sum.stalled_ns ? 100.0 * c->ns / r->sum.stalled_ns : 0.0);
+	}
+}
+
+static void print_frame(FILE *f, const struct frame *fr)
+{
+	/* 7 + 2 + 38 + 1 + 30: under 80 columns */
+	print_frame_line(f, fr, 7, 38, 30);
+}
+
+static void print_group_stack(FILE *f, const struct report *r, const struct finding_group *g)
+{
+	const struct frames *frames = r->rec->frames;
+	const struct stall *worst = report__worst(r, g);
+	const struct stack_count *sc = worst ?
+		stall__site_stack(worst, report__worst_finding(r, g), frames) : NULL;
+	uint32_t idx[LS_MAX_STACK];
+	char clk[16], d[32];
+	int n, shown = 0;
+
+	if (!sc || !frames)
+		return;
+	n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	line(f, "     stack of the worst stall (%s at %s):",
+	     fmt_dur(worst->duration_ns, d, sizeof(d)),
+	     fmt_clock(worst->start_unix_ns, clk, sizeof(clk)));
+	for (int i = 0; i < n && shown < MAX_SHOWN_FRAMES; i++) {
+		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+
+		if (fr) {
+			print_frame(f, fr);
+			shown++;
+		}
+	}
+	if (n > shown)
+		fprintf(f, "%9s... %d more frame%s\n", "", n - shown, plural(n - shown));
+}
+
+static void print_group(FILE *f, const struct report *r, uint32_t i)
+{
+	const struct finding_group *g = &r->sum.groups[i];
+	const struct finding *fd = report__worst_finding(r, g);
+	const struct rule *rule = g->rule;
+	char head[320], where[4200], a[32], b[32];
+	int n;
+
+	snprintf(head, sizeof(head), "%s %s %s: %s", rule->id, rule_severity_name(rule->severity),
+		 rule_category_name(rule->category), rule->name ? rule->name : "");
+	n = fprintf(f, "\n%3u. ", i + 1) - 1;
+	cols_put(f, head, 79 - n, false, false);
+	fputc('\n', f);
+	line(f, "     %u stall%s, %s in total, worst %s", g->count, plural(g->count),
+	     fmt_dur(g->total_ns, a, sizeof(a)), fmt_dur(g->worst_ns, b, sizeof(b)));
+	if (g->file) {
+		snprintf(where, sizeof(where), "%s:%d in %s", g->file, g->line,
+			 g->function ? g->function : "?");
+		fputs("     at ", f);
+		cols_put(f, where, 72, true, false);
+		fputc('\n', f);
+		if (g->code) {
+			fputs("        ", f);
+			cols_put(f, g->code, 71, false, false);
+			fputc('\n', f);
+		}
+	}
+	if (fd && fd->evidence[0]) {
+		fputs("     why: ", f);
+		cols_wrap(f, fd->evidence, 10, 69);
+	}
+	print_group_stack(f, r, g);
+	if (rule->fix && *rule->fix) {
+		fputs("     fix: ", f);
+		cols_wrap(f, rule->fix, 10, 69);
+	}
+}
+
+int report__text(FILE *f, const struct report *r)
+{
+	const struct report_filter *fl = &r->filter;
+
+	print_head(f, r);
+	if (!r->n_stalls) {
+		if (r->rec->n_stalls && (fl->since_unix_ns || fl->until_unix_ns ||
+					 fl->min_duration_ns))
+			fputs("\nNo stalls in the window and duration asked for.\n", f);
+		else
+			fputs("\nNo stalls: the loop never stayed busy past the threshold.\n", f);
+		return ferror(f) ? -EIO : 0;
+	}
+	print_categories(f, r);
+	if (!r->sum.n_groups) {
+		fputs("\nNo findings: no rule matched these stalls. `loopstall rules list`\n"
+		      "shows the rules in effect; --rules +FILE adds your own.\n", f);
+		return ferror(f) ? -EIO : 0;
+	}
+	fputc('\n', f);
+	line(f, "Findings by rule and call site, worst first (%u error%s, %u warning%s, "
+	     "%u info):", r->sum.sev_count[SEV_ERROR], plural(r->sum.sev_count[SEV_ERROR]),
+	     r->sum.sev_count[SEV_WARNING], plural(r->sum.sev_count[SEV_WARNING]),
+	     r->sum.sev_count[SEV_INFO]);
+	for (uint32_t i = 0; i < r->sum.n_groups; i++)
+		print_group(f, r, i);
+	return ferror(f) ? -EIO : 0;
+}

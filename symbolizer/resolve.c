@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/* The resolver: a BPF sample's raw Python frames and native stack made
+ * into interned frames (qualname, file, line, source; symbol, module). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "maps.h"
+#include "resolve.h"
+
+#define MAX_NATIVE 128
+
+static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return pyproc__read(ctx, addr, buf, len);
+}
+
+/* Load the symbols and debug info of every executable mapping now, so
+ * that the first samples are not held up by it (a late sample may find
+ * the code objects on its stack freed). */
+static void warm_native(struct resolver *r)
+{
+	struct maps m;
+
+	if (!r->nat || maps__load(&m, r->pid))
+		return;
+	for (unsigned int i = 0; i < m.n; i++) {
+		struct native_sym ns;
+
+		if (m.v[i].perms[2] == 'x' && m.v[i].path[0] == '/')
+			native__symbolize(r->nat, m.v[i].start + 16, &ns);
+	}
+	maps__free(&m);
+}
+
+int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path)
+{
+	r->py = py;
+	r->py_path = py_path;
+	pysym__free(r->sym);
+	r->sym = NULL;
+	if (py && !(r->sym = pysym__new(&py->layout, py->code_type, read_mem, (void *)py)))
+		return -ENOMEM;
+	/* the modules mapped since: the interpreter, its libraries */
+	if (r->nat)
+		native__refresh(r->nat);
+	else
+		r->nat = native__new(r->pid);
+	warm_native(r);
+	return 0;
+}
+
+int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
+		   const char *py_path)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = pid;
+	r->frames = frames__new();
+	r->src = source__new(pid);
+	if (!r->frames || !r->src)
+		return -ENOMEM;
+	r->nat = native__new(pid);	/* NULL: addresses only */
+	return py ? resolver__set_python(r, py, py_path) : 0;
+}
+
+void resolver__free(struct resolver *r)
+{
+	pysym__free(r->sym);
+	native__free(r->nat);
+	source__free(r->src);
+	frames__free(r->frames);
+	memset(r, 0, sizeof(*r));
+}
+
+int resolver__python(struct resolver *r, const struct ls_pyframe *pf, int n,
+		     uint32_t *ids, bool *entry)
+{
+	for (int i = 0; i < n; i++) {
+		const struct pycode *c = r->sym ? pysym__code(r->sym, pf[i].code, pf[i].guard) : NULL;
+		struct frame f = { .kind = FRAME_PYTHON };
+
+		if (c) {
+			f.function = c->qualname;
+			f.file = c->filename;
+			f.line = pysym__line(c, pf[i].lasti);
+			f.firstline = c->firstlineno;
+			f.user = frame__user_file(c->filename);
+			f.code = (char *)source__line(r->src, c->filename, f.line);
+		}
+		ids[i] = frames__intern(r->frames, &f);
+		entry[i] = pf[i].flags & LS_PYF_ENTRY;
+	}
+	return n;
+}
+
+/* "time_sleep" for "time_sleep.lto_priv.0", "recv" for "recv@GLIBC_2.2.5" */
+static char *clean_symbol(const char *name, char *buf, size_t len)
+{
+	static const char *const cuts[] = { "@", ".lto_priv.", ".isra.", ".constprop.",
+					    ".part.", ".cold" };
+	size_t n;
+
+	if (!name)
+		return NULL;
+	n = strlen(name);
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		const char *c = strstr(name, cuts[i]);
+
+		if (c && c > name && (size_t)(c - name) < n)
+			n = c - name;
+	}
+	snprintf(buf, len, "%.*s", (int)n, name);
+	return buf;
+}
+
+static bool same_file(const char *module, const char *path)
+{
+	return module && path && !strcmp(module, path);
+}
+
+static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_t *ids)
+{
+	uint64_t pcs[MAX_NATIVE];
+	int n = 0;
+
+	if (r->nat)
+		n = native__unwind_ips(r->nat, s->hdr.tid, (const uint64_t *)s->regs,
+				       s->stack, s->stack_len,
+				       (const uint64_t *)s->ips, s->n_ips, pcs, MAX_NATIVE);
+	if (n <= 0) {
+		n = s->n_ips < MAX_NATIVE ? s->n_ips : MAX_NATIVE;
+		memcpy(pcs, s->ips, n * sizeof(pcs[0]));
+	}
+	for (int i = 0; i < n; i++) {
+		struct native_sym ns = {};
+		struct frame f = { .kind = FRAME_NATIVE };
+		char name[256];
+
+		if (r->nat && native__symbolize(r->nat, pcs[i], &ns) == -ENOENT && !ns.module &&
+		    native__refresh(r->nat) > 0)
+			native__symbolize(r->nat, pcs[i], &ns);	/* a new module */
+		f.function = clean_symbol(ns.function, name, sizeof(name));
+		f.module = (char *)ns.module;
+		f.file = (char *)ns.file;
+		f.line = ns.line;
+		if (!f.function)
+			f.addr = pcs[i];
+		f.eval = f.function && !strcmp(f.function, "_PyEval_EvalFrameDefault");
+		f.interp = f.eval || (same_file(ns.module, r->py_path) &&
+				      frame__interp_symbol(f.function));
+		ids[i] = frames__intern(r->frames, &f);
+	}
+	return n;
+}
+
+int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out, int max)
+{
+	uint32_t py[LS_MAX_PYFRAMES + 1], nat[MAX_NATIVE];
+	bool entry[LS_MAX_PYFRAMES + 1];
+	int n_py = s->n_py > LS_MAX_PYFRAMES ? LS_MAX_PYFRAMES : s->n_py;
+	int n_nat;
+
+	n_py = resolver__python(r, s->py, n_py, py, entry);
+	if (s->py_flags & LS_PY_TRUNCATED) {
+		/* say where the walk stopped instead of ending silently */
+		static const struct frame cut = {
+			.kind = FRAME_PYTHON,
+			.function = "[outer frames not read: deeper than 128]",
+		};
+
+		py[n_py] = frames__intern(r->frames, &cut);
+		entry[n_py++] = false;
+	}
+	n_nat = resolve_native(r, s, nat);
+	return stack__merge(r->frames, py, entry, n_py, nat, n_nat, out, max);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* From a BPF sample to the frames people read: Python frames (code object
+ * -> qualname, file, line, source), native frames (unwound and symbolized)
+ * and their merge, interned in one frame table. */
+#ifndef LS_RESOLVE_H
+#define LS_RESOLVE_H
+#include <stdbool.h>
+#include <linux/types.h>
+#include "loopstall.h"
+#include "native.h"
+#include "pyproc.h"
+#include "pysym.h"
+#include "source.h"
+#include "stack.h"
+
+struct resolver {
+	int pid;
+	const struct pyproc *py;	/* NULL: no Python frames */
+	const char *py_path;		/* the python object's path (its frames are
+					   the interpreter's) */
+	struct pysym *sym;
+	struct native *nat;		/* NULL: native frames as raw addresses */
+	struct source *src;
+	struct frames *frames;
+};
+
+int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
+		   const char *py_path);
+void resolver__free(struct resolver *r);
+/* Python frames from now on (the interpreter of a started command is
+ * known only once it runs). 0 or -ENOMEM. */
+int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path);
+/* The merged frames of s, innermost first, into out (at most max ids).
+ * Returns the count. */
+int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out,
+		     int max);
+/* The Python frames only (for walks done in user space). */
+int resolver__python(struct resolver *r, const struct ls_pyframe *pf, int n,
+		     uint32_t *ids, bool *entry);
+
+#endif
