@@ -77,8 +77,9 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* Is this polling thread an asyncio or uvloop event loop? Its Python
- * stack says: asyncio's run loop, or uvloop, is on it. */
-static enum loop_kind classify(struct session *s, uint32_t tid)
+ * stack says: asyncio's run loop, or uvloop, is on it. An enum loop_kind,
+ * or -ENOMEM. */
+static int classify(struct session *s, uint32_t tid)
 {
 	struct ls_pyframe pf[LS_MAX_PYFRAMES];
 	uint32_t ids[LS_MAX_PYFRAMES], flags;
@@ -91,7 +92,8 @@ static enum loop_kind classify(struct session *s, uint32_t tid)
 	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
 	if (n <= 0)
 		return LOOP_UNKNOWN;
-	resolver__python(&s->res, pf, n, ids, entry);
+	if (resolver__python(&s->res, pf, n, ids, entry) < 0)
+		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
 		const struct frame *f = frames__get(s->res.frames, ids[i]);
 		const char *file = f ? f->file : NULL;
@@ -158,13 +160,17 @@ struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kin
 			      bool in_poll)
 {
 	struct loop_state *l = loops__find(s, tid);
+	int kind;
 
 	if (!l && !(l = loop_new(&s->loops, tid, poll_kind)))
 		return NULL;
 	if (l->kind != LOOP_PENDING || !in_poll)
 		return l;
 	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
-	l->kind = classify(s, tid);
+	kind = classify(s, tid);
+	if (kind < 0)
+		return NULL;
+	l->kind = kind;
 	if (l->kind == LOOP_NOT) {
 		loop_ignore(s, l);
 		return l;
@@ -240,8 +246,9 @@ int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq)
 	l->gil_frames = calloc(n > 0 ? n : 1, sizeof(*l->gil_frames));
 	if (!l->gil_frames)
 		return -ENOMEM;
-	if (n > 0)
-		l->n_gil_frames = resolver__python(&s->res, pf, n, l->gil_frames, entry);
+	if (n > 0 && (n = resolver__python(&s->res, pf, n, l->gil_frames, entry)) < 0)
+		return -ENOMEM;
+	l->n_gil_frames = n > 0 ? n : 0;
 	l->gil_seq = seq;
 	l->gil_tid = holder;
 	return 0;

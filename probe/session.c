@@ -115,6 +115,8 @@ static int session_add_sample(struct session *s, const struct ls_sample *smp)
 {
 	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
 
+	if (n < 0)
+		return n;
 	if (s->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
 		struct stack_count sc = { .nr = smp->nr, .n_frames = n, .frames = s->ids };
 

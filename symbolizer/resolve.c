@@ -89,6 +89,8 @@ int resolver__python(struct resolver *r, const struct ls_pyframe *pf, int n,
 		}
 		ids[i] = frames__intern(r->frames, &f);
 		entry[i] = pf[i].flags & LS_PYF_ENTRY;
+		if (ids[i] == UINT32_MAX)
+			return -ENOMEM;
 	}
 	return n;
 }
@@ -149,6 +151,8 @@ static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_
 		f.interp = f.eval || (same_file(ns.module, r->py_path) &&
 				      frame__interp_symbol(f.function));
 		ids[i] = frames__intern(r->frames, &f);
+		if (ids[i] == UINT32_MAX)
+			return -ENOMEM;
 	}
 	return n;
 }
@@ -161,6 +165,8 @@ int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *ou
 	int n_nat;
 
 	n_py = resolver__python(r, s->py, n_py, py, entry);
+	if (n_py < 0)
+		return n_py;
 	if (s->py_flags & LS_PY_TRUNCATED) {
 		/* say where the walk stopped instead of ending silently */
 		static const struct frame cut = {
@@ -169,8 +175,12 @@ int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *ou
 		};
 
 		py[n_py] = frames__intern(r->frames, &cut);
+		if (py[n_py] == UINT32_MAX)
+			return -ENOMEM;
 		entry[n_py++] = false;
 	}
 	n_nat = resolve_native(r, s, nat);
+	if (n_nat < 0)
+		return n_nat;
 	return stack__merge(r->frames, py, entry, n_py, nat, n_nat, out, max);
 }

@@ -31,10 +31,10 @@ void resolver__free(struct resolver *r);
  * known only once it runs). 0 or -ENOMEM. */
 int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path);
 /* The merged frames of s, innermost first, into out (at most max ids).
- * Returns the count. */
+ * Returns the count, or -ENOMEM. */
 int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out,
 		     int max);
-/* The Python frames only (for walks done in user space). */
+/* The Python frames only (for walks done in user space): n, or -ENOMEM. */
 int resolver__python(struct resolver *r, const struct ls_pyframe *pf, int n,
 		     uint32_t *ids, bool *entry);
 
