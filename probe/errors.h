@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Exit codes and the one-line error of DESIGN.md's contracts. */
+/* Exit codes and the one-line error users rely on (README.md, "Exit
+ * status"): every error is one `loopstall: error: ...` line on stderr. */
 #ifndef LS_ERRORS_H
 #define LS_ERRORS_H
 

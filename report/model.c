@@ -53,8 +53,6 @@ uint64_t report__recording_end(const struct recording *rec)
 	return end;
 }
 
-
-
 static int cmp_start(const void *x, const void *y)
 {
 	const struct stall *a = *(struct stall *const *)x, *b = *(struct stall *const *)y;

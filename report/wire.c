@@ -7,10 +7,6 @@
 #include <zlib.h>
 #include "wire.h"
 
-
-
-
-
 void buf_put(struct buf *b, const void *p, size_t n)
 {
 	if (b->oom)
@@ -130,8 +126,6 @@ void put_record(struct buf *out, enum rec_type type, const struct buf *pl)
 	buf_put(out, crc, 4);
 }
 
-
-
 bool get_varint(struct dec *d, uint64_t *v)
 {
 	*v = 0;
@@ -144,7 +138,6 @@ bool get_varint(struct dec *d, uint64_t *v)
 	}
 	return false;
 }
-
 
 /* The next field of d: 1, 0 at the end, -1 malformed. */
 int next_field(struct dec *d, struct field *f)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: probe/output.c (durations, JSON strings, stall, blocked and
- * summary printers, text and JSON; the trimmed stack). */
+/* Unit tests: report/live*.c and report/fmt.c (durations, JSON strings,
+ * stall, blocked and summary printers, text and JSON; the trimmed stack). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>

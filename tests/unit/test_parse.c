@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: probe/parse.c (parse_u64, parse_duration). */
+/* Unit tests: rules/parse.c (parse_u64, parse_duration). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>

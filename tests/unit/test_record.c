@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: probe/record.c (recordings: writer and reader) and the
- * recorded sources of symbolizer/source.c. Run from the repo root (the
+/* Unit tests: recordings (report/record_write.c, record_read.c, wire.c)
+ * and the recorded sources of symbolizer/source.c. Run from the repo root (the
  * fixture is tests/unit/data/record-v1.lsr).
  *
  * LS_RECORD_FIXTURE=tests/unit/data/record-v1.lsr build/tests/test_record \
@@ -339,7 +339,7 @@ static void expect_meta(const struct recording_meta *m, bool end)
 	}
 }
 
-/* The struct source report builds of a recording (probe/report.c). */
+/* The struct source report builds of a recording (probe/report_cmd.c). */
 static struct source *source_of(const struct recording *rec)
 {
 	struct source *src = source__new_recorded();

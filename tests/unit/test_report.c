@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: `loopstall report` (probe/report*.c). A fixed recording is
- * built in code (frames, six stalls on two loop threads, findings of three
- * rules); its text, collapsed and SARIF outputs are compared with
+/* Unit tests: `loopstall report` (report/: the model and every format;
+ * probe/report_cmd.c: the command). A fixed recording is built in code
+ * (frames, six stalls on two loop threads, findings of three rules); its
+ * text, collapsed and SARIF outputs are compared with
  * tests/golden/ (LS_UPDATE_GOLDEN=1 rewrites them), JSON, speedscope and
  * SARIF are parsed back with Python, the HTML page is rendered in headless
  * Chromium (skipped when it is not installed). Then --since/--until

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: probe/stall.c (the stall assembler). */
+/* Unit tests: probe/assembler.c (the stall assembler). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: probe/syscalls.c (names, numbers, wait labels). */
+/* Unit tests: rules/syscalls.c (names, numbers, wait labels). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
