@@ -385,8 +385,7 @@ static void print_stack(FILE *f, const struct report *r, const struct finding_gr
 {
 	const struct frames *frames = r->rec->frames;
 	const struct stall *worst = report__worst(r, g);
-	const struct stack_count *sc = worst ?
-		stall__site_stack(worst, report__worst_finding(r, g), frames) : NULL;
+	const struct stack_count *sc = report__worst_stack(r, g);
 	uint32_t idx[LS_MAX_STACK];
 	char d[32], clk[16];
 	int n, shown = 0;

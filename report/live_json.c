@@ -181,10 +181,7 @@ static void summary_loops(FILE *f, const struct session_end *e)
 	for (uint32_t i = 0; i < e->n_loops; i++) {
 		const struct loop_info *l = &e->loops[i];
 		const struct loop_summary *ls = summary__loop(e->sum, l->tid);
-		struct loop_summary none = {};
 
-		if (!ls)
-			ls = &none;
 		fprintf(f, "%s{\"tid\":%u,\"thread\":", i ? "," : "", l->tid);
 		json_str(f, l->thread);
 		fprintf(f, ",\"poll\":\"%s\",\"stalls\":%u,\"stalled_ms\":%.3f,"

@@ -214,10 +214,7 @@ static void summary_loops(FILE *f, const struct session_end *e)
 	for (uint32_t i = 0; i < e->n_loops; i++) {
 		const struct loop_info *l = &e->loops[i];
 		const struct loop_summary *ls = summary__loop(e->sum, l->tid);
-		struct loop_summary none = {};
 
-		if (!ls)
-			ls = &none;
 		fprintf(f, "  %-24s %-6s %4u stall%s %9s  worst %s\n",
 			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll,
 			ls->stalls, ls->stalls == 1 ? " " : "s",

@@ -125,3 +125,11 @@ const struct finding *report__worst_finding(const struct report *r,
 
 	return st && g->worst_finding < st->n_findings ? &st->findings[g->worst_finding] : NULL;
 }
+
+const struct stack_count *report__worst_stack(const struct report *r,
+					      const struct finding_group *g)
+{
+	const struct stall *st = report__worst(r, g);
+
+	return st ? stall__site_stack(st, report__worst_finding(r, g), r->rec->frames) : NULL;
+}

@@ -74,6 +74,9 @@ uint64_t report__recording_end(const struct recording *rec);
 const struct stall *report__worst(const struct report *r, const struct finding_group *g);
 const struct finding *report__worst_finding(const struct report *r,
 					    const struct finding_group *g);
+/* The stack the group's finding was seen in, in its worst stall. */
+const struct stack_count *report__worst_stack(const struct report *r,
+					      const struct finding_group *g);
 
 /* Distinct stacks over the report's stalls, outermost frame first, with
  * the stall time they stand for; sorted frame by frame, so stacks sharing

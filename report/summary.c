@@ -240,10 +240,12 @@ int summary__finish(struct summary *s)
 
 const struct loop_summary *summary__loop(const struct summary *s, uint32_t tid)
 {
+	static const struct loop_summary none;
+
 	for (uint32_t i = 0; i < s->n_loops; i++)
 		if (s->loops[i].tid == tid)
 			return &s->loops[i];
-	return NULL;
+	return &none;
 }
 
 void summary__free(struct summary *s)

@@ -69,7 +69,7 @@ int summary__add(struct summary *s, const struct stall *st);
  * 0 or -ENOMEM. */
 int summary__finish(struct summary *s);
 void summary__free(struct summary *s);
-/* The loop thread tid's line, NULL when it had no stall. */
+/* The loop thread tid's line; one of zeros when it had no stall. */
 const struct loop_summary *summary__loop(const struct summary *s, uint32_t tid);
 /* Percentile p (0..100) of sorted values, nearest rank. */
 uint64_t summary__percentile(const uint64_t *sorted, uint32_t n, double p);

@@ -146,8 +146,7 @@ static void print_group_stack(FILE *f, const struct report *r, const struct find
 {
 	const struct frames *frames = r->rec->frames;
 	const struct stall *worst = report__worst(r, g);
-	const struct stack_count *sc = worst ?
-		stall__site_stack(worst, report__worst_finding(r, g), frames) : NULL;
+	const struct stack_count *sc = report__worst_stack(r, g);
 	uint32_t idx[LS_MAX_STACK];
 	char clk[16], d[32];
 	int n, shown = 0;
