@@ -9,6 +9,8 @@
 #include "resolve.h"
 
 #define MAX_NATIVE 128
+#define LS_STR_(x)	#x
+#define LS_STR(x)	LS_STR_(x)
 
 static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -171,7 +173,8 @@ int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *ou
 		/* say where the walk stopped instead of ending silently */
 		static const struct frame cut = {
 			.kind = FRAME_PYTHON,
-			.function = "[outer frames not read: deeper than 128]",
+			.function = "[outer frames not read: deeper than "
+				    LS_STR(LS_MAX_PYFRAMES) "]",
 		};
 
 		py[n_py] = frames__intern(r->frames, &cut);
