@@ -152,11 +152,13 @@ static __always_inline __u8 win_u8(const __u8 *win, __u32 off, __u32 size)
 	return off < size ? win[off & (LS_FRAME_WIN - 1)] : 0;
 }
 
+/* The walk's state between steps. The frame count lives in the sample
+ * (s->n_py), not here: read back from the sample it is a value the
+ * verifier does not track, so it checks one step for every step instead
+ * of one per possible count. */
 struct walk_ctx {
 	struct ls_sample *s;
 	__u64 frame;
-	__u32 n;
-	__u32 done;
 };
 
 /* One step of the frame walk (a bpf_loop callback): read the frame, skip
@@ -169,7 +171,7 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	struct ls_sample *s = c->s;
 	struct ls_pyframe *pf;
 	__u64 code, instr;
-	__u32 n = c->n;
+	__u32 n = s->n_py;
 
 	if (!c->frame)
 		return 1;
@@ -207,33 +209,36 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 						   win_u64(nb, pyoff.str_data, LS_STR_WIN),
 						   win_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
 	}
-	c->n = n + 1;
+	s->n_py = n + 1;
 	return 0;
 }
 
 /* Walk the thread's Python frame chain from its thread state, innermost
- * first, up to LS_MAX_PYFRAMES frames (deeper stacks: LS_PY_TRUNCATED). */
-static __always_inline void walk_python(struct ls_sample *s, __u32 tid)
+ * first, up to LS_MAX_PYFRAMES frames (deeper stacks: LS_PY_TRUNCATED).
+ * A global function: the verifier checks it once, not at every caller. */
+__noinline int walk_python(struct ls_sample *s, __u32 tid)
 {
 	struct walk_ctx c = { .s = s };
 	__u64 *tstate;
 
+	if (!s)
+		return 0;
 	s->n_py = 0;
 	if (!py_walk)
-		return;
+		return 0;
 	tstate = bpf_map_lookup_elem(&py_tstates, &tid);
 	if (!tstate) {
 		s->py_flags |= LS_PY_NO_TSTATE;
-		return;
+		return 0;
 	}
 	if (bpf_probe_read_user(&c.frame, 8, (void *)(*tstate + pyoff.tstate_frame)) ||
 	    (pyoff.cframe_frame != LS_NO_OFF && c.frame &&
 	     bpf_probe_read_user(&c.frame, 8, (void *)(c.frame + pyoff.cframe_frame)))) {
 		s->py_flags |= LS_PY_READ_ERR;
-		return;
+		return 0;
 	}
 	bpf_loop(LS_MAX_WALK, walk_step, &c, 0);
-	s->n_py = c.n;
+	return 0;
 }
 
 /* include/uapi/linux/stat.h, socket.h, in.h: macros, not in vmlinux.h */
@@ -286,9 +291,9 @@ static __always_inline __s32 socket_kind(struct file *file)
  * socket listed in /proc/PID/net/{tcp,udp,unix}, "pipe:", a path (file),
  * anything else: anon inodes, pidfds, nsfs…, whose /proc link the
  * filesystem's d_dname makes up (nsfs inodes are S_IFREG). */
-static __always_inline __s32 fd_kind(struct task_struct *task, __s32 nr,
-				     const __u64 *args)
+__noinline int fd_kind(__s32 nr, __u64 arg0, __u64 arg1)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct file **fds, *file = NULL;
 	struct fdtable *fdt;
 	struct inode *inode;
@@ -296,10 +301,10 @@ static __always_inline __s32 fd_kind(struct task_struct *task, __s32 nr,
 	__s32 fd;
 
 	if (ls_fd_in_arg0(nr)) {
-		fd = (__s32)args[0];
-	} else if ((nr == LS_NR_POLL || nr == LS_NR_PPOLL) && args[1] == 1) {
+		fd = (__s32)arg0;
+	} else if ((nr == LS_NR_POLL || nr == LS_NR_PPOLL) && arg1 == 1) {
 		/* struct pollfd { int fd; short events, revents; } */
-		if (bpf_probe_read_user(&fd, sizeof(fd), (void *)args[0]))
+		if (bpf_probe_read_user(&fd, sizeof(fd), (void *)arg0))
 			return LS_FD_UNKNOWN;
 	} else {
 		return LS_FD_UNKNOWN;
@@ -329,20 +334,18 @@ static __always_inline __s32 fd_kind(struct task_struct *task, __s32 nr,
 	return LS_FD_OTHER;
 }
 
-/* Fill a sample from the current task: registers, frame-pointer stack and
- * a copy of the raw user stack for unwinding in user space. */
-static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
-					struct ls_thread *t, __u32 tid,
-					__u32 kind, __u64 now)
+/* Fill a sample from the current task: registers, syscall, fd kind,
+ * Python frames and a copy of the raw user stack for unwinding in user
+ * space (the header, time and kind are the caller's; so is the
+ * frame-pointer stack: sample_stack()). A global function: verified once. */
+__noinline int fill_sample(struct ls_sample *s, __u32 tid)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	long n;
 
-	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tid, t->seq);
-	s->ts = now;
+	if (!s)
+		return 0;
 	s->weight_ns = period_ns;
-	s->kind = kind;
 	s->nr = syscall_in_progress(regs);
 	s->regs[LS_REG_IP] = BPF_CORE_READ(regs, ip);
 	s->regs[LS_REG_SP] = BPF_CORE_READ(regs, sp);
@@ -358,13 +361,10 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 	s->args[3] = BPF_CORE_READ(regs, r10);
 	s->args[4] = BPF_CORE_READ(regs, r8);
 	s->args[5] = BPF_CORE_READ(regs, r9);
-	s->fd_kind = fd_kind(task, s->nr, s->args);
+	s->fd_kind = fd_kind(s->nr, s->args[0], s->args[1]);
 	s->py_flags = 0;
 	s->id = 0;
 	walk_python(s, tid);
-
-	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
-	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
 
 	/* The stack may end less than LS_STACK_BYTES above sp. */
 	s->stack_len = 0;
@@ -374,6 +374,23 @@ static __always_inline void fill_sample(void *ctx, struct ls_sample *s,
 		s->stack_len = LS_STACK_BYTES / 4;
 	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->regs[LS_REG_SP]))
 		s->stack_len = 256;
+	return 0;
+}
+
+/* A whole sample: header, time and kind, fill_sample(), and the
+ * frame-pointer return addresses (bpf_get_stack() needs the program's
+ * context, which a global function does not get). */
+static __always_inline void take_sample(void *ctx, struct ls_sample *s, struct ls_thread *t,
+					__u32 tid, __u32 kind, __u64 now)
+{
+	long n;
+
+	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tid, t->seq);
+	s->ts = now;
+	s->kind = kind;
+	fill_sample(s, tid);
+	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
 }
 
 /* An off-CPU sample reports what the interval waits in, which is not the
@@ -546,7 +563,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 			__sync_fetch_and_add(&lost_samples, 1);
 			t->n_lost++;
 		} else {
-			fill_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
+			take_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
 			s->weight_ns = 0;
 			set_nr(s, t->off_nr);
 			s->id = ++t->off_id;
@@ -566,7 +583,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
 		}
 		if (slot) {
-			fill_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
+			take_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
 			set_nr(slot, t->off_nr);
 		}
 	}
@@ -663,7 +680,7 @@ int on_cpu(struct bpf_perf_event_data *ctx)
 		t->n_lost++;
 		return 0;
 	}
-	fill_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, bpf_ktime_get_ns());
+	take_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, bpf_ktime_get_ns());
 	bpf_ringbuf_submit(s, 0);
 	t->n_samples++;
 	return 0;

@@ -73,9 +73,56 @@ static int attach_perf(struct probes *p, unsigned int freq)
 	return 0;
 }
 
+#define STATS_LOG	4096	/* BPF_LOG_STATS output of one program */
+
+/* -v: the verifier's figures of each program, asked for before load. */
+static char *stats_ask(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	char *logs;
+	int i = 0;
+
+	bpf_object__for_each_program(prog, obj)
+		i++;
+	logs = calloc(i ? i : 1, STATS_LOG);
+	i = 0;
+	bpf_object__for_each_program(prog, obj) {
+		if (!logs)
+			break;
+		bpf_program__set_log_level(prog, 4 /* BPF_LOG_STATS */);
+		bpf_program__set_log_buf(prog, logs + STATS_LOG * i++, STATS_LOG);
+	}
+	return logs;
+}
+
+/* Instructions as loaded, as verified, and the verifier's time. */
+static void stats_print(struct bpf_object *obj, const char *logs)
+{
+	struct bpf_program *prog;
+	unsigned long total_us = 0;
+	int i = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *log = logs + STATS_LOG * i++, *t, *v;
+		unsigned long us = 0, insns = 0;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if ((t = strstr(log, "verification time ")))
+			us = strtoul(t + 18, NULL, 10);
+		if ((v = strstr(log, "processed ")))
+			insns = strtoul(v + 10, NULL, 10);
+		total_us += us;
+		fprintf(stderr, "loopstall: BPF %-20s %5zu insns loaded, %7lu verified, %6.1f ms\n",
+			bpf_program__name(prog), bpf_program__insn_cnt(prog), insns, us / 1e3);
+	}
+	fprintf(stderr, "loopstall: BPF verification %.1f ms in all\n", total_us / 1e3);
+}
+
 static int load(struct probes *p, const struct attach_opts *o, int tgid)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = o->btf);
+	char *logs = NULL;
 	int err;
 
 	p->skel = loopstall_bpf__open_opts(&oopts);
@@ -85,8 +132,12 @@ static int load(struct probes *p, const struct attach_opts *o, int tgid)
 	p->skel->rodata->threshold_ns = o->threshold_ns;
 	p->skel->rodata->period_ns = 1000000000ULL / o->frequency;
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_mb << 20);
-
+	if (o->verbose)
+		logs = stats_ask(p->skel->obj);
 	err = loopstall_bpf__load(p->skel);
+	if (!err && logs)
+		stats_print(p->skel->obj, logs);
+	free(logs);
 	if (err == -EPERM || err == -EACCES)
 		return ls_error(LS_EXIT_ENV, "loading BPF programs: permission denied; "
 				"run as root or grant CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
