@@ -482,6 +482,7 @@ static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 	t->poll_kind = kind;
 	t->busy_start = 0;
 	t->in_poll = 1;
+	t->flags = 0;
 	return 0;
 }
 
@@ -495,9 +496,10 @@ static __always_inline int loop_wait_exit(void)
 	if (!is_target(pid_tgid))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
-	if (!t || !t->in_poll)
+	if (!t || !(t->in_poll || (t->flags & LS_T_ATTACHED_BUSY)))
 		return 0;
 	t->in_poll = 0;
+	t->flags = 0;
 	t->seq++;
 	t->off_cpu_ns = 0;
 	t->carry_ns = 0;

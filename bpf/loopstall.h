@@ -63,9 +63,15 @@ struct ls_thread {
 	__u32 n_samples;	/* sent in this busy interval */
 	__u32 n_lost;		/* samples the ring buffer had no room for */
 	__u32 n_waits;
-	__u32 _pad;
+	__u32 flags;		/* LS_T_* */
 	struct ls_wait waits[LS_MAX_WAITS];
 };
+
+/* ls_thread.flags */
+#define LS_T_ATTACHED_BUSY	1	/* made by user space at attach for a loop
+					   found outside its poll: if the next
+					   event is a poll's return, it was in
+					   its poll after all */
 
 /* Where the frame walker finds things in the target's CPython: byte
  * offsets, per version (symbolizer/pylayout.c; docs/cpython-layouts.md). */

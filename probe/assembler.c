@@ -148,7 +148,9 @@ static int cmp_wait(const void *x, const void *y)
 }
 
 /* Group the kept samples of p into distinct stacks. */
-static int stall_take_samples(struct stall *st, struct pending *p)
+/* The kept samples of p as st's stacks: moved (taken), or copied (keep:
+ * the interval goes on and its samples stay for the stall it ends as). */
+static int stall_take_samples(struct stall *st, struct pending *p, bool keep)
 {
 	if (!p || p->seq != st->seq || !p->n)
 		return 0;
@@ -187,14 +189,23 @@ static int stall_take_samples(struct stall *st, struct pending *p)
 			sc->fd_kind = k->fd_kind;
 			memcpy(sc->args, k->args, sizeof(sc->args));
 			sc->n_frames = k->n_frames;
-			sc->frames = k->frames;	/* ownership moves to the stall */
-			k->frames = NULL;
+			if (keep) {
+				sc->frames = malloc((k->n_frames ? k->n_frames : 1) *
+						    sizeof(*sc->frames));
+				if (!sc->frames)
+					return -ENOMEM;
+				memcpy(sc->frames, k->frames, k->n_frames * sizeof(*sc->frames));
+			} else {
+				sc->frames = k->frames;	/* ownership moves to the stall */
+				k->frames = NULL;
+			}
 		}
 		sc->count++;
 		sc->weight_ns += k->weight_ns;
 	}
 	qsort(st->stacks, st->n_stacks, sizeof(*st->stacks), cmp_stack);
-	pending_clear(p);
+	if (!keep)
+		pending_clear(p);
 	return 0;
 }
 
@@ -222,15 +233,15 @@ struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e)
 	st->samples_sent = e->n_samples;
 	st->samples_lost = e->n_lost;
 	stall_set_waits(st, e->waits, e->n_waits);
-	if (stall_take_samples(st, pending_of(a, e->hdr.tid, false))) {
-		free(st);
+	if (stall_take_samples(st, pending_of(a, e->hdr.tid, false), false)) {
+		stall__free(st);
 		return NULL;
 	}
 	return st;
 }
 
-struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
-				 uint32_t pid, uint32_t tid, uint64_t now_ns)
+static struct stall *ongoing(struct assembler *a, const struct ls_thread *t, uint32_t pid,
+			     uint32_t tid, uint64_t now_ns, bool keep)
 {
 	struct stall *st;
 
@@ -272,10 +283,22 @@ struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
 		}
 		qsort(st->waits, st->n_waits, sizeof(st->waits[0]), cmp_wait);
 	}
-	if (stall_take_samples(st, pending_of(a, tid, false))) {
-		free(st);
+	if (stall_take_samples(st, pending_of(a, tid, false), keep)) {
+		stall__free(st);
 		return NULL;
 	}
 	return st;
+}
+
+struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
+				 uint32_t pid, uint32_t tid, uint64_t now_ns)
+{
+	return ongoing(a, t, pid, tid, now_ns, false);
+}
+
+struct stall *assembler__peek(struct assembler *a, const struct ls_thread *t,
+			      uint32_t pid, uint32_t tid, uint64_t now_ns)
+{
+	return ongoing(a, t, pid, tid, now_ns, true);
 }
 

@@ -34,5 +34,8 @@ struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e)
  * that ends while a loop is blocked). */
 struct stall *assembler__ongoing(struct assembler *a, const struct ls_thread *t,
 				 uint32_t pid, uint32_t tid, uint64_t now_ns);
+/* The same, its samples copied, not taken: the interval goes on. */
+struct stall *assembler__peek(struct assembler *a, const struct ls_thread *t,
+			      uint32_t pid, uint32_t tid, uint64_t now_ns);
 
 #endif

@@ -24,6 +24,7 @@ struct attach_opts {
 	const char *output;		/* record: the recording to write */
 	char **command;			/* record -- CMD ARGS: start and watch it */
 	bool verbose;
+	uint64_t exec_ns;		/* CLOCK_MONOTONIC when loopstall started */
 };
 
 /* Runs the session; returns the exit code (enum ls_exit). */

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "events.h"
 #include "loopstall.skel.h"
+#include "syscalls.h"
 #include "session.h"
 
 #define TSTATE_INTERVAL_NS	2000000000ULL	/* thread-state refresh */
@@ -57,7 +58,7 @@ int loops__tstates(struct session *s)
 	return 0;
 }
 
-static uint64_t tstate_of(struct session *s, uint32_t tid)
+uint64_t loops__tstate(struct session *s, uint32_t tid)
 {
 	int fd = bpf_map__fd(s->bpf.skel->maps.py_tstates);
 	__u64 ts = 0;
@@ -87,7 +88,7 @@ static int classify(struct session *s, uint32_t tid)
 	uint64_t ts;
 	int n;
 
-	if (!s->have_py || !(ts = tstate_of(s, tid)))
+	if (!s->have_py || !(ts = loops__tstate(s, tid)))
 		return LOOP_UNKNOWN;
 	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
 	if (n <= 0)
@@ -275,4 +276,98 @@ void loops__free(struct loops *ls)
 		free(ls->v[i].gil_frames);
 	free(ls->v);
 	memset(ls, 0, sizeof(*ls));
+}
+
+/* The poll kind of a loop-wait syscall, 0 for any other (poll with one
+ * fd: a socket timeout). */
+static uint32_t poll_kind_of(const struct thread_syscall *sc)
+{
+	const char *name = sc->nr >= 0 ? syscall__name(sc->nr) : NULL;
+
+	if (!name)
+		return 0;
+	if (!strncmp(name, "epoll_wait", 10) || !strncmp(name, "epoll_pwait", 11))
+		return LS_POLL_EPOLL;
+	if ((!strcmp(name, "poll") || !strcmp(name, "ppoll")) && sc->args[1] >= 2)
+		return LS_POLL_POLL;
+	if (!strcmp(name, "select") || !strcmp(name, "pselect6"))
+		return LS_POLL_SELECT;
+	return 0;
+}
+
+/* BPF's entry for a loop found at attach. In its poll: its next return
+ * starts a busy interval. Outside: busy from now (LS_T_ATTACHED_BUSY: if
+ * it was in its poll after all, the return says so), and when blocked in
+ * a syscall, off-CPU from now with sample 1 (loopstall takes it). */
+static int loop_register(struct session *s, uint32_t tid, const struct thread_syscall *sc,
+			 uint32_t poll_kind)
+{
+	struct ls_thread t = { .seq = 1, .off_nr = -1, .in_poll = !!poll_kind,
+			       .poll_kind = poll_kind ? poll_kind : LS_POLL_EPOLL };
+	uint64_t now = now_mono();
+
+	if (!poll_kind) {
+		t.busy_start = now;
+		t.flags = LS_T_ATTACHED_BUSY;
+	}
+	if (!poll_kind && sc->nr != -2) {
+		t.off_start = now;
+		t.off_nr = sc->nr >= 0 ? sc->nr : LS_WAIT_OTHER;
+		t.off_sampled = 1;
+		t.off_id = 1;
+	}
+	/* BPF may have made it first: the thread entered its poll since */
+	return bpf_map_update_elem(bpf_map__fd(s->bpf.skel->maps.threads), &tid, &t,
+				   BPF_NOEXIST);
+}
+
+/* One thread at attach: a loop? In its poll, or busy? */
+static int discover_thread(struct session *s, uint32_t tid)
+{
+	struct thread_syscall sc;
+	struct loop_state *l;
+	uint32_t poll_kind;
+	int kind;
+
+	if (loops__find(s, tid) || snapshot__syscall(s->tgt.pid, tid, &sc))
+		return 0;
+	kind = classify(s, tid);
+	if (kind < 0)
+		return -ENOMEM;
+	if (kind != LOOP_ASYNCIO && kind != LOOP_UVLOOP)
+		return 0;	/* no loop yet, or none: BPF finds it if it polls */
+	poll_kind = poll_kind_of(&sc);
+	if (loop_register(s, tid, &sc, poll_kind))
+		return 0;
+	if (!(l = loop_new(&s->loops, tid, poll_kind ? poll_kind : LS_POLL_EPOLL)))
+		return -ENOMEM;
+	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
+	l->kind = kind;
+	if (kind == LOOP_UVLOOP)
+		l->info.poll = "uvloop";
+	if (!poll_kind) {
+		l->attach_seq = 1;
+		l->attach_off_cpu = sc.nr != -2;
+		l->attach_sc = sc;
+	}
+	print_loop(stdout, s->o->format, s->tgt.pid, &l->info);
+	return 0;
+}
+
+int loops__discover(struct session *s)
+{
+	struct py_thread *v;
+	int n, err = 0;
+
+	if (!s->have_py)
+		return 0;
+	v = calloc(LS_MAX_PY_THREADS, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = pyproc__threads(&s->py, v, LS_MAX_PY_THREADS);
+	for (int i = 0; i < n && !err; i++)
+		if (v[i].tid)
+			err = discover_thread(s, v[i].tid);
+	free(v);
+	return err;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "attach.h"
 #include "doctor.h"
 #include "errors.h"
@@ -532,6 +533,7 @@ int main(int argc, char **argv)
 {
 	static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
 	static const struct argp doctor_argp = { doctor_options, doctor_parse, NULL, doctor_doc };
+	struct timespec ts;
 	struct cli c = {
 		.a = {
 			.threshold_ns = 50000000ULL,
@@ -544,6 +546,9 @@ int main(int argc, char **argv)
 	};
 	char name[64];
 	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c.a.exec_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 
 	if (argc < 2)
 		return ls_error(LS_EXIT_USAGE, "no command; try `loopstall attach -p PID` "

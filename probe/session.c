@@ -56,6 +56,14 @@ uint64_t now_real(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* -v: how long after loopstall's start a step of attaching ended. */
+static void step(const struct session *s, const char *what)
+{
+	if (s->o->verbose)
+		fprintf(stderr, "loopstall: %8.1f ms  %s\n",
+			(now_mono() - s->o->exec_ns) / 1e6, what);
+}
+
 /* The stall's loop, thread name and wall time. 1: a loop's stall, 0: not
  * a loop (dropped), -ENOMEM. */
 static int session_account(struct session *s, struct stall *st)
@@ -71,6 +79,7 @@ static int session_account(struct session *s, struct stall *st)
 	if (!strcmp(st->thread, "?"))
 		snprintf(st->thread, sizeof(st->thread), "%s", l->info.thread);
 	st->start_unix_ns = st->start_ns + s->mono_to_unix;
+	st->before_attach = l->attach_seq && st->seq == l->attach_seq;
 	return 1;
 }
 
@@ -191,6 +200,58 @@ static int session_flush_blocked(struct session *s)
 		err = session_stall(s, st);
 		stall__free(st);
 	}
+	return err;
+}
+
+/* A loop blocked in a syscall since before attach switched out before any
+ * probe was there: take its sample now, from user space (sample 1 of its
+ * interval; BPF gives it its time when the loop runs again), and say at
+ * once that it is blocked, with its stack and findings. */
+static int session_blocked_at_attach(struct session *s, const struct loop_state *l)
+{
+	int fd = bpf_map__fd(s->bpf.skel->maps.threads);
+	uint32_t tid = l->info.tid;
+	struct ls_sample *smp = calloc(1, sizeof(*smp));
+	struct ls_thread t;
+	struct stall *st = NULL;
+	uint64_t now;
+	int err = -ENOMEM;
+
+	if (!smp)
+		return -ENOMEM;
+	snapshot__sample(&s->py, tid, loops__tstate(s, tid), &l->attach_sc, smp);
+	smp->hdr.seq = l->attach_seq;
+	smp->id = 1;
+	smp->ts = now_mono();
+	if (session_add_sample(s, smp) == -ENOMEM)
+		goto cleanup;
+	err = 0;
+	now = now_mono();
+	if (s->out.rec || bpf_map_lookup_elem(fd, &tid, &t) || t.seq != l->attach_seq ||
+	    !t.off_start)
+		goto cleanup;	/* recording, or it ran since: its stall comes */
+	assembler__set_weight(&s->as, tid, t.seq, 1, now - t.off_start);
+	st = assembler__peek(&s->as, &t, s->tgt.pid, tid, now);
+	err = -ENOMEM;
+	if (!st || session_account(s, st) < 0 ||
+	    findings__match(&s->rules, st, s->res.frames, s->res.src))
+		goto cleanup;
+	print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+	err = 0;
+cleanup:
+	stall__free(st);
+	free(smp);
+	return err;
+}
+
+/* Loops found at attach; those blocked since before it, said at once. */
+static int session_discover(struct session *s)
+{
+	int err = loops__discover(s);
+
+	for (unsigned int i = 0; i < s->loops.n && !err; i++)
+		if (s->loops.v[i].attach_off_cpu)
+			err = session_blocked_at_attach(s, &s->loops.v[i]);
 	return err;
 }
 
@@ -356,19 +417,22 @@ static int session_open(struct session *s, int *go_fd)
 	/* frames before the interpreter is known: native only */
 	if (resolver__init(&s->res, s->child ? s->child : o->pid, NULL, NULL))
 		return ls_error(LS_EXIT_ENV, "out of memory");
-	return s->child ? 0 : session_target(s);
+	if (s->child)
+		return 0;
+	err = session_target(s);
+	step(s, "target and interpreter found");
+	return err;
 }
 
 static void print_banner(const struct session *s)
 {
-	char d[32];
+	struct session_start b = {
+		.pid = s->tgt.pid, .comm = s->tgt.comm, .py_version = s->tgt.py_version,
+		.recording = s->out.rec, .threshold_ns = s->o->threshold_ns,
+		.attach_ns = s->live_ns - s->o->exec_ns,
+	};
 
-	printf("loopstall: %s PID %d (%s), CPython %s\n"
-	       "loopstall: %s stalls >= %s; Ctrl-C to stop\n",
-	       s->out.rec ? "recording" : "watching", s->tgt.pid, s->tgt.comm,
-	       s->tgt.py_version, s->out.rec ? "recording" : "reporting",
-	       fmt_dur(s->o->threshold_ns, d, sizeof(d)));
-	fflush(stdout);
+	print_session(stdout, s->o->format, &b);
 }
 
 /* The probes, then the started command, its interpreter, the thread
@@ -382,6 +446,8 @@ static int session_start(struct session *s, int *go_fd)
 	err = probes__start(&s->bpf, o, s->child ? s->child : o->pid, on_event, s);
 	if (err)
 		return err;
+	s->live_ns = now_mono();
+	step(s, "probes live");
 	if (s->have_py) {
 		s->bpf.skel->bss->pyoff = s->py.layout.bpf;
 		s->bpf.skel->bss->py_walk = true;
@@ -401,6 +467,7 @@ static int session_start(struct session *s, int *go_fd)
 	}
 	if (loops__tstates(s))
 		return ls_error(LS_EXIT_ENV, "out of memory");
+	step(s, "thread states read");
 	if (o->output) {
 		struct recording_meta m;
 
@@ -410,8 +477,12 @@ static int session_start(struct session *s, int *go_fd)
 			return ls_error(LS_EXIT_USAGE, "cannot write %s: %s; give a writable -o FILE",
 					o->output, strerror(errno));
 	}
-	if (o->format == OUT_TEXT)
-		print_banner(s);
+	print_banner(s);
+	if (session_discover(s))
+		return ls_error(LS_EXIT_ENV, "out of memory");
+	step(s, "loops found");
+	resolver__warm(&s->res);
+	step(s, "native symbols read");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "pyproc.h"
 #include "recording.h"
 #include "resolve.h"
+#include "snapshot.h"
 #include "rule.h"
 #include "summary.h"
 #include "target.h"
@@ -37,6 +38,10 @@ struct loop_state {
 	uint32_t *gil_frames;
 	uint64_t blocked_seq;		/* busy interval last reported as blocked */
 	uint64_t blocked_secs;		/* whole seconds reported for it */
+	/* found busy at attach: that interval began before it */
+	uint64_t attach_seq;		/* 0: found in its poll, or by BPF */
+	bool attach_off_cpu;		/* blocked in attach_sc, not running */
+	struct thread_syscall attach_sc;
 };
 
 /* The polling threads seen, loops or not. */
@@ -65,6 +70,7 @@ struct session {
 	struct resolver res;
 	uint32_t *ids;			/* scratch: one sample's frames */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
+	uint64_t live_ns;		/* when the probes were attached */
 	uint64_t mono_to_unix;
 	struct loops loops;
 	struct rule_pack rules;
@@ -86,6 +92,13 @@ int loops__tstates(struct session *s);
 struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kind,
 			      bool in_poll);
 struct loop_state *loops__find(struct session *s, uint32_t tid);
+/* At attach: the target's asyncio and uvloop loops, told by their Python
+ * stacks, handed to BPF at once: in their poll, or busy since before
+ * attach (their interval counts from now; attach_seq says so). 0 or
+ * -ENOMEM. */
+int loops__discover(struct session *s);
+/* The PyThreadState of tid, 0 when unknown. */
+uint64_t loops__tstate(struct session *s, uint32_t tid);
 /* New loop threads, and loops blocked long enough to say so now. 0 or
  * -ENOMEM. */
 int loops__scan(struct session *s);

@@ -4,6 +4,15 @@
 #include "live.h"
 #include "syscalls.h"
 
+void print_session(FILE *f, enum out_format fmt, const struct session_start *s)
+{
+	if (fmt == OUT_JSON)
+		live_json__session(f, s);
+	else
+		live_text__session(f, s);
+	fflush(f);
+}
+
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		 const struct frames *frames, bool full)
 {

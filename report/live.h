@@ -23,6 +23,16 @@ struct loop_info {
 	const char *poll;		/* "epoll", "poll", "select", "uvloop" */
 };
 
+/* A session's start: what it watches, and how long attaching took. */
+struct session_start {
+	uint32_t pid;
+	const char *comm;
+	const char *py_version;
+	bool recording;			/* record, not attach */
+	uint64_t threshold_ns;
+	uint64_t attach_ns;		/* from loopstall's start to probes live */
+};
+
 /* How a session ended, and what it saw. */
 struct session_end {
 	uint32_t pid;
@@ -37,6 +47,7 @@ struct session_end {
 	const struct summary *sum;	/* finished: summary__finish() */
 };
 
+void print_session(FILE *f, enum out_format fmt, const struct session_start *s);
 /* A stall; frames resolves its stacks' frame ids. Text shows the dominant
  * stack trimmed to what matters (full: every frame); JSON every stack. */
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
@@ -60,11 +71,13 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 void live_text__blocked(FILE *f, uint32_t tid, const char *thread, uint64_t now_unix_ns,
 			uint64_t blocked_ns, const char *in);
 void live_text__loop(FILE *f, const struct loop_info *l);
+void live_text__session(FILE *f, const struct session_start *s);
 void live_text__summary(FILE *f, const struct session_end *e);
 void live_json__stall(FILE *f, const struct stall *s, const struct frames *frames);
 void live_json__blocked(FILE *f, uint32_t pid, uint32_t tid, const char *thread,
 			uint64_t now_unix_ns, uint64_t blocked_ns, const char *in);
 void live_json__loop(FILE *f, uint32_t pid, const struct loop_info *l);
+void live_json__session(FILE *f, const struct session_start *s);
 void live_json__summary(FILE *f, const struct session_end *e);
 
 #endif

@@ -88,9 +88,9 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 		LS_SCHEMA_VERSION, s->pid, s->tid);
 	json_str(f, s->thread);
 	fprintf(f, ",\"start_unix_ns\":%" PRIu64 ",\"duration_ms\":%.3f,\"on_cpu_ms\":%.3f,"
-		"\"off_cpu_ms\":%.3f,\"ongoing\":%s,",
+		"\"off_cpu_ms\":%.3f,\"ongoing\":%s,\"before_attach\":%s,",
 		s->start_unix_ns, ms(s->duration_ns), ms(s->on_cpu_ns), ms(s->off_cpu_ns),
-		s->ongoing ? "true" : "false");
+		s->ongoing ? "true" : "false", s->before_attach ? "true" : "false");
 	fputs(s->ongoing ? "\"in_syscall\":" : "\"ended_by\":", f);
 	if (s->end_nr >= 0 || s->end_nr == LS_WAIT_RUNQ || s->end_nr == LS_WAIT_OTHER)
 		json_str(f, syscall__wait_label(s->end_nr, nrbuf, sizeof(nrbuf)));
@@ -166,6 +166,17 @@ void live_json__blocked(FILE *f, uint32_t pid, uint32_t tid, const char *thread,
 		now_unix_ns, ms(blocked_ns));
 	json_str_or_null(f, in);
 	fputs("}\n", f);
+}
+
+void live_json__session(FILE *f, const struct session_start *s)
+{
+	fprintf(f, "{\"type\":\"session\",\"schema_version\":%d,\"pid\":%u,\"process\":",
+		LS_SCHEMA_VERSION, s->pid);
+	json_str(f, s->comm);
+	fputs(",\"python\":", f);
+	json_str(f, s->py_version);
+	fprintf(f, ",\"mode\":\"%s\",\"threshold_ms\":%.3f,\"attach_ms\":%.3f}\n",
+		s->recording ? "record" : "attach", ms(s->threshold_ns), ms(s->attach_ns));
 }
 
 void live_json__loop(FILE *f, uint32_t pid, const struct loop_info *l)

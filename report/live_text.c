@@ -184,7 +184,10 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 	waits_line(s, waits, 60);
 	if (waits[0])
 		fprintf(f, "%9swaited in %s\n", "", waits);
-	if (s->ongoing)
+	if (s->before_attach)
+		fprintf(f, "%9sbegan before loopstall attached%s\n", "",
+			s->ongoing ? "; still blocked" : ": it lasted longer");
+	else if (s->ongoing)
 		fprintf(f, "%9sstill blocked when the session ended\n", "");
 	print_findings_text(f, s, frames);
 	print_stack_text(f, s, frames, full);
@@ -199,6 +202,17 @@ void live_text__blocked(FILE *f, uint32_t tid, const char *thread, uint64_t now_
 		fmt_clock(now_unix_ns, clk, sizeof(clk)),
 		fmt_who(thread, tid, who, sizeof(who), 20), blocked_ns / 1e9,
 		in ? " in " : "", in ? in : "");
+}
+
+void live_text__session(FILE *f, const struct session_start *s)
+{
+	char d[32];
+
+	fprintf(f, "loopstall: %s PID %u (%s), CPython %s\n"
+		"loopstall: %s stalls >= %s; attached in %.2f s; Ctrl-C to stop\n",
+		s->recording ? "recording" : "watching", s->pid, s->comm, s->py_version,
+		s->recording ? "recording" : "reporting",
+		fmt_dur(s->threshold_ns, d, sizeof(d)), s->attach_ns / 1e9);
 }
 
 void live_text__loop(FILE *f, const struct loop_info *l)

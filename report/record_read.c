@@ -340,6 +340,7 @@ static int read_stall(struct reader *rd, struct dec *d)
 		case ST_OFF_CPU: st->off_cpu_ns = v_uint(&f, 0); break;
 		case ST_END_NR: st->end_nr = v_int(&f, 0); break;
 		case ST_ONGOING: st->ongoing = v_uint(&f, 0); break;
+		case ST_BEFORE_ATTACH: st->before_attach = v_uint(&f, 0); break;
 		case ST_WAIT:
 			if (f.wt == WT_BYTES && st->n_waits < LS_MAX_WAITS)
 				err = read_wait(&st->waits[st->n_waits++], &f);

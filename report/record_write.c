@@ -375,6 +375,7 @@ static void put_stall(struct recorder *r, const struct stall *st, const uint32_t
 	f_uint(pl, ST_OFF_CPU, st->off_cpu_ns);
 	f_sint(pl, ST_END_NR, st->end_nr);
 	f_uint(pl, ST_ONGOING, st->ongoing);
+	f_uint(pl, ST_BEFORE_ATTACH, st->before_attach);
 	for (uint32_t i = 0; i < st->n_waits && i < LS_MAX_WAITS; i++) {
 		buf_reset(sub);
 		f_sint(sub, W_NR, st->waits[i].nr);

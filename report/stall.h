@@ -44,6 +44,8 @@ struct stall {
 	uint64_t on_cpu_ns, off_cpu_ns;
 	int32_t end_nr;			/* loop-wait syscall that ended it */
 	bool ongoing;			/* still blocked when reported */
+	bool before_attach;		/* began before loopstall attached: it
+					   lasted longer than measured */
 	uint32_t n_waits;
 	struct ls_wait waits[LS_MAX_WAITS];	/* sorted, longest first */
 	uint32_t samples_on, samples_off;

@@ -17,9 +17,7 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 	return pyproc__read(ctx, addr, buf, len);
 }
 
-/* Load the symbols and debug info of every executable mapping now, so
- * that the first samples are not held up by it (a late sample may find
- * the code objects on its stack freed). */
+/* Load the symbols and debug info of every executable mapping. */
 static void warm_native(struct resolver *r)
 {
 	struct maps m;
@@ -48,8 +46,12 @@ int resolver__set_python(struct resolver *r, const struct pyproc *py, const char
 		native__refresh(r->nat);
 	else
 		r->nat = native__new(r->pid);
-	warm_native(r);
 	return 0;
+}
+
+void resolver__warm(struct resolver *r)
+{
+	warm_native(r);
 }
 
 int resolver__init(struct resolver *r, int pid, const struct pyproc *py,

@@ -30,6 +30,11 @@ void resolver__free(struct resolver *r);
 /* Python frames from now on (the interpreter of a started command is
  * known only once it runs). 0 or -ENOMEM. */
 int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path);
+/* Load the symbols and debug info of every executable mapping now, so
+ * that later samples are not held up by it (a late sample may find the
+ * code objects on its stack freed). Takes a while (debug info): call it
+ * once the probes are live; their events wait in the ring buffer. */
+void resolver__warm(struct resolver *r);
 /* The merged frames of s, innermost first, into out (at most max ids).
  * Returns the count, or -ENOMEM. */
 int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out,

@@ -463,6 +463,31 @@ Test(output, stall_text_ongoing)
 	free(got);
 }
 
+/* A loop found blocked at attach: said at once, and when its stall ends. */
+Test(output, stall_before_attach)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	s.before_attach = true;
+	s.ongoing = true;
+	s.n_waits = 1;
+	got = stall_text(&s);
+	cr_assert(strstr(got, "\n         began before loopstall attached; still blocked\n"),
+		  "got:\n%s", got);
+	cr_assert_null(strstr(got, "when the session ended"), "%s", got);
+	free(got);
+	s.ongoing = false;
+	got = stall_text(&s);
+	cr_assert(strstr(got, "\n         began before loopstall attached: it lasted longer\n"),
+		  "got:\n%s", got);
+	expect_narrow(got, "stall before attach");
+	free(got);
+	got = stall_json(&s);
+	cr_assert(strstr(got, "\"ongoing\":false,\"before_attach\":true,"), "%s", got);
+	free(got);
+}
+
 Test(output, stall_text_waits_cut)
 {
 	struct stall s = sample_stall();
@@ -760,7 +785,7 @@ Test(output, stall_json_structure)
 	cr_expect(strstr(got, "\"pid\":4200,\"tid\":4242,\"thread\":\"asyncio_loop\","), "%s", got);
 	cr_expect(strstr(got, "\"start_unix_ns\":1700000000123456789,"), "%s", got);
 	cr_expect(strstr(got, "\"duration_ms\":201.400,\"on_cpu_ms\":1.300,\"off_cpu_ms\":200.100,"
-			      "\"ongoing\":false,\"ended_by\":\"epoll_pwait\","), "%s", got);
+			      "\"ongoing\":false,\"before_attach\":false,\"ended_by\":\"epoll_pwait\","), "%s", got);
 	cr_expect(strstr(got, "\"waits\":[{\"what\":\"clock_nanosleep\",\"ms\":200.100,\"count\":1},"
 			      "{\"what\":\"futex (lock/GIL)\",\"ms\":3.000,\"count\":2}]"), "%s", got);
 	/* lost: 2 reported by BPF + 1 sent but never kept (4 - 1 - 2) */
@@ -930,7 +955,7 @@ Test(output, stall_json_ongoing_and_escapes)
 	got = stall_json(&s);
 	expect_json_line(got, "stall");
 	cr_expect(strstr(got, "\"thread\":\"a\\\"b\\\\c\\nd\\u0001\","), "%s", got);
-	cr_expect(strstr(got, "\"ongoing\":true,\"in_syscall\":null,"), "%s", got);
+	cr_expect(strstr(got, "\"ongoing\":true,\"before_attach\":false,\"in_syscall\":null,"), "%s", got);
 	cr_expect(!strstr(got, "ended_by"), "%s", got);
 	cr_expect(strstr(got, "\"lost\":0}"), "%s", got);	/* never negative */
 	cr_expect(strstr(got, "\"cpu\":\"off\",\"syscall\":\"runqueue (CPU busy)\""), "%s", got);
