@@ -15,6 +15,7 @@
 #include "session.h"
 
 #define TSTATE_INTERVAL_NS	2000000000ULL	/* thread-state refresh */
+#define CLASSIFY_TRIES		20		/* then a loop, unclassified */
 
 /* Drop the thread states of threads gone: their TIDs are reusable. */
 static void tstates_prune(int fd, const struct py_thread *v, int n)
@@ -171,6 +172,8 @@ struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kin
 	kind = classify(s, tid);
 	if (kind < 0)
 		return NULL;
+	if (kind == LOOP_UNKNOWN && s->have_py && ++l->tries < CLASSIFY_TRIES)
+		return l;	/* no stack to tell by now: its stalls wait */
 	l->kind = kind;
 	if (l->kind == LOOP_NOT) {
 		loop_ignore(s, l);

@@ -65,7 +65,7 @@ static void step(const struct session *s, const char *what)
 }
 
 /* The stall's loop, thread name and wall time. 1: a loop's stall, 0: not
- * a loop (dropped), -ENOMEM. */
+ * a loop (dropped), 2: its thread is not classified yet (held), -ENOMEM. */
 static int session_account(struct session *s, struct stall *st)
 {
 	struct loop_state *l = loops__get(s, st->tid, LS_POLL_EPOLL, !st->ongoing);
@@ -80,7 +80,7 @@ static int session_account(struct session *s, struct stall *st)
 		snprintf(st->thread, sizeof(st->thread), "%s", l->info.thread);
 	st->start_unix_ns = st->start_ns + s->mono_to_unix;
 	st->before_attach = l->attach_seq && st->seq == l->attach_seq;
-	return 1;
+	return l->kind == LOOP_PENDING ? 2 : 1;
 }
 
 /* record: stalls are written as seen (rules apply at report time). A
@@ -102,22 +102,59 @@ static void session_record(struct session *s, const struct stall *st)
 		out->rec_err = err;
 }
 
-/* A stall ended (or is still going at the end): 0 or -ENOMEM. */
-static int session_stall(struct session *s, struct stall *st)
+/* A loop's stall, taken: recorded, matched, counted, printed. 0 or
+ * -ENOMEM. */
+static int session_publish(void *ctx, struct stall *st)
 {
-	int err = session_account(s, st);
+	struct session *s = ctx;
+	int err = 0;
 
-	if (err <= 0)
-		return err;
-	loops__gil_to_stall(s, st);
 	if (s->out.rec)
 		session_record(s, st);
 	if (findings__match(&s->rules, st, s->res.frames, s->res.src) ||
 	    summary__add(&s->out.sum, st))
-		return -ENOMEM;
-	if (!s->out.rec)
+		err = -ENOMEM;
+	else if (!s->out.rec)
 		print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
-	return 0;
+	stall__free(st);
+	return err;
+}
+
+/* Held stalls of threads classified since: published, or dropped when
+ * their thread runs no loop. all: those of threads never classified too
+ * (the session ends). 0 or -ENOMEM. */
+static int session_release(struct session *s, bool all)
+{
+	int err = 0;
+
+	for (unsigned int i = 0; i < s->loops.n && !err && s->held.n; i++) {
+		const struct loop_state *l = &s->loops.v[i];
+
+		if (l->kind == LOOP_PENDING && !all)
+			continue;
+		if (l->kind == LOOP_NOT)
+			held__drop(&s->held, l->info.tid);
+		else
+			err = held__release(&s->held, l->info.tid, session_publish, s);
+	}
+	return err;
+}
+
+/* A stall ended (or is still going at the end), taken: published, held
+ * until its thread is classified, or dropped. 0 or -ENOMEM. */
+static int session_stall(struct session *s, struct stall *st)
+{
+	int err = session_account(s, st);
+
+	if (err <= 0) {
+		stall__free(st);
+		return err;
+	}
+	loops__gil_to_stall(s, st);
+	if (err == 2)
+		return held__add(&s->held, st);
+	err = session_publish(s, st);
+	return err ? err : session_release(s, false);
 }
 
 static int session_add_sample(struct session *s, const struct ls_sample *smp)
@@ -167,7 +204,6 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (!st)
 			return -ENOMEM;
 		err = session_stall(s, st);
-		stall__free(st);
 		break;
 	}
 	return err;
@@ -198,7 +234,6 @@ static int session_flush_blocked(struct session *s)
 		if (!st)
 			return -ENOMEM;
 		err = session_stall(s, st);
-		stall__free(st);
 	}
 	return err;
 }
@@ -510,7 +545,7 @@ static int session_run(struct session *s, const char **ended_by)
 			return ls_error(LS_EXIT_ENV, "reading the ring buffer: %s", strerror(-err));
 		now = now_mono();
 		if (now >= next_scan) {
-			if (loops__scan(s))
+			if (loops__scan(s) || session_release(s, false))
 				return nomem();
 			next_scan = now + SCAN_INTERVAL_NS;
 		}
@@ -556,7 +591,7 @@ static int session_finish(struct session *s, const char *ended_by)
 	const struct attach_opts *o = s->o;
 	bool target_gone = !strcmp(ended_by, "target exit");
 
-	if (!target_gone && session_flush_blocked(s))
+	if ((!target_gone && session_flush_blocked(s)) || session_release(s, true))
 		return nomem();
 	if (s->child && !target_gone)
 		kill(s->child, SIGINT);	/* our command: stop it as Ctrl-C would */
@@ -575,6 +610,7 @@ static void session_destroy(struct session *s)
 	if (s->out.rec)
 		recorder__close(s->out.rec, NULL);	/* an error path: no end record */
 	summary__free(&s->out.sum);
+	held__free(&s->held);
 	resolver__free(&s->res);
 	free(s->ids);
 	rules__free(&s->rules);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include "assembler.h"
 #include "attach.h"
+#include "held.h"
 #include "pyproc.h"
 #include "recording.h"
 #include "resolve.h"
@@ -38,6 +39,7 @@ struct loop_state {
 	uint32_t *gil_frames;
 	uint64_t blocked_seq;		/* busy interval last reported as blocked */
 	uint64_t blocked_secs;		/* whole seconds reported for it */
+	unsigned int tries;		/* classifications that could not tell */
 	/* found busy at attach: that interval began before it */
 	uint64_t attach_seq;		/* 0: found in its poll, or by BPF */
 	bool attach_off_cpu;		/* blocked in attach_sc, not running */
@@ -73,6 +75,7 @@ struct session {
 	uint64_t live_ns;		/* when the probes were attached */
 	uint64_t mono_to_unix;
 	struct loops loops;
+	struct held held;		/* stalls of threads not classified yet */
 	struct rule_pack rules;
 	struct session_out out;
 };
