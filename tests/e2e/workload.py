@@ -69,8 +69,19 @@ async def short_scenario():
 
 async def hang_scenario():
     await wait_go()
-    time.sleep(2.5)
+    time.sleep(2.5)              # blocks the loop 2.5 s  # @hang
     await asyncio.sleep(0.1)
+
+
+async def first_scenario():
+    """Stalls 200 ms, 300 ms after SIGUSR1, then every 300 ms: sent the
+    signal as loopstall starts, every stall must be seen, the first too."""
+    while not GO.is_set():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    for _ in range(4):
+        time.sleep(0.2)          # @first
+        await asyncio.sleep(0.1)
 
 
 async def lock_scenario():
@@ -221,6 +232,7 @@ SCENARIOS = {
     "short": short_scenario, "hang": hang_scenario, "lock": lock_scenario,
     "pool": pool_scenario, "overrun": overrun_scenario, "stacks": stacks_scenario,
     "own_selector": own_selector_scenario, "reuse": reuse_scenario,
+    "first": first_scenario,
 }
 
 
@@ -247,6 +259,10 @@ def main():
         loop.close()
     else:
         name_thread("loop-main")
+        if scenario.endswith("+uvloop"):      # the same scenario under uvloop
+            import uvloop
+            uvloop.install()
+            scenario = scenario[:-len("+uvloop")]
         asyncio.run(SCENARIOS[scenario]())
 
 
