@@ -128,6 +128,7 @@ static int load(struct probes *p, const struct attach_opts *o, int tgid)
 	p->skel = loopstall_bpf__open_opts(&oopts);
 	if (!p->skel)
 		return ls_error(LS_EXIT_ENV, "opening the BPF object: %s", strerror(errno));
+	attach__step(o, "BPF object opened");
 	p->skel->rodata->targ_tgid = tgid;
 	p->skel->rodata->threshold_ns = o->threshold_ns;
 	p->skel->rodata->period_ns = 1000000000ULL / o->frequency;
@@ -135,6 +136,7 @@ static int load(struct probes *p, const struct attach_opts *o, int tgid)
 	if (o->verbose)
 		logs = stats_ask(p->skel->obj);
 	err = loopstall_bpf__load(p->skel);
+	attach__step(o, "BPF programs loaded (BTF, relocations, maps, verifier)");
 	if (!err && logs)
 		stats_print(p->skel->obj, logs);
 	free(logs);
@@ -164,9 +166,11 @@ int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
 	if (err)
 		return ls_error(LS_EXIT_ENV, "attaching to the syscall and sched tracepoints: %s; "
 				"run `loopstall doctor`", strerror(-err));
+	attach__step(o, "tracepoints attached");
 	err = attach_perf(p, o->frequency);
 	if (err)
 		return err;
+	attach__step(o, "perf events attached");
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), fn, ctx, NULL);
 	if (!p->rb)
 		return ls_error(LS_EXIT_ENV, "creating the ring buffer: %s", strerror(errno));

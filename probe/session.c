@@ -56,12 +56,15 @@ uint64_t now_real(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* -v: how long after loopstall's start a step of attaching ended. */
+void attach__step(const struct attach_opts *o, const char *what)
+{
+	if (o->verbose)
+		fprintf(stderr, "loopstall: %8.1f ms  %s\n", (now_mono() - o->exec_ns) / 1e6, what);
+}
+
 static void step(const struct session *s, const char *what)
 {
-	if (s->o->verbose)
-		fprintf(stderr, "loopstall: %8.1f ms  %s\n",
-			(now_mono() - s->o->exec_ns) / 1e6, what);
+	attach__step(s->o, what);
 }
 
 /* The stall's loop, thread name and wall time. 1: a loop's stall, 0: not

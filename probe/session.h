@@ -115,6 +115,9 @@ void loops__free(struct loops *l);
  * *go_fd. Its PID, or -errno. */
 int spawn__waiting(char **argv, int *go_fd);
 
+/* -v: "loopstall: 12.3 ms  WHAT": when a step of attaching ended, from
+ * loopstall's start (bench/startup reads these lines). */
+void attach__step(const struct attach_opts *o, const char *what);
 uint64_t now_mono(void);
 uint64_t now_real(void);
 
