@@ -529,11 +529,18 @@ static int rules_main(int argc, char **argv, struct cli *c)
 	return rc < 0 ? 0 : rc;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
 	static const struct argp doctor_argp = { doctor_options, doctor_parse, NULL, doctor_doc };
-	struct timespec ts;
 	struct cli c = {
 		.a = {
 			.threshold_ns = 50000000ULL,
@@ -547,8 +554,7 @@ int main(int argc, char **argv)
 	char name[64];
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c.a.exec_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	c.a.exec_ns = mono_ns();
 
 	if (argc < 2)
 		return ls_error(LS_EXIT_USAGE, "no command; try `loopstall attach -p PID` "
