@@ -529,6 +529,45 @@ static int rules_main(int argc, char **argv, struct cli *c)
 	return rc < 0 ? 0 : rc;
 }
 
+static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
+
+static int record_main(int argc, char **argv, struct cli *c)
+{
+	static const struct argp_child kids[] = {
+		{ &attach_argp, 0, "Options shared with attach:", 0 }, {},
+	};
+	static const struct argp record_argp = {
+		record_only_options, record_parse, NULL, record_doc, kids,
+	};
+	int rc = parse_cmd(&record_argp, argc, argv, c);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!c->a.output)
+		return ls_error(LS_EXIT_USAGE, "record needs a file to write: -o FILE");
+	if (!c->a.pid == !c->a.command)
+		return ls_error(LS_EXIT_USAGE, "record needs a process (-p PID) or a "
+				"command (-- CMD ARGS), one of the two");
+	return attach__run(&c->a);
+}
+
+static int report_main(int argc, char **argv, struct cli *c)
+{
+	static const struct argp report_argp = {
+		report_options, report_parse, "FILE", report_doc };
+	int rc;
+
+	c->rep.version = LOOPSTALL_VERSION;
+	rc = parse_cmd(&report_argp, argc, argv, c);
+	if (!rc && !c->rep.path)
+		rc = ls_error(LS_EXIT_USAGE, "report needs a recording: loopstall "
+			      "report FILE (see `loopstall report --help`)");
+	else if (!rc)
+		rc = report__run(&c->rep);
+	free(c->rep.rules);
+	return rc < 0 ? 0 : rc;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -539,7 +578,6 @@ static uint64_t mono_ns(void)
 
 int main(int argc, char **argv)
 {
-	static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
 	static const struct argp doctor_argp = { doctor_options, doctor_parse, NULL, doctor_doc };
 	struct cli c = {
 		.a = {
@@ -578,38 +616,10 @@ int main(int argc, char **argv)
 			return ls_error(LS_EXIT_USAGE, "attach needs a process: -p PID");
 		return attach__run(&c.a);
 	}
-	if (!strcmp(argv[1] + 10, "record")) {
-		static const struct argp_child kids[] = {
-			{ &attach_argp, 0, "Options shared with attach:", 0 }, {},
-		};
-		static const struct argp record_argp = {
-			record_only_options, record_parse, NULL, record_doc, kids,
-		};
-
-		rc = parse_cmd(&record_argp, argc - 1, argv + 1, &c);
-		if (rc)
-			return rc < 0 ? 0 : rc;
-		if (!c.a.output)
-			return ls_error(LS_EXIT_USAGE, "record needs a file to write: -o FILE");
-		if (!c.a.pid == !c.a.command)
-			return ls_error(LS_EXIT_USAGE, "record needs a process (-p PID) or a "
-					"command (-- CMD ARGS), one of the two");
-		return attach__run(&c.a);
-	}
-	if (!strcmp(argv[1] + 10, "report")) {
-		static const struct argp report_argp = {
-			report_options, report_parse, "FILE", report_doc };
-
-		c.rep.version = LOOPSTALL_VERSION;
-		rc = parse_cmd(&report_argp, argc - 1, argv + 1, &c);
-		if (!rc && !c.rep.path)
-			rc = ls_error(LS_EXIT_USAGE, "report needs a recording: loopstall "
-				      "report FILE (see `loopstall report --help`)");
-		else if (!rc)
-			rc = report__run(&c.rep);
-		free(c.rep.rules);
-		return rc < 0 ? 0 : rc;
-	}
+	if (!strcmp(argv[1] + 10, "record"))
+		return record_main(argc - 1, argv + 1, &c);
+	if (!strcmp(argv[1] + 10, "report"))
+		return report_main(argc - 1, argv + 1, &c);
 	if (!strcmp(argv[1] + 10, "doctor")) {
 		rc = parse_cmd(&doctor_argp, argc - 1, argv + 1, &c);
 		if (rc)
