@@ -16,6 +16,11 @@ Workloads:
           walks its Python frames
   other   an untraced process making getppid() calls: what the system-wide
           syscall tracepoints cost everyone else
+  http    a healthy service: an aiohttp hello-world server on CPU 0 under
+          `wrk -t1 -c32` on CPU 1, loopstall on CPU 1 too; throughput, p99
+          latency, the server's CPU time per request, and loopstall's own
+          CPU (share of a core). --python picks the server's interpreter
+          (a `scripts/setup-pythons --list` version: 3.11, 3.15 ...).
 """
 import argparse
 import os
@@ -71,13 +76,89 @@ def measure(workload, traced_pid_of, rounds, phase, ls_args=()):
         {k: len(v) for k, v in rates.items()}
 
 
+def cpu_ticks(pid):
+    """utime + stime of pid, in clock ticks."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+
+
+def wrk(port, seconds):
+    """(requests/s, p99 ms, requests) of one wrk window."""
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s",
+                          "--latency", f"http://127.0.0.1:{port}/"],
+                         capture_output=True, text=True).stdout
+    rate = float(out.split("Requests/sec:")[1].split()[0])
+    p99 = out.split(" 99%")[1].split()[0]
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    unit = p99.lstrip("0123456789.")
+    reqs = int(out.split(" requests in ")[0].split()[-1])
+    return rate, float(p99[:-len(unit)]) * scale[unit], reqs
+
+
+def server_cmd(version):
+    script = os.path.join(HERE, "http_server.py")
+    for line in subprocess.run([os.path.join(HERE, "..", "scripts", "setup-pythons"),
+                                "--list"], capture_output=True, text=True).stdout.splitlines():
+        v, root, py = line.split()
+        if v != version:
+            continue
+        if root == "/":
+            return [py, script]
+        inside = "/tmp/loopstall-bench-http_server.py"
+        with open(script) as f, open(root + inside, "w") as g:
+            g.write(f.read())
+        return ["chroot", root, py, inside]
+    sys.exit(f"no Python {version} (scripts/setup-pythons --list)")
+
+
+def measure_http(rounds, phase, ls_args, version):
+    """Median ratios with/without loopstall over alternated wrk windows."""
+    srv = subprocess.Popen(["taskset", "-c", "0", *server_cmd(version)],
+                           stdout=subprocess.PIPE, text=True)
+    port = int(srv.stdout.readline().split()[1])
+    wrk(port, 1)                      # warm up
+    side = {"off": [], "on": []}
+    try:
+        for _ in range(rounds):
+            for on in (False, True):
+                ls = None
+                if on:
+                    ls = subprocess.Popen(["taskset", "-c", "1", LOOPSTALL, "attach", "-p",
+                                           str(srv.pid), "-f", "json", *ls_args],
+                                          stdout=subprocess.PIPE, text=True)
+                    ls.stdout.readline()          # the session line: attached
+                    ls_t0 = cpu_ticks(ls.pid)
+                t0, c0 = time.monotonic(), cpu_ticks(srv.pid)
+                rate, p99, reqs = wrk(port, phase)
+                cpu = (cpu_ticks(srv.pid) - c0) / os.sysconf("SC_CLK_TCK")
+                own = 0.0
+                if ls:
+                    own = (cpu_ticks(ls.pid) - ls_t0) / os.sysconf("SC_CLK_TCK") / \
+                        (time.monotonic() - t0)
+                    ls.send_signal(signal.SIGINT)
+                    ls.communicate()
+                side["on" if on else "off"].append((rate, p99, cpu / reqs, own))
+    finally:
+        srv.kill()
+    med = {k: [statistics.median(x[i] for x in v) for i in range(4)] for k, v in side.items()}
+    off, on = med["off"], med["on"]
+    print(f"http ({version}, {rounds} rounds of {phase:.0f} s): throughput "
+          f"{on[0] / off[0]:.3f}x ({off[0]:.0f}/s without), p99 {on[1] / off[1]:.3f}x "
+          f"({off[1]:.2f} ms without), server CPU per request {on[2] / off[2]:.3f}x, "
+          f"loopstall {100 * on[3]:.1f}% of a core")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--phase", type=float, default=3.0)
-    ap.add_argument("--only", choices=("target", "stalls", "other"))
+    ap.add_argument("--only", choices=("target", "stalls", "other", "http"))
+    ap.add_argument("--python", default="3.11", help="http: the server's Python")
     ap.add_argument("ls_args", nargs="*", help="more loopstall attach options")
     a = ap.parse_args()
+    if a.only == "http":
+        measure_http(a.rounds, a.phase, a.ls_args, a.python)
+        return 0
     print(f"{'workload':<10} {'without':>12} {'with':>12} {'ratio':>7}  windows")
     for name, wl, who in (("target", "echo_loop.py", "self"),
                           ("stalls", "stall_loop.py", "self"),

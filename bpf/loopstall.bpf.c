@@ -19,6 +19,11 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
+/* A busy interval is sampled from this age on (a tenth of the threshold):
+ * the short intervals of a healthy loop cost no sample, no ring-buffer
+ * event and no work in user space. Waits that begin younger are kept in
+ * the thread's slot, sent if the interval gets old enough. */
+const volatile __u64 min_age_ns = 5000000ULL;
 /* Set by user space once it knows the target's interpreter (after load
  * when `record -- CMD` starts it): data, not rodata, so checked at run time. */
 volatile bool py_walk = false;			/* walk Python frames */
@@ -545,10 +550,12 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	long state;
 	struct pt_regs *regs;
+	bool young;
 	__s32 nr;
 
 	if (!t || !t->busy_start)
 		return;
+	young = now - t->busy_start < min_age_ns;
 	state = BPF_CORE_READ(prev, __state);
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	nr = syscall_in_progress(regs);
@@ -558,7 +565,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	else
 		t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
 	t->off_sampled = 0;
-	if (take_token(t, now)) {
+	if (!young && take_token(t, now)) {
 		struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 
 		if (!s) {
@@ -613,8 +620,8 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 	add_wait(t, t->off_nr, delta);
 	t->carry_ns += delta;
 	if (!t->off_sampled) {
-		if (delta < period_ns / 2)
-			return;	/* short: its time goes to the next sample */
+		if (delta < period_ns / 2 || now - t->busy_start < min_age_ns)
+			return;	/* short, or young: its time goes to the next sample */
 		slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
 		if (!slot || slot->hdr.seq != t->seq)
 			return;
@@ -670,19 +677,23 @@ int on_cpu(struct bpf_perf_event_data *ctx)
 	__u32 tid = (__u32)pid_tgid;
 	struct ls_thread *t;
 	struct ls_sample *s;
+	__u64 now;
 
 	if (!is_target(pid_tgid))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t || !t->busy_start)
 		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - t->busy_start < min_age_ns)
+		return 0;	/* young: most likely a healthy iteration */
 	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
 		__sync_fetch_and_add(&lost_samples, 1);
 		t->n_lost++;
 		return 0;
 	}
-	take_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, bpf_ktime_get_ns());
+	take_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, now);
 	bpf_ringbuf_submit(s, 0);
 	t->n_samples++;
 	return 0;

@@ -212,6 +212,26 @@ static int on_event(void *ctx, void *data, size_t size)
 	return err;
 }
 
+/* A wait the BPF program kept in the thread's slot, to send when it ends
+ * (it began while the interval was young): the session ends first, so
+ * take it from the map, its time running until now. 0 or -ENOMEM. */
+static int session_take_slot(struct session *s, uint32_t tid, const struct ls_thread *t,
+			     uint64_t now)
+{
+	struct ls_sample *smp = calloc(1, sizeof(*smp));
+	int err = 0;
+
+	if (!smp)
+		return -ENOMEM;
+	if (!bpf_map_lookup_elem(bpf_map__fd(s->bpf.skel->maps.offcpu_slots), &tid, smp) &&
+	    smp->hdr.type == LS_EV_SAMPLE && smp->hdr.seq == t->seq) {
+		smp->weight_ns = t->carry_ns + now - t->off_start;
+		err = session_add_sample(s, smp) == -ENOMEM ? -ENOMEM : 0;
+	}
+	free(smp);
+	return err;
+}
+
 /* Loops still blocked when the session ends are reported as such. */
 static int session_flush_blocked(struct session *s)
 {
@@ -233,6 +253,8 @@ static int session_flush_blocked(struct session *s)
 		if (t.off_start && t.off_sampled && now > t.off_start)
 			assembler__set_weight(&s->as, tid, t.seq, t.off_id,
 					      t.carry_ns + now - t.off_start);
+		else if (t.off_start && now > t.off_start && session_take_slot(s, tid, &t, now))
+			return -ENOMEM;
 		st = assembler__ongoing(&s->as, &t, s->tgt.pid, tid, now);
 		if (!st)
 			return -ENOMEM;
