@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "maps.h"
 #include "resolve.h"
 
@@ -119,6 +120,22 @@ static char *clean_symbol(const char *name, char *buf, size_t len)
 	return buf;
 }
 
+/* An address in no known module: a library loaded since, or memory no
+ * file backs (JIT code, trampolines). Re-reading the maps takes the
+ * target's mmap lock: at most once a second. */
+static bool may_refresh(struct resolver *r)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (r->refreshed_ns && now - r->refreshed_ns < 1000000000ULL)
+		return false;
+	r->refreshed_ns = now;
+	return true;
+}
+
 static bool same_file(const char *module, const char *path)
 {
 	return module && path && !strcmp(module, path);
@@ -143,7 +160,7 @@ static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_
 		char name[256];
 
 		if (r->nat && native__symbolize(r->nat, pcs[i], &ns) == -ENOENT && !ns.module &&
-		    native__refresh(r->nat) > 0)
+		    may_refresh(r) && native__refresh(r->nat) > 0)
 			native__symbolize(r->nat, pcs[i], &ns);	/* a new module */
 		f.function = clean_symbol(ns.function, name, sizeof(name));
 		f.module = (char *)ns.module;

@@ -22,6 +22,7 @@ struct resolver {
 	struct native *nat;		/* NULL: native frames as raw addresses */
 	struct source *src;
 	struct frames *frames;
+	uint64_t refreshed_ns;		/* last re-read of the target's maps */
 };
 
 int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
