@@ -34,6 +34,16 @@ static void tstates_prune(int fd, const struct py_thread *v, int n)
 	}
 }
 
+/* The target's Python threads, into *v (freed by the caller): how many,
+ * -errno, or -ENOMEM (then *v is NULL). */
+static int py_threads(struct session *s, struct py_thread **v)
+{
+	*v = calloc(LS_MAX_PY_THREADS, sizeof(**v));
+	if (!*v)
+		return -ENOMEM;
+	return pyproc__threads(&s->py, *v, LS_MAX_PY_THREADS);
+}
+
 int loops__tstates(struct session *s)
 {
 	int fd = bpf_map__fd(s->bpf.skel->maps.py_tstates);
@@ -43,10 +53,9 @@ int loops__tstates(struct session *s)
 	s->loops.tstates_at = now_mono();
 	if (!s->have_py)
 		return 0;
-	v = calloc(LS_MAX_PY_THREADS, sizeof(*v));
+	n = py_threads(s, &v);
 	if (!v)
 		return -ENOMEM;
-	n = pyproc__threads(&s->py, v, LS_MAX_PY_THREADS);
 	for (int i = 0; i < n; i++) {
 		__u64 ts = v[i].tstate;
 
@@ -364,10 +373,9 @@ int loops__discover(struct session *s)
 
 	if (!s->have_py)
 		return 0;
-	v = calloc(LS_MAX_PY_THREADS, sizeof(*v));
+	n = py_threads(s, &v);
 	if (!v)
 		return -ENOMEM;
-	n = pyproc__threads(&s->py, v, LS_MAX_PY_THREADS);
 	for (int i = 0; i < n && !err; i++)
 		if (v[i].tid)
 			err = discover_thread(s, v[i].tid);
