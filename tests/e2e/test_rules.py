@@ -279,7 +279,10 @@ EXPECT = {
     # lock_PyThread_acquire_lock, 3.13-3.15 _PySemaphore_Wait; no Python
     # frame but the user's
     "lock_wait": ([("LS080", "lock_wait", "lock_wait")], ["LS081", "LS082", "LS083", "LS090"]),
-    "lock_uncontended": ([], ALL),
+    # 100,000 uncontended acquisitions: no lock wait. They are CPU work:
+    # on a loaded machine they can pass the threshold, and then LS075 (CPU
+    # on the loop) rightly names them (seen in CI: 84 ms, 48 ms on-CPU)
+    "lock_uncontended": ([], LOCKS + ["LS090"]),
     # futex under threading.Event.wait → Condition.wait (sem wait)
     "event_wait": ([("LS080", "event_wait", "event_wait")], ["LS081", "LS082", "LS083", "LS090"]),
     # futex under queue.Queue.get → threading.Condition.wait
