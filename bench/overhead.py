@@ -6,7 +6,8 @@ Runs a workload, and alternates windows without and with loopstall attached
 (ROUNDS times), so machine noise hits both sides alike. Prints the median
 throughput of each side and their ratio.
 
-    sudo bench/overhead.py [--rounds 4] [--phase 3]
+    sudo bench/overhead.py [--rounds 4] [--phase 3] [--only WORKLOAD]
+    (LOOPSTALL=path/to/loopstall to measure another build)
 
 Workloads:
   target  the traced process itself: an asyncio echo loop (~1 syscall per
@@ -24,6 +25,7 @@ Workloads:
 """
 import argparse
 import os
+import select
 import signal
 import statistics
 import subprocess
@@ -32,7 +34,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LOOPSTALL = os.path.join(HERE, "..", "build", "loopstall")
+LOOPSTALL = os.environ.get("LOOPSTALL", os.path.join(HERE, "..", "build", "loopstall"))
 PY = "/usr/bin/python3"
 
 
@@ -84,9 +86,12 @@ def cpu_ticks(pid):
 
 def wrk(port, seconds):
     """(requests/s, p99 ms, requests) of one wrk window."""
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{seconds}s",
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{int(seconds)}s",
                           "--latency", f"http://127.0.0.1:{port}/"],
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True)
+    if "Requests/sec:" not in out.stdout:
+        sys.exit(f"wrk failed: {out.stdout} {out.stderr}")
+    out = out.stdout
     rate = float(out.split("Requests/sec:")[1].split()[0])
     p99 = out.split(" 99%")[1].split()[0]
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -126,7 +131,11 @@ def measure_http(rounds, phase, ls_args, version):
                     ls = subprocess.Popen(["taskset", "-c", "1", LOOPSTALL, "attach", "-p",
                                            str(srv.pid), "-f", "json", *ls_args],
                                           stdout=subprocess.PIPE, text=True)
-                    ls.stdout.readline()          # the session line: attached
+                    # the session line says it is attached (a build without
+                    # one: give it 3 s); then 1 s more, for it to read the
+                    # native symbols, a one-off (bench/startup)
+                    select.select([ls.stdout], [], [], 3.0)
+                    time.sleep(1.0)
                     ls_t0 = cpu_ticks(ls.pid)
                 t0, c0 = time.monotonic(), cpu_ticks(srv.pid)
                 rate, p99, reqs = wrk(port, phase)
