@@ -19,10 +19,12 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
-/* A busy interval is sampled from this age on (a tenth of the threshold):
- * the short intervals of a healthy loop cost no sample, no ring-buffer
- * event and no work in user space. Waits that begin younger are kept in
- * the thread's slot, sent if the interval gets old enough. */
+/* A busy interval is sampled on-CPU from this age on (a tenth of the
+ * threshold): the short iterations of a healthy loop cost no sample, no
+ * ring-buffer event and no work in user space. Off-CPU waits are sampled
+ * from their start whatever the age (their stack is sent while the code
+ * objects on it still exist); they are rare in a healthy loop and bounded
+ * by the token bucket. */
 const volatile __u64 min_age_ns = 5000000ULL;
 /* Set by user space once it knows the target's interpreter (after load
  * when `record -- CMD` starts it): data, not rodata, so checked at run time. */
@@ -447,7 +449,11 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 	e->n_waits = t->n_waits;
 	e->n_lost = t->n_lost;
 	__builtin_memcpy(e->waits, t->waits, sizeof(e->waits));
-	bpf_ringbuf_submit(e, 0);
+	/* A stall wakes user space at once. On-CPU samples wake no one (user
+	 * space reads them at the latest when its poll times out, 50 ms): a
+	 * wakeup at every tick cost more than the sample. Off-CPU samples
+	 * wake it as before, so it reads their code objects while they live. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 /* Entry of a loop-wait syscall: the busy interval, if any, ends here. */
@@ -550,12 +556,10 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	long state;
 	struct pt_regs *regs;
-	bool young;
 	__s32 nr;
 
 	if (!t || !t->busy_start)
 		return;
-	young = now - t->busy_start < min_age_ns;
 	state = BPF_CORE_READ(prev, __state);
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	nr = syscall_in_progress(regs);
@@ -565,7 +569,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	else
 		t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
 	t->off_sampled = 0;
-	if (!young && take_token(t, now)) {
+	if (take_token(t, now)) {
 		struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 
 		if (!s) {
@@ -620,8 +624,8 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 	add_wait(t, t->off_nr, delta);
 	t->carry_ns += delta;
 	if (!t->off_sampled) {
-		if (delta < period_ns / 2 || now - t->busy_start < min_age_ns)
-			return;	/* short, or young: its time goes to the next sample */
+		if (delta < period_ns / 2)
+			return;	/* short: its time goes to the next sample */
 		slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
 		if (!slot || slot->hdr.seq != t->seq)
 			return;
@@ -646,7 +650,7 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 	e->id = t->off_id;
 	e->nr = t->off_nr;
 	e->weight_ns = t->carry_ns;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	t->carry_ns = 0;
 }
 
@@ -694,7 +698,7 @@ int on_cpu(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	take_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, now);
-	bpf_ringbuf_submit(s, 0);
+	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 	t->n_samples++;
 	return 0;
 }

@@ -541,8 +541,6 @@ static int session_start(struct session *s, int *go_fd)
 	if (session_discover(s))
 		return ls_error(LS_EXIT_ENV, "out of memory");
 	step(s, "loops found");
-	resolver__warm(&s->res);
-	step(s, "native symbols read");
 	return 0;
 }
 
@@ -556,11 +554,13 @@ static int nomem(void)
 static int session_run(struct session *s, const char **ended_by)
 {
 	uint64_t next_scan = 0;
+	bool warming = true;
 
 	*ended_by = "signal";
 	while (!exiting) {
 		uint64_t now;
-		int err = ring_buffer__poll(s->bpf.rb, 50);
+		/* native symbols are read a module at a time, events between */
+		int err = ring_buffer__poll(s->bpf.rb, warming ? 0 : 50);
 
 		if (err == -EINTR)
 			break;
@@ -568,6 +568,8 @@ static int session_run(struct session *s, const char **ended_by)
 			return nomem();
 		if (err < 0)
 			return ls_error(LS_EXIT_ENV, "reading the ring buffer: %s", strerror(-err));
+		if (warming && !(warming = resolver__warm_step(&s->res)))
+			step(s, "native symbols read");
 		now = now_mono();
 		if (now >= next_scan) {
 			if (loops__scan(s) || session_release(s, false))

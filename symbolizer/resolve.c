@@ -18,21 +18,6 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 	return pyproc__read(ctx, addr, buf, len);
 }
 
-/* Load the symbols and debug info of every executable mapping. */
-static void warm_native(struct resolver *r)
-{
-	struct maps m;
-
-	if (!r->nat || maps__load(&m, r->pid))
-		return;
-	for (unsigned int i = 0; i < m.n; i++) {
-		struct native_sym ns;
-
-		if (m.v[i].perms[2] == 'x' && m.v[i].path[0] == '/')
-			native__symbolize(r->nat, m.v[i].start + 16, &ns);
-	}
-	maps__free(&m);
-}
 
 int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path)
 {
@@ -50,9 +35,27 @@ int resolver__set_python(struct resolver *r, const struct pyproc *py, const char
 	return 0;
 }
 
-void resolver__warm(struct resolver *r)
+int resolver__warm_step(struct resolver *r)
 {
-	warm_native(r);
+	struct native_sym ns;
+
+	if (!r->nat || r->warm_done)
+		return 0;
+	if (!r->warm_maps.v && maps__load(&r->warm_maps, r->pid)) {
+		r->warm_done = true;
+		return 0;
+	}
+	while (r->warm_i < r->warm_maps.n) {
+		const struct map_entry *e = &r->warm_maps.v[r->warm_i++];
+
+		if (e->perms[2] == 'x' && e->path[0] == '/') {
+			native__symbolize(r->nat, e->start + 16, &ns);
+			return 1;
+		}
+	}
+	maps__free(&r->warm_maps);
+	r->warm_done = true;
+	return 0;
 }
 
 int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
@@ -71,6 +74,7 @@ int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
 void resolver__free(struct resolver *r)
 {
 	pysym__free(r->sym);
+	maps__free(&r->warm_maps);
 	native__free(r->nat);
 	source__free(r->src);
 	frames__free(r->frames);

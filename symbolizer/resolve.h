@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "loopstall.h"
+#include "maps.h"
 #include "native.h"
 #include "pyproc.h"
 #include "pysym.h"
@@ -23,6 +24,9 @@ struct resolver {
 	struct source *src;
 	struct frames *frames;
 	uint64_t refreshed_ns;		/* last re-read of the target's maps */
+	struct maps warm_maps;		/* resolver__warm_step(): what is left */
+	unsigned int warm_i;
+	bool warm_done;
 };
 
 int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
@@ -31,11 +35,12 @@ void resolver__free(struct resolver *r);
 /* Python frames from now on (the interpreter of a started command is
  * known only once it runs). 0 or -ENOMEM. */
 int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path);
-/* Load the symbols and debug info of every executable mapping now, so
- * that later samples are not held up by it (a late sample may find the
- * code objects on its stack freed). Takes a while (debug info): call it
- * once the probes are live; their events wait in the ring buffer. */
-void resolver__warm(struct resolver *r);
+/* Load the symbols and debug info of one more executable mapping, so that
+ * samples are not held up by it later (a late sample may find the code
+ * objects on its stack freed). 1 while there are more, 0 when all are.
+ * A step may take 100 ms (debug info): call it once the probes are live,
+ * between reads of the ring buffer. */
+int resolver__warm_step(struct resolver *r);
 /* The merged frames of s, innermost first, into out (at most max ids).
  * Returns the count, or -ENOMEM. */
 int resolver__sample(struct resolver *r, const struct ls_sample *s, uint32_t *out,
