@@ -21,10 +21,10 @@ const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
 /* A busy interval is sampled on-CPU from this age on (a tenth of the
  * threshold): the short iterations of a healthy loop cost no sample, no
- * ring-buffer event and no work in user space. Off-CPU waits are sampled
- * from their start whatever the age (their stack is sent while the code
- * objects on it still exist); they are rare in a healthy loop and bounded
- * by the token bucket. */
+ * ring-buffer event and no work in user space. The same for preemptions,
+ * whose stack waits in the thread's slot. Blocking waits are sent from
+ * their start whatever the age, while the code objects on their stack
+ * still exist. */
 const volatile __u64 min_age_ns = 5000000ULL;
 /* Set by user space once it knows the target's interpreter (after load
  * when `record -- CMD` starts it): data, not rodata, so checked at run time. */
@@ -556,6 +556,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	long state;
 	struct pt_regs *regs;
+	bool preempted_young;
 	__s32 nr;
 
 	if (!t || !t->busy_start)
@@ -569,7 +570,10 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	else
 		t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
 	t->off_sampled = 0;
-	if (take_token(t, now)) {
+	/* preempted in a young interval: a healthy loop's commonest switch;
+	 * it waits in the slot (sent if the wait turns out long) */
+	preempted_young = t->off_nr == LS_WAIT_RUNQ && now - t->busy_start < min_age_ns;
+	if (!preempted_young && take_token(t, now)) {
 		struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 
 		if (!s) {
