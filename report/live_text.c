@@ -184,6 +184,9 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 	waits_line(s, waits, 60);
 	if (waits[0])
 		fprintf(f, "%9swaited in %s\n", "", waits);
+	if (s->samples_on + s->samples_off && s->first_sample_ns >= 2000000)
+		fprintf(f, "%9snot sampled: its first %s\n", "",
+			fmt_dur(s->first_sample_ns, d, sizeof(d)));
 	if (s->before_attach)
 		fprintf(f, "%9sbegan before loopstall attached%s\n", "",
 			s->ongoing ? "; still blocked" : ": it lasted longer");

@@ -463,6 +463,23 @@ Test(output, stall_text_ongoing)
 	free(got);
 }
 
+/* On-CPU samples start a tenth of the threshold into a busy interval: the
+ * text says how much of the start no sample covers. */
+Test(output, stall_text_unsampled_start)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	s.first_sample_ns = 6 * MS;
+	got = stall_text(&s);
+	cr_assert(strstr(got, "\n         not sampled: its first 6.0 ms\n"), "got:\n%s", got);
+	free(got);
+	s.first_sample_ns = 1 * MS;	/* within a sampling period: not said */
+	got = stall_text(&s);
+	cr_assert_null(strstr(got, "not sampled"), "got:\n%s", got);
+	free(got);
+}
+
 /* A loop found blocked at attach: said at once, and when its stall ends. */
 Test(output, stall_before_attach)
 {
