@@ -65,7 +65,6 @@ unsigned int held__drop(struct held *h, uint32_t tid)
 		stall__free(take(h, i));
 		n++;
 	}
-	h->dropped += n;
 	return n;
 }
 

@@ -11,7 +11,7 @@
 struct held {
 	struct stall **v;	/* oldest first */
 	unsigned int n, cap;
-	uint64_t dropped;	/* over HELD_MAX, or of threads that were no loop */
+	uint64_t dropped;	/* over HELD_MAX: lost */
 };
 
 /* Hold st (taken: freed by the container). 0 or -ENOMEM (st freed). */

@@ -6,6 +6,7 @@
  * printed; the summary ends it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -624,6 +625,9 @@ static int session_finish(struct session *s, const char *ended_by)
 		kill(s->child, SIGINT);	/* our command: stop it as Ctrl-C would */
 	if (s->out.rec)
 		session_close_recording(s, ended_by);
+	if (s->held.dropped)
+		ls_warn("%" PRIu64 " stalls of threads not yet told a loop or not were dropped "
+			"(over %d held)", s->held.dropped, HELD_MAX);
 	if (session_summary(s, ended_by))
 		return nomem();
 	return o->fail_on >= 0 && s->out.sum.worst_severity >= o->fail_on ?
