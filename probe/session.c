@@ -496,6 +496,12 @@ static void print_banner(const struct session *s)
 	print_session(stdout, s->o->format, &b);
 }
 
+static int nomem(void)
+{
+	return ls_error(LS_EXIT_ENV, "out of memory: the session stopped; watch fewer "
+			"threads or lower -F");
+}
+
 /* The probes, then the started command, its interpreter, the thread
  * states, the recording. */
 static int session_start(struct session *s, int *go_fd)
@@ -539,29 +545,28 @@ static int session_start(struct session *s, int *go_fd)
 					o->output, strerror(errno));
 	}
 	print_banner(s);
+	/* native symbols, a module at a time, the events that come meanwhile
+	 * read between modules; then the loops, announced once every sample
+	 * can be read at once */
+	while (resolver__warm_step(&s->res))
+		if (ring_buffer__consume(s->bpf.rb) == -ENOMEM)
+			return nomem();
+	step(s, "native symbols read");
 	if (session_discover(s))
-		return ls_error(LS_EXIT_ENV, "out of memory");
+		return nomem();
 	step(s, "loops found");
 	return 0;
-}
-
-static int nomem(void)
-{
-	return ls_error(LS_EXIT_ENV, "out of memory: the session stopped; watch fewer "
-			"threads or lower -F");
 }
 
 /* Events until the end; *ended_by says which. 0 or an exit code. */
 static int session_run(struct session *s, const char **ended_by)
 {
 	uint64_t next_scan = 0;
-	bool warming = true;
 
 	*ended_by = "signal";
 	while (!exiting) {
 		uint64_t now;
-		/* native symbols are read a module at a time, events between */
-		int err = ring_buffer__poll(s->bpf.rb, warming ? 0 : 50);
+		int err = ring_buffer__poll(s->bpf.rb, 50);
 
 		if (err == -EINTR)
 			break;
@@ -569,8 +574,6 @@ static int session_run(struct session *s, const char **ended_by)
 			return nomem();
 		if (err < 0)
 			return ls_error(LS_EXIT_ENV, "reading the ring buffer: %s", strerror(-err));
-		if (warming && !(warming = resolver__warm_step(&s->res)))
-			step(s, "native symbols read");
 		now = now_mono();
 		if (now >= next_scan) {
 			if (loops__scan(s) || session_release(s, false))
