@@ -50,11 +50,14 @@ def test_the_first_stall_after_starting_is_reported(py, suffix):
     finally:
         w.kill()
         ls.kill()
-    stalls = ls.events("stall")
+    # a stall under way when the loops are found (a loaded machine) is
+    # said at once (ongoing), then counted when it ends, from then on
+    stalls = [s for s in ls.events("stall") if not s["ongoing"]]
     line = markers()["first"]
     assert len(stalls) == 4, [(s["duration_ms"], s["before_attach"]) for s in stalls]
     for s in stalls:
-        assert 150 <= s["duration_ms"] <= 700, s["duration_ms"]
+        assert s["duration_ms"] <= 700 and (s["before_attach"] or s["duration_ms"] >= 150), \
+            (s["duration_ms"], s["before_attach"])
         assert line in site_lines(s), site_lines(s)
     session, = ls.events("session")
     assert 0 < session["attach_ms"] < 5000
