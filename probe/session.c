@@ -281,13 +281,13 @@ static int session_blocked_at_attach(struct session *s, const struct loop_state 
 	if (!smp)
 		return -ENOMEM;
 	snapshot__sample(&s->py, tid, loops__tstate(s, tid), &l->attach_sc, smp);
+	now = now_mono();
 	smp->hdr.seq = l->attach_seq;
 	smp->id = 1;
-	smp->ts = now_mono();
+	smp->ts = now;
 	if (session_add_sample(s, smp) == -ENOMEM)
 		goto cleanup;
 	err = 0;
-	now = now_mono();
 	if (s->out.rec || bpf_map_lookup_elem(fd, &tid, &t) || t.seq != l->attach_seq ||
 	    !t.off_start)
 		goto cleanup;	/* recording, or it ran since: its stall comes */
