@@ -159,6 +159,9 @@ static __always_inline __u8 win_u8(const __u8 *win, __u32 off, __u32 size)
 	return off < size ? win[off & (LS_FRAME_WIN - 1)] : 0;
 }
 
+/* Code objects a walk remembers the guard of (a power of 2). */
+#define LS_WALK_SEEN 8
+
 /* The walk's state between steps. The frame count lives in the sample
  * (s->n_py), not here: read back from the sample it is a value the
  * verifier does not track, so it checks one step for every step instead
@@ -166,7 +169,36 @@ static __always_inline __u8 win_u8(const __u8 *win, __u32 off, __u32 size)
 struct walk_ctx {
 	struct ls_sample *s;
 	__u64 frame;
+	__u64 seen_code[LS_WALK_SEEN];	/* code objects met in this walk and */
+	__u32 seen_guard[LS_WALK_SEEN];	/* their guards, by address hash */
 };
+
+/* The guard of a code object (see ls_code_guard): two reads, or none when
+ * a frame further in ran the same code (recursion, wrappers, the loop's
+ * own functions): a code object cannot change while a frame runs it. */
+static __always_inline __u32 code_guard(struct walk_ctx *c, __u64 code)
+{
+	__u32 h = (__u32)(code >> 4) & (LS_WALK_SEEN - 1);
+	__u8 cb[LS_CODE_WIN], nb[LS_STR_WIN];
+	__u32 guard = 0;
+	__u64 qn;
+
+	if (c->seen_code[h] == code)
+		return c->seen_guard[h];
+	if (!bpf_probe_read_user(cb, sizeof(cb), (void *)(code + pyoff.code_win))) {
+		qn = win_u64(cb, pyoff.code_qualname, LS_CODE_WIN);
+		guard = ls_code_guard(win_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
+				      win_u64(cb, pyoff.code_filename, LS_CODE_WIN), qn,
+				      win_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
+		if (!bpf_probe_read_user(nb, sizeof(nb), (void *)qn))
+			guard ^= ls_name_guard(win_u64(nb, pyoff.str_length, LS_STR_WIN),
+					       win_u64(nb, pyoff.str_data, LS_STR_WIN),
+					       win_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
+	}
+	c->seen_code[h] = code;
+	c->seen_guard[h] = guard;
+	return guard;
+}
 
 /* One step of the frame walk (a bpf_loop callback): read the frame, skip
  * it if it runs no Python code (an entry/shim frame: then the frame before
@@ -174,7 +206,7 @@ struct walk_ctx {
  * instruction offset and guard. Returns 1 to stop. */
 static long walk_step(__u32 i, struct walk_ctx *c)
 {
-	__u8 fb[LS_FRAME_WIN], cb[LS_CODE_WIN], nb[LS_STR_WIN];
+	__u8 fb[LS_FRAME_WIN];
 	struct ls_sample *s = c->s;
 	struct ls_pyframe *pf;
 	__u64 code, instr;
@@ -204,18 +236,7 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	pf->flags = pyoff.frame_is_entry != LS_NO_OFF &&
 		    win_u8(fb, pyoff.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
 	pf->_pad = 0;
-	pf->guard = 0;
-	if (!bpf_probe_read_user(cb, sizeof(cb), (void *)(code + pyoff.code_win))) {
-		__u64 qn = win_u64(cb, pyoff.code_qualname, LS_CODE_WIN);
-
-		pf->guard = ls_code_guard(win_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
-					  win_u64(cb, pyoff.code_filename, LS_CODE_WIN), qn,
-					  win_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
-		if (!bpf_probe_read_user(nb, sizeof(nb), (void *)qn))
-			pf->guard ^= ls_name_guard(win_u64(nb, pyoff.str_length, LS_STR_WIN),
-						   win_u64(nb, pyoff.str_data, LS_STR_WIN),
-						   win_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
-	}
+	pf->guard = code_guard(c, code);
 	s->n_py = n + 1;
 	return 0;
 }
