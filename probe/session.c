@@ -24,6 +24,7 @@
 #include "fdkind.h"
 #include "fmt.h"
 #include "findings.h"
+#include "segments.h"
 #include "loopstall.skel.h"
 #include "rules_cmd.h"
 #include "session.h"
@@ -170,7 +171,7 @@ static int session_add_sample(struct session *s, const struct ls_sample *smp)
 	if (s->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
 		struct stack_count sc = { .nr = smp->nr, .n_frames = n, .frames = s->ids };
 
-		if (findings__gil_wait(&sc, s->res.frames) &&
+		if (segments__gil_wait(&sc, s->res.frames) &&
 		    loops__gil_holder(s, smp->hdr.tid, smp->hdr.seq))
 			return -ENOMEM;
 	}

@@ -9,31 +9,10 @@
 #include "findings.h"
 #include "fmt.h"
 #include "match.h"
+#include "segments.h"
 #include "syscalls.h"
 
 #define MAX_FINDINGS 32
-
-bool findings__gil_wait(const struct stack_count *sc, const struct frames *frames)
-{
-	const char *name = syscall__name(sc->nr);
-
-	if (!name || strcmp(name, "futex"))
-		return false;
-	for (uint32_t i = 0; i < sc->n_frames; i++) {
-		const struct frame *f = frames__get(frames, sc->frames[i]);
-
-		if (!f || f->kind != FRAME_NATIVE || !f->function)
-			continue;
-		/* CPython's locks wait on semaphores; its GIL on a condvar */
-		if (!strcmp(f->function, "take_gil") ||
-		    !fnmatch("*pthread_cond_*wait*", f->function, 0))
-			return true;
-		if (!fnmatch("sem_*wait*", f->function, 0) ||
-		    !strcmp(f->function, "PyThread_acquire_lock_timed"))
-			return false;
-	}
-	return false;
-}
 
 static const char *base(const char *path)
 {
@@ -77,22 +56,23 @@ static void view_frame(struct view *v, uint32_t k, const struct frame *f, struct
 	}
 }
 
-/* Stack i of st, its frames from mf[*nf] on. Returns its share of the
- * GIL wait (0 when it does not wait for the GIL). */
-static double view_stack(struct view *v, const struct stall *st, uint32_t i, uint64_t total,
-			 uint32_t *nf, const struct frames *frames, struct source *src)
+/* Stack k of st as the view's stack i, its frames from mf[*nf] on, its
+ * share of the segment's time total. */
+static void view_stack(struct view *v, const struct stall *st, uint32_t i, uint32_t k,
+		       uint64_t total, uint32_t *nf, const struct frames *frames,
+		       struct source *src)
 {
-	const struct stack_count *sc = &st->stacks[i];
-	struct match_stack *k = &v->stacks[i];
+	const struct stack_count *sc = &st->stacks[k];
+	struct match_stack *m = &v->stacks[i];
 	unsigned int ints = syscall__int_args(sc->nr);
 
-	k->frames = &v->mf[*nf];
-	k->share = total ? (double)sc->weight_ns / total : 0;
-	k->on_cpu = sc->kind == LS_SAMPLE_ONCPU;
-	k->nr = sc->nr;
-	k->fd_kind = sc->fd_kind;
+	m->frames = &v->mf[*nf];
+	m->share = total ? (double)sc->weight_ns / total : 0;
+	m->on_cpu = sc->kind == LS_SAMPLE_ONCPU || sc->nr == LS_WAIT_RUNQ;	/* preempted */
+	m->nr = sc->nr;
+	m->fd_kind = sc->fd_kind;
 	for (int a = 0; a < 6; a++)
-		k->args[a] = ints & (1u << a) ?
+		m->args[a] = ints & (1u << a) ?
 			(int64_t)(int32_t)sc->args[a] : (int64_t)sc->args[a];
 	for (uint32_t j = 0; j < sc->n_frames; j++) {
 		const struct frame *f = frames__get(frames, sc->frames[j]);
@@ -100,61 +80,102 @@ static double view_stack(struct view *v, const struct stall *st, uint32_t i, uin
 		if (!f)
 			continue;
 		view_frame(v, (*nf)++, f, src);
-		k->n++;
+		m->n++;
 	}
-	return findings__gil_wait(sc, frames) ? k->share : 0;
 }
 
-static int view_build(struct view *v, const struct stall *st, const struct frames *frames,
-		      struct source *src)
+/* Segment g of st as the matcher sees it: its stacks, heaviest first,
+ * their shares of its time (their weights: g's own may be scaled). */
+static int view_build(struct view *v, const struct stall *st, const struct segment *g,
+		      const struct frames *frames, struct source *src)
 {
-	uint64_t total = 0;
-	double gil_share = 0;
+	uint64_t total = 0, runq = 0;
 	uint32_t nf = 0;
 
 	memset(v, 0, sizeof(*v));
-	for (uint32_t i = 0; i < st->n_stacks; i++) {
-		total += st->stacks[i].weight_ns;
-		nf += st->stacks[i].n_frames;
+	for (uint32_t i = 0; i < g->n_stacks; i++) {
+		const struct stack_count *sc = &st->stacks[g->stacks[i]];
+
+		total += sc->weight_ns;
+		nf += sc->n_frames;
+		if (sc->kind != LS_SAMPLE_ONCPU && sc->nr == LS_WAIT_RUNQ)
+			runq += sc->weight_ns;
 	}
-	v->stacks = calloc(st->n_stacks ? st->n_stacks : 1, sizeof(*v->stacks));
+	v->stacks = calloc(g->n_stacks ? g->n_stacks : 1, sizeof(*v->stacks));
 	v->mf = calloc(nf ? nf : 1, sizeof(*v->mf));
 	v->mods = calloc(nf ? nf : 1, sizeof(*v->mods));
 	if (!v->stacks || !v->mf || !v->mods)
 		return -ENOMEM;
 	nf = 0;
-	for (uint32_t i = 0; i < st->n_stacks; i++)
-		gil_share += view_stack(v, st, i, total, &nf, frames, src);
+	for (uint32_t i = 0; i < g->n_stacks; i++)
+		view_stack(v, st, i, g->stacks[i], total, &nf, frames, src);
+	/* preempted, the thread still wanted the CPU: its time counts as
+	 * on-CPU to the rules (a busy machine would hide CPU work else) */
 	v->ms = (struct match_stall){
-		.duration_ns = st->duration_ns, .on_cpu_ns = st->on_cpu_ns,
-		.off_cpu_ns = st->off_cpu_ns, .stacks = v->stacks, .n = st->n_stacks,
-		.gil_wait = gil_share >= MATCH_MIN_SHARE,
+		.duration_ns = total, .on_cpu_ns = total ? g->on_ns + runq : 0,
+		.off_cpu_ns = total - (total ? g->on_ns + runq : 0),
+		.stacks = v->stacks, .n = g->n_stacks,
+		.gil_wait = g->gil,
 	};
 	return 0;
 }
 
-/* A matcher's hit as the finding people read: its call site's strings. */
-static int finding_of(struct finding *o, const struct match_hit *hit, const struct view *v,
+/* A call site's strings into a finding: file, line, function and the
+ * source line (read from the target's files, else the frame's). */
+static int set_site(char **file, int *line, char **function, char **code,
+		    const char *f_file, int f_line, const char *f_function,
+		    const char *f_code, struct source *src)
+{
+	const char *c = source__line(src, f_file, f_line);
+
+	*line = f_line;
+	*file = f_file ? strdup(f_file) : NULL;
+	*function = f_function ? strdup(f_function) : NULL;
+	if (code) {
+		c = c ? c : f_code;
+		*code = c ? strdup(c) : NULL;
+		if (c && !*code)
+			return -ENOMEM;
+	}
+	return (f_file && !*file) || (f_function && !*function) ? -ENOMEM : 0;
+}
+
+static int frame_site(struct finding *o, uint32_t id, const struct frames *frames,
 		      struct source *src)
 {
+	const struct frame *f = frames__get(frames, id);
+
+	if (!f)
+		return 0;
+	return set_site(&o->file, &o->line, &o->function, &o->code, f->file, f->line,
+			f->function, f->code, src);
+}
+
+/* A matcher's hit in segment seg as the finding people read: its time,
+ * and its call site: the segment's (a line found by a source pattern
+ * stays), and for a GIL wait the loop's own as well. */
+static int finding_of(struct finding *o, const struct match_hit *hit, const struct view *v,
+		      const struct stall *st, uint32_t seg, const struct frames *frames,
+		      struct source *src)
+{
+	const struct segment *g = &st->segments[seg];
+	const struct frame *loop = frames__get(frames, g->loop_site);
 	const struct match_frame *m;
-	const char *code;
 
 	o->rule = hit->rule;
-	o->share = hit->share;
+	o->segment = seg;
+	o->ns = (uint64_t)(g->ns * (hit->share < 1 ? hit->share : 1));
+	o->share = st->duration_ns ? (double)o->ns / st->duration_ns : 0;
 	memcpy(o->evidence, hit->evidence, sizeof(o->evidence));
-	if (hit->site < 0)
-		return 0;
-	m = &v->stacks[hit->stack].frames[hit->site];
-	code = source__line(src, m->file, hit->line);
-	o->line = hit->line;
-	o->file = m->file ? strdup(m->file) : NULL;
-	o->function = m->function ? strdup(m->function) : NULL;
-	o->code = code ? strdup(code) : m->code ? strdup(m->code) : NULL;
-	if ((m->file && !o->file) || (m->function && !o->function) ||
-	    ((code || m->code) && !o->code))
+	if (g->gil && loop &&
+	    set_site(&o->loop_file, &o->loop_line, &o->loop_function, NULL, loop->file,
+		     loop->line, loop->function, NULL, src))
 		return -ENOMEM;
-	return 0;
+	if (hit->site < 0 || (!rule__has_source(hit->rule) && g->site != UINT32_MAX))
+		return frame_site(o, g->site, frames, src);
+	m = &v->stacks[hit->stack].frames[hit->site];
+	return set_site(&o->file, &o->line, &o->function, &o->code, m->file, hit->line,
+			m->function, m->code, src);
 }
 
 /* GIL findings name the holder. */
@@ -166,7 +187,7 @@ static void gil_evidence(struct stall *st, const struct frames *frames)
 		struct finding *o = &st->findings[i];
 		size_t len = strlen(o->evidence);
 
-		if (o->rule->category != CAT_GIL && !o->rule->gil_wait)
+		if (!st->segments[o->segment].gil && o->rule->category != CAT_GIL)
 			continue;
 		snprintf(o->evidence + len, sizeof(o->evidence) - len,
 			 "%sheld by thread %s (TID %u)%s%s%s%s%s", len ? "; " : "",
@@ -176,30 +197,84 @@ static void gil_evidence(struct stall *st, const struct frames *frames)
 	}
 }
 
-int findings__match(const struct rule_pack *pack, struct stall *st,
-		    const struct frames *frames, struct source *src)
+/* Room for n more findings in st. */
+static int grow(struct stall *st, uint32_t n, uint32_t *cap)
+{
+	struct finding *v;
+	uint32_t c = *cap;
+
+	if (st->n_findings + n <= c)
+		return 0;
+	while (c < st->n_findings + n)
+		c = c ? 2 * c : 4;
+	v = realloc(st->findings, c * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + *cap, 0, (c - *cap) * sizeof(*v));
+	st->findings = v;
+	*cap = c;
+	return 0;
+}
+
+/* The findings of segment seg: the rules that hold on its samples, else
+ * LS000 ("other"). */
+static int match_segment(const struct rule_pack *pack, struct stall *st, uint32_t seg,
+			 const struct frames *frames, struct source *src, uint32_t *cap)
 {
 	struct match_hit found[MAX_FINDINGS];
 	struct view v;
 	int n, err = -ENOMEM;
 
-	if (view_build(&v, st, frames, src))
+	if (view_build(&v, st, &st->segments[seg], frames, src))
 		goto cleanup;
 	n = pack ? match__stall(pack, &v.ms, found, MAX_FINDINGS) : 0;
 	if (!n) {	/* still reported, under "other" */
 		match__other(&v.ms, &found[0]);
 		n = 1;
 	}
-	st->findings = calloc(n, sizeof(*st->findings));
-	if (!st->findings)
+	if (grow(st, n, cap))
 		goto cleanup;
-	st->n_findings = n;
 	for (int i = 0; i < n; i++)
-		if (finding_of(&st->findings[i], &found[i], &v, src))
+		if (finding_of(&st->findings[st->n_findings++], &found[i], &v, st, seg,
+			       frames, src))
 			goto cleanup;
-	gil_evidence(st, frames);
 	err = 0;
 cleanup:
 	view_free(&v);
 	return err;
+}
+
+/* A stall without a sample: one LS000 finding for all of it. */
+static int match_unsampled(struct stall *st)
+{
+	static const struct match_stall none;
+	struct match_hit hit;
+
+	st->findings = calloc(1, sizeof(*st->findings));
+	if (!st->findings)
+		return -ENOMEM;
+	st->n_findings = 1;
+	match__other(&none, &hit);
+	st->findings[0].rule = hit.rule;
+	memcpy(st->findings[0].evidence, hit.evidence, sizeof(hit.evidence));
+	st->findings[0].ns = st->duration_ns;
+	st->findings[0].share = 1;
+	return 0;
+}
+
+int findings__match(const struct rule_pack *pack, struct stall *st,
+		    const struct frames *frames, struct source *src)
+{
+	uint32_t cap = 0;
+
+	if (segments__build(st, frames))
+		return -ENOMEM;
+	if (!st->n_segments)
+		return match_unsampled(st);
+	for (uint32_t i = 0; i < st->n_segments; i++)
+		if (!st->segments[i].other &&
+		    match_segment(pack, st, i, frames, src, &cap))
+			return -ENOMEM;
+	gil_evidence(st, frames);
+	return 0;
 }

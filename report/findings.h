@@ -8,12 +8,9 @@
 #include "stack.h"
 #include "stall.h"
 
-/* Match st against pack and attach the findings to st (st->findings).
- * 0 or -ENOMEM. */
+/* Split st by call site (segments.h) and match each part that owns its
+ * time against pack; attach the segments and findings to st. 0 or
+ * -ENOMEM. */
 int findings__match(const struct rule_pack *pack, struct stall *st,
 		    const struct frames *frames, struct source *src);
-/* True when the stack waits for the GIL: in futex under the interpreter's
- * GIL wait (take_gil, or the condition variable it waits on). */
-bool findings__gil_wait(const struct stack_count *sc, const struct frames *frames);
-
 #endif

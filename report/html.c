@@ -386,26 +386,31 @@ static void print_stack(FILE *f, const struct report *r, const struct finding_gr
 	const struct frames *frames = r->rec->frames;
 	const struct stall *worst = report__worst(r, g);
 	const struct stack_count *sc = report__worst_stack(r, g);
-	uint32_t idx[LS_MAX_STACK];
+	struct stack_line lines[LS_MAX_STACK];
 	char d[32], clk[16];
-	int n, shown = 0;
+	int n;
 
 	if (!sc || !frames)
 		return;
-	n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	n = stack__lines(sc, frames, false, MAX_STACK_SHOWN, lines);
 	fprintf(f, "<details open><summary>stack of the worst stall (%s at %s), innermost "
 		"first</summary>\n<ol class=\"stack\">\n",
 		fmt_dur(worst->duration_ns, d, sizeof(d)),
 		fmt_clock(worst->start_unix_ns, clk, sizeof(clk)));
-	for (int i = 0; i < n && shown < MAX_STACK_SHOWN; i++) {
-		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+	for (int i = 0; i < n; i++) {
+		const struct frame *fr = frames__get(frames, sc->frames[lines[i].idx]);
 		char loc[320], mod[256];
 
+		if (lines[i].elided) {
+			fprintf(f, "<li class=\"loc\">&hellip; %u more</li>\n", lines[i].elided);
+			continue;
+		}
 		if (!fr)
 			continue;
-		shown++;
 		fprintf(f, "<li%s>", fr->kind == FRAME_PYTHON && fr->user ? " class=\"user\"" : "");
 		h(f, fr->function ? fr->function : "?");
+		if (lines[i].reps > 1)
+			fprintf(f, " &times;%u", lines[i].reps);
 		if (fr->kind == FRAME_PYTHON)
 			snprintf(loc, sizeof(loc), "%s:%d", fr->file ? fr->file : "?", fr->line);
 		else
@@ -415,8 +420,6 @@ static void print_stack(FILE *f, const struct report *r, const struct finding_gr
 		h(f, loc);
 		fputs("</span></li>\n", f);
 	}
-	if (n > shown)
-		fprintf(f, "<li class=\"loc\">&hellip; %d more</li>\n", n - shown);
 	fputs("</ol></details>\n", f);
 }
 
@@ -444,8 +447,10 @@ static void print_findings(FILE *f, const struct report *r)
 		fprintf(f, "</span><span class=\"sev sev-%s\">%s</span><span class=\"cat\">%s"
 			"</span> &middot; ", sev, sev, rule_category_name(rule->category));
 		h(f, rule->name);
-		fprintf(f, "</h3>\n<p class=\"stats\">%u stall%s, %s in total, worst %s</p>\n",
+		fprintf(f, "</h3>\n<p class=\"stats\">%u stall%s, %s in total (%.0f%% of the "
+			"stalled time), worst %s</p>\n",
 			g->count, g->count == 1 ? "" : "s", fmt_dur(g->total_ns, a, sizeof(a)),
+			r->sum.stalled_ns ? 100.0 * g->total_ns / r->sum.stalled_ns : 0,
 			fmt_dur(g->worst_ns, b, sizeof(b)));
 		if (g->file) {
 			fputs("<p class=\"site\">at <code>", f);
@@ -458,6 +463,13 @@ static void print_findings(FILE *f, const struct report *r)
 				h(f, g->code);
 				fputs("</pre>\n", f);
 			}
+		}
+		if (fd && fd->loop_file) {	/* a GIL wait: the loop's side too */
+			fputs("<p class=\"site\">the loop waited at <code>", f);
+			h(f, fd->loop_file);
+			fprintf(f, ":%d</code> in <code>", fd->loop_line);
+			h(f, fd->loop_function ? fd->loop_function : "?");
+			fputs("</code></p>\n", f);
 		}
 		if (fd && fd->evidence[0]) {
 			fputs("<p class=\"why\">why: ", f);

@@ -61,7 +61,7 @@ void print_summary(FILE *f, enum out_format fmt, const struct session_end *e);
 
 /* One frame as a line: '>' for user code, the function in fn_width
  * columns, then file:line or [module] in where_width (its tail kept). */
-void print_frame_line(FILE *f, const struct frame *fr, int indent, int fn_width,
+void print_frame_line(FILE *f, const struct frame *fr, uint32_t reps, int indent, int fn_width,
 		      int where_width);
 
 /* The variants. The JSON stall is one object without a newline (report's

@@ -5,6 +5,7 @@
 #include "jsonw.h"
 #include "live.h"
 #include "rule.h"
+#include "segments.h"
 #include "syscalls.h"
 
 static double ms(uint64_t ns)
@@ -66,7 +67,16 @@ static void json_finding(FILE *f, const struct finding *fd)
 	json_str_or_null(f, fd->function);
 	fputs(",\"code\":", f);
 	json_str_or_null(f, fd->code);
-	fprintf(f, "},\"share\":%.3f,\"evidence\":", fd->share);
+	fprintf(f, "},\"segment\":%u,\"ms\":%.3f,\"share\":%.3f,", fd->segment,
+		ms(fd->ns), fd->share);
+	if (fd->loop_file) {
+		fputs("\"loop_site\":{\"file\":", f);
+		json_str(f, fd->loop_file);
+		fprintf(f, ",\"line\":%d,\"function\":", fd->loop_line);
+		json_str_or_null(f, fd->loop_function);
+		fputs("},", f);
+	}
+	fputs("\"evidence\":", f);
 	json_str(f, fd->evidence);
 	fputs(",\"fix\":", f);
 	json_str_or_null(f, r->fix);
@@ -77,6 +87,89 @@ static void json_finding(FILE *f, const struct finding *fd)
 		json_str(f, r->lints[i]);
 	}
 	fputs("]}", f);
+}
+
+static void json_site(FILE *f, const struct frame *fr)
+{
+	if (!fr) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"file\":", f);
+	json_str_or_null(f, fr->file);
+	fprintf(f, ",\"line\":%d,\"function\":", fr->line);
+	json_str_or_null(f, fr->function);
+	fputs(",\"code\":", f);
+	json_str_or_null(f, fr->code);
+	fputc('}', f);
+}
+
+/* The off-CPU time of segment g by what it waited in. */
+static void json_segment_waits(FILE *f, const struct stall *s, const struct segment *g)
+{
+	char nrbuf[32];
+	int shown = 0;
+
+	for (uint32_t i = 0; i < g->n_stacks; i++) {
+		const struct stack_count *sc = &s->stacks[g->stacks[i]];
+		uint64_t ns = 0;
+		bool seen = false;
+
+		if (sc->kind == LS_SAMPLE_ONCPU)
+			continue;
+		for (uint32_t j = 0; j < i && !seen; j++) {
+			const struct stack_count *o = &s->stacks[g->stacks[j]];
+
+			seen = o->kind != LS_SAMPLE_ONCPU && o->nr == sc->nr &&
+			       o->fd_kind == sc->fd_kind;
+		}
+		if (seen)
+			continue;
+		for (uint32_t j = i; j < g->n_stacks; j++) {
+			const struct stack_count *o = &s->stacks[g->stacks[j]];
+
+			if (o->kind != LS_SAMPLE_ONCPU && o->nr == sc->nr &&
+			    o->fd_kind == sc->fd_kind)
+				ns += o->weight_ns;
+		}
+		fputs(shown++ ? ",{\"what\":" : "{\"what\":", f);
+		json_str(f, syscall__wait_label(sc->nr, nrbuf, sizeof(nrbuf)));
+		fputs(",\"fd_kind\":", f);
+		if (sc->fd_kind >= 0)
+			json_str(f, fd_kind_name(sc->fd_kind));
+		else
+			fputs("null", f);
+		fprintf(f, ",\"ms\":%.3f}", ms(ns));
+	}
+}
+
+static void json_segments(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	char what[128];
+
+	fputs("\"segments\":[", f);
+	for (uint32_t i = 0; frames && i < s->n_segments; i++) {
+		const struct segment *g = &s->segments[i];
+
+		fprintf(f, "%s{\"ms\":%.3f,\"share\":%.3f,\"on_cpu_ms\":%.3f,"
+			"\"off_cpu_ms\":%.3f,\"what\":", i ? "," : "", ms(g->ns),
+			s->duration_ns ? (double)g->ns / s->duration_ns : 0, ms(g->on_ns),
+			ms(g->off_ns));
+		json_str(f, segments__what(s, i, frames, what, sizeof(what)));
+		fprintf(f, ",\"other\":%s,\"gil\":%s,\"call_site\":",
+			g->other ? "true" : "false", g->gil ? "true" : "false");
+		json_site(f, g->other ? NULL : frames__get(frames, g->site));
+		fputs(",\"waits\":[", f);
+		json_segment_waits(f, s, g);
+		fputs("],\"rules\":[", f);
+		for (uint32_t k = 0, n = 0; k < s->n_findings; k++)
+			if (s->findings[k].segment == i && !g->other) {
+				fputs(n++ ? "," : "", f);
+				json_str(f, s->findings[k].rule->id);
+			}
+		fputs("]}", f);
+	}
+	fprintf(f, "],\"unsampled_ms\":%.3f,", ms(s->unsampled_ns));
 }
 
 void live_json__stall(FILE *f, const struct stall *s, const struct frames *frames)
@@ -145,6 +238,7 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 		}
 		fputs("]},", f);
 	}
+	json_segments(f, s, frames);
 	p = stall__primary(s);
 	fprintf(f, "\"category\":\"%s\",\"findings\":[",
 		rule_category_name(p ? p->rule->category : CAT_OTHER));

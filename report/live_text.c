@@ -7,20 +7,23 @@
 #include "fmt.h"
 #include "live.h"
 #include "rule.h"
+#include "segments.h"
 #include "syscalls.h"
 #include "textcols.h"
 
-void print_frame_line(FILE *f, const struct frame *fr, int indent, int fn_width,
-		      int where_width)
+void print_frame_line(FILE *f, const struct frame *fr, uint32_t reps, int indent,
+		      int fn_width, int where_width)
 {
-	char fn[256], where[320], mod[288];
+	char fn[256], where[320], mod[288], times[24] = "";
 
+	if (reps > 1)	/* recursion folded: "fib ×22" */
+		snprintf(times, sizeof(times), " \u00d7%u", reps);
 	if (fr->function)
-		snprintf(fn, sizeof(fn), "%s", fr->function);
+		snprintf(fn, sizeof(fn), "%.200s%s", fr->function, times);
 	else if (fr->addr)
-		snprintf(fn, sizeof(fn), "0x%" PRIx64, fr->addr);
+		snprintf(fn, sizeof(fn), "0x%" PRIx64 "%s", fr->addr, times);
 	else
-		snprintf(fn, sizeof(fn), "?");
+		snprintf(fn, sizeof(fn), "?%s", times);
 	if (fr->kind == FRAME_PYTHON && fr->line)
 		snprintf(where, sizeof(where), "%s:%d", fmt_base(fr->file), fr->line);
 	else if (fr->kind == FRAME_PYTHON)
@@ -35,10 +38,10 @@ void print_frame_line(FILE *f, const struct frame *fr, int indent, int fn_width,
 	fputc('\n', f);
 }
 
-static void print_frame_text(FILE *f, const struct frame *fr, bool call_site)
+static void print_frame_text(FILE *f, const struct frame *fr, uint32_t reps, bool call_site)
 {
 	/* 9 + 2 + 40 + 1 + 27: under 80 columns */
-	print_frame_line(f, fr, 9, 40, 27);
+	print_frame_line(f, fr, reps, 9, 40, 27);
 	if (call_site && fr->code) {
 		fprintf(f, "%13s", "");
 		cols_put(f, fr->code, 66, false, false);
@@ -69,7 +72,7 @@ static void print_gil_holder_text(FILE *f, const struct stall *s, const struct f
 
 		if (!fr || (!fr->user && i > 0))
 			continue;
-		print_frame_text(f, fr, false);
+		print_frame_text(f, fr, 1, false);
 		shown++;
 	}
 }
@@ -87,8 +90,11 @@ static void print_findings_text(FILE *f, const struct stall *s, const struct fra
 		cols_put(f, head, 68, false, false);
 		fputc('\n', f);
 		if (fd->file) {
-			snprintf(where, sizeof(where), "%s:%d in %s", fmt_base(fd->file), fd->line,
-				 fd->function ? fd->function : "?");
+			char d[32];
+
+			snprintf(where, sizeof(where), "%s:%d in %s (%s, %.0f%%)",
+				 fmt_base(fd->file), fd->line, fd->function ? fd->function : "?",
+				 fmt_dur(fd->ns, d, sizeof(d)), fd->share * 100);
 			fprintf(f, "%11sat ", "");
 			cols_put(f, where, 63, false, false);
 			fputc('\n', f);
@@ -103,6 +109,13 @@ static void print_findings_text(FILE *f, const struct stall *s, const struct fra
 			put_first_line(f, r->fix, 61);
 			fputc('\n', f);
 		}
+		if (fd->loop_file) {
+			snprintf(where, sizeof(where), "%s:%d in %s", fmt_base(fd->loop_file),
+				 fd->loop_line, fd->loop_function ? fd->loop_function : "?");
+			fprintf(f, "%11sloop waited at ", "");
+			cols_put(f, where, 51, false, false);
+			fputc('\n', f);
+		}
 		if (s->gil_tid && (r->category == CAT_GIL || r->gil_wait))
 			print_gil_holder_text(f, s, frames);
 	}
@@ -112,21 +125,16 @@ static void print_stack_text(FILE *f, const struct stall *s, const struct frames
 			     bool full)
 {
 	const struct stack_count *sc;
-	uint32_t idx[LS_MAX_STACK];
+	struct stack_line lines[LS_MAX_STACK];
 	bool site_shown = false;
 	uint32_t total = s->samples_on + s->samples_off;
 	int n;
 
 	if (!s->n_stacks || !frames)
 		return;
-	sc = &s->stacks[0];
-	if (full) {
-		n = 0;
-		for (uint32_t j = 0; j < sc->n_frames && n < LS_MAX_STACK; j++)
-			idx[n++] = j;
-	} else {
-		n = stack__trim(sc, frames, idx, LS_MAX_STACK);
-	}
+	/* the heaviest stack of the largest cause */
+	sc = &s->stacks[s->n_segments ? s->segments[0].stacks[0] : 0];
+	n = stack__lines(sc, frames, full, LS_MAX_STACK, lines);
 	if (s->n_stacks > 1) {
 		char d[32];
 
@@ -134,14 +142,18 @@ static void print_stack_text(FILE *f, const struct stall *s, const struct frames
 			fmt_dur(sc->weight_ns, d, sizeof(d)), sc->count, total);
 	}
 	for (int i = 0; i < n; i++) {
-		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+		const struct frame *fr = frames__get(frames, sc->frames[lines[i].idx]);
 		bool site;
 
+		if (lines[i].elided) {
+			fprintf(f, "%11s... %u more frame%s\n", "", lines[i].elided,
+				lines[i].elided == 1 ? "" : "s");
+			continue;
+		}
 		if (!fr)	/* an id not interned (ENOMEM) */
 			continue;
 		site = !site_shown && fr->kind == FRAME_PYTHON && fr->user;
-
-		print_frame_text(f, fr, site);
+		print_frame_text(f, fr, lines[i].reps, site);
 		site_shown |= site;
 	}
 }
@@ -170,6 +182,51 @@ static void waits_line(const struct stall *s, char *out, size_t width)
 	}
 }
 
+/* One line of the breakdown: "+  43.1 ms  hashlib.pbkdf2_hmac  stally.py:52 LS072". */
+static void print_part(FILE *f, bool first, uint64_t ns, const char *what,
+		       const struct frame *site, const struct finding *p)
+{
+	char d[32], where[160];
+
+	where[0] = 0;
+	if (site && site->file)
+		snprintf(where, sizeof(where), "%s:%d", fmt_base(site->file), site->line);
+	fprintf(f, "%9s%c %9s  ", "", first ? '=' : '+', fmt_dur(ns, d, sizeof(d)));
+	cols_put(f, what, 24, false, true);
+	fputc(' ', f);
+	cols_put(f, where, 22, true, !!p);
+	if (p)
+		fprintf(f, " %s", p->rule->id);
+	fputc('\n', f);
+}
+
+/* The stall's time by cause, one line each, when it has more than one. */
+static void print_breakdown(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	uint64_t rest = s->unsampled_ns;
+	uint32_t own = 0;
+	char what[128];
+
+	for (uint32_t i = 0; i < s->n_segments; i++)
+		if (!s->segments[i].other)
+			own++;
+	for (uint32_t i = 0; i < s->n_segments; i++)
+		if (s->segments[i].other)
+			rest += s->segments[i].ns;
+	if (own + (rest * 10 >= s->duration_ns && rest >= 5000000) < 2)
+		return;
+	for (uint32_t i = 0; i < s->n_segments; i++) {
+		const struct segment *g = &s->segments[i];
+
+		if (g->other)
+			continue;
+		print_part(f, i == 0, g->ns, segments__what(s, i, frames, what, sizeof(what)),
+			   frames__get(frames, g->site), stall__segment_primary(s, i));
+	}
+	if (rest >= 1000000 || rest * 100 >= s->duration_ns)
+		print_part(f, false, rest, "other", NULL, NULL);
+}
+
 void live_text__stall(FILE *f, const struct stall *s, const struct frames *frames,
 		      bool full)
 {
@@ -192,6 +249,8 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 			s->ongoing ? "; still blocked" : ": it lasted longer");
 	else if (s->ongoing)
 		fprintf(f, "%9sstill blocked when the session ended\n", "");
+	if (frames)
+		print_breakdown(f, s, frames);
 	print_findings_text(f, s, frames);
 	print_stack_text(f, s, frames, full);
 }

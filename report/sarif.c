@@ -222,11 +222,21 @@ static void print_result(FILE *f, const struct report *r, const struct finding_g
 		}
 		fputs("}]", f);
 	}
+	if (fd && fd->loop_file && *fd->loop_file) {	/* a GIL wait: where the loop was */
+		fputs(",\"relatedLocations\":[{\"id\":1,\"physicalLocation\":{", f);
+		artifact_location(f, r, fd->loop_file);
+		if (fd->loop_line > 0)
+			fprintf(f, ",\"region\":{\"startLine\":%d}", fd->loop_line);
+		fputs("},", f);
+		text_obj(f, "message", "where the event loop waited for the GIL");
+		fputs("}]", f);
+	}
 	fprintf(f, ",\"partialFingerprints\":{\"loopstallCallSite/v1\":\"%016" PRIx64 "\"}",
 		fingerprint(g));
 	fprintf(f, ",\"properties\":{\"category\":\"%s\",\"stalls\":%u,\"total_ms\":%.3f,"
-		"\"worst_ms\":%.3f}}", rule_category_name(rule->category), g->count,
-		g->total_ns / 1e6, g->worst_ns / 1e6);
+		"\"worst_ms\":%.3f,\"share\":%.3f}}", rule_category_name(rule->category),
+		g->count, g->total_ns / 1e6, g->worst_ns / 1e6,
+		r->sum.stalled_ns ? (double)g->total_ns / r->sum.stalled_ns : 0);
 }
 
 int report__sarif(FILE *f, const struct report *r)

@@ -18,10 +18,22 @@ void stall__free(struct stall *s)
 		free(s->findings[i].file);
 		free(s->findings[i].function);
 		free(s->findings[i].code);
+		free(s->findings[i].loop_file);
+		free(s->findings[i].loop_function);
 	}
 	free(s->findings);
+	for (uint32_t i = 0; i < s->n_segments; i++)
+		free(s->segments[i].stacks);
+	free(s->segments);
 	free(s->gil_frames);
 	free(s);
+}
+
+static bool outranks(const struct finding *a, const struct finding *b)
+{
+	if (!b || a->rule->severity != b->rule->severity)
+		return !b || a->rule->severity > b->rule->severity;
+	return a->ns > b->ns;
 }
 
 const struct finding *stall__primary(const struct stall *st)
@@ -29,9 +41,34 @@ const struct finding *stall__primary(const struct stall *st)
 	const struct finding *best = NULL;
 
 	for (uint32_t i = 0; i < st->n_findings; i++)
-		if (!best || st->findings[i].rule->severity > best->rule->severity)
+		if (outranks(&st->findings[i], best))
 			best = &st->findings[i];
 	return best;
+}
+
+const struct finding *stall__segment_primary(const struct stall *st, uint32_t seg)
+{
+	const struct finding *best = NULL;
+
+	for (uint32_t i = 0; i < st->n_findings; i++)
+		if (st->findings[i].segment == seg && outranks(&st->findings[i], best))
+			best = &st->findings[i];
+	return best;
+}
+
+int stack__fold_runs(const uint32_t *ids, uint32_t *idx, uint32_t *reps, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (k && ids[idx[i]] == ids[idx[k - 1]]) {
+			reps[k - 1]++;
+			continue;
+		}
+		idx[k] = idx[i];
+		reps[k++] = 1;
+	}
+	return k;
 }
 
 const struct frame *stall__top_frame(const struct stall *st, const struct frames *frames)
@@ -120,4 +157,59 @@ int stack__trim(const struct stack_count *sc, const struct frames *frames,
 		}
 	}
 	return n;
+}
+
+static bool user_frame(const struct frames *frames, uint32_t id)
+{
+	const struct frame *fr = frames__get(frames, id);
+
+	return fr && fr->kind == FRAME_PYTHON && fr->user;
+}
+
+/* Mark what must be shown of n folded entries within max lines: every
+ * user frame, then the innermost entries while room is left. */
+static void keep_marks(const struct stack_count *sc, const struct frames *frames,
+		       const uint32_t *idx, int n, int max, bool *keep)
+{
+	int room = max;
+
+	for (int i = 0; i < n; i++) {
+		keep[i] = user_frame(frames, sc->frames[idx[i]]);
+		room -= keep[i];
+	}
+	for (int i = 0; i < n && room > 1; i++)	/* one line for "… N more" */
+		if (!keep[i]) {
+			keep[i] = true;
+			room--;
+		}
+}
+
+int stack__lines(const struct stack_count *sc, const struct frames *frames, bool full,
+		 int max, struct stack_line *out)
+{
+	uint32_t idx[LS_MAX_STACK], reps[LS_MAX_STACK];
+	bool keep[LS_MAX_STACK];
+	int n = 0, k = 0;
+
+	if (full)
+		for (uint32_t j = 0; j < sc->n_frames && n < LS_MAX_STACK; j++)
+			idx[n++] = j;
+	else
+		n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	n = stack__fold_runs(sc->frames, idx, reps, n);
+	if (n <= max) {
+		for (int i = 0; i < n; i++)
+			out[k++] = (struct stack_line){ .idx = idx[i], .reps = reps[i] };
+		return k;
+	}
+	keep_marks(sc, frames, idx, n, max, keep);
+	for (int i = 0; i < n; i++) {
+		if (keep[i])
+			out[k++] = (struct stack_line){ .idx = idx[i], .reps = reps[i] };
+		else if (k && out[k - 1].elided)
+			out[k - 1].elided += reps[i];
+		else
+			out[k++] = (struct stack_line){ .elided = reps[i] };
+	}
+	return k;
 }

@@ -30,8 +30,27 @@ struct finding {
 	int line;
 	char *function;
 	char *code;			/* its source line, or NULL */
-	double share;			/* of the stall the rule holds on */
+	uint32_t segment;		/* the part of the stall it was found in */
+	uint64_t ns;			/* the time it stands for */
+	double share;			/* of the stall: ns / duration */
+	/* a GIL wait: the call site is the holder's; where the loop waited */
+	char *loop_file;
+	int loop_line;
+	char *loop_function;
 	char evidence[256];
+};
+
+/* A part of a stall: the samples under one call site (report/segments.h),
+ * or, folded together, those of call sites too small to judge alone. */
+struct segment {
+	uint32_t site;			/* frame id of the call site; UINT32_MAX:
+					   none (other, or no frame) */
+	uint32_t loop_site;		/* a GIL wait: the loop's own call site */
+	bool gil;			/* the loop waited for the GIL */
+	bool other;			/* small call sites folded together */
+	uint64_t ns, on_ns, off_ns;	/* time, on and off CPU */
+	uint32_t n_stacks;
+	uint32_t *stacks;		/* indexes into the stall's stacks */
 };
 
 struct stall {
@@ -55,8 +74,11 @@ struct stall {
 	uint64_t last_sample_ns;	/* latest sample, from start_ns */
 	uint32_t n_stacks;
 	struct stack_count *stacks;	/* sorted, heaviest first */
+	uint32_t n_segments;
+	struct segment *segments;	/* largest first, "other" last */
+	uint64_t unsampled_ns;		/* time no sample stands for */
 	uint32_t n_findings;
-	struct finding *findings;	/* in rule order */
+	struct finding *findings;	/* by segment, then in rule order */
 	/* the thread holding the GIL the loop waited for, if it did */
 	uint32_t gil_tid;
 	char gil_thread[16];
@@ -66,9 +88,11 @@ struct stall {
 
 void stall__free(struct stall *s);
 
-/* The finding a stall's time counts under: its most severe, the first in
- * rule order among equals. NULL when it has none. */
+/* The finding a stall's time counts under: its most severe, the one with
+ * the most time among equals, then the first. NULL when it has none. */
 const struct finding *stall__primary(const struct stall *st);
+/* The same among the findings of segment seg. */
+const struct finding *stall__segment_primary(const struct stall *st, uint32_t seg);
 /* The frame that says where a stall was: the innermost user Python frame
  * of its heaviest stack, else its innermost Python frame, else its
  * innermost frame. NULL when it has no stack. */
@@ -84,5 +108,25 @@ const struct stack_count *stall__site_stack(const struct stall *st, const struct
  * Writes indexes into sc->frames; returns how many. */
 int stack__trim(const struct stack_count *sc, const struct frames *frames,
 		uint32_t *idx, int max);
+/* Recursion folded for printing: runs of the same frame (function, file
+ * and line) among ids[idx[0..n)] become one entry. idx is compacted in
+ * place, reps[k] gets each run's length; returns the new count. */
+int stack__fold_runs(const uint32_t *ids, uint32_t *idx, uint32_t *reps, int n);
+
+/* A line of a printed stack: a frame (its index in the stack) repeated
+ * reps times, or, when elided is not 0, that many frames left out. */
+struct stack_line {
+	uint32_t idx;
+	uint32_t reps;
+	uint32_t elided;
+};
+
+/* The lines to print of stack sc: trimmed (stack__trim) unless full,
+ * recursion folded, and at most max lines, cutting library frames from
+ * the middle: the innermost frames (what blocked) and every user frame
+ * stay, even past max. Returns the count written to out (LS_MAX_STACK
+ * entries are enough). */
+int stack__lines(const struct stack_count *sc, const struct frames *frames, bool full,
+		 int max, struct stack_line *out);
 
 #endif

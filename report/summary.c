@@ -107,18 +107,37 @@ static void add_finding(struct summary *s, const struct stall *st, uint32_t k)
 	if ((int)fd->rule->severity > s->worst_severity)
 		s->worst_severity = fd->rule->severity;
 	g->count++;
-	g->total_ns += st->duration_ns;
-	if (g->count == 1 || st->duration_ns > g->worst_ns) {
-		g->worst_ns = st->duration_ns;
+	g->total_ns += fd->ns;
+	if (g->count == 1 || fd->ns > g->worst_ns) {
+		g->worst_ns = fd->ns;
 		g->worst_stall = s->stalls;
 		g->worst_finding = k;
 	}
 }
 
-int summary__add(struct summary *s, const struct stall *st)
+/* A stall's time by category: each segment's under its own primary
+ * finding's, what no segment of its own holds (other, unsampled) under
+ * the stall's; the stall counted once, under the stall's. */
+static void add_categories(struct summary *s, const struct stall *st)
 {
 	const struct finding *p = stall__primary(st);
-	struct category_summary *c = &s->by_cat[p ? (int)p->rule->category : CAT__N];
+	uint64_t rest = st->duration_ns;
+
+	for (uint32_t i = 0; i < st->n_segments; i++) {
+		const struct finding *q = stall__segment_primary(st, i);
+		uint64_t ns = st->segments[i].ns < rest ? st->segments[i].ns : rest;
+
+		if (!q)
+			continue;
+		s->by_cat[q->rule->category].ns += ns;
+		rest -= ns;
+	}
+	s->by_cat[p ? (int)p->rule->category : CAT__N].ns += rest;
+	s->by_cat[p ? (int)p->rule->category : CAT__N].stalls++;
+}
+
+int summary__add(struct summary *s, const struct stall *st)
+{
 	struct loop_summary *l;
 
 	if (reserve(s, st))
@@ -128,8 +147,7 @@ int summary__add(struct summary *s, const struct stall *st)
 	l->stalled_ns += st->duration_ns;
 	if (st->duration_ns > l->worst_ns)
 		l->worst_ns = st->duration_ns;
-	c->stalls++;
-	c->ns += st->duration_ns;
+	add_categories(s, st);
 	for (uint32_t k = 0; k < st->n_findings; k++)
 		add_finding(s, st, k);
 	s->durs[s->stalls++] = st->duration_ns;

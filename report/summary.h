@@ -15,7 +15,8 @@
 #include "rule.h"
 #include "stall.h"
 
-/* Findings with the same rule and call site (file and line). */
+/* Findings with the same rule and call site (file and line): the time
+ * each stood for (finding.ns) added up, the largest as worst. */
 struct finding_group {
 	const struct rule *rule;
 	char *file, *function, *code;	/* the call site, as first seen (owned) */
@@ -35,8 +36,9 @@ struct loop_summary {
 	uint64_t stalled_ns, worst_ns;
 };
 
-/* Stalled time under one category: each stall counts once, under the
- * category of its primary finding (stall__primary()). */
+/* Stalled time under one category: each segment of a stall with findings
+ * counts under its primary finding's category, the rest of the stall and
+ * the stall itself under the stall's primary finding's (stall__primary()). */
 struct category_summary {
 	int category;			/* enum rule_category; -1: no finding */
 	uint32_t stalls;

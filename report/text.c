@@ -124,8 +124,8 @@ static void print_categories(FILE *f, const struct report *r)
 
 	if (!r->n_stalls)
 		return;
-	fputs("\nStalled time by category (a stall counts under its most severe "
-	      "finding):\n", f);
+	fputs("\nStalled time by category (each cause under its finding's; a stall\n"
+	      "counts under its most severe finding):\n", f);
 	for (uint32_t i = 0; i < r->sum.n_cats; i++) {
 		const struct category_summary *c = &r->sum.cats[i];
 
@@ -136,10 +136,10 @@ static void print_categories(FILE *f, const struct report *r)
 	}
 }
 
-static void print_frame(FILE *f, const struct frame *fr)
+static void print_frame(FILE *f, const struct frame *fr, uint32_t reps)
 {
 	/* 7 + 2 + 38 + 1 + 30: under 80 columns */
-	print_frame_line(f, fr, 7, 38, 30);
+	print_frame_line(f, fr, reps, 7, 38, 30);
 }
 
 static void print_group_stack(FILE *f, const struct report *r, const struct finding_group *g)
@@ -147,26 +147,25 @@ static void print_group_stack(FILE *f, const struct report *r, const struct find
 	const struct frames *frames = r->rec->frames;
 	const struct stall *worst = report__worst(r, g);
 	const struct stack_count *sc = report__worst_stack(r, g);
-	uint32_t idx[LS_MAX_STACK];
+	struct stack_line lines[LS_MAX_STACK];
 	char clk[16], d[32];
-	int n, shown = 0;
+	int n;
 
 	if (!sc || !frames)
 		return;
-	n = stack__trim(sc, frames, idx, LS_MAX_STACK);
+	n = stack__lines(sc, frames, false, MAX_SHOWN_FRAMES, lines);
 	line(f, "     stack of the worst stall (%s at %s):",
 	     fmt_dur(worst->duration_ns, d, sizeof(d)),
 	     fmt_clock(worst->start_unix_ns, clk, sizeof(clk)));
-	for (int i = 0; i < n && shown < MAX_SHOWN_FRAMES; i++) {
-		const struct frame *fr = frames__get(frames, sc->frames[idx[i]]);
+	for (int i = 0; i < n; i++) {
+		const struct frame *fr = frames__get(frames, sc->frames[lines[i].idx]);
 
-		if (fr) {
-			print_frame(f, fr);
-			shown++;
-		}
+		if (lines[i].elided)
+			fprintf(f, "%9s... %u more frame%s\n", "", lines[i].elided,
+				plural(lines[i].elided));
+		else if (fr)
+			print_frame(f, fr, lines[i].reps);
 	}
-	if (n > shown)
-		fprintf(f, "%9s... %d more frame%s\n", "", n - shown, plural(n - shown));
 }
 
 static void print_group(FILE *f, const struct report *r, uint32_t i)
@@ -195,6 +194,13 @@ static void print_group(FILE *f, const struct report *r, uint32_t i)
 			cols_put(f, g->code, 71, false, false);
 			fputc('\n', f);
 		}
+	}
+	if (fd && fd->loop_file) {	/* a GIL wait: the code to change is the holder's */
+		snprintf(where, sizeof(where), "%s:%d in %s", fd->loop_file, fd->loop_line,
+			 fd->loop_function ? fd->loop_function : "?");
+		fputs("     loop waited at ", f);
+		cols_put(f, where, 60, true, false);
+		fputc('\n', f);
 	}
 	if (fd && fd->evidence[0]) {
 		fputs("     why: ", f);

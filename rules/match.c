@@ -115,11 +115,6 @@ static bool file_ok(const struct rule *r, const char *file)
 	return false;
 }
 
-static bool has_source_conds(const struct rule *r)
-{
-	return r->n_anti || r->n_required || r->n_suggested;
-}
-
 /* The source conditions on the functions of st: the frame they hold on
  * (its index) and the line, or -1. */
 static int source_match(const struct rule *r, const struct match_stack *st, int *line,
@@ -210,7 +205,7 @@ static void hottest(const struct match_stall *s, char *buf, size_t len)
 		char label[160];
 
 		frame_label(bf, label, sizeof(label));
-		snprintf(buf, len, "; hottest: %s, %.0f%% of the stall", label, best * 100);
+		snprintf(buf, len, "; hottest: %s, %.0f%% of its time", label, best * 100);
 	}
 }
 
@@ -265,7 +260,7 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 			snprintf(ev, sizeof(ev), "%s on the stack", part);
 		}
 	}
-	if (has_source_conds(r)) {
+	if (rule__has_source(r)) {
 		char why[192];
 		int i = source_match(r, st, &line, why, sizeof(why));
 
@@ -310,15 +305,18 @@ static bool has_conditions(const struct rule *r)
 {
 	return r->n_frames || r->innermost || r->syscall || r->fd_kinds ||
 	       r->min_on_cpu > 0 || r->max_on_cpu < 1 || r->min_duration_ns ||
-	       r->gil_wait || has_source_conds(r);
+	       r->gil_wait || rule__has_source(r);
 }
 
 /* Does r name something a stack shows (a frame, a syscall, an fd, source,
- * a GIL wait)? */
+ * a GIL wait)? Sequential awaits are not judged on a stall: awaiting one
+ * thing after another never blocks a loop (a question for the tasks'
+ * analysis, not for the stacks of a stall). */
 static bool names_stack(const struct rule *r)
 {
-	return r->n_frames || r->innermost || r->syscall || r->fd_kinds || r->gil_wait ||
-	       has_source_conds(r);
+	return r->category != CAT_SEQUENTIAL_AWAIT &&
+	       (r->n_frames || r->innermost || r->syscall || r->fd_kinds || r->gil_wait ||
+		rule__has_source(r));
 }
 
 /* Does a rule that names something hold on the heaviest stack of s? */
@@ -340,7 +338,7 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		double share = 0;
 		int first = -1;
 
-		if (!has_conditions(&p->v[i]))
+		if (!has_conditions(&p->v[i]) || p->v[i].category == CAT_SEQUENTIAL_AWAIT)
 			continue;
 		/* A cause spreads over many stacks (a recursive decoder, a
 		 * loop calling several helpers): r counts with the share of
@@ -357,7 +355,8 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 				share += s->stacks[k].share;
 			}
 		if (first == 0 || (first > 0 && share >= MATCH_MIN_SHARE - 1e-9)) {
-			out[n].share = share > 1 ? 1 : share;
+			/* a catch-all speaks for all that no other rule names */
+			out[n].share = !specific || share > 1 ? 1 : share;
 			n++;
 		}
 	}

@@ -97,3 +97,8 @@ int fd_kind_parse(const char *s)
 {
 	return parse_of(fd_names, FD__N, s);
 }
+
+bool rule__has_source(const struct rule *r)
+{
+	return r->n_anti || r->n_required || r->n_suggested;
+}

@@ -114,6 +114,9 @@ struct rule_diags {
 	int errors;		/* those not warnings */
 };
 
+/* Does r judge source (anti/required/suggested patterns)? */
+bool rule__has_source(const struct rule *r);
+
 /* Load a YAML rule pack (either format) and add its rules to pack. Every
  * problem goes to diags; returns 0, or -EINVAL when any is an error (the
  * pack then holds the rules that loaded). */

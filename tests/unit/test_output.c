@@ -814,12 +814,14 @@ Test(output, stall_json_structure)
 	cr_expect(strstr(got, "]},{\"count\":1,\"ms\":1.300,\"cpu\":\"on\",\"syscall\":null,"
 			      "\"frames\":[{\"kind\":\"native\",\"function\":\"encoder_listencode_obj\","),
 		  "%s", got);
-	cr_expect(strstr(got, "}]}],\"category\":\"other\",\"findings\":[]}\n"), "%s", got);
+	/* no segments built (no findings matched): none printed */
+	cr_expect(strstr(got, "}]}],\"segments\":[],\"unsampled_ms\":0.000,"
+			      "\"category\":\"other\",\"findings\":[]}\n"), "%s", got);
 	free(got);
 }
 
 /* The stall's category is its most severe finding's; each finding says
- * the share of the stall its rule holds on. */
+ * its part of the stall, the time it stands for and its share. */
 Test(output, stall_json_category_and_finding_share)
 {
 	static struct rule warn = { .id = "T-CPU", .name = "cpu", .category = CAT_CPU,
@@ -827,9 +829,10 @@ Test(output, stall_json_category_and_finding_share)
 	static struct rule err = { .id = "T-HTTP", .name = "http", .category = CAT_HTTP,
 				   .severity = SEV_ERROR, .fix = "async client" };
 	struct finding fd[2] = {
-		{ .rule = &warn, .share = 0.25, .evidence = "hot" },
-		{ .rule = &err, .share = 0.754, .evidence = "in recvfrom",
-		  .file = "/srv/app.py", .line = 47, .function = "fetch" },
+		{ .rule = &warn, .ns = 50350000, .share = 0.25, .evidence = "hot" },
+		{ .rule = &err, .segment = 1, .ns = 151856000, .share = 0.754,
+		  .evidence = "in recvfrom", .file = "/srv/app.py", .line = 47,
+		  .function = "fetch" },
 	};
 	struct stall s = sample_stall();
 	char *got;
@@ -837,11 +840,13 @@ Test(output, stall_json_category_and_finding_share)
 	s.findings = fd;
 	s.n_findings = 2;
 	got = stall_json(&s);
-	cr_expect(strstr(got, "],\"category\":\"http\",\"findings\":[{\"rule\":\"T-CPU\","),
+	cr_expect(strstr(got, ",\"category\":\"http\",\"findings\":[{\"rule\":\"T-CPU\","),
 		  "%s", got);
-	cr_expect(strstr(got, "\"share\":0.250,\"evidence\":\"hot\""), "%s", got);
+	cr_expect(strstr(got, "\"segment\":0,\"ms\":50.350,\"share\":0.250,"
+			      "\"evidence\":\"hot\""), "%s", got);
 	cr_expect(strstr(got, "\"call_site\":{\"file\":\"/srv/app.py\",\"line\":47,"
-			      "\"function\":\"fetch\",\"code\":null},\"share\":0.754,"), "%s", got);
+			      "\"function\":\"fetch\",\"code\":null},\"segment\":1,"
+			      "\"ms\":151.856,\"share\":0.754,"), "%s", got);
 	free(got);
 }
 

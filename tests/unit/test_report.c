@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "findings.h"
+#include "segments.h"
 #include "recording.h"
 #include "report_cmd.h"
 #include "rule.h"
@@ -160,6 +161,11 @@ static void add_finding(struct stall *st, const struct rule *r, int site, const 
 	fd->function = strdup(fr->function);
 	fd->code = strdup(fr->code);
 	snprintf(fd->evidence, sizeof(fd->evidence), "%s", evidence);
+	/* the fixture's stalls have one call site each: all of it */
+	cr_assert_geq(st->n_segments, 1);
+	fd->segment = 0;
+	fd->ns = st->segments[0].ns;
+	fd->share = (double)fd->ns / st->duration_ns;
 }
 
 static struct stall *mk_stall(uint32_t tid, const char *thread, uint64_t at, uint64_t dur,
@@ -225,6 +231,8 @@ static void fixture_stalls(struct recording *rec)
 
 static void fixture_findings(struct recording *rec)
 {
+	for (uint32_t i = 0; i < rec->n_stalls; i++)
+		cr_assert_eq(segments__build(rec->stalls[i], rec->frames), 0);
 	add_finding(rec->stalls[0], &R_SLEEP, F_LOAD, "in clock_nanosleep");
 	add_finding(rec->stalls[1], &R_HTTP, F_FETCH_USER, "requests.get; in recvfrom on a "
 		    "TCP socket");
@@ -430,15 +438,16 @@ Test(report, summary_numbers)
 	cr_assert_eq(r.sum.n_loops, 2);
 	cr_assert_eq(r.sum.loops[0].tid, 4242);
 	cr_assert_eq(r.sum.loops[0].stalls, 5);
-	/* worst total first: LS001 1.55 s, LS010 1.2 s, LS020 600 ms */
+	/* worst total first: LS001 1.55 s, LS010 1.2 s, LS020 598.5 ms (the
+	 * time its samples stand for: 0.5 ms of each sleep stall unsampled) */
 	cr_assert_eq(r.sum.n_groups, 3);
 	cr_assert_str_eq(r.sum.groups[0].rule->id, "LS001");
 	cr_assert_eq(r.sum.groups[0].count, 2);
 	cr_assert_eq(report__worst(&r, &r.sum.groups[0]), rec.stalls[1]);
 	cr_assert_str_eq(r.sum.groups[1].rule->id, "LS010");
 	cr_assert_str_eq(r.sum.groups[2].rule->id, "LS020");
-	cr_assert_eq(r.sum.groups[2].total_ns, 600 * MS);
-	cr_assert_eq(r.sum.groups[2].worst_ns, 210 * MS);
+	cr_assert_eq(r.sum.groups[2].total_ns, 598500 * 1000);
+	cr_assert_eq(r.sum.groups[2].worst_ns, 209500 * 1000);
 	cr_assert_eq(r.sum.groups[2].worst_stall, 2);
 	cr_assert_eq(r.sum.sev_count[SEV_ERROR], 2);
 	cr_assert_eq(r.sum.sev_count[SEV_WARNING], 1);
@@ -817,7 +826,7 @@ static const char json_check[] =
 "assert [x['rule'] for x in g] == ['LS001', 'LS010', 'LS020'], g\n"
 "assert g[0]['call_site'] == {'file': '/srv/app/users.py', 'line': 27,"
 " 'function': 'fetch_user', 'code': 'r = requests.get(url)'}\n"
-"assert g[0]['count'] == 2 and g[0]['total_ms'] == 1550.0 and g[0]['worst_ms'] == 1200.0\n"
+"assert g[0]['count'] == 2 and g[0]['total_ms'] == 1548.0 and g[0]['worst_ms'] == 1200.0\n"
 "assert g[2]['worst_stall'] == 2 and g[2]['severity'] == 'error'\n"
 "assert g[1]['fix'] == 'Pass timeout= to every call'\n";
 
@@ -1090,7 +1099,7 @@ Test(report, run_applies_rules_at_report_time)
 	out = slurp(txt);
 	expect_narrow(out);
 	cr_assert(strstr(out, ". LS020 error sleep: time.sleep on the event loop\n"
-			 "     3 stalls, 600.0 ms in total, worst 210.0 ms\n"
+			 "     3 stalls, 598.5 ms in total, worst 209.5 ms\n"
 			 "     at /srv/app/repo.py:41 in Repository.load\n"), "%s", out);
 	free(out);
 

@@ -43,6 +43,8 @@ static struct stall *mk(uint32_t tid, uint64_t ms, const struct spec *f, int n)
 		st->findings[i].file = f[i].file ? strdup(f[i].file) : NULL;
 		st->findings[i].function = f[i].function ? strdup(f[i].function) : NULL;
 		st->findings[i].line = f[i].line;
+		st->findings[i].ns = st->duration_ns;	/* one cause: all of it */
+		st->findings[i].share = 1;
 	}
 	return st;
 }
