@@ -893,7 +893,7 @@ def hold_gil(started, data):
     """list.sort in C never lets the GIL go: the holder of the GIL."""
     name_thread("gil-holder")
     started.append(True)
-    sorted(data)
+    sorted(data)                                                # @gil_holder
 
 
 async def gil(ctx):

@@ -301,7 +301,9 @@ EXPECT = {
     # 3.12, 3.14 400-440 ms in futex under pthread_cond_timedwait (←
     # take_gil where named) inside Thread.start (Event.wait); 3.13 411 ms on
     # the spin line after start(), from the eval breaker
-    "gil": ([("LS090", ("gil", "gil_spin"), "gil")], LOCKS + ["LS075"]),
+    # the finding's call site is the holder's line (the code to change),
+    # the loop's own line its loop_site (LOOP_SITE)
+    "gil": ([("LS090", "gil_holder", "hold_gil")], LOCKS + ["LS075"]),
     # the worker hashes a precomputed buffer (sha256 drops the GIL): no
     # stall (3.11: a first version that built the buffer in the thread
     # stalled the loop 346 ms in Thread.start: the GIL again)
@@ -365,8 +367,8 @@ EXPECT = {
     # --- sequential awaits ----------------------------------------------
     # the stall (150 ms in clock_nanosleep) is in get_user, awaited first by
     # load_profile: stack get_user ← load_profile ← seq_await
-    "seq_await": ([("LS120", "seq_await", "load_profile"),
-                   ("LS020", "seq_blocking", "get_user")], []),
+    # sequential awaits never block a loop: LS120 is not judged on stalls
+    "seq_await": ([("LS020", "seq_blocking", "get_user")], ["LS120"]),
     # the same calls under asyncio.gather: get_user runs as a task of its
     # own, its stack is get_user alone
     "seq_gathered": ([("LS020", "seq_blocking", "get_user")], ["LS120"]),
@@ -553,6 +555,8 @@ def test_the_sequential_await_pattern_matches_only_sequential_awaits():
 # --- the rules on real stalls ----------------------------------------------
 
 CASES = [(s, v) for s in EXPECT for v in IDS]
+# GIL waits: where the loop itself waited (the finding's loop_site)
+LOOP_SITE = {"LS090": (("gil", "gil_spin"), "gil")}
 
 
 @pytest.mark.parametrize("scenario,version", CASES, ids=[f"{s}-{v}" for s, v in CASES])
@@ -582,6 +586,11 @@ def test_scenario(scenario, version):
         with open(SCRIPT) as src:
             text = src.read().splitlines()[site["line"] - 1]
         assert site["code"] and text.split("  #")[0].strip() in site["code"], site
+        if rule in LOOP_SITE:
+            markers, fn = LOOP_SITE[rule]
+            loop = f.get("loop_site")
+            assert loop and loop["line"] in {M[m] for m in markers} and \
+                loop["function"] == fn, f"{rule}: loop_site {loop}"
     if absent == ALL:       # a stall there may be, but no rule names it
         wrong = sorted({f["rule"] for _, f in findings(ls) if f["rule"] != "LS000"})
         assert not wrong, f"findings in a lookalike: {stalls}"
