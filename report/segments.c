@@ -69,6 +69,19 @@ static uint32_t recursion_entry(const uint32_t *ids, uint32_t n, uint32_t u,
 	return outer;
 }
 
+/* Does the thread run frame u's own code: nothing but the interpreter
+ * inside it (no library, no C function it called)? */
+static bool runs_own_code(const uint32_t *ids, uint32_t u, const struct frames *t)
+{
+	for (uint32_t i = 0; i < u; i++) {
+		const struct frame *f = frames__get(t, ids[i]);
+
+		if (!f || f->kind == FRAME_PYTHON || !(f->interp || f->eval))
+			return false;
+	}
+	return true;
+}
+
 uint32_t segments__site(const uint32_t *ids, uint32_t n, const struct frames *t)
 {
 	uint32_t py = NONE;
@@ -78,8 +91,12 @@ uint32_t segments__site(const uint32_t *ids, uint32_t n, const struct frames *t)
 
 		if (!f || f->kind != FRAME_PYTHON)
 			continue;
-		if (f->user)
+		/* a recursion's own code: charged to the call that entered it;
+		 * a call it makes (a sleep at its bottom) keeps its line */
+		if (f->user && runs_own_code(ids, i, t))
 			return ids[recursion_entry(ids, n, i, t)];
+		if (f->user)
+			return ids[i];
 		if (py == NONE)
 			py = ids[i];
 	}

@@ -5,8 +5,10 @@
  * stacks and frames in, segments out.
  *
  * The call site of a stack: its innermost user Python frame and line;
- * when that function is recursive, the line that entered the recursion
- * (the caller of its outermost call, when that is user code); for a wait
+ * when that function is recursive and the sample is in its own code (not
+ * in a call it makes: a sleep at the bottom of a recursion keeps its
+ * line), the line that entered the recursion (the caller of its outermost
+ * call, when that is user code); for a wait
  * on the GIL, the holder's innermost user frame. Without user frames: the
  * innermost Python frame, else the innermost frame.
  *

@@ -186,6 +186,9 @@ Test(segments, recursion_is_charged_to_the_line_that_entered_it)
 	cr_assert_eq(st->n_segments, 1);
 	cr_expect_eq(st->segments[0].site, F_HANDLER_FIB);
 	cr_expect_eq(st->segments[0].ns, 290 * MS);
+	/* a call the recursion makes (a sleep at its bottom) keeps its line */
+	cr_expect_eq(segments__site((uint32_t[]){ F_NANOSLEEP, F_FIB_BASE, F_FIB,
+						   F_HANDLER_FIB }, 4, t), F_FIB_BASE);
 	/* no recursion: the innermost user frame itself */
 	cr_expect_eq(segments__site((uint32_t[]){ F_FIB, F_HANDLER_FIB }, 2, t), F_FIB);
 	/* entered from a library: the outermost call of the recursion */
