@@ -15,6 +15,9 @@
 #define PY_MINOR_MIN	11
 #define PY_MINOR_MAX	15
 
+/* Interpreters of one process looked at (the list is the target's). */
+#define PY_MAX_INTERPS	64
+
 /* Where a plain class's instances keep their attributes (a type with
  * Py_TPFLAGS_MANAGED_DICT): per version, in words before or after the
  * object. Facts: docs/cpython-layouts.md. */
