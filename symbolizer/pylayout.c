@@ -13,7 +13,7 @@ static const struct py_layout fixed[] = {
 		.minor = 11,
 		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
 		.gil_runtime = 576,	/* gilstate.tstate_current */
-		.tstate_next = 8, .tstate_native_tid = 160,
+		.tstate_next = 8, .tstate_native_tid = 160, .tstate_thread_id = 152,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
 		.code_linetable = 136, .code_firstlineno = 72,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 48, .str_compact_data = 72,
@@ -27,7 +27,7 @@ static const struct py_layout fixed[] = {
 	{
 		.minor = 12,
 		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 72,
-		.tstate_next = 8, .tstate_native_tid = 144,
+		.tstate_next = 8, .tstate_native_tid = 144, .tstate_thread_id = 136,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
 		.code_linetable = 136, .code_firstlineno = 68,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 40, .str_compact_data = 56,
@@ -86,20 +86,21 @@ struct dbg_pos {
 	uint32_t co_filename, co_name, co_qualname, co_linetable, co_firstlineno,
 		 co_adaptive;
 	uint32_t str_state, str_length, str_ascii_size;
+	uint32_t ts_thread_id;
 	struct dbg_obj_pos obj;
 };
 
 static const struct dbg_pos dbg_layouts[] = {
 	{ 13, 584, 40, 72, 144, 168, 184, 200, 232, 240, 248, 264,
-	  280, 288, 296, 304, 312, 344, 544, 552, 560,
+	  280, 288, 296, 304, 312, 344, 544, 552, 560, .ts_thread_id = 192,
 	  .obj = { .modules = 88, .ob_type = 360, .tp_flags = 392,
 		   .ma_keys = 456, .ma_values = 464, .lv_tag = 496, .ob_digit = 504 } },
 	{ 14, 760, 40, 72, 152, 192, 208, 224, 256, 264, 272, 288,
-	  320, 328, 336, 344, 352, 384, 624, 632, 640,
+	  320, 328, 336, 344, 352, 384, 624, 632, 640, .ts_thread_id = 216,
 	  .obj = { .modules = 96, .ob_type = 408, .tp_flags = 440,
 		   .ma_keys = 536, .ma_values = 544, .lv_tag = 576, .ob_digit = 584 } },
 	{ 15, 888, 40, 72, 152, 192, 208, 248, 320, 328, 336, 352,
-	  384, 392, 400, 408, 416, 448, 720, 728, 736,
+	  384, 392, 400, 408, 416, 448, 720, 728, 736, .ts_thread_id = 240,
 	  .obj = { .modules = 96, .ob_type = 472, .tp_flags = 504, .tp_basicsize = 512,
 		   .cached_keys = 536, .ma_keys = 632, .ma_values = 640, .lv_tag = 672,
 		   .ob_digit = 680 } },
@@ -237,6 +238,7 @@ static int read_debug_offsets(struct py_layout *l, const struct dbg_pos *p,
 		{ p->gil_holder, MAX_OFF, &l->gil_interp },
 		{ p->ts_next, MAX_OFF, &l->tstate_next },
 		{ p->ts_native_tid, MAX_OFF, &l->tstate_native_tid },
+		{ p->ts_thread_id, MAX_OFF, &l->tstate_thread_id },
 		{ p->co_filename, MAX_OFF, &l->code_filename },
 		{ p->co_name, MAX_OFF, &l->code_name },
 		{ p->co_qualname, MAX_OFF, &l->code_qualname },

@@ -63,6 +63,7 @@ struct py_layout {
 	uint32_t interp_threads_head;		/* interp -> threads.head */
 	uint32_t tstate_next;
 	uint32_t tstate_native_tid;		/* native_thread_id (gettid in its ns) */
+	uint32_t tstate_thread_id;		/* thread_id (pthread_t: threading's ident) */
 	/* the GIL's holder: a PyThreadState * at _PyRuntime + gil_runtime
 	 * (3.11) or at interp + gil_interp (3.13+); 0 when unknown (3.12) */
 	uint32_t gil_runtime, gil_interp;

@@ -16,6 +16,11 @@
 
 #define MAX_CACHED	LS_MAX_PY_THREADS	/* threads named at once */
 
+/* A thread state: the thread's native_thread_id and its threading ident. */
+struct tstate_id {
+	uint64_t native, ident;
+};
+
 struct pythreads {
 	struct pyobj o;
 	uint64_t runtime;
@@ -26,6 +31,8 @@ struct pythreads {
 	struct pykey k_threading, k_active, k_name, k_native_id;
 	struct pythread *cache;		/* MAX_CACHED */
 	int n;
+	struct tstate_id *ts;		/* one interpreter's, LS_MAX_PY_THREADS */
+	int n_ts;
 };
 
 struct pythreads *pythreads__new(const struct pyobj *o, uint64_t runtime, int pid,
@@ -33,8 +40,9 @@ struct pythreads *pythreads__new(const struct pyobj *o, uint64_t runtime, int pi
 {
 	struct pythreads *t = calloc(1, sizeof(*t));
 
-	if (!t || !(t->cache = calloc(MAX_CACHED, sizeof(*t->cache)))) {
-		free(t);
+	if (!t || !(t->cache = calloc(MAX_CACHED, sizeof(*t->cache))) ||
+	    !(t->ts = calloc(LS_MAX_PY_THREADS, sizeof(*t->ts)))) {
+		pythreads__free(t);
 		return NULL;
 	}
 	t->o = *o;
@@ -53,6 +61,7 @@ void pythreads__free(struct pythreads *t)
 	if (!t)
 		return;
 	free(t->cache);
+	free(t->ts);
 	free(t);
 }
 
@@ -117,6 +126,38 @@ static int interp_active(struct pythreads *t, uint64_t interp, uint64_t *active)
 	return pyobj__dict_get(&t->o, md, &t->k_active, active);
 }
 
+/* The thread states of the interpreter at interp, into t->ts. */
+static void interp_tstates(struct pythreads *t, uint64_t interp)
+{
+	const struct py_layout *l = t->o.l;
+	uint64_t ts;
+
+	t->n_ts = 0;
+	if (read_u64(t, interp + l->interp_threads_head, &ts))
+		return;
+	while (ts && t->n_ts < LS_MAX_PY_THREADS) {
+		struct tstate_id *id = &t->ts[t->n_ts];
+
+		if (read_u64(t, ts + l->tstate_native_tid, &id->native) ||
+		    read_u64(t, ts + l->tstate_thread_id, &id->ident))
+			break;
+		t->n_ts++;
+		if (read_u64(t, ts + l->tstate_next, &ts))
+			break;
+	}
+}
+
+/* Does a thread state of this interpreter have TID tid and ident? A
+ * Thread whose thread ended (3.11/3.12 keep dummy threads in _active),
+ * or whose TID another thread took since, has none. */
+static bool has_tstate(const struct pythreads *t, uint64_t tid, uint64_t ident)
+{
+	for (int i = 0; i < t->n_ts; i++)
+		if (t->ts[i].native == tid && t->ts[i].ident == ident)
+			return true;
+	return false;
+}
+
 struct scan {
 	struct pythreads *t;
 	struct pythread *out;
@@ -130,15 +171,15 @@ static int scan_thread(void *arg, uint64_t ident, uint64_t thread)
 	struct pythreads *t = sc->t;
 	struct pythread *p;
 	uint64_t name, nid;
-	int64_t tid;
+	int64_t tid, id;
 
-	(void)ident;
 	if (sc->n >= sc->max)
 		return 1;
 	p = &sc->out[sc->n];
 	/* _native_id is None until the thread runs: no TID, no entry */
 	if (pyobj__attr(&t->o, thread, &t->k_native_id, &nid) ||
 	    pyobj__long(&t->o, nid, &tid) || tid <= 0 || tid > UINT32_MAX ||
+	    pyobj__long(&t->o, ident, &id) || !has_tstate(t, tid, id) ||
 	    pyobj__attr(&t->o, thread, &t->k_name, &name) ||
 	    pyobj__str(&t->o, name, p->name, sizeof(p->name)))
 		return 0;
@@ -230,8 +271,10 @@ int pythreads__read(struct pythreads *t, struct pythread *out, int max)
 	if (read_u64(t, t->runtime + l->runtime_interp_head, &interp))
 		return -EFAULT;
 	for (int ni = 0; interp && ni < PY_MAX_INTERPS && sc.n < max; ni++) {
-		if (!interp_active(t, interp, &active))
+		if (!interp_active(t, interp, &active)) {
+			interp_tstates(t, interp);
 			pyobj__dict_each(&t->o, active, scan_thread, &sc);
+		}
 		if (read_u64(t, interp + l->interp_next, &interp))
 			break;
 	}

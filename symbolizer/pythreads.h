@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The target's Python thread names, read from outside: each interpreter's
  * threading._active (ident -> Thread, the main thread and dummy threads
- * included), each Thread's _name and _native_id (its TID). Cached, and
- * read again at most once per refresh interval. */
+ * included), each Thread's _name and _native_id (its TID), taken when a
+ * thread state of that interpreter has the same TID and ident. Cached,
+ * and read again at most once per refresh interval. */
 #ifndef LS_PYTHREADS_H
 #define LS_PYTHREADS_H
 #include <stddef.h>

@@ -133,6 +133,8 @@ static void expect_layout(const struct py_layout *l, const struct want *w)
 		     l->interp_threads_head);
 	cr_expect_eq(l->tstate_next, w->ts_next);
 	cr_expect_eq(l->tstate_native_tid, w->native_tid, "native tid %u", l->tstate_native_tid);
+	/* thread_id: 8 before native_thread_id in every version */
+	cr_expect_eq(l->tstate_thread_id, w->native_tid - 8, "thread id %u", l->tstate_thread_id);
 	cr_expect_eq(l->code_filename, w->co_filename);
 	cr_expect_eq(l->code_name, w->co_name);
 	cr_expect_eq(l->code_qualname, w->co_qualname);

@@ -27,16 +27,43 @@ static uint64_t thread(const char *name, int64_t native_id, bool as_dict, uint64
 	return fk_instance(tnames, vals, 5, as_dict, type);
 }
 
-/* _PyRuntime of one interpreter whose threading._active holds threads. */
-static uint64_t runtime_with(const uint64_t *threads, unsigned int n, bool with_threading)
+#define IDENT(i)	(140000000000000LL + 4096 * (i))	/* a pthread_t */
+
+/* A list of thread states, (native_thread_id, thread_id) each. */
+static uint64_t tstates(const int64_t *native, const int64_t *ident, unsigned int n)
+{
+	uint64_t head = 0;
+
+	for (unsigned int i = n; i-- > 0;) {
+		uint64_t ts = fk_alloc(FL.tstate_native_tid + 8);
+
+		fk_put64(ts + FL.tstate_next, head);
+		fk_put64(ts + FL.tstate_native_tid, native[i]);
+		fk_put64(ts + FL.tstate_thread_id, ident[i]);
+		head = ts;
+	}
+	return head;
+}
+
+/* _PyRuntime of one interpreter whose threading._active holds threads
+ * (keyed IDENT(i)); the thread states: native[i] (0: none) and IDENT(i). */
+static uint64_t runtime_with(const uint64_t *threads, const int64_t *native, unsigned int n,
+			     bool with_threading)
 {
 	static const char *const mnames[] = { "sys", "builtins", "threading", "os" };
 	static const char *const gnames[] = { "_limbo", "_active", "_dangling" };
 	uint64_t idents[16], globals[3], mods[4], module, rt, interp;
+	int64_t ts_native[16], ts_ident[16];
+	unsigned int n_ts = 0;
 
 	cr_assert_leq(n, 16);
-	for (unsigned int i = 0; i < n; i++)
-		idents[i] = fk_int(140000000000000LL + 4096 * i);
+	for (unsigned int i = 0; i < n; i++) {
+		idents[i] = fk_int(IDENT(i));
+		if (native[i]) {
+			ts_native[n_ts] = native[i];
+			ts_ident[n_ts++] = IDENT(i);
+		}
+	}
 	globals[0] = fk_str_dict(NULL, NULL, 0);
 	globals[1] = fk_dict(fk_keys(0, 5, idents, threads, n), 0);
 	globals[2] = fk_int(3);
@@ -47,6 +74,7 @@ static uint64_t runtime_with(const uint64_t *threads, unsigned int n, bool with_
 	mods[2] = module;
 	interp = fk_alloc(FL.obj.interp_modules + 64);
 	fk_put64(interp + FL.interp_next, 0);
+	fk_put64(interp + FL.interp_threads_head, tstates(ts_native, ts_ident, n_ts));
 	fk_put64(interp + FL.obj.interp_modules,
 		 fk_str_dict(mnames, mods, with_threading ? 4 : 2));
 	rt = fk_alloc(FL.runtime_interp_head + 8);
@@ -66,7 +94,7 @@ static void check_read(unsigned int minor)
 	th[0] = thread("MainThread", getpid(), false, &type);
 	th[1] = thread("cache-warmer-with-a-long-name", NO_TASK, true, &type);
 	th[2] = thread("not-started", 0, false, &type);
-	rt = runtime_with(th, 3, true);
+	rt = runtime_with(th, (int64_t[]){ getpid(), NO_TASK, 0 }, 3, true);
 	t = pythreads__new(&FO, rt, getpid(), HOUR_NS);
 	cr_assert_not_null(t);
 	n = pythreads__read(t, out, 8);
@@ -117,7 +145,7 @@ Test(pythreads, cached)
 
 	fk_init(12);
 	th = thread("before", getpid(), false, &type);
-	rt = runtime_with(&th, 1, true);
+	rt = runtime_with(&th, (int64_t[]){ getpid() }, 1, true);
 	t = pythreads__new(&FO, rt, getpid(), HOUR_NS);
 	t0 = pythreads__new(&FO, rt, getpid(), 0);
 	cr_assert(t && t0);
@@ -147,14 +175,15 @@ Test(pythreads, degraded)
 
 	fk_init(13);
 	th[0] = thread("x", getpid(), false, &type);
-	t = pythreads__new(&FO, runtime_with(th, 1, false), getpid(), 0);
+	t = pythreads__new(&FO, runtime_with(th, (int64_t[]){ getpid() }, 1, false), getpid(), 0);
 	cr_expect_eq(pythreads__read(t, out, 4), 0, "no threading: no names");
 	pythreads__free(t);
 
 	th[0] = thread(NULL, getpid(), false, &type);		/* _name an int */
 	th[1] = thread("", getpid(), false, &type);
-	th[2] = thread("evil\x1b[2J\nname\x9b" "1m", getpid(), false, &type);	/* ESC, LF, U+009B (CSI) */
-	rt = runtime_with(th, 3, true);
+	/* ESC, LF, U+009B (CSI) */
+	th[2] = thread("evil\x1b[2J\nname\x9b" "1m", getpid(), false, &type);
+	rt = runtime_with(th, (int64_t[]){ getpid(), getpid(), getpid() }, 3, true);
 	t = pythreads__new(&FO, rt, getpid(), 0);
 	cr_assert_eq(pythreads__read(t, out, 4), 1);
 	cr_expect_str_eq(out[0].name, "evil?[2J?name?1m");
@@ -167,6 +196,32 @@ Test(pythreads, degraded)
 	pythreads__free(NULL);
 }
 
+/* A Thread is named only when a thread state has its TID and ident: a
+ * dummy thread left in _active after its thread ended (3.11/3.12) does not
+ * name a later thread that took its TID. */
+Test(pythreads, stale_thread_objects)
+{
+	uint64_t type = 0, th[3], rt, ts;
+	struct pythread out[4];
+	struct pythreads *t;
+	int n;
+
+	fk_init(12);
+	th[0] = thread("Dummy-1", getpid(), false, &type);	/* its thread ended */
+	th[1] = thread("worker", getpid(), false, &type);	/* took the TID */
+	th[2] = thread("other-ident", getpid(), false, &type);
+	rt = runtime_with(th, (int64_t[]){ 0, getpid(), getpid() }, 3, true);
+	/* the third thread state's ident is not its Thread's */
+	ts = fk_get64(fk_get64(fk_get64(rt + FL.runtime_interp_head) + FL.interp_threads_head) +
+		      FL.tstate_next);
+	fk_put64(ts + FL.tstate_thread_id, IDENT(7));
+	t = pythreads__new(&FO, rt, getpid(), 0);
+	n = pythreads__read(t, out, 4);
+	cr_assert_eq(n, 1, "%d threads", n);
+	cr_expect_str_eq(out[0].name, "worker");
+	pythreads__free(t);
+}
+
 /* A cycle of interpreters ends: at most PY_MAX_INTERPS are looked at. */
 Test(pythreads, interpreter_cycle)
 {
@@ -176,7 +231,7 @@ Test(pythreads, interpreter_cycle)
 
 	fk_init(12);
 	th = thread("w", getpid(), false, &type);
-	rt = runtime_with(&th, 1, true);
+	rt = runtime_with(&th, (int64_t[]){ getpid() }, 1, true);
 	interp = fk_get64(rt + FL.runtime_interp_head);
 	fk_put64(interp + FL.interp_next, interp);
 	t = pythreads__new(&FO, rt, getpid(), 0);
