@@ -116,13 +116,16 @@ int pyobj__long(const struct pyobj *o, uint64_t addr, int64_t *v)
 	const struct py_obj_offsets *off = &o->l->obj;
 	uint8_t b[64];
 	size_t len = off->long_digits + 4;	/* an int of one digit */
+
+	uint64_t type;
 	int err;
 
-	if (off->long_digits + 3 * 4 > sizeof(b))
+	if (off->long_digits + 3 * 4 > sizeof(b) || off->ob_type + 8 > len)
 		return -EINVAL;
 	if (!addr || o->read(o->ctx, addr, b, len))
 		return -EFAULT;
-	if (!is_type(o, addr, o->types.int_))
+	memcpy(&type, b + off->ob_type, 8);
+	if (o->types.int_ && type != o->types.int_)
 		return -EINVAL;
 	err = pyobj__long_parse(off, b, len, v);
 	if (err != -E2BIG)
@@ -169,20 +172,25 @@ static bool put_utf8(char **o, const char *end, uint32_t cp)
 int pyobj__str(const struct pyobj *o, uint64_t addr, char *out, size_t max)
 {
 	const struct py_layout *l = o->l;
-	uint8_t state, raw[PYOBJ_MAX_STR * 4];
-	uint64_t len, data;
+	uint8_t hdr[64], state, raw[PYOBJ_MAX_STR * 4];
+	uint64_t len, data, type;
 	unsigned int kind;
 	char *p = out, *end = out + max;
+	/* the header up to the ASCII data: type, length, state in one read */
+	size_t hlen = l->str_ascii_data;
 
-	if (!max)
+	if (!max || hlen > sizeof(hdr) || l->str_length + 8 > hlen || l->str_state >= hlen ||
+	    l->obj.ob_type + 8 > hlen)
 		return -EINVAL;
 	out[0] = 0;
-	if (!addr || o->read(o->ctx, addr + l->str_length, &len, 8) ||
-	    o->read(o->ctx, addr + l->str_state, &state, 1))
+	if (!addr || o->read(o->ctx, addr, hdr, hlen))
 		return -EFAULT;
+	memcpy(&len, hdr + l->str_length, 8);
+	memcpy(&type, hdr + l->obj.ob_type, 8);
+	state = hdr[l->str_state];
 	kind = ST_KIND(state);
 	if (!(state & ST_COMPACT) || (kind != 1 && kind != 2 && kind != 4) ||
-	    !is_type(o, addr, o->types.str))
+	    (o->types.str && type != o->types.str))
 		return -EINVAL;
 	/* a character takes a byte at least: no more than fit are read */
 	if (len > PYOBJ_MAX_STR)
