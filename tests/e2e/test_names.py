@@ -102,3 +102,17 @@ def test_a_recording_keeps_the_python_names(tmp_path):
     assert doc["stalls"] and all(s["thread"] == "MainThread" for s in doc["stalls"])
     held = gil_stalls(doc["stalls"])
     assert held and all(s["gil_holder"]["thread"] == NAME for s in held), doc["stalls"]
+
+
+@pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
+def test_doctor_lists_threads_by_their_python_names(version, root, python):
+    w = Workload("names", cmd=workload_cmd(python, root))
+    try:
+        p = subprocess.run([LOOPSTALL, "doctor", "-p", str(w.pid)], capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        w.kill()
+    assert p.returncode == 0, p.stdout + p.stderr
+    threads = [l.split()[1] for l in p.stdout.splitlines() if l.split()[:1] == ["thread"]]
+    assert f"MainThread/{w.pid}" in threads, p.stdout
+    assert any(t.startswith(NAME + "/") for t in threads), p.stdout
