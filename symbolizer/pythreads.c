@@ -236,7 +236,6 @@ static void map_host_tids(int pid, struct pythread *v, int n)
 	int mapped = 0;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	if (same_pid_ns(pid)) {
 		for (int i = 0; i < n; i++) {
 			snprintf(path, sizeof(path), "/proc/%d/task/%u", pid, v[i].ns_tid);
@@ -244,6 +243,7 @@ static void map_host_tids(int pid, struct pythread *v, int n)
 		}
 		return;
 	}
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	if (!(dir = opendir(path)))
 		return;
 	while (mapped < n && (d = readdir(dir))) {
