@@ -17,6 +17,8 @@
 #include "errors.h"
 #include "events.h"
 #include "loopstall.skel.h"
+#include "pyproc.h"
+#include "pythreads.h"
 #include "syscalls.h"
 #include "target.h"
 
@@ -79,8 +81,26 @@ static int check_perf(char *why, size_t len)
 	return 1;
 }
 
-static void list_threads(int pid)
+/* The target's Python thread names; NULL when they cannot be read. */
+static struct pythreads *open_names(const struct target *t, struct pyproc *py)
 {
+	char file[PATH_MAX + 32], why[256];
+	struct pyobj o;
+
+	if (pyproc__open(py, t->pid, t->py_path,
+			 target__py_file(t, file, sizeof(file)) ? NULL : file,
+			 t->py_version_hex, why, sizeof(why)))
+		return NULL;
+	pyproc__obj(py, &o);
+	return pythreads__new(&o, py->runtime, t->pid, PYTHREADS_REFRESH_NS);
+}
+
+/* Each thread: its Python name (else its OS name), what it waits in. */
+static void list_threads(const struct target *t)
+{
+	struct pythreads *names;
+	struct pyproc py;
+	int pid = t->pid;
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
@@ -89,15 +109,19 @@ static void list_threads(int pid)
 	dir = opendir(path);
 	if (!dir)
 		return;
+	names = open_names(t, &py);
 	while ((d = readdir(dir))) {
-		char name[32], sc[128], nrbuf[32], p[300];
+		char name[PYTHREAD_NAME_MAX], sc[128], nrbuf[32], p[300];
 		const char *what = "running";
 		FILE *f;
 		int tid = atoi(d->d_name), nr = -1;
 
 		if (tid <= 0)
 			continue;
-		target__thread_name(pid, tid, name, sizeof(name));
+		if (pythreads__name(names, tid, name, sizeof(name))) {
+			target__thread_name(pid, tid, name, sizeof(name));
+			pythread__clean_name(name);
+		}
 		snprintf(p, sizeof(p), "/proc/%d/task/%d/syscall", pid, tid);
 		f = fopen(p, "re");
 		if (f && fgets(sc, sizeof(sc), f) && sscanf(sc, "%d", &nr) == 1 && nr >= 0)
@@ -108,6 +132,7 @@ static void list_threads(int pid)
 		       nr >= 0 && strstr(what, "epoll") ? " (an event loop, idle)" : "");
 	}
 	closedir(dir);
+	pythreads__free(names);
 }
 
 int doctor__run(int pid, const char *btf, int verbose)
@@ -152,7 +177,7 @@ int doctor__run(int pid, const char *btf, int verbose)
 				 t.comm, t.py_version, t.py_path,
 				 t.py_shared ? "shared libpython" : "static");
 			check(1, "target", why);
-			list_threads(pid);
+			list_threads(&t);
 			target__close(&t);
 			break;
 		case TARGET_NO_ACCESS:

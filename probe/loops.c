@@ -80,6 +80,15 @@ uint64_t loops__tstate(struct session *s, uint32_t tid)
 	return ts;
 }
 
+bool loops__thread_name(struct session *s, uint32_t tid, char *buf, size_t len)
+{
+	if (!pythreads__name(s->names, tid, buf, len))
+		return true;
+	target__thread_name(s->tgt.pid, tid, buf, len);
+	pythread__clean_name(buf);
+	return false;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t a = s ? strlen(s) : 0, b = strlen(suffix);
@@ -177,7 +186,7 @@ struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kin
 		return NULL;
 	if (l->kind != LOOP_PENDING || !in_poll)
 		return l;
-	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
+	loops__thread_name(s, tid, l->info.thread, sizeof(l->info.thread));
 	kind = classify(s, tid);
 	if (kind < 0)
 		return NULL;
@@ -264,6 +273,7 @@ int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq)
 	l->n_gil_frames = n > 0 ? n : 0;
 	l->gil_seq = seq;
 	l->gil_tid = holder;
+	loops__thread_name(s, holder, l->gil_thread, sizeof(l->gil_thread));
 	return 0;
 }
 
@@ -274,7 +284,9 @@ void loops__gil_to_stall(struct session *s, struct stall *st)
 	if (!l || l->gil_seq != st->seq || !l->gil_tid)
 		return;
 	st->gil_tid = l->gil_tid;
-	target__thread_name(st->pid, l->gil_tid, st->gil_thread, sizeof(st->gil_thread));
+	/* named while it held the GIL; a Python name read since wins */
+	if (pythreads__name(s->names, l->gil_tid, st->gil_thread, sizeof(st->gil_thread)))
+		pythread__copy_name(st->gil_thread, sizeof(st->gil_thread), l->gil_thread);
 	st->gil_frames = l->gil_frames;
 	st->n_gil_frames = l->n_gil_frames;
 	l->gil_frames = NULL;
@@ -353,7 +365,7 @@ static int discover_thread(struct session *s, uint32_t tid)
 		return 0;
 	if (!(l = loop_new(&s->loops, tid, poll_kind ? poll_kind : LS_POLL_EPOLL)))
 		return -ENOMEM;
-	target__thread_name(s->tgt.pid, tid, l->info.thread, sizeof(l->info.thread));
+	loops__thread_name(s, tid, l->info.thread, sizeof(l->info.thread));
 	l->kind = kind;
 	if (kind == LOOP_UVLOOP)
 		l->info.poll = "uvloop";

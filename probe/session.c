@@ -80,9 +80,9 @@ static int session_account(struct session *s, struct stall *st)
 	if (l->kind == LOOP_NOT)
 		return 0;
 	/* the name now (threads rename themselves), else as first seen */
-	target__thread_name(st->pid, st->tid, st->thread, sizeof(st->thread));
+	loops__thread_name(s, st->tid, st->thread, sizeof(st->thread));
 	if (!strcmp(st->thread, "?"))
-		snprintf(st->thread, sizeof(st->thread), "%s", l->info.thread);
+		pythread__copy_name(st->thread, sizeof(st->thread), l->info.thread);
 	st->start_unix_ns = st->start_ns + s->mono_to_unix;
 	st->before_attach = l->attach_seq && st->seq == l->attach_seq;
 	return l->kind == LOOP_PENDING ? 2 : 1;
@@ -382,6 +382,14 @@ static int session_target(struct session *s)
 	s->have_py = !err;
 	if (resolver__set_python(&s->res, s->have_py ? &s->py : NULL, s->tgt.py_path))
 		return ls_error(LS_EXIT_ENV, "out of memory");
+	if (s->have_py) {
+		struct pyobj o;
+
+		pyproc__obj(&s->py, &o);
+		s->names = pythreads__new(&o, s->py.runtime, s->tgt.pid, PYTHREADS_REFRESH_NS);
+		if (!s->names)
+			return ls_error(LS_EXIT_ENV, "out of memory");
+	}
 	if (s->have_py && s->bpf.skel) {
 		/* the walker's layout: set now that the interpreter is known
 		 * (a started command: after the probes were attached) */
@@ -647,6 +655,7 @@ static void session_destroy(struct session *s)
 	summary__free(&s->out.sum);
 	held__free(&s->held);
 	resolver__free(&s->res);
+	pythreads__free(s->names);
 	free(s->ids);
 	rules__free(&s->rules);
 	loops__free(&s->loops);

@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "held.h"
 #include "pyproc.h"
+#include "pythreads.h"
 #include "recording.h"
 #include "resolve.h"
 #include "snapshot.h"
@@ -35,6 +36,7 @@ struct loop_state {
 	/* who held the GIL while this loop last waited for it */
 	uint64_t gil_seq;
 	uint32_t gil_tid;
+	char gil_thread[PYTHREAD_NAME_MAX];	/* its name then */
 	uint32_t n_gil_frames;
 	uint32_t *gil_frames;
 	uint64_t blocked_seq;		/* busy interval last reported as blocked */
@@ -66,6 +68,7 @@ struct session {
 	struct target tgt;
 	struct pyproc py;
 	bool have_py;
+	struct pythreads *names;	/* Python thread names; NULL without py */
 	pid_t child;			/* record -- CMD: our child, 0 otherwise */
 	struct probes bpf;
 	struct assembler as;
@@ -100,6 +103,9 @@ struct loop_state *loops__find(struct session *s, uint32_t tid);
  * attach (their interval counts from now; attach_seq says so). 0 or
  * -ENOMEM. */
 int loops__discover(struct session *s);
+/* The name of thread tid: its Python name, else its OS name, else "?";
+ * made printable. True when it is its Python name. */
+bool loops__thread_name(struct session *s, uint32_t tid, char *buf, size_t len);
 /* The PyThreadState of tid, 0 when unknown. */
 uint64_t loops__tstate(struct session *s, uint32_t tid);
 /* New loop threads, and loops blocked long enough to say so now. 0 or

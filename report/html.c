@@ -328,7 +328,7 @@ static void print_timeline(FILE *f, const struct report *r)
 	}
 	for (uint32_t i = 0; i < rows; i++) {
 		int y = 20 + i * TL_ROW;
-		char who[48];
+		char who[PYTHREAD_NAME_MAX + 16];
 
 		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%d\" fill=\"#f6f8fa\"/>\n",
 			TL_LABEL, y, plot, TL_ROW - 4);

@@ -19,7 +19,7 @@ enum out_format { OUT_TEXT, OUT_JSON };
 /* A loop thread, as found. */
 struct loop_info {
 	uint32_t tid;
-	char thread[16];
+	char thread[PYTHREAD_NAME_MAX];
 	const char *poll;		/* "epoll", "poll", "select", "uvloop" */
 };
 

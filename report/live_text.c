@@ -62,7 +62,7 @@ static void put_first_line(FILE *f, const char *text, int width)
 /* The Python stack of the thread holding the GIL, its user code first. */
 static void print_gil_holder_text(FILE *f, const struct stall *s, const struct frames *frames)
 {
-	char who[64];
+	char who[PYTHREAD_NAME_MAX + 16];
 	int shown = 0;
 
 	snprintf(who, sizeof(who), "%s/%u", s->gil_thread, s->gil_tid);

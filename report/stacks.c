@@ -205,7 +205,7 @@ static void speedscope_profile(FILE *f, const struct report *r, const struct loo
 	const struct frames *frames = r->rec->frames;
 	uint64_t total = 0;
 	bool first = true;
-	char name[64];
+	char name[PYTHREAD_NAME_MAX + 16];
 
 	fputs("{\"type\":\"sampled\",\"name\":", f);
 	snprintf(name, sizeof(name), "%s/%u", t->thread, t->tid);

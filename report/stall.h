@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "loopstall.h"
+#include "pythreads.h"
 #include "stack.h"
 
 struct stack_count {
@@ -55,7 +56,7 @@ struct segment {
 
 struct stall {
 	uint32_t pid, tid;
-	char thread[16];
+	char thread[PYTHREAD_NAME_MAX];	/* its Python name, else its OS name */
 	uint64_t seq;
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
 	uint64_t start_unix_ns;
@@ -81,7 +82,7 @@ struct stall {
 	struct finding *findings;	/* by segment, then in rule order */
 	/* the thread holding the GIL the loop waited for, if it did */
 	uint32_t gil_tid;
-	char gil_thread[16];
+	char gil_thread[PYTHREAD_NAME_MAX];
 	uint32_t n_gil_frames;
 	uint32_t *gil_frames;		/* its Python stack, innermost first */
 };

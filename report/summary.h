@@ -31,7 +31,7 @@ struct finding_group {
 /* Stalled time of one loop thread. */
 struct loop_summary {
 	uint32_t tid;
-	char thread[16];
+	char thread[PYTHREAD_NAME_MAX];
 	uint32_t stalls;
 	uint64_t stalled_ns, worst_ns;
 };

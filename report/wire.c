@@ -195,12 +195,33 @@ int v_str(const struct field *f, char **s)
 	return *s ? 0 : -ENOMEM;
 }
 
+/* Drop a last character of s (n bytes) that its end cuts short: a
+ * longer name (another writer's) or a damaged one. */
+static void utf8_cut(char *s, size_t n)
+{
+	size_t at = n, need;
+	unsigned char lead;
+
+	while (at && ((unsigned char)s[at - 1] & 0xc0) == 0x80 && n - at < 3)
+		at--;
+	if (!at)
+		return;
+	lead = s[at - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (at - 1 + need > n)
+		s[at - 1] = 0;
+}
+
 void v_name(const struct field *f, char *name, size_t len)
 {
+	size_t n;
+
 	if (f->wt != WT_BYTES)
 		return;
 	memset(name, 0, len);
-	memcpy(name, f->p, f->n < len - 1 ? f->n : len - 1);
+	n = f->n < len - 1 ? f->n : len - 1;
+	memcpy(name, f->p, n);
+	utf8_cut(name, n);
 }
 
 int v_int(const struct field *f, int def)

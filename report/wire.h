@@ -74,6 +74,8 @@ int next_field(struct dec *d, struct field *f);
 uint64_t v_uint(const struct field *f, uint64_t def);
 int64_t v_sint(const struct field *f, int64_t def);
 int v_str(const struct field *f, char **s);
+/* A bytes field into a fixed buffer, NUL-terminated, cut on a UTF-8
+ * character boundary when longer. */
 void v_name(const struct field *f, char *name, size_t len);
 int v_int(const struct field *f, int def);
 

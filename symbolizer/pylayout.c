@@ -13,7 +13,7 @@ static const struct py_layout fixed[] = {
 		.minor = 11,
 		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 16,
 		.gil_runtime = 576,	/* gilstate.tstate_current */
-		.tstate_next = 8, .tstate_native_tid = 160,
+		.tstate_next = 8, .tstate_native_tid = 160, .tstate_thread_id = 152,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
 		.code_linetable = 136, .code_firstlineno = 72,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 48, .str_compact_data = 72,
@@ -27,7 +27,7 @@ static const struct py_layout fixed[] = {
 	{
 		.minor = 12,
 		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 72,
-		.tstate_next = 8, .tstate_native_tid = 144,
+		.tstate_next = 8, .tstate_native_tid = 144, .tstate_thread_id = 136,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
 		.code_linetable = 136, .code_firstlineno = 68,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 40, .str_compact_data = 56,
@@ -40,6 +40,43 @@ static const struct py_layout fixed[] = {
 	},
 };
 
+/* Objects (thread names), per version: all of it for 3.11 and 3.12; for
+ * 3.13+ what _Py_DebugOffsets lacks, the rest read from it (dbg_obj_pos).
+ * Checked on the same binaries, inside each interpreter with ctypes
+ * (docs/cpython-layouts.md). */
+#define OBJ_COMMON							\
+	.ob_type = 8, .module_dict = 16, .type_flags = 168, .type_basicsize = 32, \
+	.flag_managed_dict = 1 << 4, .dict_keys = 32, .dict_values = 40,	\
+	.keys_log2_size = 8, .keys_log2_index_bytes = 9, .keys_kind = 10,	\
+	.keys_nentries = 24, .keys_indices = 32, .attrs_dict = -24,		\
+	.long_size = 16, .long_digits = 24
+#define OBJ_INLINE							\
+	.attrs = PY_ATTRS_INLINE, .flag_inline_values = 1 << 2,		\
+	.values_header = true, .values_capacity = 0, .values_valid = 3,	\
+	.values_data = 8, .long_tagged = true
+
+static const struct {
+	unsigned int minor;
+	struct py_obj_offsets o;
+} obj_fixed[] = {
+	{ 11, { OBJ_COMMON, .interp_modules = 888, .type_cached_keys = 872,
+		.attrs = PY_ATTRS_VALUES_PTR, .attrs_values = -32 } },
+	{ 12, { OBJ_COMMON, .interp_modules = 944, .type_cached_keys = 880,
+		.attrs = PY_ATTRS_DICT_OR_VALUES, .long_tagged = true } },
+	{ 13, { OBJ_COMMON, OBJ_INLINE, .type_cached_keys = 880 } },
+	{ 14, { OBJ_COMMON, OBJ_INLINE, .type_cached_keys = 880 } },
+	{ 15, { OBJ_COMMON, OBJ_INLINE } },
+};
+
+_Static_assert(sizeof(obj_fixed) / sizeof(obj_fixed[0]) == PY_MINOR_MAX - PY_MINOR_MIN + 1,
+	       "object offsets for every supported version");
+
+/* Positions of the object offsets inside _Py_DebugOffsets (0: not there). */
+struct dbg_obj_pos {
+	uint32_t modules, ob_type, tp_flags, tp_basicsize, cached_keys;
+	uint32_t ma_keys, ma_values, lv_tag, ob_digit;
+};
+
 /* Positions of the fields we use inside _Py_DebugOffsets, per layout. */
 struct dbg_pos {
 	unsigned int minor;
@@ -49,15 +86,24 @@ struct dbg_pos {
 	uint32_t co_filename, co_name, co_qualname, co_linetable, co_firstlineno,
 		 co_adaptive;
 	uint32_t str_state, str_length, str_ascii_size;
+	uint32_t ts_thread_id;
+	struct dbg_obj_pos obj;
 };
 
 static const struct dbg_pos dbg_layouts[] = {
 	{ 13, 584, 40, 72, 144, 168, 184, 200, 232, 240, 248, 264,
-	  280, 288, 296, 304, 312, 344, 544, 552, 560 },
+	  280, 288, 296, 304, 312, 344, 544, 552, 560, .ts_thread_id = 192,
+	  .obj = { .modules = 88, .ob_type = 360, .tp_flags = 392,
+		   .ma_keys = 456, .ma_values = 464, .lv_tag = 496, .ob_digit = 504 } },
 	{ 14, 760, 40, 72, 152, 192, 208, 224, 256, 264, 272, 288,
-	  320, 328, 336, 344, 352, 384, 624, 632, 640 },
+	  320, 328, 336, 344, 352, 384, 624, 632, 640, .ts_thread_id = 216,
+	  .obj = { .modules = 96, .ob_type = 408, .tp_flags = 440,
+		   .ma_keys = 536, .ma_values = 544, .lv_tag = 576, .ob_digit = 584 } },
 	{ 15, 888, 40, 72, 152, 192, 208, 248, 320, 328, 336, 352,
-	  384, 392, 400, 408, 416, 448, 720, 728, 736 },
+	  384, 392, 400, 408, 416, 448, 720, 728, 736, .ts_thread_id = 240,
+	  .obj = { .modules = 96, .ob_type = 472, .tp_flags = 504, .tp_basicsize = 512,
+		   .cached_keys = 536, .ma_keys = 632, .ma_values = 640, .lv_tag = 672,
+		   .ob_digit = 680 } },
 };
 
 _Static_assert(sizeof(fixed) / sizeof(fixed[0]) + sizeof(dbg_layouts) / sizeof(dbg_layouts[0]) ==
@@ -192,6 +238,7 @@ static int read_debug_offsets(struct py_layout *l, const struct dbg_pos *p,
 		{ p->gil_holder, MAX_OFF, &l->gil_interp },
 		{ p->ts_next, MAX_OFF, &l->tstate_next },
 		{ p->ts_native_tid, MAX_OFF, &l->tstate_native_tid },
+		{ p->ts_thread_id, MAX_OFF, &l->tstate_thread_id },
 		{ p->co_filename, MAX_OFF, &l->code_filename },
 		{ p->co_name, MAX_OFF, &l->code_name },
 		{ p->co_qualname, MAX_OFF, &l->code_qualname },
@@ -224,6 +271,50 @@ static int read_debug_offsets(struct py_layout *l, const struct dbg_pos *p,
 	return 0;
 }
 
+/* The object offsets _Py_DebugOffsets has (positions p) over the table's
+ * (o). 0, or -EINVAL with a reason. */
+static int read_debug_obj_offsets(struct py_obj_offsets *o, const struct dbg_obj_pos *p,
+				  const uint8_t *dbg, char *why, size_t why_len)
+{
+	const struct {
+		uint32_t pos;
+		uint32_t *to;
+	} get[] = {
+		{ p->modules, &o->interp_modules }, { p->ob_type, &o->ob_type },
+		{ p->tp_flags, &o->type_flags }, { p->tp_basicsize, &o->type_basicsize },
+		{ p->cached_keys, &o->type_cached_keys }, { p->ma_keys, &o->dict_keys },
+		{ p->ma_values, &o->dict_values }, { p->lv_tag, &o->long_size },
+		{ p->ob_digit, &o->long_digits },
+	};
+
+	for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++) {
+		uint64_t v;
+
+		if (!get[i].pos)
+			continue;
+		v = u64_at(dbg, get[i].pos);
+		if (v >= MAX_OFF) {
+			snprintf(why, why_len, "_Py_DebugOffsets holds 0x%llx at %u, not "
+				 "an offset", (unsigned long long)v, get[i].pos);
+			return -EINVAL;
+		}
+		*get[i].to = v;
+	}
+	return 0;
+}
+
+/* The object offsets of 3.minor from the table; 0 or -ENOTSUP. */
+static int set_obj_offsets(struct py_layout *l, unsigned int minor)
+{
+	for (size_t i = 0; i < sizeof(obj_fixed) / sizeof(obj_fixed[0]); i++) {
+		if (obj_fixed[i].minor == minor) {
+			l->obj = obj_fixed[i].o;
+			return 0;
+		}
+	}
+	return -ENOTSUP;
+}
+
 /* What _Py_DebugOffsets does not say, the same on every 3.13+. */
 static void set_debug_constants(struct py_layout *l, unsigned int minor)
 {
@@ -247,6 +338,7 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (fixed[i].minor == minor) {
 			*l = fixed[i];
+			set_obj_offsets(l, minor);
 			return set_windows(l, why, why_len);
 		}
 	}
@@ -259,6 +351,10 @@ int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
 	err = check_debug_header(p, minor, dbg, dbg_len, why, why_len);
 	if (!err)
 		err = read_debug_offsets(l, p, dbg, why, why_len);
+	if (!err)
+		err = set_obj_offsets(l, minor);
+	if (!err)
+		err = read_debug_obj_offsets(&l->obj, &p->obj, dbg, why, why_len);
 	if (err)
 		return err;
 	set_debug_constants(l, minor);

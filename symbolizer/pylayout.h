@@ -4,6 +4,7 @@
  * release needs no rebuild. Facts: docs/cpython-layouts.md. */
 #ifndef LS_PYLAYOUT_H
 #define LS_PYLAYOUT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -14,6 +15,46 @@
 #define PY_MINOR_MIN	11
 #define PY_MINOR_MAX	15
 
+/* Interpreters of one process looked at (the list is the target's). */
+#define PY_MAX_INTERPS	64
+
+/* Where a plain class's instances keep their attributes (a type with
+ * Py_TPFLAGS_MANAGED_DICT): per version, in words before or after the
+ * object. Facts: docs/cpython-layouts.md. */
+enum py_attrs {
+	PY_ATTRS_VALUES_PTR = 1,	/* 3.11: a values pointer at obj + attrs_values,
+					   the dict (once made) at obj + attrs_dict */
+	PY_ATTRS_DICT_OR_VALUES,	/* 3.12: one word at obj + attrs_dict: the
+					   values' address - 1 (low bit set), or the dict */
+	PY_ATTRS_INLINE,		/* 3.13+: values at obj + tp_basicsize while
+					   the type has INLINE_VALUES and they are valid,
+					   else the dict at obj + attrs_dict */
+};
+
+/* Objects read for thread names (pyobj.c, pythreads.c): modules, types,
+ * dicts and their keys, instance attributes, ints. */
+struct py_obj_offsets {
+	uint32_t interp_modules;		/* interp -> sys.modules (a dict) */
+	uint32_t ob_type, module_dict;		/* PyObject.ob_type, module.md_dict */
+	uint32_t type_flags, type_basicsize;	/* PyTypeObject */
+	uint32_t type_cached_keys;		/* PyHeapTypeObject.ht_cached_keys */
+	uint64_t flag_managed_dict, flag_inline_values;	/* tp_flags bits (0: none) */
+	uint32_t dict_keys, dict_values;	/* PyDictObject.ma_keys, ma_values */
+	/* PyDictKeysObject: u8 log2 size, u8 log2 index bytes, u8 kind,
+	 * ssize nentries, then the indices and the entries */
+	uint32_t keys_log2_size, keys_log2_index_bytes, keys_kind, keys_nentries;
+	uint32_t keys_indices;
+	/* PyDictValues: the pointers at values_data; from 3.13 a header of
+	 * u8 capacity and u8 valid (values_header) */
+	uint32_t values_data, values_capacity, values_valid;
+	bool values_header;
+	enum py_attrs attrs;
+	int32_t attrs_dict, attrs_values;	/* from the object (negative: before it) */
+	/* PyLongObject: ob_size (3.11) or lv_tag (3.12+, long_tagged), digits */
+	uint32_t long_size, long_digits;
+	bool long_tagged;
+};
+
 struct py_layout {
 	unsigned int minor;			/* PY_MINOR_MIN..PY_MINOR_MAX */
 	/* runtime */
@@ -22,6 +63,7 @@ struct py_layout {
 	uint32_t interp_threads_head;		/* interp -> threads.head */
 	uint32_t tstate_next;
 	uint32_t tstate_native_tid;		/* native_thread_id (gettid in its ns) */
+	uint32_t tstate_thread_id;		/* thread_id (pthread_t: threading's ident) */
 	/* the GIL's holder: a PyThreadState * at _PyRuntime + gil_runtime
 	 * (3.11) or at interp + gil_interp (3.13+); 0 when unknown (3.12) */
 	uint32_t gil_runtime, gil_interp;
@@ -32,6 +74,8 @@ struct py_layout {
 	uint32_t str_length, str_state, str_ascii_data, str_compact_data;
 	/* the frame walker's part */
 	struct ls_py_offsets bpf;
+	/* objects, for thread names */
+	struct py_obj_offsets obj;
 };
 
 /* Fill l for CPython 3.minor. For 3.13+, dbg is the target's

@@ -13,8 +13,6 @@
 #include "maps.h"
 #include "pyproc.h"
 
-#define MAX_INTERPS	64
-
 int pyproc__read(const struct pyproc *p, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
@@ -68,6 +66,28 @@ static int load_bias(int pid, const char *py_path, const char *file, uint64_t *b
 	return err;
 }
 
+/* The built-in types object reads check against. */
+static void find_types(struct pyproc *p, const char *file, uint64_t bias)
+{
+	const struct {
+		const char *name;
+		uint64_t *addr;
+	} t[] = {
+		{ "PyUnicode_Type", &p->types.str }, { "PyLong_Type", &p->types.int_ },
+		{ "PyDict_Type", &p->types.dict }, { "PyModule_Type", &p->types.module },
+	};
+	uint64_t sym;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		*t[i].addr = elf__find_symbol(file, t[i].name, &sym, NULL) ? 0 : sym + bias;
+}
+
+void pyproc__obj(const struct pyproc *p, struct pyobj *o)
+{
+	*o = (struct pyobj){ .l = &p->layout, .read = read_mem, .ctx = (void *)p,
+			     .types = p->types };
+}
+
 int pyproc__open(struct pyproc *p, int pid, const char *py_path, const char *py_file,
 		 uint32_t py_version_hex, char *why, size_t len)
 {
@@ -93,6 +113,7 @@ int pyproc__open(struct pyproc *p, int pid, const char *py_path, const char *py_
 		p->code_type = sym + bias;
 	if (!elf__find_symbol(py_file, "_Py_NoneStruct", &sym, NULL))
 		p->none = sym + bias;
+	find_types(p, py_file, bias);
 
 	dbg_len = pylayout__debug_size(minor);
 	if (dbg_len > sizeof(dbg))
@@ -150,7 +171,7 @@ int pyproc__threads(const struct pyproc *p, struct py_thread *out, int max)
 
 	if (read_u64(p, p->runtime + l->runtime_interp_head, &interp))
 		return -EFAULT;
-	for (; interp && ni < MAX_INTERPS; ni++) {
+	for (; interp && ni < PY_MAX_INTERPS; ni++) {
 		int nt = 0;
 
 		if (read_u64(p, interp + l->interp_threads_head, &ts))

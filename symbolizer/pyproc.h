@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pylayout.h"
+#include "pyobj.h"
 
 struct pyproc {
 	int pid;
@@ -13,6 +14,7 @@ struct pyproc {
 	uint64_t runtime;	/* &_PyRuntime in the target */
 	uint64_t code_type;	/* &PyCode_Type in the target */
 	uint64_t none;		/* &_Py_NoneStruct */
+	struct py_types types;	/* &PyUnicode_Type, … (0: not found) */
 };
 
 struct py_thread {
@@ -29,6 +31,8 @@ int pyproc__open(struct pyproc *p, int pid, const char *py_path, const char *py_
 		 uint32_t py_version_hex, char *why, size_t len);
 /* Read len bytes at addr; 0 or -errno (-EFAULT when unmapped). */
 int pyproc__read(const struct pyproc *p, uint64_t addr, void *buf, size_t len);
+/* A reader of the target's objects (pyobj.h), valid while p is. */
+void pyproc__obj(const struct pyproc *p, struct pyobj *o);
 /* The thread states of every interpreter, matched to host TIDs. Returns
  * the count (at most max) or -errno. */
 int pyproc__threads(const struct pyproc *p, struct py_thread *out, int max);

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "linetable.h"
+#include "pyobj.h"
 #include "pysym.h"
 
 #define NBUCKETS	4096
-#define MAX_STR		1024		/* characters */
 #define MAX_LINETABLE	(1 << 20)
 
 struct entry {
@@ -62,76 +62,17 @@ void pysym__free(struct pysym *s)
 	free(s);
 }
 
-static void put_utf8(char **o, char *end, uint32_t cp)
-{
-	char b[4];
-	int n;
-
-	if (cp < 0x80) {
-		b[0] = cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = 0xc0 | cp >> 6;
-		b[1] = 0x80 | (cp & 0x3f);
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = 0xe0 | cp >> 12;
-		b[1] = 0x80 | (cp >> 6 & 0x3f);
-		b[2] = 0x80 | (cp & 0x3f);
-		n = 3;
-	} else {
-		b[0] = 0xf0 | (cp >> 18 & 7);
-		b[1] = 0x80 | (cp >> 12 & 0x3f);
-		b[2] = 0x80 | (cp >> 6 & 0x3f);
-		b[3] = 0x80 | (cp & 0x3f);
-		n = 4;
-	}
-	if (*o + n < end) {
-		memcpy(*o, b, n);
-		*o += n;
-	}
-}
-
 int pysym__read_str(struct pysym *s, uint64_t addr, char *out, size_t max)
 {
-	const struct py_layout *l = &s->l;
-	uint8_t state, raw[MAX_STR * 4];
-	uint64_t len;
-	unsigned int kind;
-	char *o = out, *end = out + max;
-	uint64_t data;
+	/* no type check: a code object's fields are strs */
+	struct pyobj o = { .l = &s->l, .read = s->read, .ctx = s->ctx };
 
-	out[0] = 0;
-	if (!addr || s->read(s->ctx, addr + l->str_length, &len, 8) ||
-	    s->read(s->ctx, addr + l->str_state, &state, 1))
-		return -EFAULT;
-	kind = (state >> 2) & 7;
-	if (!(state & 0x20) || (kind != 1 && kind != 2 && kind != 4))
-		return -EINVAL;		/* not compact: not a code object's str */
-	if (len > MAX_STR)
-		len = MAX_STR;
-	data = addr + ((state & 0x40) ? l->str_ascii_data : l->str_compact_data);
-	if (len && s->read(s->ctx, data, raw, len * kind))
-		return -EFAULT;
-	for (uint64_t i = 0; i < len; i++) {
-		uint32_t cp;
-
-		if (kind == 1)
-			cp = raw[i];
-		else if (kind == 2)
-			cp = raw[2 * i] | raw[2 * i + 1] << 8;
-		else
-			cp = raw[4 * i] | raw[4 * i + 1] << 8 | raw[4 * i + 2] << 16 |
-			     (uint32_t)raw[4 * i + 3] << 24;
-		put_utf8(&o, end, cp);
-	}
-	*o = 0;
-	return 0;
+	return pyobj__str(&o, addr, out, max);
 }
 
 static char *read_str_dup(struct pysym *s, uint64_t addr)
 {
-	char buf[MAX_STR * 4 + 1];
+	char buf[PYOBJ_MAX_STR * 4 + 1];
 
 	return pysym__read_str(s, addr, buf, sizeof(buf)) ? NULL : strdup(buf);
 }

@@ -53,6 +53,54 @@ static const struct want want315 = {
 	72, LS_NO_OFF, 0, 8, 56, 74, LS_NO_OFF, 208, 3, 3,
 };
 
+/* The object offsets (thread names), per version: the docs' tables. */
+struct want_obj {
+	uint32_t modules, cached_keys;
+	enum py_attrs attrs;
+};
+
+static const struct want_obj obj311 = { 888, 872, PY_ATTRS_VALUES_PTR };
+static const struct want_obj obj312 = { 944, 880, PY_ATTRS_DICT_OR_VALUES };
+static const struct want_obj obj313 = { 7656, 880, PY_ATTRS_INLINE };
+static const struct want_obj obj314 = { 7688, 880, PY_ATTRS_INLINE };
+static const struct want_obj obj315 = { 7592, 888, PY_ATTRS_INLINE };
+
+static void expect_obj(const struct py_layout *l, const struct want_obj *w)
+{
+	const struct py_obj_offsets *o = &l->obj;
+
+	cr_expect_eq(o->interp_modules, w->modules, "3.%u modules %u", l->minor, o->interp_modules);
+	cr_expect_eq(o->type_cached_keys, w->cached_keys, "3.%u ht_cached_keys %u", l->minor,
+		     o->type_cached_keys);
+	cr_expect_eq(o->attrs, w->attrs, "3.%u attrs %d", l->minor, o->attrs);
+	/* the same in every version */
+	cr_expect_eq(o->ob_type, 8);
+	cr_expect_eq(o->module_dict, 16);
+	cr_expect_eq(o->type_flags, 168);
+	cr_expect_eq(o->type_basicsize, 32);
+	cr_expect_eq(o->flag_managed_dict, 1 << 4);
+	cr_expect_eq(o->dict_keys, 32);
+	cr_expect_eq(o->dict_values, 40);
+	cr_expect_eq(o->keys_log2_size, 8);
+	cr_expect_eq(o->keys_log2_index_bytes, 9);
+	cr_expect_eq(o->keys_kind, 10);
+	cr_expect_eq(o->keys_nentries, 24);
+	cr_expect_eq(o->keys_indices, 32);
+	cr_expect_eq(o->attrs_dict, -24);
+	cr_expect_eq(o->long_size, 16);
+	cr_expect_eq(o->long_digits, 24);
+	/* what changed */
+	cr_expect_eq(o->attrs_values, l->minor == 11 ? -32 : 0);
+	cr_expect_eq(o->long_tagged, l->minor >= 12, "3.%u lv_tag", l->minor);
+	cr_expect_eq(o->flag_inline_values, l->minor >= 13 ? 1 << 2 : 0);
+	cr_expect_eq(o->values_header, l->minor >= 13);
+	cr_expect_eq(o->values_data, l->minor >= 13 ? 8 : 0);
+	if (l->minor >= 13) {
+		cr_expect_eq(o->values_capacity, 0);
+		cr_expect_eq(o->values_valid, 3);
+	}
+}
+
 /* The code window: all four fields read by the walker fit in LS_CODE_WIN
  * bytes from code_win, and point where the layout says. */
 static void expect_code_window(const struct py_layout *l)
@@ -85,6 +133,8 @@ static void expect_layout(const struct py_layout *l, const struct want *w)
 		     l->interp_threads_head);
 	cr_expect_eq(l->tstate_next, w->ts_next);
 	cr_expect_eq(l->tstate_native_tid, w->native_tid, "native tid %u", l->tstate_native_tid);
+	/* thread_id: 8 before native_thread_id in every version */
+	cr_expect_eq(l->tstate_thread_id, w->native_tid - 8, "thread id %u", l->tstate_thread_id);
 	cr_expect_eq(l->code_filename, w->co_filename);
 	cr_expect_eq(l->code_name, w->co_name);
 	cr_expect_eq(l->code_qualname, w->co_qualname);
@@ -126,6 +176,7 @@ Test(pylayout, table_311)
 
 	cr_assert_eq(init(&l, 11, NULL, 0), 0, "%s", why);
 	expect_layout(&l, &want311);
+	expect_obj(&l, &obj311);
 	/* firstlineno 72 .. linetable 136+8: from 72 */
 	cr_expect_eq(l.bpf.code_win, 72);
 	cr_expect_eq(l.bpf.code_firstlineno, 0);
@@ -140,6 +191,7 @@ Test(pylayout, table_312)
 
 	cr_assert_eq(init(&l, 12, NULL, 0), 0, "%s", why);
 	expect_layout(&l, &want312);
+	expect_obj(&l, &obj312);
 	/* firstlineno 68: the window starts at 64 */
 	cr_expect_eq(l.bpf.code_win, 64);
 	cr_expect_eq(l.bpf.code_firstlineno, 4);
@@ -212,10 +264,25 @@ static const struct pos_val fields[] = {
 	{ { 560, 640, 736 }, { 40, 40, 40 } },
 	/* unicode_object.compactunicodeobject_size (3.15) */
 	{ { 0, 0, 744 }, { 0, 0, 56 } },
+	/* interpreter_state.imports_modules */
+	{ { 88, 96, 96 }, { 7656, 7688, 7592 } },
+	/* pyobject.ob_type, type_object.tp_flags */
+	{ { 360, 408, 472 }, { 8, 8, 8 } },
+	{ { 392, 440, 504 }, { 168, 168, 168 } },
+	/* type_object.tp_basicsize, heap_type_object.ht_cached_keys (3.15) */
+	{ { 0, 0, 512 }, { 0, 0, 32 } },
+	{ { 0, 0, 536 }, { 0, 0, 888 } },
+	/* dict_object.ma_keys / ma_values */
+	{ { 456, 536, 632 }, { 32, 32, 32 } },
+	{ { 464, 544, 640 }, { 40, 40, 40 } },
+	/* long_object.lv_tag / ob_digit */
+	{ { 496, 576, 672 }, { 16, 16, 16 } },
+	{ { 504, 584, 680 }, { 24, 24, 24 } },
 };
 
 static const uint64_t versions[3] = { 0x030d05f0, 0x030e0af0, 0x030f02f0 };
 static const struct want *const wants[3] = { &want313, &want314, &want315 };
+static const struct want_obj *const want_objs[3] = { &obj313, &obj314, &obj315 };
 
 static void put64(uint8_t *b, uint32_t pos, uint64_t v)
 {
@@ -254,6 +321,7 @@ Test(pylayout, debug_offsets_313_314_315)
 
 		cr_assert_eq(init(&l, 13 + k, b, len), 0, "3.%u: %s", 13 + k, why);
 		expect_layout(&l, wants[k]);
+		expect_obj(&l, want_objs[k]);
 		/* firstlineno 68 .. linetable 136 + 8 */
 		cr_expect_eq(l.bpf.code_win, 64);
 		cr_expect_eq(l.bpf.code_firstlineno, 4);
@@ -293,6 +361,42 @@ Test(pylayout, debug_offsets_values_are_read)
 	cr_expect_eq(l.bpf.code_firstlineno, 4);
 	cr_expect_eq(l.bpf.code_linetable, 80);
 	expect_code_window(&l);
+	free(b);
+}
+
+/* The object offsets _Py_DebugOffsets has come from it; the others from
+ * the table (3.15 has ht_cached_keys and tp_basicsize, 3.13/3.14 do not). */
+Test(pylayout, debug_obj_offsets_values_are_read)
+{
+	struct py_layout l;
+	size_t len;
+	uint8_t *b = blob_of(2, &len);	/* 3.15 */
+
+	put64(b, 96, 8000);		/* imports_modules */
+	put64(b, 536, 896);		/* ht_cached_keys */
+	put64(b, 512, 40);		/* tp_basicsize */
+	put64(b, 632, 48);		/* ma_keys */
+	put64(b, 680, 32);		/* ob_digit */
+	cr_assert_eq(init(&l, 15, b, len), 0, "%s", why);
+	cr_expect_eq(l.obj.interp_modules, 8000);
+	cr_expect_eq(l.obj.type_cached_keys, 896);
+	cr_expect_eq(l.obj.type_basicsize, 40);
+	cr_expect_eq(l.obj.dict_keys, 48);
+	cr_expect_eq(l.obj.long_digits, 32);
+	free(b);
+
+	b = blob_of(1, &len);		/* 3.14: no ht_cached_keys in it */
+	put64(b, 96, 7000);
+	cr_assert_eq(init(&l, 14, b, len), 0, "%s", why);
+	cr_expect_eq(l.obj.interp_modules, 7000);
+	cr_expect_eq(l.obj.type_cached_keys, 880, "from the table");
+	free(b);
+
+	/* no offset of a struct is that big: foreign offsets, refused */
+	b = blob_of(0, &len);
+	put64(b, 88, 1ULL << 40);
+	cr_expect_eq(init(&l, 13, b, len), -EINVAL);
+	cr_expect(strstr(why, "at 88"), "%s", why);
 	free(b);
 }
 
@@ -471,6 +575,7 @@ static void check_real(const char *path, unsigned int minor, const struct want *
 		     (unsigned long long)addr, err);
 	cr_assert_eq(init(&l, minor, b, len), 0, "%s: %s", path, why);
 	expect_layout(&l, w);
+	expect_obj(&l, minor == 13 ? &obj313 : minor == 14 ? &obj314 : &obj315);
 	free(b);
 }
 

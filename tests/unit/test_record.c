@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "recording.h"
+#include "wire.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
@@ -472,6 +473,44 @@ Test(record, round_trip)
 
 /* Frames, stacks and sources go to the file once, before the first stall
  * that needs them. */
+/* Thread names are Python's now: up to PYTHREAD_NAME_MAX - 1 bytes of
+ * UTF-8, written and read back whole; a longer one (another writer's) is
+ * cut on a character boundary. */
+Test(record, long_thread_names)
+{
+	/* 62 bytes: 58 ASCII, then U+20AC (3 bytes) and '!' */
+	static const char name[] = "cache-warmer-with-a-long-name-and-then-some-more-of-it-xyz"
+				   "\xe2\x82\xac!";
+	struct recorder *r = recorder__open(path, &META);
+	struct stall *st = make_stall(1);
+	struct recording rec;
+	struct field f = { .wt = WT_BYTES, .p = (const uint8_t *)name };
+	char cut[60];
+
+	cr_assert_eq(strlen(name), PYTHREAD_NAME_MAX - 2);
+	cr_assert_not_null(r);
+	snprintf(st->thread, sizeof(st->thread), "%s", name);
+	snprintf(st->gil_thread, sizeof(st->gil_thread), "%sZ", name);	/* 63 bytes */
+	cr_assert_eq(recorder__stall(r, st, ft, live), 0);
+	cr_assert_eq(recorder__close(r, &END), 0);
+	read_ok(&rec, path);
+	cr_assert_eq(rec.n_stalls, 1);
+	cr_expect_str_eq(rec.stalls[0]->thread, name);
+	cr_expect_str_eq(rec.stalls[0]->gil_thread, st->gil_thread);
+	recording__free(&rec);
+	stall__free(st);
+	/* into 60 bytes: the euro sign would straddle the end, it goes whole */
+	f.n = strlen(name);
+	v_name(&f, cut, sizeof(cut));
+	cr_expect_eq(strlen(cut), 58, "%s", cut);
+	f.n = 59;
+	v_name(&f, cut, sizeof(cut));
+	cr_expect_eq(strlen(cut), 58);
+	f.n = 10;
+	v_name(&f, cut, sizeof(cut));
+	cr_expect_str_eq(cut, "cache-warm");
+}
+
 Test(record, written_once)
 {
 	uint8_t types[64];
