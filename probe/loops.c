@@ -248,28 +248,29 @@ int loops__scan(struct session *s)
 	return 0;
 }
 
-int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq)
+/* Read who holds the GIL the loop of l waits for, and the holder's
+ * Python stack. 0 (nobody else holds it: nothing read) or -ENOMEM. */
+static int gil_read(struct session *s, struct loop_state *l, uint64_t seq)
 {
-	struct loop_state *l = loops__find(s, tid);
 	struct ls_pyframe pf[LS_MAX_PYFRAMES];
 	bool entry[LS_MAX_PYFRAMES];
 	uint64_t ts = 0;
-	uint32_t holder, flags;
+	uint32_t holder, flags, *ids;
 	int n;
 
-	if (!l || (l->gil_seq == seq && l->gil_tid))
-		return 0;
 	holder = pyproc__gil_holder(&s->py, &ts);
-	if (!holder || holder == tid)
+	if (!holder || holder == l->info.tid)
 		return 0;
 	n = pyproc__walk(&s->py, ts, pf, LS_MAX_PYFRAMES, &flags);
+	ids = calloc(n > 0 ? n : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	if (n > 0 && (n = resolver__python(&s->res, pf, n, ids, entry)) < 0) {
+		free(ids);
+		return -ENOMEM;
+	}
 	free(l->gil_frames);
-	l->n_gil_frames = 0;
-	l->gil_frames = calloc(n > 0 ? n : 1, sizeof(*l->gil_frames));
-	if (!l->gil_frames)
-		return -ENOMEM;
-	if (n > 0 && (n = resolver__python(&s->res, pf, n, l->gil_frames, entry)) < 0)
-		return -ENOMEM;
+	l->gil_frames = ids;
 	l->n_gil_frames = n > 0 ? n : 0;
 	l->gil_seq = seq;
 	l->gil_tid = holder;
@@ -277,10 +278,48 @@ int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq)
 	return 0;
 }
 
+int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq)
+{
+	struct loop_state *l = loops__find(s, tid);
+
+	if (!l || (l->gil_seq == seq && l->gil_tid))
+		return 0;
+	l->gil_seq = seq;
+	l->gil_wait = true;	/* nobody may hold it yet: read again */
+	return gil_read(s, l, seq);
+}
+
+static bool has_user_frame(struct session *s, const uint32_t *ids, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct frame *f = frames__get(s->res.frames, ids[i]);
+
+		if (f && f->kind == FRAME_PYTHON && f->user)
+			return true;
+	}
+	return false;
+}
+
+int loops__gil_recheck(struct session *s)
+{
+	for (unsigned int i = 0; i < s->loops.n; i++) {
+		struct loop_state *l = &s->loops.v[i];
+
+		/* read as the holder started (still in threading's bootstrap):
+		 * read again until its own code runs, while the loop waits */
+		if (l->gil_wait && !has_user_frame(s, l->gil_frames, l->n_gil_frames) &&
+		    gil_read(s, l, l->gil_seq))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 void loops__gil_to_stall(struct session *s, struct stall *st)
 {
 	struct loop_state *l = loops__find(s, st->tid);
 
+	if (l && l->gil_seq == st->seq)
+		l->gil_wait = false;
 	if (!l || l->gil_seq != st->seq || !l->gil_tid)
 		return;
 	st->gil_tid = l->gil_tid;

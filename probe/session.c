@@ -577,6 +577,11 @@ static int session_run(struct session *s, const char **ended_by)
 		uint64_t now;
 		int err = ring_buffer__poll(s->bpf.rb, 50);
 
+		/* samples sent without a wakeup (on-CPU ones, and any behind
+		 * them) wait for the stall's end unless drained: a GIL
+		 * holder must be read while it still holds the GIL */
+		if (err == 0)
+			err = ring_buffer__consume(s->bpf.rb);
 		if (err == -EINTR)
 			break;
 		if (err == -ENOMEM)
@@ -584,6 +589,8 @@ static int session_run(struct session *s, const char **ended_by)
 		if (err < 0)
 			return ls_error(LS_EXIT_ENV, "reading the ring buffer: %s", strerror(-err));
 		now = now_mono();
+		if (loops__gil_recheck(s))
+			return nomem();
 		if (now >= next_scan) {
 			if (loops__scan(s) || session_release(s, false))
 				return nomem();

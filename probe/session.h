@@ -35,6 +35,8 @@ struct loop_state {
 	enum loop_kind kind;
 	/* who held the GIL while this loop last waited for it */
 	uint64_t gil_seq;
+	bool gil_wait;			/* gil_seq waits for the GIL: who holds it
+					   is read until it runs its own code */
 	uint32_t gil_tid;
 	char gil_thread[PYTHREAD_NAME_MAX];	/* its name then */
 	uint32_t n_gil_frames;
@@ -113,6 +115,9 @@ uint64_t loops__tstate(struct session *s, uint32_t tid);
 int loops__scan(struct session *s);
 /* The loop waits for the GIL: note who holds it now. 0 or -ENOMEM. */
 int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq);
+/* Loops waiting for the GIL whose holder was read before its own code
+ * ran (threading's bootstrap): read it again. 0 or -ENOMEM. */
+int loops__gil_recheck(struct session *s);
 /* Hand the stall what its loop saw of the GIL holder in that interval. */
 void loops__gil_to_stall(struct session *s, struct stall *st);
 void loops__free(struct loops *l);

@@ -151,20 +151,24 @@ static int frame_site(struct finding *o, uint32_t id, const struct frames *frame
 			f->function, f->code, src);
 }
 
-/* A matcher's hit in segment seg as the finding people read: its time,
- * and its call site: the segment's (a line found by a source pattern
- * stays), and for a GIL wait the loop's own as well. */
+/* A matcher's hit in segment seg as the finding people read: its time
+ * (the part's, in the proportion the rule holds on of what rules naming
+ * something hold on: named; the rest of a call site's time, its Python
+ * around the call, goes with the cause), and its call site: the
+ * segment's (a line found by a source pattern stays), and for a GIL wait
+ * the loop's own as well. */
 static int finding_of(struct finding *o, const struct match_hit *hit, const struct view *v,
-		      const struct stall *st, uint32_t seg, const struct frames *frames,
-		      struct source *src)
+		      const struct stall *st, uint32_t seg, double named,
+		      const struct frames *frames, struct source *src)
 {
 	const struct segment *g = &st->segments[seg];
 	const struct frame *loop = frames__get(frames, g->loop_site);
+	double k = named > 0 ? hit->share / named : 1;
 	const struct match_frame *m;
 
 	o->rule = hit->rule;
 	o->segment = seg;
-	o->ns = (uint64_t)(g->ns * (hit->share < 1 ? hit->share : 1));
+	o->ns = (uint64_t)(g->ns * (k < 1 ? k : 1));
 	o->share = st->duration_ns ? (double)o->ns / st->duration_ns : 0;
 	memcpy(o->evidence, hit->evidence, sizeof(o->evidence));
 	if (g->gil && loop &&
@@ -222,12 +226,15 @@ static int match_segment(const struct rule_pack *pack, struct stall *st, uint32_
 			 const struct frames *frames, struct source *src, uint32_t *cap)
 {
 	struct match_hit found[MAX_FINDINGS];
+	double named = 0;
 	struct view v;
 	int n, err = -ENOMEM;
 
 	if (view_build(&v, st, &st->segments[seg], frames, src))
 		goto cleanup;
 	n = pack ? match__stall(pack, &v.ms, found, MAX_FINDINGS) : 0;
+	if (n)
+		named = match__named_share(pack, &v.ms);
 	if (!n) {	/* still reported, under "other" */
 		match__other(&v.ms, &found[0]);
 		n = 1;
@@ -235,7 +242,7 @@ static int match_segment(const struct rule_pack *pack, struct stall *st, uint32_
 	if (grow(st, n, cap))
 		goto cleanup;
 	for (int i = 0; i < n; i++)
-		if (finding_of(&st->findings[st->n_findings++], &found[i], &v, st, seg,
+		if (finding_of(&st->findings[st->n_findings++], &found[i], &v, st, seg, named,
 			       frames, src))
 			goto cleanup;
 	err = 0;

@@ -86,6 +86,24 @@ static void json_finding(FILE *f, const struct finding *fd)
 			fputc(',', f);
 		json_str(f, r->lints[i]);
 	}
+	fputc(']', f);		/* the caller closes the object */
+}
+
+/* The thread holding the GIL the loop waited for: TID, name, its stack. */
+static void json_holder(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	fprintf(f, "{\"tid\":%u,\"thread\":", s->gil_tid);
+	json_str(f, s->gil_thread);
+	fputs(",\"frames\":[", f);
+	for (uint32_t i = 0, n = 0; frames && i < s->n_gil_frames; i++) {
+		const struct frame *fr = frames__get(frames, s->gil_frames[i]);
+
+		if (!fr)
+			continue;
+		if (n++)
+			fputc(',', f);
+		json_frame(f, fr);
+	}
 	fputs("]}", f);
 }
 
@@ -224,19 +242,9 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 	}
 	fputs("],", f);
 	if (s->gil_tid) {
-		fprintf(f, "\"gil_holder\":{\"tid\":%u,\"thread\":", s->gil_tid);
-		json_str(f, s->gil_thread);
-		fputs(",\"frames\":[", f);
-		for (uint32_t i = 0, n = 0; frames && i < s->n_gil_frames; i++) {
-			const struct frame *fr = frames__get(frames, s->gil_frames[i]);
-
-			if (!fr)
-				continue;
-			if (n++)
-				fputc(',', f);
-			json_frame(f, fr);
-		}
-		fputs("]},", f);
+		fputs("\"gil_holder\":", f);
+		json_holder(f, s, frames);
+		fputc(',', f);
 	}
 	json_segments(f, s, frames);
 	p = stall__primary(s);
@@ -246,6 +254,11 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 		if (i)
 			fputc(',', f);
 		json_finding(f, &s->findings[i]);
+		if (s->gil_tid && s->n_segments && s->segments[s->findings[i].segment].gil) {
+			fputs(",\"holder\":", f);
+			json_holder(f, s, frames);
+		}
+		fputc('}', f);
 	}
 	fputs("]}", f);
 }

@@ -69,17 +69,32 @@ static uint32_t recursion_entry(const uint32_t *ids, uint32_t n, uint32_t u,
 	return outer;
 }
 
-/* Does the thread run frame u's own code: nothing but the interpreter
- * inside it (no library, no C function it called)? */
+/* A native frame without a name in the interpreter itself (a stripped
+ * python3.X or libpython3.X): taken for its machinery. */
+static bool unnamed_interp(const struct frame *f)
+{
+	const char *b = f->module ? strrchr(f->module, '/') : NULL;
+
+	b = b ? b + 1 : f->module;
+	return !f->function && b && (!strncmp(b, "python3", 7) || !strncmp(b, "libpython3", 10));
+}
+
+/* Does the thread run frame u's own code: no Python frame inside it, and
+ * the innermost frame is Python or the interpreter's (not a library or C
+ * function it called)? Only the innermost native frame is asked: where
+ * native frames could not be placed among the Python ones (stripped
+ * interpreters), all of them come first. */
 static bool runs_own_code(const uint32_t *ids, uint32_t u, const struct frames *t)
 {
-	for (uint32_t i = 0; i < u; i++) {
-		const struct frame *f = frames__get(t, ids[i]);
+	const struct frame *f = frames__get(t, ids[0]);
 
-		if (!f || f->kind == FRAME_PYTHON || !(f->interp || f->eval))
+	for (uint32_t i = 0; i < u; i++) {
+		const struct frame *g = frames__get(t, ids[i]);
+
+		if (!g || g->kind == FRAME_PYTHON)
 			return false;
 	}
-	return true;
+	return f && (f->kind == FRAME_PYTHON || f->interp || f->eval || unnamed_interp(f));
 }
 
 uint32_t segments__site(const uint32_t *ids, uint32_t n, const struct frames *t)

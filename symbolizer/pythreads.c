@@ -290,18 +290,16 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int pythreads__name(struct pythreads *t, uint32_t tid, char *buf, size_t len)
+static void refill(struct pythreads *t, uint64_t now)
 {
-	uint64_t now = now_ns();
+	int n = pythreads__read(t, t->cache, MAX_CACHED);
 
-	if (!t || !tid)
-		return -ENOENT;
-	if (!t->read_at || now - t->read_at >= t->refresh_ns) {
-		int n = pythreads__read(t, t->cache, MAX_CACHED);
+	t->n = n > 0 ? n : 0;
+	t->read_at = now;	/* a failed read waits its turn too */
+}
 
-		t->n = n > 0 ? n : 0;
-		t->read_at = now;	/* a failed read waits its turn too */
-	}
+static int lookup(const struct pythreads *t, uint32_t tid, char *buf, size_t len)
+{
 	for (int i = 0; i < t->n; i++) {
 		if (t->cache[i].tid == tid) {
 			pythread__copy_name(buf, len, t->cache[i].name);
@@ -309,4 +307,22 @@ int pythreads__name(struct pythreads *t, uint32_t tid, char *buf, size_t len)
 		}
 	}
 	return -ENOENT;
+}
+
+int pythreads__name(struct pythreads *t, uint32_t tid, char *buf, size_t len)
+{
+	uint64_t now = now_ns();
+
+	if (!t || !tid)
+		return -ENOENT;
+	if (!t->read_at || now - t->read_at >= t->refresh_ns)
+		refill(t, now);
+	if (!lookup(t, tid, buf, len))
+		return 0;
+	/* a thread started since: read again, sooner (a tenth of the
+	 * interval: a short-lived thread holding the GIL is named) */
+	if (now - t->read_at < t->refresh_ns / 10)
+		return -ENOENT;
+	refill(t, now);
+	return lookup(t, tid, buf, len);
 }

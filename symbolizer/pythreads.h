@@ -34,7 +34,8 @@ void pythreads__free(struct pythreads *t);
  * could be read of them), or -errno when _PyRuntime cannot be read. */
 int pythreads__read(struct pythreads *t, struct pythread *out, int max);
 /* The Python name of host TID tid into buf (len bytes, cut on a character
- * boundary), from the last read, made anew when refresh_ns old. 0, or
+ * boundary), from the last read, made anew when refresh_ns old (a TID
+ * not in it: when a tenth of that old, for threads started since). 0, or
  * -ENOENT: no Thread object has that TID, or its name could not be read. */
 int pythreads__name(struct pythreads *t, uint32_t tid, char *buf, size_t len);
 /* A thread name made safe to print, in place: C0 and C1 control
