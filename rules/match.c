@@ -363,6 +363,19 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 	return n;
 }
 
+double match__named_share(const struct rule_pack *p, const struct match_stall *s)
+{
+	double share = 0;
+
+	for (int k = 0; k < s->n; k++)
+		for (int i = 0; i < p->n; i++)
+			if (names_stack(&p->v[i]) && rule_on_stack(&p->v[i], s, k, NULL)) {
+				share += s->stacks[k].share;
+				break;
+			}
+	return share > 1 ? 1 : share;
+}
+
 const struct rule match__unmatched = {
 	.id = (char *)"LS000",
 	.name = (char *)"stall no rule names",

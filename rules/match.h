@@ -59,6 +59,10 @@ struct match_hit {
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct match_hit *out, int max);
 
+/* The share of s that rules naming something (a frame, syscall, fd kind,
+ * source, GIL wait) hold on: every stack at least one of them holds on. */
+double match__named_share(const struct rule_pack *p, const struct match_stall *s);
+
 /* The rule of stalls no rule of a pack holds on: LS000, category other,
  * severity info. */
 extern const struct rule match__unmatched;
