@@ -171,6 +171,28 @@ Test(rules_load, any_alternatives_code_regexes_and_anchors)
 	rule_diags__free(&d);
 }
 
+Test(rules_load, the_default_pack_names_each_cpu_cause_by_alternatives)
+{
+	struct rule_pack pack = {};
+	struct rule_diags d = {};
+	const struct rule *r;
+
+	cr_assert_eq(rules__load_default(&pack, &d), 0);
+	dump(&d);
+	cr_assert_eq(d.n, 0);
+	for (const char *const *id = (const char *const[]){ "LS070", "LS071", "LS072", "LS073",
+							      "LS074", "LS095", NULL }; *id; id++) {
+		cr_assert(r = find(&pack, *id), "%s", *id);
+		cr_assert_eq(r->n_frames, 1, "%s", *id);
+		cr_expect_gt(r->frames[0].n_any, 0, "%s", *id);
+	}
+	r = find(&pack, "LS071");
+	cr_expect_str_eq(r->frames[0].any[0].module, "re");
+	cr_expect(matches(&r->frames[0].any[3].code[0], "SLUG.match(s)"));
+	rules__free(&pack);
+	rule_diags__free(&d);
+}
+
 /* ---- the user's file ----------------------------------------------------- */
 
 Test(rules_load, seed_file_loads_with_one_backslash_warning_per_pattern)
