@@ -873,6 +873,11 @@ async def cpu_pickle_loads(ctx):
     pickle.loads(ctx["blob"])                                   # @cpu_pickle_loads
 
 
+async def cpu_hash_blake2(ctx):
+    import hashlib
+    hashlib.blake2b(ctx["data"]).hexdigest()                    # @cpu_hash_blake2
+
+
 # --- locks and waiting for threads ----------------------------------------
 
 async def lock_wait(ctx):
@@ -1114,7 +1119,7 @@ SCENARIOS = {f.__name__: f for f in [
     cpu_json, cpu_json_thread, cpu_re, cpu_hash, cpu_hash_thread, cpu_zlib,
     cpu_pickle, cpu_python,
     cpu_re_match, cpu_re_search, cpu_re_sub, cpu_json_loads, cpu_json_scanner,
-    cpu_hash_sha256, cpu_pickle_dumps, cpu_pickle_loads,
+    cpu_hash_sha256, cpu_pickle_dumps, cpu_pickle_loads, cpu_hash_blake2,
     lock_wait, lock_uncontended, event_wait, queue_get, queue_get_thread,
     future_result, future_wrapped, thread_join,
     gil, gil_released, gc_pause, gc_frozen, import_heavy, import_cached,
@@ -1265,7 +1270,7 @@ def setup_cpu(scenario, ctx):
     elif scenario.startswith("cpu_json_"):
         ctx["text"] = json.dumps(doc)
         ctx["scanner"] = json.scanner.make_scanner(json.JSONDecoder())
-    elif scenario == "cpu_hash_sha256":
+    elif scenario.startswith("cpu_hash_"):
         ctx["data"] = b"x" * (256 << 20)
     elif scenario == "cpu_pickle_dumps":
         ctx["doc"] = doc

@@ -342,6 +342,14 @@ EXPECT = {
     # 3.12 (LS095 there too)
     "cpu_pickle_loads": ([("LS074", "cpu_pickle_loads", "cpu_pickle_loads")],
                          ["LS075", "LS070", "LS071"]),
+    # hashlib.blake2b of 256 MiB (440-590 ms), never OpenSSL's: _blake2's
+    # own code, PyBlake2_blake2b_compress ← PyBlake2_blake2b_update ←
+    # py_blake2b_new ← _PyObject_MakeTpCall; built into python3.11 (named
+    # by its symbols, but no alternative names PyBlake2_*: LS072 by the
+    # line), _blake2.cpython-312-…so on 3.12 (by that library), built in
+    # and unnamed on 3.13-3.15: LS072 by the line, hashlib.blake2b( (code:)
+    "cpu_hash_blake2": ([("LS072", "cpu_hash_blake2", "cpu_hash_blake2")],
+                        ["LS075", "LS110", "LS111", "LS071"]),
 
     # --- locks ----------------------------------------------------------
     # `with lock:` held 300 ms by a thread: futex; 3.11 natives
