@@ -554,7 +554,7 @@ static void add_file_pattern(struct ld *ld, yaml_node_t *n, const char *what, vo
 
 /* ---- frame conditions --------------------------------------------------- */
 
-enum { FC_MODULE, FC_QUALNAME, FC_FILE, FC_NATIVE, FC_LIBRARY, FC__N };
+enum { FC_MODULE, FC_QUALNAME, FC_FILE, FC_NATIVE, FC_LIBRARY, FC_CODE, FC_ANY, FC__N };
 
 static void frame_cond__free(struct frame_cond *fc)
 {
@@ -563,55 +563,124 @@ static void frame_cond__free(struct frame_cond *fc)
 	free(fc->file);
 	free(fc->native);
 	free(fc->library);
+	for (int i = 0; i < fc->n_code; i++) {
+		regfree(&fc->code[i]);
+		free(fc->code_src[i]);
+	}
+	free(fc->code);
+	free(fc->code_src);
+	for (int i = 0; i < fc->n_any; i++)
+		frame_cond__free(&fc->any[i]);
+	free(fc->any);
+	memset(fc, 0, sizeof(*fc));
 }
 
-/* field: "frames", "innermost", "unless"; python_only for innermost. */
 static int load_frame(struct ld *ld, yaml_node_t *n, const char *field, bool python_only,
-		      struct frame_cond *fc)
+		      bool in_any, struct frame_cond *fc);
+
+/* any: a list of alternatives, each a frame condition without 'any'. */
+static void load_any(struct ld *ld, yaml_node_t *n, const char *field, bool python_only,
+		     struct frame_cond *fc)
+{
+	if (n->type != YAML_SEQUENCE_NODE ||
+	    n->data.sequence.items.top == n->data.sequence.items.start) {
+		err(ld, n, "'any' in '%s' must be a list of frame conditions (- module: …), "
+		    "not %s", field, n->type == YAML_SEQUENCE_NODE ? "an empty list" : kind(n));
+		return;
+	}
+	FOR_ITEMS(n, it) {
+		struct frame_cond alt = {};
+
+		if (load_frame(ld, node(ld, *it), field, python_only, true, &alt)) {
+			frame_cond__free(&alt);
+			continue;
+		}
+		struct frame_cond *slot = grow(ld, &fc->any, &fc->n_any, sizeof(alt));
+
+		if (slot)
+			*slot = alt;
+		else
+			frame_cond__free(&alt);
+	}
+}
+
+/* field: "frames", "innermost", "unless"; python_only for innermost;
+ * in_any for an alternative of 'any' (which cannot hold another). */
+static int load_frame(struct ld *ld, yaml_node_t *n, const char *field, bool python_only,
+		      bool in_any, struct frame_cond *fc)
 {
 	static const char *const names[FC__N] = {
-		"module", "qualname", "file", "native", "library",
+		"module", "qualname", "file", "native", "library", "code", "any",
 	};
 	char **slots[FC__N] = {
-		&fc->module, &fc->qualname, &fc->file, &fc->native, &fc->library,
+		&fc->module, &fc->qualname, &fc->file, &fc->native, &fc->library, NULL, NULL,
 	};
 	uint32_t seen = 0;
 	int first[FC__N], errors = ld->diags->errors;
+	yaml_node_t *any = NULL;
 	char in[64];
 
 	if (n->type != YAML_MAPPING_NODE) {
 		err(ld, n, "a frame condition in '%s' is a mapping of module, qualname, file, "
-		    "native, library, not %s", field, kind(n));
+		    "code, native, library or any, not %s", field, kind(n));
 		return -1;
 	}
 	snprintf(in, sizeof(in), "a frame condition of '%s'", field);
 	FOR_PAIRS(n, p) {
-		yaml_node_t *k = node(ld, p->key);
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
 		int f = field_of(ld, k, names, FC__N, &seen, first, in, NULL);
 		char what[32];
 
 		if (f < 0)
 			continue;
+		if (f == FC_ANY && in_any) {
+			err(ld, k, "'any' cannot be inside 'any': list every alternative in "
+			    "the outer one");
+			continue;
+		}
+		if (f == FC_ANY) {
+			any = k;
+			load_any(ld, v, field, python_only, fc);
+			continue;
+		}
+		if (f == FC_CODE && (is_null(v) || (v->type == YAML_SEQUENCE_NODE &&
+			v->data.sequence.items.top == v->data.sequence.items.start))) {
+			err(ld, v, "'code' is empty");
+			continue;
+		}
+		if (f == FC_CODE) {
+			load_regexes(ld, v, "code", &fc->code, &fc->code_src, &fc->n_code);
+			continue;
+		}
 		snprintf(what, sizeof(what), "'%s'", names[f]);
-		get_str(ld, node(ld, p->value), what, slots[f]);
+		get_str(ld, v, what, slots[f]);
 	}
 	if (ld->diags->errors != errors)
 		return -1;
 	if (!seen) {
-		err(ld, n, "empty frame condition in '%s': give module, qualname, file, native "
-		    "or library", field);
+		err(ld, n, "empty frame condition in '%s': give module, qualname, file, code, "
+		    "native, library or any", field);
 		return -1;
 	}
-	bool py = fc->module || fc->qualname || fc->file, nat = fc->native || fc->library;
+	if (any && seen != 1u << FC_ANY) {
+		err(ld, any, "'any' stands alone in its frame condition: give the other keys "
+		    "in each of its alternatives");
+		return -1;
+	}
+	if (any)
+		return fc->n_any ? 0 : -1;
+	bool py = fc->module || fc->qualname || fc->file || fc->n_code;
+	bool nat = fc->native || fc->library;
 
 	if (python_only && nat) {
-		err(ld, n, "'%s' is the innermost Python frame: give module, qualname or file, "
-		    "not native or library", field);
+		err(ld, n, "'%s' is the innermost Python frame: give module, qualname, file or "
+		    "code, not native or library", field);
 		return -1;
 	}
 	if (py && nat) {
-		err(ld, n, "a frame condition is about a Python frame (module, qualname, file) "
-		    "or a native one (native, library), not both: split it in two");
+		err(ld, n, "a frame condition is about a Python frame (module, qualname, file, "
+		    "code) or a native one (native, library), not both: split it in two%s",
+		    in_any ? " alternatives" : "");
 		return -1;
 	}
 	return 0;
@@ -630,7 +699,7 @@ static void load_frames(struct ld *ld, yaml_node_t *n, const char *field,
 	FOR_ITEMS(n, it) {
 		struct frame_cond fc = {};
 
-		if (load_frame(ld, node(ld, *it), field, false, &fc)) {
+		if (load_frame(ld, node(ld, *it), field, false, false, &fc)) {
 			frame_cond__free(&fc);
 			continue;
 		}
@@ -1035,7 +1104,7 @@ static bool load_frame_field(struct ld *ld, struct rule *r, int f, yaml_node_t *
 	case F_INNERMOST:
 		if (!(r->innermost = calloc(1, sizeof(*r->innermost))))
 			ld->oom = true;
-		else if (load_frame(ld, val, "innermost", true, r->innermost)) {
+		else if (load_frame(ld, val, "innermost", true, false, r->innermost)) {
 			frame_cond__free(r->innermost);
 			free(r->innermost);
 			r->innermost = NULL;

@@ -30,24 +30,50 @@ static bool module_ok(const char *pat, const char *mod)
 	return !strncmp(pat, mod, n) && (mod[n] == 0 || mod[n] == '.');
 }
 
-static bool frame_ok(const struct frame_cond *c, const struct match_frame *f)
-{
-	bool py = c->module || c->qualname || c->file;
-	bool native = c->native || c->library;
+static bool any_regex(const regex_t *v, int n, const char *text, regmatch_t *m);
 
+/* The condition of c (c itself, or the alternative of its any) that
+ * matches f, or NULL. innermost: f is the stack's innermost Python frame,
+ * the only one a code condition speaks of. */
+static const struct frame_cond *frame_hit(const struct frame_cond *c,
+					  const struct match_frame *f, bool innermost)
+{
+	bool py = c->module || c->qualname || c->file || c->n_code;
+	bool native = c->native || c->library;
+	regmatch_t m;
+
+	for (int i = 0; i < c->n_any; i++)
+		if (frame_hit(&c->any[i], f, innermost))
+			return &c->any[i];
+	if (c->n_any)
+		return NULL;
 	if ((py && !f->python) || (native && f->python))
-		return false;
+		return NULL;
+	if (c->n_code && (!innermost || !f->code || !any_regex(c->code, c->n_code, f->code, &m)))
+		return NULL;
 	return module_ok(c->module, f->module) && glob_ok(c->qualname, f->function) &&
 	       glob_ok(c->file, f->file) && glob_ok(c->native, f->function) &&
-	       glob_ok(c->library, f->library);
+	       glob_ok(c->library, f->library) ? c : NULL;
 }
 
-/* Index of the first frame of st matching c, or -1. */
-static int find_frame(const struct frame_cond *c, const struct match_stack *st)
+static int innermost_python(const struct match_stack *st);
+
+/* Index of the first frame of st matching c, or -1; *hit: the condition
+ * (c or an alternative) that matched, when not NULL. */
+static int find_frame(const struct frame_cond *c, const struct match_stack *st,
+		      const struct frame_cond **hit)
 {
-	for (int i = 0; i < st->n; i++)
-		if (frame_ok(c, &st->frames[i]))
+	int ip = innermost_python(st);
+
+	for (int i = 0; i < st->n; i++) {
+		const struct frame_cond *h = frame_hit(c, &st->frames[i], i == ip);
+
+		if (h) {
+			if (hit)
+				*hit = h;
 			return i;
+		}
+	}
 	return -1;
 }
 
@@ -209,6 +235,29 @@ static void hottest(const struct match_stall *s, char *buf, size_t len)
 	}
 }
 
+/* A frame matched by a code condition: its line, appended to ev
+ * (": pat.match(text)"), runs of blanks as one, cut at 60 characters to
+ * keep room for the rest of the evidence. */
+static void code_words(const struct frame_cond *hit, const struct match_frame *f,
+		       char *ev, size_t len)
+{
+	char line[64];
+	size_t n = 0;
+	const char *c;
+
+	if (!hit->n_code || !f->code)
+		return;
+	for (c = f->code; *c && n < 60; c++)
+		if (!(*c == ' ' || *c == '\t') || (n && line[n - 1] != ' '))
+			line[n++] = *c == '\t' ? ' ' : *c;
+	while (n && line[n - 1] == ' ')
+		n--;
+	line[n] = 0;
+	n = strlen(ev);
+	if (n < len)
+		snprintf(ev + n, len - n, ": %s%s", line, *c ? "..." : "");
+}
+
 /* "recvfrom on a tcp socket", "fsync on a file", "clock_nanosleep": the
  * syscall st is in, and its fd's kind when known. */
 static void syscall_words(const struct match_stack *st, char *buf, size_t len)
@@ -228,6 +277,7 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 {
 	const struct match_stack *st = &s->stacks[k];
 	double on = s->duration_ns ? (double)s->on_cpu_ns / s->duration_ns : 0;
+	const struct frame_cond *hit;
 	char ev[256] = "", part[192];
 	int site = -1, line = 0;
 
@@ -240,24 +290,26 @@ static bool rule_on_stack(const struct rule *r, const struct match_stall *s, int
 	if (r->fd_kinds && (st->fd_kind < 0 || !(r->fd_kinds & (1u << st->fd_kind))))
 		return false;
 	for (int i = 0; i < r->n_unless; i++)
-		if (find_frame(&r->unless[i], st) >= 0)
+		if (find_frame(&r->unless[i], st, NULL) >= 0)
 			return false;
 	if (r->innermost) {
 		int p = innermost_python(st);
 
-		if (p < 0 || !frame_ok(r->innermost, &st->frames[p]))
+		if (p < 0 || !(hit = frame_hit(r->innermost, &st->frames[p], true)))
 			return false;
 		frame_label(&st->frames[p], part, sizeof(part));
 		snprintf(ev, sizeof(ev), "in %s", part);
+		code_words(hit, &st->frames[p], ev, sizeof(ev));
 	}
 	for (int i = 0; i < r->n_frames; i++) {
-		int j = find_frame(&r->frames[i], st);
+		int j = find_frame(&r->frames[i], st, &hit);
 
 		if (j < 0)
 			return false;
 		if (i == 0 && !ev[0]) {
 			frame_label(&st->frames[j], part, sizeof(part));
-			snprintf(ev, sizeof(ev), "%s on the stack", part);
+			snprintf(ev, sizeof(ev), hit->n_code ? "in %s" : "%s on the stack", part);
+			code_words(hit, &st->frames[j], ev, sizeof(ev));
 		}
 	}
 	if (rule__has_source(r)) {

@@ -27,14 +27,20 @@ int rule_severity_parse(const char *s);
 
 /* Matches one frame of a stall's stack. Every field set must match (glob
  * patterns, fnmatch(3) without FNM_PATHNAME; NULL = any). A condition with
- * module/qualname/file matches Python frames only; with native/library,
- * native frames only. */
+ * module/qualname/file/code matches Python frames only; with
+ * native/library, native frames only. One with alternatives (any) has
+ * nothing else set: it matches a frame that one of them matches. */
 struct frame_cond {
 	char *module;		/* Python module, dotted: "requests", "requests.*" */
 	char *qualname;		/* co_qualname: "Session.request", "*.get" */
 	char *file;		/* co_filename glob, e.g. "*site-packages/requests*" */
+	regex_t *code;		/* any matching the source line the frame runs; */
+	char **code_src;	/* the innermost Python frame only (the line that */
+	int n_code;		/* called the C code running, if any) */
 	char *native;		/* native symbol: "sock_recv*", "take_gil" */
 	char *library;		/* native module base name: "libssl.so*" */
+	struct frame_cond *any;	/* alternatives, each without any of its own */
+	int n_any;
 };
 
 enum arg_op { ARG_EQ, ARG_NE, ARG_LT, ARG_LE, ARG_GT, ARG_GE };

@@ -827,6 +827,57 @@ async def cpu_python(ctx):
     while time.perf_counter() < end: n += 1                     # @cpu_python
 
 
+# C-accelerated paths called straight from the user's line: no Python frame
+# of re, json, hashlib or pickle between that line and the C code, which
+# is built into the interpreter on some versions (static functions:
+# unnamed where the interpreter is stripped) and a module of its own on
+# others (docs/rules.md, rules/default.yaml)
+
+async def cpu_re_match(ctx):
+    slug = ctx["pattern"]                    # re.compile(r"^(a+)+$") at start-up
+    slug.match(ctx["text"])                                     # @cpu_re_match
+
+
+async def cpu_re_search(ctx):
+    pat = ctx["pattern"]                     # re.compile(r"(a+)+$")
+    pat.search(ctx["text"])                                     # @cpu_re_search
+
+
+async def cpu_re_sub(ctx):
+    pat = ctx["pattern"]
+    pat.sub("", ctx["text"])                                    # @cpu_re_sub
+
+
+async def cpu_json_loads(ctx):
+    import json
+    json.loads(ctx["text"])                                     # @cpu_json_loads
+
+
+async def cpu_json_scanner(ctx):
+    scan = ctx["scanner"]                    # make_scanner(): _json.c_make_scanner
+    scan(ctx["text"], 0)                                        # @cpu_json_scanner
+
+
+async def cpu_hash_sha256(ctx):
+    import hashlib
+    hashlib.sha256(ctx["data"]).hexdigest()                     # @cpu_hash_sha256
+
+
+async def cpu_pickle_dumps(ctx):
+    import pickle
+    pickle.dumps(ctx["doc"])                                    # @cpu_pickle_dumps
+
+
+async def cpu_pickle_loads(ctx):
+    import pickle
+    pickle.loads(ctx["blob"])                                   # @cpu_pickle_loads
+
+
+async def cpu_hash_blake2(ctx):
+    import hashlib
+    hashlib.blake2b(ctx["data"]).hexdigest()                    # @cpu_hash_blake2
+
+
 # --- locks and waiting for threads ----------------------------------------
 
 async def lock_wait(ctx):
@@ -1067,6 +1118,8 @@ SCENARIOS = {f.__name__: f for f in [
     psycopg, psycopg_thread, mysqldb, mysqldb_thread,
     cpu_json, cpu_json_thread, cpu_re, cpu_hash, cpu_hash_thread, cpu_zlib,
     cpu_pickle, cpu_python,
+    cpu_re_match, cpu_re_search, cpu_re_sub, cpu_json_loads, cpu_json_scanner,
+    cpu_hash_sha256, cpu_pickle_dumps, cpu_pickle_loads, cpu_hash_blake2,
     lock_wait, lock_uncontended, event_wait, queue_get, queue_get_thread,
     future_result, future_wrapped, thread_join,
     gil, gil_released, gc_pause, gc_frozen, import_heavy, import_cached,
@@ -1173,6 +1226,8 @@ def setup(scenario):
     if scenario == "gil":
         import random
         ctx["unsorted"] = [random.random() for _ in range(2000000)]
+    if scenario.startswith(("cpu_re_", "cpu_json_", "cpu_hash_", "cpu_pickle_")):
+        setup_cpu(scenario, ctx)
     if scenario in PREIMPORT:
         import importlib
         importlib.import_module(PREIMPORT[scenario])
@@ -1198,6 +1253,29 @@ def setup(scenario):
         ctx["ssl"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx["cafile"] = ssl.get_default_verify_paths().openssl_cafile
     return ctx
+
+
+def setup_cpu(scenario, ctx):
+    """The inputs of the C-path scenarios, each about 300-600 ms of C on
+    these machines, and the modules they use, imported."""
+    import hashlib  # noqa: F401
+    import pickle
+    import re
+    doc = [{"id": i, "name": f"item {i}", "tags": ["a", "b", "c"], "score": i / 7}
+           for i in range(180000 if scenario.startswith(("cpu_json_", "cpu_pickle_")) else 0)]
+    if scenario == "cpu_re_match":
+        ctx["pattern"], ctx["text"] = re.compile(r"^(a+)+$"), "a" * 24 + "b"
+    elif scenario.startswith("cpu_re_"):
+        ctx["pattern"], ctx["text"] = re.compile(r"(a+)+$"), "a" * 22 + "b"
+    elif scenario.startswith("cpu_json_"):
+        ctx["text"] = json.dumps(doc)
+        ctx["scanner"] = json.scanner.make_scanner(json.JSONDecoder())
+    elif scenario.startswith("cpu_hash_"):
+        ctx["data"] = b"x" * (256 << 20)
+    elif scenario == "cpu_pickle_dumps":
+        ctx["doc"] = doc
+    elif scenario == "cpu_pickle_loads":
+        ctx["blob"] = pickle.dumps(doc)
 
 
 async def runner(scenario, ctx):

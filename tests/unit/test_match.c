@@ -469,3 +469,118 @@ Test(match, a_rule_without_conditions_matches_nothing)
 	r.min_duration_ns = 100 * MS;		/* one condition is enough */
 	cr_expect_eq(run(&r, 1, &s, f), 1);
 }
+
+/* a precompiled pattern's match on a stripped interpreter: the C frames
+ * have no names, the user's line calls .match( (and one outer line too) */
+static const struct match_frame slug_frames[] = {
+	{ .python = false, .library = "python3.13" },
+	{ .python = false, .library = "python3.13" },
+	{ .python = false, .function = "PyObject_Vectorcall", .library = "python3.13" },
+	{ .python = true, .user = true, .function = "check_slug", .module = "app",
+	  .file = "/srv/app.py", .line = 12,
+	  .code = "return SLUG.match(s)                # the slug" },
+	{ .python = true, .user = true, .function = "handle", .module = "app",
+	  .file = "/srv/app.py", .line = 30, .code = "if check_slug(s) and PAT.search(t):" },
+};
+
+Test(match, any_alternative_holds_and_the_evidence_names_what_matched)
+{
+	struct frame_cond alts[] = { { .module = "re" }, { .native = "sre_*" },
+				     { .library = "python3*" } };
+	struct frame_cond re = { .any = alts, .n_any = 3 };
+	struct rule r = { .id = "T-RE", .name = "re", .category = CAT_CPU,
+			  .severity = SEV_WARNING, .frames = &re, .n_frames = 1,
+			  .max_on_cpu = 1 };
+	struct match_stack st = { .frames = slug_frames, .n = 5, .share = 1, .on_cpu = true,
+				  .nr = -1, .fd_kind = -1 };
+	struct match_stall s = one(&st, 400 * MS, 390 * MS);
+	struct match_hit f[8];
+
+	cr_assert_eq(run(&r, 1, &s, f), 1, "by the third alternative");
+	cr_expect_eq(f[0].site, 3);
+	cr_expect(strstr(f[0].evidence, "? (python3.13) on the stack"), "%s", f[0].evidence);
+	alts[2].library = "libpython3*";
+	cr_expect_eq(run(&r, 1, &s, f), 0, "no alternative holds");
+	/* an exclusion with alternatives excludes by any of them */
+	r.frames = NULL;
+	r.n_frames = 0;
+	r.min_on_cpu = 0.5;
+	cr_expect_eq(run(&r, 1, &s, f), 1);
+	alts[2].library = "python3*";
+	r.unless = &re;
+	r.n_unless = 1;
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+}
+
+Test(match, code_speaks_of_the_innermost_python_frame_only)
+{
+	regex_t call, search;
+	struct frame_cond alts[2] = { { .module = "re" }, { .code = &call, .n_code = 1 } };
+	struct frame_cond re = { .any = alts, .n_any = 2 };
+	struct frame_cond outer = { .code = &search, .n_code = 1 };
+	struct rule r = { .id = "T-RE", .name = "re", .category = CAT_CPU,
+			  .severity = SEV_WARNING, .frames = &re, .n_frames = 1,
+			  .max_on_cpu = 1 };
+	struct match_stack st = { .frames = slug_frames, .n = 5, .share = 1, .on_cpu = true,
+				  .nr = -1, .fd_kind = -1 };
+	struct match_stall s = one(&st, 400 * MS, 390 * MS);
+	struct match_hit f[8];
+
+	cr_assert_eq(regcomp(&call, "\\.(match|search)\\(", REG_EXTENDED), 0);
+	cr_assert_eq(regcomp(&search, "\\.search\\(", REG_EXTENDED), 0);
+	cr_assert_eq(run(&r, 1, &s, f), 1);
+	cr_expect_eq(f[0].site, 3);
+	cr_expect_eq(f[0].line, 12);
+	/* the line, blanks squeezed */
+	cr_expect(strstr(f[0].evidence, "in app.check_slug (app.py:12): return SLUG.match(s) "
+			 "# the slug; on-CPU 98%"), "%s", f[0].evidence);
+	/* handle's line calls .search( too, but handle is not the innermost
+	 * Python frame: what runs is check_slug's call */
+	r.frames = &outer;
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	r.frames = NULL;
+	r.n_frames = 0;
+	r.innermost = &re;
+	cr_expect_eq(run(&r, 1, &s, f), 1, "innermost takes alternatives");
+	cr_expect(strstr(f[0].evidence, "in app.check_slug (app.py:12): return SLUG.match(s)"),
+		  "%s", f[0].evidence);
+	/* a frame without its line known never matches a code condition */
+	struct match_frame no_code[5];
+
+	memcpy(no_code, slug_frames, sizeof(no_code));
+	no_code[3].code = NULL;
+	st.frames = no_code;
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	/* a native frame has no line: code is a Python condition */
+	r.innermost = NULL;
+	r.frames = &re;
+	r.n_frames = 1;
+	no_code[0].code = "x.match(y)";
+	cr_expect_eq(run(&r, 1, &s, f), 0);
+	regfree(&call);
+	regfree(&search);
+}
+
+Test(match, a_long_line_is_cut_in_the_evidence)
+{
+	regex_t call;
+	struct frame_cond c = { .code = &call, .n_code = 1 };
+	struct rule r = { .id = "T-RE", .name = "re", .category = CAT_OTHER,
+			  .severity = SEV_WARNING, .frames = &c, .n_frames = 1,
+			  .max_on_cpu = 1 };
+	struct match_frame fr[] = {
+		{ .python = true, .user = true, .function = "f", .module = "app", .file = "/srv/app.py",
+		  .line = 3, .code = "result  =\tCOMPILED_PATTERN_WITH_A_LONG_NAME.match(some_text, "
+				     "position, end_position_of_the_text)" },
+	};
+	struct match_stack st = { .frames = fr, .n = 1, .share = 1, .nr = -1, .fd_kind = -1 };
+	struct match_stall s = one(&st, 400 * MS, 0);
+	struct match_hit f[8];
+
+	cr_assert_eq(regcomp(&call, "\\.match\\(", REG_EXTENDED), 0);
+	cr_assert_eq(run(&r, 1, &s, f), 1);
+	/* blanks squeezed, 60 characters kept */
+	cr_expect(strstr(f[0].evidence, ": result = COMPILED_PATTERN_WITH_A_LONG_NAME.match(some_text,"
+			 "..."), "%s", f[0].evidence);
+	regfree(&call);
+}

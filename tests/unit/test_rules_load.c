@@ -80,6 +80,14 @@ ParameterizedTestParameters(rules_load, one_diag)
 		{ "duplicate-key.yaml", 5, 5, false, "'name' given twice in a rule (first at line 3)", 0 },
 		{ "mixed-frame.yaml", 7, 9, false, "not both: split it in two", 0 },
 		{ "innermost-native.yaml", 6, 16, false, "'innermost' is the innermost Python frame", 0 },
+		{ "any-nested.yaml", 9, 13, false, "'any' cannot be inside 'any'", 0 },
+		{ "any-not-alone.yaml", 8, 9, false, "'any' stands alone in its frame condition", 0 },
+		{ "any-empty.yaml", 7, 14, false, "'any' in 'unless' must be a list of frame "
+		  "conditions (- module: …), not an empty list", 0 },
+		{ "any-mixed.yaml", 9, 13, false, "not both: split it in two alternatives", 0 },
+		{ "bad-code.yaml", 7, 15, false, "bad regex 'pickle\\.dumps(' in 'code': Unmatched (", 0 },
+		{ "innermost-any-native.yaml", 7, 27, false,
+		  "'innermost' is the innermost Python frame: give module, qualname, file or code", 0 },
 		{ "bad-on-cpu.yaml", 6, 29, false, "on_cpu 'max' must be a share from 0.0 to 1.0", 0 },
 		{ "on-cpu-order.yaml", 6, 13, false, "on_cpu min 0.8 is above max 0.5", 0 },
 		{ "bad-duration.yaml", 6, 19, false, "bad min_duration '2 hours'", 0 },
@@ -114,6 +122,73 @@ ParameterizedTest(struct diag_case *c, rules_load, one_diag)
 	cr_expect_eq(d.errors, c->warning ? 0 : 1);
 	cr_expect_eq(ret, c->warning ? 0 : -EINVAL);
 	cr_expect_eq(pack.n, c->rules, "%s: %d rules loaded, want %d", c->file, pack.n, c->rules);
+	rules__free(&pack);
+	rule_diags__free(&d);
+}
+
+/* ---- alternatives and code conditions ------------------------------------ */
+
+Test(rules_load, any_alternatives_code_regexes_and_anchors)
+{
+	struct rule_pack pack = {};
+	struct rule_diags d = {};
+	const struct frame_cond *re, *alt;
+
+	cr_assert_eq(rules__load(&pack, DATA "any.yaml", &d), 0);
+	dump(&d);
+	cr_assert_eq(d.n, 0);
+	cr_assert_eq(pack.n, 2);
+
+	cr_assert_eq(pack.v[0].n_frames, 1);
+	re = &pack.v[0].frames[0];
+	cr_expect_null(re->module);
+	cr_expect_eq(re->n_code, 0);
+	cr_assert_eq(re->n_any, 3);
+	cr_expect_str_eq(re->any[0].module, "re");
+	cr_expect_str_eq(re->any[1].native, "sre_*");
+	cr_expect_str_eq(re->any[1].library, "*python3*");
+	cr_assert_eq(re->any[2].n_code, 1);
+	cr_expect_str_eq(re->any[2].code_src[0], "\\.(match|search)\\(");
+	cr_expect(matches(&re->any[2].code[0], "m = SLUG.match(s)"));
+	cr_expect(!matches(&re->any[2].code[0], "m = match(s)"));
+
+	/* innermost takes alternatives too; code takes a list */
+	cr_assert(pack.v[1].innermost);
+	alt = pack.v[1].innermost->any;
+	cr_assert_eq(pack.v[1].innermost->n_any, 2);
+	cr_assert_eq(alt[0].n_code, 2);
+	cr_expect(matches(&alt[0].code[0], "gc.collect()"));
+	cr_expect(matches(&alt[0].code[1], "blob = pickle.dumps(doc)"));
+	cr_expect_str_eq(alt[1].module, "json");
+
+	/* the alias is a copy of the anchored condition */
+	cr_assert_eq(pack.v[1].n_unless, 2);
+	cr_assert_eq(pack.v[1].unless[0].n_any, 3);
+	cr_expect_str_eq(pack.v[1].unless[0].any[1].native, "sre_*");
+	cr_expect(matches(&pack.v[1].unless[0].any[2].code[0], "PAT.search(text)"));
+	cr_expect_str_eq(pack.v[1].unless[1].module, "json");
+	rules__free(&pack);
+	rule_diags__free(&d);
+}
+
+Test(rules_load, the_default_pack_names_each_cpu_cause_by_alternatives)
+{
+	struct rule_pack pack = {};
+	struct rule_diags d = {};
+	const struct rule *r;
+
+	cr_assert_eq(rules__load_default(&pack, &d), 0);
+	dump(&d);
+	cr_assert_eq(d.n, 0);
+	for (const char *const *id = (const char *const[]){ "LS070", "LS071", "LS072", "LS073",
+							      "LS074", "LS095", NULL }; *id; id++) {
+		cr_assert(r = find(&pack, *id), "%s", *id);
+		cr_assert_eq(r->n_frames, 1, "%s", *id);
+		cr_expect_gt(r->frames[0].n_any, 0, "%s", *id);
+	}
+	r = find(&pack, "LS071");
+	cr_expect_str_eq(r->frames[0].any[0].module, "re");
+	cr_expect(matches(&r->frames[0].any[3].code[0], "SLUG.match(s)"));
 	rules__free(&pack);
 	rule_diags__free(&d);
 }
