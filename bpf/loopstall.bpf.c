@@ -584,28 +584,6 @@ static __always_inline int loop_wait_exit(void)
 	return 0;
 }
 
-/* One tracepoint pair per loop-wait syscall: only these syscalls run BPF
- * code; every other syscall of every process runs none. */
-#define LOOP_WAIT(name, kind, nfds_arg)						\
-SEC("tracepoint/syscalls/sys_enter_" #name)					\
-int enter_##name(struct trace_event_raw_sys_enter *ctx)				\
-{										\
-	return loop_wait_enter(kind, ctx->id, ctx->args[nfds_arg]);		\
-}										\
-SEC("tracepoint/syscalls/sys_exit_" #name)					\
-int exit_##name(struct trace_event_raw_sys_exit *ctx)				\
-{										\
-	return loop_wait_exit();						\
-}
-
-LOOP_WAIT(epoll_wait, LS_POLL_EPOLL, 2)
-LOOP_WAIT(epoll_pwait, LS_POLL_EPOLL, 2)
-LOOP_WAIT(epoll_pwait2, LS_POLL_EPOLL, 2)
-LOOP_WAIT(poll, LS_POLL_POLL, 1)
-LOOP_WAIT(ppoll, LS_POLL_POLL, 1)
-LOOP_WAIT(select, LS_POLL_SELECT, 0)
-LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
-
 /* The previous task leaves the CPU. If it is a busy loop, its stack is sent
  * now, while the code objects on it exist; the time follows at switch-in.
  * At most two samples per sampling period are sent early; otherwise (or
@@ -735,6 +713,30 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		loop_switch_in(next, now);
 	return 0;
 }
+
+/* One tracepoint pair per loop-wait syscall: only these syscalls run BPF
+ * code; every other syscall of every process runs none. Defined after
+ * sched_switch, so attached after it (the skeleton attaches in this
+ * order): no busy interval begins while its off-CPU time goes unseen. */
+#define LOOP_WAIT(name, kind, nfds_arg)						\
+SEC("tracepoint/syscalls/sys_enter_" #name)					\
+int enter_##name(struct trace_event_raw_sys_enter *ctx)				\
+{										\
+	return loop_wait_enter(kind, ctx->id, ctx->args[nfds_arg]);		\
+}										\
+SEC("tracepoint/syscalls/sys_exit_" #name)					\
+int exit_##name(struct trace_event_raw_sys_exit *ctx)				\
+{										\
+	return loop_wait_exit();						\
+}
+
+LOOP_WAIT(epoll_wait, LS_POLL_EPOLL, 2)
+LOOP_WAIT(epoll_pwait, LS_POLL_EPOLL, 2)
+LOOP_WAIT(epoll_pwait2, LS_POLL_EPOLL, 2)
+LOOP_WAIT(poll, LS_POLL_POLL, 1)
+LOOP_WAIT(ppoll, LS_POLL_POLL, 1)
+LOOP_WAIT(select, LS_POLL_SELECT, 0)
+LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
 
 SEC("perf_event")
 int on_cpu(struct bpf_perf_event_data *ctx)
