@@ -252,3 +252,23 @@ def test_every_short_stall_has_a_stack_of_its_own(tmp_path, py):
                                    - s["off_cpu_ms"]) <= 0.002 * len(s["stacks"]) + 0.001]
     assert len(weighed) >= 0.99 * len(st), \
         f"{version}: {len(st) - len(weighed)} of {len(st)} stalls' off-CPU time not in stacks"
+
+
+def test_stalls_under_way_at_attach_have_their_stacks_from_the_first():
+    """Attached to a loop already stalling 2 ms at every iteration: the
+    first stalls' waits are seen too (sched_switch is attached before the
+    loop-wait tracepoints), so they have their off-CPU time and stack."""
+    w = Workload("tick")
+    w.go()
+    time.sleep(0.3)
+    ls = Loopstall("attach", "-p", str(w.pid), "-t", "1", "-d", "1.5", "-f", "json")
+    try:
+        assert ls.finish(30) == 0, ls.stderr
+    finally:
+        w.kill()
+        ls.kill()
+    st = stalls_of(ls)
+    assert len(st) >= 100, len(st)
+    for s in st[:20] + [s for s in st if not s["stacks"]]:
+        assert s["stacks"], s
+        assert s["off_cpu_ms"] > 0.5 * s["duration_ms"], s
