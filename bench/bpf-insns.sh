@@ -26,7 +26,7 @@ for fd in os.listdir(f"/proc/{pid}/fdinfo"):
     if "prog_id" in info and "verified_insns" in info:   # a program, not a link
         verified[int(info["prog_id"])] = info["verified_insns"].strip()
 for p in json.load(sys.stdin):
-    if p.get("name") in ("on_cpu", "sched_switch") and p["id"] in verified:
+    if p.get("name") in ("on_cpu", "sched_switch", "enter_epoll_wait") and p["id"] in verified:
         print(f"{p['name']:14} {p['bytes_xlated'] // 8:6} insns as loaded, "
               f"{verified[p['id']]:>7} verified")
 PY

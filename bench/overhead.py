@@ -7,7 +7,8 @@ Runs a workload, and alternates windows without and with loopstall attached
 throughput of each side and their ratio.
 
     sudo bench/overhead.py [--rounds 4] [--phase 3] [--only WORKLOAD]
-    (LOOPSTALL=path/to/loopstall to measure another build)
+    (LOOPSTALL=path/to/loopstall to measure another build; http: several,
+    LOOPSTALL=A,B, each in its own window of every round, in turn)
 
 Workloads:
   target  the traced process itself: an asyncio echo loop (~1 syscall per
@@ -20,8 +21,10 @@ Workloads:
   http    a healthy service: an aiohttp hello-world server on CPU 0 under
           `wrk -t1 -c32` on CPU 1, loopstall on CPU 1 too; throughput, p99
           latency, the server's CPU time per request, and loopstall's own
-          CPU (share of a core). --python picks the server's interpreter
-          (a `scripts/setup-pythons --list` version: 3.11, 3.15 ...).
+          CPU (share of a core) and the run time of its BPF programs per
+          request (kernel.bpf_stats_enabled, on while it runs). --python
+          picks the server's interpreter (a `scripts/setup-pythons --list`
+          version: 3.11, 3.15 ...).
 """
 import argparse
 import os
@@ -116,19 +119,42 @@ def server_cmd(version):
     sys.exit(f"no Python {version} (scripts/setup-pythons --list)")
 
 
-def measure_http(rounds, phase, ls_args, version):
-    """Median ratios with/without loopstall over alternated wrk windows."""
+def bpf_run_ns(pid):
+    """Run time (ns) of all the BPF programs process pid holds, from
+    /proc/PID/fdinfo (kernel.bpf_stats_enabled must be on)."""
+    total = 0
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = dict(l.split(":", 1) for l in f if ":" in l)
+        except OSError:
+            continue
+        if "run_time_ns" in info and "prog_id" in info:
+            total += int(info["run_time_ns"])
+    return total
+
+
+def measure_http(rounds, phase, ls_args, version, builds):
+    """Median ratios with/without loopstall over alternated wrk windows:
+    each round a window without, then one with each build, in turn."""
     srv = subprocess.Popen(["taskset", "-c", "0", *server_cmd(version)],
                            stdout=subprocess.PIPE, text=True)
     port = int(srv.stdout.readline().split()[1])
     wrk(port, 1)                      # warm up
-    side = {"off": [], "on": []}
+    side = {b: [] for b in [None, *builds]}
+    bpf = {b: [] for b in builds}     # ns of loopstall's programs per request
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        stats_was = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
     try:
-        for _ in range(rounds):
-            for on in (False, True):
+        for r in range(rounds):
+            # the builds' order turns each round: none always goes first
+            order = builds[r % len(builds):] + builds[:r % len(builds)]
+            for b in [None, *order]:
                 ls = None
-                if on:
-                    ls = subprocess.Popen(["taskset", "-c", "1", LOOPSTALL, "attach", "-p",
+                if b:
+                    ls = subprocess.Popen(["taskset", "-c", "1", b, "attach", "-p",
                                            str(srv.pid), "-f", "json", *ls_args],
                                           stdout=subprocess.PIPE, text=True)
                     # the session line says it is attached (a build without
@@ -137,6 +163,7 @@ def measure_http(rounds, phase, ls_args, version):
                     select.select([ls.stdout], [], [], 3.0)
                     time.sleep(1.0)
                     ls_t0 = cpu_ticks(ls.pid)
+                    bpf_t0 = bpf_run_ns(ls.pid)
                 t0, c0 = time.monotonic(), cpu_ticks(srv.pid)
                 rate, p99, reqs = wrk(port, phase)
                 cpu = (cpu_ticks(srv.pid) - c0) / os.sysconf("SC_CLK_TCK")
@@ -144,17 +171,24 @@ def measure_http(rounds, phase, ls_args, version):
                 if ls:
                     own = (cpu_ticks(ls.pid) - ls_t0) / os.sysconf("SC_CLK_TCK") / \
                         (time.monotonic() - t0)
+                    bpf[b].append((bpf_run_ns(ls.pid) - bpf_t0) / reqs)
                     ls.send_signal(signal.SIGINT)
                     ls.communicate()
-                side["on" if on else "off"].append((rate, p99, cpu / reqs, own))
+                side[b].append((rate, p99, cpu / reqs, own))
     finally:
         srv.kill()
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(stats_was)
     med = {k: [statistics.median(x[i] for x in v) for i in range(4)] for k, v in side.items()}
-    off, on = med["off"], med["on"]
-    print(f"http ({version}, {rounds} rounds of {phase:.0f} s): throughput "
-          f"{on[0] / off[0]:.3f}x ({off[0]:.0f}/s without), p99 {on[1] / off[1]:.3f}x "
-          f"({off[1]:.2f} ms without), server CPU per request {on[2] / off[2]:.3f}x, "
-          f"loopstall {100 * on[3]:.1f}% of a core")
+    off = med[None]
+    for b in builds:
+        on = med[b]
+        which = f" {b}" if len(builds) > 1 else ""
+        print(f"http ({version}, {rounds} rounds of {phase:.0f} s){which}: "
+              f"throughput {on[0] / off[0]:.3f}x ({off[0]:.0f}/s without), p99 "
+              f"{on[1] / off[1]:.3f}x ({off[1]:.2f} ms without), server CPU per request "
+              f"{on[2] / off[2]:.3f}x, loopstall {100 * on[3]:.1f}% of a core, its BPF "
+              f"programs {statistics.median(bpf[b]) / 1e3:.3f} us per request")
 
 
 def main():
@@ -166,7 +200,7 @@ def main():
     ap.add_argument("ls_args", nargs="*", help="more loopstall attach options")
     a = ap.parse_args()
     if a.only == "http":
-        measure_http(a.rounds, a.phase, a.ls_args, a.python)
+        measure_http(a.rounds, a.phase, a.ls_args, a.python, LOOPSTALL.split(","))
         return 0
     print(f"{'workload':<10} {'without':>12} {'with':>12} {'ratio':>7}  windows")
     for name, wl, who in (("target", "echo_loop.py", "self"),

@@ -57,8 +57,11 @@ struct {
 	__type(value, __u64);
 } py_tstates SEC(".maps");
 
-/* Off-CPU stacks taken while samples are rate-limited: sent at switch-in
- * only if the interval turns out long. */
+/* Held off-CPU stacks, one per loop thread: the latest wait of its busy
+ * interval not sent at switch-out (the token bucket refused it, or a young
+ * preemption). Sent at switch-in if the wait turns out long, or with the
+ * stall if its off-CPU time has no other sample (send_held()); else
+ * overwritten by the next one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LS_MAX_LOOP_THREADS);
@@ -451,11 +454,48 @@ static __always_inline bool take_token(struct ls_thread *t, __u64 now)
 	return true;
 }
 
+/* Send the thread's held off-CPU sample, the stack of its latest off-CPU
+ * interval that was not sent at switch-out (no token, or a young
+ * preemption), if it belongs to the current busy interval and was not sent
+ * yet: it stands for the off-CPU time no sent sample stands for yet
+ * (carry_ns: that interval, plus unsampled ones before and after it). Sent
+ * at switch-in when its wait was long, and when a stall ends with no
+ * sample of its own. A global function: verified once for both callers.
+ * 1 if sent. */
+__noinline int send_held(struct ls_thread *t, __u32 tid)
+{
+	struct ls_sample *slot;
+
+	if (!t)
+		return 0;
+	slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+	if (!slot || slot->hdr.type != LS_EV_SAMPLE || slot->hdr.seq != t->seq)
+		return 0;
+	slot->weight_ns = t->carry_ns;
+	slot->id = ++t->off_id;
+	if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
+		__sync_fetch_and_add(&lost_samples, 1);
+		t->n_lost++;
+		return 0;
+	}
+	slot->hdr.type = 0;	/* sent: not again */
+	t->n_samples++;
+	t->carry_ns = 0;
+	return 1;
+}
+
 static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 				       __s32 end_nr, __u64 now)
 {
 	struct ls_stall *e;
 
+	/* Off-CPU time no sent sample stands for (a stall with no sample
+	 * at all, or short waits after the last one) goes to the held stack
+	 * of the latest such wait, sent first (the ring buffer keeps the
+	 * order): every stall the loop left the CPU in has a stack of its
+	 * own. On-CPU throughout with no tick past min_age, it has none. */
+	if (t->carry_ns || !t->n_samples)
+		send_held(t, tid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost_stalls, 1);
@@ -544,40 +584,21 @@ static __always_inline int loop_wait_exit(void)
 	return 0;
 }
 
-/* One tracepoint pair per loop-wait syscall: only these syscalls run BPF
- * code; every other syscall of every process runs none. */
-#define LOOP_WAIT(name, kind, nfds_arg)						\
-SEC("tracepoint/syscalls/sys_enter_" #name)					\
-int enter_##name(struct trace_event_raw_sys_enter *ctx)				\
-{										\
-	return loop_wait_enter(kind, ctx->id, ctx->args[nfds_arg]);		\
-}										\
-SEC("tracepoint/syscalls/sys_exit_" #name)					\
-int exit_##name(struct trace_event_raw_sys_exit *ctx)				\
-{										\
-	return loop_wait_exit();						\
-}
-
-LOOP_WAIT(epoll_wait, LS_POLL_EPOLL, 2)
-LOOP_WAIT(epoll_pwait, LS_POLL_EPOLL, 2)
-LOOP_WAIT(epoll_pwait2, LS_POLL_EPOLL, 2)
-LOOP_WAIT(poll, LS_POLL_POLL, 1)
-LOOP_WAIT(ppoll, LS_POLL_POLL, 1)
-LOOP_WAIT(select, LS_POLL_SELECT, 0)
-LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
-
 /* The previous task leaves the CPU. If it is a busy loop, its stack is sent
  * now, while the code objects on it exist; the time follows at switch-in.
- * At most two samples per sampling period are sent early; otherwise the
- * stack waits in a slot, sent only if the interval turns out long. */
+ * At most two samples per sampling period are sent early; otherwise (or
+ * when the ring buffer is full) the stack waits in the thread's slot, sent
+ * only if the wait turns out long or the stall needs it (send_held()). */
 static __always_inline void loop_switch_out(void *ctx, bool preempt,
 					    struct task_struct *prev, __u64 now)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid);
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct ls_sample *s = NULL, *slot;
 	long state;
 	struct pt_regs *regs;
-	bool preempted_young;
+	bool preempted_young, lost = false;
+	__u32 zero = 0;
 	__s32 nr;
 
 	if (!t || !t->busy_start)
@@ -595,35 +616,40 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 	 * it waits in the slot (sent if the wait turns out long) */
 	preempted_young = t->off_nr == LS_WAIT_RUNQ && now - t->busy_start < min_age_ns;
 	if (!preempted_young && take_token(t, now)) {
-		struct ls_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-
+		s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 		if (!s) {
+			/* counted lost; its stack is held instead */
 			__sync_fetch_and_add(&lost_samples, 1);
 			t->n_lost++;
-		} else {
-			take_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
-			s->weight_ns = 0;
-			set_nr(s, t->off_nr);
-			s->id = ++t->off_id;
-			bpf_ringbuf_submit(s, 0);
-			t->n_samples++;
-			t->off_sampled = 1;
+			lost = true;
 		}
-	} else {
-		struct ls_sample *slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-		__u32 zero = 0;
+	}
+	if (s) {
+		take_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
+		s->weight_ns = 0;
+		set_nr(s, t->off_nr);
+		s->id = ++t->off_id;
+		bpf_ringbuf_submit(s, 0);
+		t->n_samples++;
+		t->off_sampled = 1;
+		return;
+	}
+	/* held: one bounded copy into the thread's slot, overwriting the
+	 * last one; sent only if this wait or the stall turns out long */
+	slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+	if (!slot) {
+		struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
 
-		if (!slot) {
-			struct ls_sample *z = bpf_map_lookup_elem(&zero_sample, &zero);
-
-			if (z)
-				bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
-			slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-		}
-		if (slot) {
-			take_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
-			set_nr(slot, t->off_nr);
-		}
+		if (z)
+			bpf_map_update_elem(&offcpu_slots, &tid, z, BPF_ANY);
+		slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
+	}
+	if (slot) {
+		take_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
+		set_nr(slot, t->off_nr);
+	} else if (!lost) {
+		__sync_fetch_and_add(&lost_samples, 1);	/* no slot */
+		t->n_lost++;
 	}
 }
 
@@ -636,7 +662,6 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 	__u32 tid = BPF_CORE_READ(next, pid);
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct ls_offcpu_end *e;
-	struct ls_sample *slot;
 	__u64 delta;
 
 	if (!t || !t->off_start)
@@ -649,20 +674,10 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 	add_wait(t, t->off_nr, delta);
 	t->carry_ns += delta;
 	if (!t->off_sampled) {
-		if (delta < period_ns / 2)
-			return;	/* short: its time goes to the next sample */
-		slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
-		if (!slot || slot->hdr.seq != t->seq)
-			return;
-		slot->weight_ns = t->carry_ns;
-		slot->id = ++t->off_id;
-		if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
-			__sync_fetch_and_add(&lost_samples, 1);
-			t->n_lost++;
-		} else {
-			t->n_samples++;
-			t->carry_ns = 0;
-		}
+		/* short: held; its time goes to the next sample, or to
+		 * the held stack if the stall ends with no sample */
+		if (delta >= period_ns / 2)
+			send_held(t, tid);
 		return;
 	}
 	t->off_sampled = 0;
@@ -698,6 +713,30 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		loop_switch_in(next, now);
 	return 0;
 }
+
+/* One tracepoint pair per loop-wait syscall: only these syscalls run BPF
+ * code; every other syscall of every process runs none. Defined after
+ * sched_switch, so attached after it (the skeleton attaches in this
+ * order): no busy interval begins while its off-CPU time goes unseen. */
+#define LOOP_WAIT(name, kind, nfds_arg)						\
+SEC("tracepoint/syscalls/sys_enter_" #name)					\
+int enter_##name(struct trace_event_raw_sys_enter *ctx)				\
+{										\
+	return loop_wait_enter(kind, ctx->id, ctx->args[nfds_arg]);		\
+}										\
+SEC("tracepoint/syscalls/sys_exit_" #name)					\
+int exit_##name(struct trace_event_raw_sys_exit *ctx)				\
+{										\
+	return loop_wait_exit();						\
+}
+
+LOOP_WAIT(epoll_wait, LS_POLL_EPOLL, 2)
+LOOP_WAIT(epoll_pwait, LS_POLL_EPOLL, 2)
+LOOP_WAIT(epoll_pwait2, LS_POLL_EPOLL, 2)
+LOOP_WAIT(poll, LS_POLL_POLL, 1)
+LOOP_WAIT(ppoll, LS_POLL_POLL, 1)
+LOOP_WAIT(select, LS_POLL_SELECT, 0)
+LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
 
 SEC("perf_event")
 int on_cpu(struct bpf_perf_event_data *ctx)

@@ -131,6 +131,16 @@ int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,
 	return -ENOENT;
 }
 
+bool assembler__held_needed(const struct ls_thread *t, uint64_t now_ns, uint64_t *weight_ns)
+{
+	bool off_now = t->off_start && now_ns > t->off_start;
+
+	*weight_ns = t->carry_ns + (off_now ? now_ns - t->off_start : 0);
+	if (off_now && t->off_sampled)
+		return false;
+	return *weight_ns || !t->n_samples;
+}
+
 static int cmp_stack(const void *x, const void *y)
 {
 	const struct stack_count *a = x, *b = y;

@@ -3,6 +3,7 @@
  * into a stall (kept) or ends below the threshold (dropped). */
 #ifndef LS_ASSEMBLER_H
 #define LS_ASSEMBLER_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "events.h"
 #include "stall.h"
@@ -27,6 +28,15 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
  * came back on CPU. 0, or -ENOENT when that sample is not kept. */
 int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,
 			  uint32_t id, uint64_t weight_ns);
+/* The thread's held off-CPU stack (BPF map "offcpu_slots": the latest
+ * wait of its busy interval not sent at switch-out) is part of the stall
+ * cut at now_ns, a session ending while the loop is busy, as BPF makes it
+ * part of a stall that ends (send_held()): true when the off-CPU time no
+ * sent sample stands for is not zero, or the interval has no sample at
+ * all; *weight_ns is that time, the wait in progress included. False when
+ * the wait in progress has a sent sample: that sample gets its time
+ * (assembler__set_weight). */
+bool assembler__held_needed(const struct ls_thread *t, uint64_t now_ns, uint64_t *weight_ns);
 /* Build the stall of a BPF stall event, taking its samples. Caller fills
  * thread name and wall time and frees with stall__free(). */
 struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e);

@@ -214,11 +214,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	return err;
 }
 
-/* A wait the BPF program kept in the thread's slot, to send when it ends
- * (it began while the interval was young): the session ends first, so
- * take it from the map, its time running until now. 0 or -ENOMEM. */
+/* The stack the BPF program holds in the thread's slot (a wait not sent
+ * at switch-out: sent when it or the stall ends): the session ends first,
+ * so take it from the map, if it is of this interval and not sent yet,
+ * with weight_ns (assembler__held_needed). 0 or -ENOMEM. */
 static int session_take_slot(struct session *s, uint32_t tid, const struct ls_thread *t,
-			     uint64_t now)
+			     uint64_t weight_ns)
 {
 	struct ls_sample *smp = calloc(1, sizeof(*smp));
 	int err = 0;
@@ -227,7 +228,7 @@ static int session_take_slot(struct session *s, uint32_t tid, const struct ls_th
 		return -ENOMEM;
 	if (!bpf_map_lookup_elem(bpf_map__fd(s->bpf.skel->maps.offcpu_slots), &tid, smp) &&
 	    smp->hdr.type == LS_EV_SAMPLE && smp->hdr.seq == t->seq) {
-		smp->weight_ns = t->carry_ns + now - t->off_start;
+		smp->weight_ns = weight_ns;
 		err = session_add_sample(s, smp) == -ENOMEM ? -ENOMEM : 0;
 	}
 	free(smp);
@@ -246,16 +247,20 @@ static int session_flush_blocked(struct session *s)
 		__u32 tid = l->info.tid;
 		struct ls_thread t;
 		struct stall *st;
+		uint64_t held_ns;
 
 		if (l->kind == LOOP_NOT || l->kind == LOOP_PENDING ||
 		    bpf_map_lookup_elem(fd, &tid, &t) || !t.busy_start ||
 		    now < t.busy_start || now - t.busy_start < s->o->threshold_ns)
 			continue;
-		/* off-CPU now: its sample's time runs until now */
+		/* off-CPU now: its sample's time runs until now; time no
+		 * sample stands for goes to the held stack, as BPF does at
+		 * the end of a stall */
 		if (t.off_start && t.off_sampled && now > t.off_start)
 			assembler__set_weight(&s->as, tid, t.seq, t.off_id,
 					      t.carry_ns + now - t.off_start);
-		else if (t.off_start && now > t.off_start && session_take_slot(s, tid, &t, now))
+		else if (assembler__held_needed(&t, now, &held_ns) &&
+			 session_take_slot(s, tid, &t, held_ns))
 			return -ENOMEM;
 		st = assembler__ongoing(&s->as, &t, s->tgt.pid, tid, now);
 		if (!st)

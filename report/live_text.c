@@ -231,6 +231,7 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 		      bool full)
 {
 	char clk[16], d[32], on[32], off[32], who[40], waits[128];
+	const char *why = stall__unsampled_why(s);
 
 	fprintf(f, "%.8s %-20s stall %8s  on-CPU %8s  off %8s\n",
 		fmt_clock(s->start_unix_ns, clk, sizeof(clk)),
@@ -244,6 +245,8 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 	if (s->samples_on + s->samples_off && s->first_sample_ns >= 2000000)
 		fprintf(f, "%9snot sampled: its first %s\n", "",
 			fmt_dur(s->first_sample_ns, d, sizeof(d)));
+	else if (why)
+		fprintf(f, "%9snot sampled: %s\n", "", why);
 	if (s->before_attach)
 		fprintf(f, "%9sbegan before loopstall attached%s\n", "",
 			s->ongoing ? "; still blocked" : ": it lasted longer");

@@ -71,6 +71,17 @@ int stack__fold_runs(const uint32_t *ids, uint32_t *idx, uint32_t *reps, int n)
 	return k;
 }
 
+const char *stall__unsampled_why(const struct stall *st)
+{
+	if (st->n_stacks || st->samples_on + st->samples_off)
+		return NULL;
+	if (st->samples_lost || st->samples_sent > st->samples_on + st->samples_off)
+		return "its samples were lost (ring buffer full)";
+	if (!st->off_cpu_ns)
+		return "on the CPU throughout, between two sampling ticks";
+	return "no stack of it was kept";
+}
+
 const struct frame *stall__top_frame(const struct stall *st, const struct frames *frames)
 {
 	const struct stack_count *sc;

@@ -103,6 +103,12 @@ const struct frame *stall__top_frame(const struct stall *st, const struct frames
  * when the stall has no stack. */
 const struct stack_count *stall__site_stack(const struct stall *st, const struct finding *fd,
 					    const struct frames *frames);
+/* Why a stall has no stack, said to the reader ("not sampled: …"); NULL
+ * when it has one. A loop that left the CPU during a stall always has the
+ * stack of a wait (bpf/README.md): what remains is a ring buffer with no
+ * room, or a stall on the CPU throughout that no sampling tick fell in
+ * (on-CPU ticks come every 1/F s, from a tenth of the threshold in). */
+const char *stall__unsampled_why(const struct stall *st);
 /* The frames of a stack worth showing: innermost native frames until the
  * first Python frame, then Python frames out to the outermost user frame
  * (native frames between them only when not the interpreter's own).

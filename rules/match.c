@@ -449,8 +449,9 @@ void match__other(const struct match_stall *s, struct match_hit *out)
 
 	*out = (struct match_hit){ .rule = &match__unmatched, .site = -1, .share = 1 };
 	if (!st) {
-		snprintf(out->evidence, sizeof(out->evidence),
-			 "no rule matched; no sample was taken in the stall");
+		snprintf(out->evidence, sizeof(out->evidence), "no rule matched; %s",
+			 s->off_cpu_ns ? "no sample was taken in the stall" :
+			 "not sampled: on the CPU throughout, between two sampling ticks");
 		return;
 	}
 	out->stack = 0;

@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: MIT
 """The stall detector against real asyncio processes."""
+import json
 import signal
+import subprocess
 import time
 
-from conftest import Loopstall, Workload, attach_text, count_type, watch
+import pytest
+
+from conftest import (LOOPSTALL, Loopstall, Workload, attach_text, count_type, markers,
+                      pythons, watch)
 
 
 def stalls_of(ls):
@@ -197,3 +202,74 @@ def test_text_output_fits_80_columns():
     assert "stall" in out and "waited in clock_nanosleep" in out, out
     assert "ended by target exit" in out
     assert all(len(l.rstrip("\n")) < 80 for l in lines), out
+
+
+def short_stall_pythons():
+    """3.11 (the host's) and one newer CPython, from a chroot (3.14 first)."""
+    found = {v: (r, p) for v, r, p in pythons()}
+    newer = next((v for v in ("3.14", "3.15", "3.13") if v in found), None)
+    return [pytest.param(("3.11",) + found["3.11"], id="3.11",
+                         marks=pytest.mark.skipif("3.11" not in found, reason="no 3.11")),
+            pytest.param((newer,) + found[newer] if newer else None, id=newer or "3.13+",
+                         marks=pytest.mark.skipif(not newer, reason="no 3.13-3.15 chroot "
+                                                  "(scripts/setup-pythons)"))]
+
+
+@pytest.mark.parametrize("py", short_stall_pythons())
+def test_every_short_stall_has_a_stack_of_its_own(tmp_path, py):
+    """`record -t 1` of a loop doing time.sleep(0.002) at every iteration:
+    ~450 stalls a second, more than the token bucket samples at switch-out.
+    The held stack of each unsent wait goes out with its stall: every stall
+    has one, named LS020 at the exact line, weighted with its off-CPU time."""
+    version, root, python = py
+    out = str(tmp_path / "tick.lsr")
+    w = Workload("tick", python, root)
+    ls = Loopstall("record", "-p", str(w.pid), "-t", "1", "-d", "10", "-o", out)
+    try:
+        assert ls.wait_for(lambda l: any("watching event loop" in x for x in l), 40), \
+            (ls.lines, ls.proc.poll())
+        w.go()
+        assert ls.finish(40) == 0, ls.stderr
+    finally:
+        w.kill()
+        ls.kill()
+    p = subprocess.run([LOOPSTALL, "report", out, "-f", "json"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    st = json.loads(p.stdout)["stalls"]
+    assert len(st) >= 1000, f"{version}: {len(st)} stalls in 10 s"
+    unstacked = [s for s in st if not s["stacks"]]
+    assert not unstacked, f"{version}: {len(unstacked)} of {len(st)} stalls without a " \
+        f"stack, e.g. {unstacked[0]}"
+    line = markers()["tick"]
+    named = [s for s in st if any(
+        f["rule"] == "LS020" and f["call_site"]["file"] == w.path and
+        f["call_site"]["line"] == line for f in s["findings"])]
+    assert len(named) >= 0.99 * len(st), \
+        f"{version}: LS020 at line {line} in {len(named)} of {len(st)} stalls; not in " \
+        f"{[s for s in st if s not in named][:2]}"
+    # the off-CPU time of a stall is the weight of its off-CPU stacks
+    weighed = [s for s in st if abs(sum(k["ms"] for k in s["stacks"] if k["cpu"] == "off")
+                                   - s["off_cpu_ms"]) <= 0.002 * len(s["stacks"]) + 0.001]
+    assert len(weighed) >= 0.99 * len(st), \
+        f"{version}: {len(st) - len(weighed)} of {len(st)} stalls' off-CPU time not in stacks"
+
+
+def test_stalls_under_way_at_attach_have_their_stacks_from_the_first():
+    """Attached to a loop already stalling 2 ms at every iteration: the
+    first stalls' waits are seen too (sched_switch is attached before the
+    loop-wait tracepoints), so they have their off-CPU time and stack."""
+    w = Workload("tick")
+    w.go()
+    time.sleep(0.3)
+    ls = Loopstall("attach", "-p", str(w.pid), "-t", "1", "-d", "1.5", "-f", "json")
+    try:
+        assert ls.finish(30) == 0, ls.stderr
+    finally:
+        w.kill()
+        ls.kill()
+    st = stalls_of(ls)
+    assert len(st) >= 100, len(st)
+    for s in st[:20] + [s for s in st if not s["stacks"]]:
+        assert s["stacks"], s
+        assert s["off_cpu_ms"] > 0.5 * s["duration_ms"], s

@@ -199,6 +199,16 @@ async def own_selector_scenario():
     await asyncio.to_thread(t.join)
 
 
+async def tick_scenario():
+    """A 2 ms stall at every iteration, for 12 s: most of them go off the
+    CPU once, in a wait the token bucket does not sample at switch-out."""
+    await wait_go()
+    end = time.monotonic() + 12
+    while time.monotonic() < end:
+        time.sleep(0.002)                                 # @tick
+        await asyncio.sleep(0)
+
+
 async def overrun_scenario():
     await wait_go()
     spin(1.5)
@@ -232,7 +242,7 @@ SCENARIOS = {
     "short": short_scenario, "hang": hang_scenario, "lock": lock_scenario,
     "pool": pool_scenario, "overrun": overrun_scenario, "stacks": stacks_scenario,
     "own_selector": own_selector_scenario, "reuse": reuse_scenario,
-    "first": first_scenario,
+    "first": first_scenario, "tick": tick_scenario,
 }
 
 

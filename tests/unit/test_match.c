@@ -352,6 +352,12 @@ Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 	match__other(&s, &f);
 	cr_expect_eq(f.site, -1);
 	cr_expect(strstr(f.evidence, "no sample"), "%s", f.evidence);
+	/* on the CPU throughout: no tick fell in it, said so */
+	s.on_cpu_ns = s.duration_ns;
+	s.off_cpu_ns = 0;
+	match__other(&s, &f);
+	cr_expect_str_eq(f.evidence, "no rule matched; not sampled: on the CPU throughout, "
+			 "between two sampling ticks");
 }
 
 Test(match, several_rules_fire_in_rule_order_once_each)

@@ -480,6 +480,41 @@ Test(output, stall_text_unsampled_start)
 	free(got);
 }
 
+/* A stall with no stack says why: lost to a full ring buffer, or on the
+ * CPU throughout with no sampling tick in it (a loop that left the CPU
+ * has the held stack of a wait). */
+Test(output, stall_text_no_stack_says_why)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	s.n_stacks = 0;
+	s.samples_on = s.samples_off = 0;
+	got = stall_text(&s);
+	cr_assert(strstr(got, "\n         not sampled: its samples were lost (ring buffer "
+			 "full)\n"), "got:\n%s", got);
+	free(got);
+	s.samples_sent = s.samples_lost = 0;
+	s.n_waits = 0;
+	s.on_cpu_ns = s.duration_ns = 2100000;
+	s.off_cpu_ns = 0;
+	got = stall_text(&s);
+	cr_assert_str_eq(got,
+		"22:13:20 asyncio_loop/4242    stall   2.1 ms  on-CPU   2.1 ms  off   0.0 ms\n"
+		"         not sampled: on the CPU throughout, between two sampling ticks\n",
+		"got:\n%s", got);
+	expect_narrow(got, "unsampled stall");
+	free(got);
+	s.off_cpu_ns = 1 * MS;	/* left the CPU, yet no stack: not expected, still said */
+	got = stall_text(&s);
+	cr_assert(strstr(got, "not sampled: no stack of it was kept\n"), "got:\n%s", got);
+	free(got);
+	s = sample_stall();	/* sampled: nothing said */
+	got = stall_text(&s);
+	cr_assert_null(strstr(got, "not sampled"), "got:\n%s", got);
+	free(got);
+}
+
 /* A loop found blocked at attach: said at once, and when its stall ends. */
 Test(output, stall_before_attach)
 {

@@ -820,3 +820,69 @@ Test(stall, ongoing_not_busy)
 	t = thread_blocked();
 	cr_expect_null(assembler__ongoing(&a, &t, PID, TID, 1 * SEC - 1));	/* clock skew */
 }
+
+/* ---- the held off-CPU stack ------------------------------------------ */
+
+/* BPF sends the held stack of a stall's latest unsent wait just before the
+ * stall event, its weight final (no LS_EV_OFFCPU_END follows): the stall
+ * takes it like any sample, with its time, and a late copy of an older
+ * interval never reaches the next one. */
+Test(stall, held_sample_sent_before_its_stall_is_its_stack)
+{
+	struct ls_stall e = ev(TID, 9, 1 * SEC, 1 * SEC + 2100000, 2050000, 1);
+	struct stall *st;
+
+	sample_ts = 1 * SEC + 40000;	/* taken at the switch-out */
+	sample_of(TID, 9, LS_SAMPLE_OFFCPU, SYS_clock_nanosleep, 2050000);
+	smp->id = 4;
+	cr_assert_eq(assembler__add_sample(&a, smp, (const uint32_t[]){ 0x50, 0x51 }, 2, -1), 0);
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_assert_eq(st->n_stacks, 1);
+	expect_stack(&st->stacks[0], LS_SAMPLE_OFFCPU, SYS_clock_nanosleep, 1, 2050000, 2,
+		     (const uint32_t[]){ 0x50, 0x51 }, "the held wait");
+	cr_expect_eq(st->samples_off, 1);
+	cr_expect_eq(st->first_sample_ns, 40000, "from its switch-out");
+	stall__free(st);
+	sample_of(TID, 8, LS_SAMPLE_OFFCPU, SYS_clock_nanosleep, 1 * MS);
+	cr_assert_eq(assembler__add_sample(&a, smp, (const uint32_t[]){ 0x50 }, 1, -1), 0);
+	e = ev(TID, 10, 2 * SEC, 2 * SEC + 2 * MS, 0, 0);
+	st = assembler__complete(&a, &e);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->n_stacks, 0, "an older interval's stack is not this one's");
+	stall__free(st);
+}
+
+static struct ls_thread thread_busy(void)
+{
+	struct ls_thread t;
+
+	memset(&t, 0, sizeof(t));
+	t.seq = 7;
+	t.busy_start = 1 * SEC;
+	return t;
+}
+
+/* A session that ends while a loop is busy takes the held stack from the
+ * map when BPF would have sent it with the stall. */
+Test(stall, held_needed_when_time_has_no_sample)
+{
+	struct ls_thread t = thread_busy();
+	uint64_t w = 1;
+
+	cr_expect(assembler__held_needed(&t, 2 * SEC, &w), "no sample at all");
+	cr_expect_eq(w, 0, "on the CPU throughout: no off-CPU time");
+	t.n_samples = 3;
+	cr_expect_not(assembler__held_needed(&t, 2 * SEC, &w), "sampled, all time given");
+	t.carry_ns = 2 * MS;	/* short waits after the last sample */
+	cr_expect(assembler__held_needed(&t, 2 * SEC, &w));
+	cr_expect_eq(w, 2 * MS);
+	t.off_start = 1 * SEC + 900 * MS;	/* off the CPU now, the wait held */
+	cr_expect(assembler__held_needed(&t, 2 * SEC, &w));
+	cr_expect_eq(w, 102 * MS, "the wait in progress counts until now");
+	t.off_sampled = 1;	/* the wait in progress was sent: it gets the time */
+	cr_expect_not(assembler__held_needed(&t, 2 * SEC, &w));
+	t.off_sampled = 0;
+	cr_expect(assembler__held_needed(&t, 1 * SEC + 900 * MS, &w), "no time yet in it");
+	cr_expect_eq(w, 2 * MS);
+}
