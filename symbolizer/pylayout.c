@@ -27,6 +27,9 @@ static const struct py_layout fixed[] = {
 	{
 		.minor = 12,
 		.runtime_interp_head = 40, .interp_next = 0, .interp_threads_head = 72,
+		/* interp->_gil.last_holder: the main interpreter owns its GIL
+		 * (offsetof() against 3.12.1's own headers: 1040 + 8) */
+		.gil_interp = 1048,
 		.tstate_next = 8, .tstate_native_tid = 144, .tstate_thread_id = 136,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
 		.code_linetable = 136, .code_firstlineno = 68,

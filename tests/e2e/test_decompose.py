@@ -71,8 +71,6 @@ def brief(stalls):
 @pytest.mark.parametrize("scenario", list(EXPECT))
 @pytest.mark.parametrize("version,root,python", PYTHONS, ids=[v for v, _, _ in PYTHONS])
 def test_each_cause_at_its_line_with_its_time(scenario, version, root, python):
-    if scenario == "gil" and version == "3.12":
-        pytest.skip("3.12: the GIL holder is not read (pyenv's build)")
     ls, path, causes = run(scenario, python, root)
     assert ls.rc == 0, ls.stderr
     stalls = ls.events("stall")
