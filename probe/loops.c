@@ -274,7 +274,7 @@ static int gil_read(struct session *s, struct loop_state *l, uint64_t seq)
 	l->n_gil_frames = n > 0 ? n : 0;
 	l->gil_seq = seq;
 	l->gil_tid = holder;
-	loops__thread_name(s, holder, l->gil_thread, sizeof(l->gil_thread));
+	l->gil_named = loops__thread_name(s, holder, l->gil_thread, sizeof(l->gil_thread));
 	return 0;
 }
 
@@ -305,9 +305,11 @@ int loops__gil_recheck(struct session *s)
 	for (unsigned int i = 0; i < s->loops.n; i++) {
 		struct loop_state *l = &s->loops.v[i];
 
-		/* read as the holder started (still in threading's bootstrap):
-		 * read again until its own code runs, while the loop waits */
-		if (l->gil_wait && !has_user_frame(s, l->gil_frames, l->n_gil_frames) &&
+		/* read as the holder started (still in threading's bootstrap,
+		 * not yet among the Python names read): read again until its
+		 * own code runs and it has its Python name, while the loop waits */
+		if (l->gil_wait && (!l->gil_named ||
+				    !has_user_frame(s, l->gil_frames, l->n_gil_frames)) &&
 		    gil_read(s, l, l->gil_seq))
 			return -ENOMEM;
 	}

@@ -38,6 +38,7 @@ struct loop_state {
 	bool gil_wait;			/* gil_seq waits for the GIL: who holds it
 					   is read until it runs its own code */
 	uint32_t gil_tid;
+	bool gil_named;				/* gil_thread is its Python name */
 	char gil_thread[PYTHREAD_NAME_MAX];	/* its name then */
 	uint32_t n_gil_frames;
 	uint32_t *gil_frames;

@@ -150,10 +150,10 @@ static int add_stack(struct stall *st, uint32_t k, const struct frames *t, uint3
 {
 	const struct stack_count *sc = &st->stacks[k];
 	uint32_t site = segments__site(sc->frames, sc->n_frames, t), loop = NONE;
-	bool gil = st->n_gil_frames && segments__gil_wait(sc, t);
+	bool gil = segments__gil_wait(sc, t);
 	struct segment *g;
 
-	if (gil) {
+	if (gil && st->n_gil_frames) {	/* the holder known: its line */
 		loop = site;
 		site = segments__site(st->gil_frames, st->n_gil_frames, t);
 	}

@@ -83,11 +83,15 @@ def test_each_cause_at_its_line_with_its_time(scenario, version, root, python):
             assert len(fs) >= 2, f"{rule} at {marker}: {brief(stalls)}"
             assert all(f["call_site"]["file"] == path and
                        f["call_site"]["function"] == FUNCTION[marker] for f in fs), fs[0]
-            ms = sum(f["ms"] for f in fs) / len(fs)
-            want = causes[marker]
-            assert abs(ms - want) <= max(0.15 * want, 10), \
-                f"{rule} at {marker}: {ms:.1f} ms, the workload measured {want:.1f}: " \
-                f"{brief(stalls)}"
+        # the line's time: its part of each stall (a first urlopen also
+        # builds an SSL context there, LS110's share of the same line)
+        parts = [g for s in stalls for g in s["segments"]
+                 if g["call_site"] and g["call_site"]["line"] == M[marker]]
+        assert len(parts) >= 2, f"{marker}: {brief(stalls)}"
+        ms = sum(g["ms"] for g in parts) / len(parts)
+        want = causes[marker]
+        assert abs(ms - want) <= max(0.15 * want, 10), \
+            f"{marker}: {ms:.1f} ms, the workload measured {want:.1f}: {brief(stalls)}"
     others = sorted({f["rule"] for s in stalls for f in s["findings"]} - want_rules)
     assert not others, f"{others} reported too: {brief(stalls)}"
     if scenario == "gil":
