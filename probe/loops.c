@@ -224,6 +224,17 @@ static void loop_blocked(struct session *s, struct loop_state *l, const struct l
 		      now + s->mono_to_unix, blocked, t->off_start ? t->off_nr : -1);
 }
 
+#define REDISCOVER_MAX	30	/* scans: 3 s */
+
+/* Has an event loop been found? */
+static bool loops__any(struct session *s)
+{
+	for (unsigned int i = 0; i < s->loops.n; i++)
+		if (s->loops.v[i].kind == LOOP_ASYNCIO || s->loops.v[i].kind == LOOP_UVLOOP)
+			return true;
+	return false;
+}
+
 int loops__scan(struct session *s)
 {
 	int fd = bpf_map__fd(s->bpf.skel->maps.threads);
@@ -233,6 +244,14 @@ int loops__scan(struct session *s)
 
 	if (now - s->loops.tstates_at >= TSTATE_INTERVAL_NS && loops__tstates(s))
 		return -ENOMEM;
+	/* an idle loop blocked in its poll since before attach never polls
+	 * again for BPF to see: when discovery at attach could not tell it
+	 * (its stack read mid-change), try again, 3 s at most */
+	if (!loops__any(s) && s->loops.rediscover < REDISCOVER_MAX) {
+		s->loops.rediscover++;
+		if (loops__discover(s))
+			return -ENOMEM;
+	}
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct loop_state *l;
 

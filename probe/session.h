@@ -56,6 +56,7 @@ struct loops {
 	struct loop_state *v;
 	unsigned int n;
 	uint64_t tstates_at;		/* last thread-state refresh */
+	unsigned int rediscover;	/* discoveries retried, no loop found */
 };
 
 /* What the session made of its stalls. */
