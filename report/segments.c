@@ -285,7 +285,7 @@ static bool keyword(const char *w, size_t n)
 {
 	static const char *const kw[] = { "if", "elif", "while", "return", "await", "and",
 					  "or", "not", "in", "for", "assert", "yield",
-					  "lambda", "with", "del", "print", "else" };
+					  "lambda", "with", "del", "else" };
 
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
 		if (strlen(kw[i]) == n && !strncmp(kw[i], w, n))

@@ -155,10 +155,10 @@ def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30, cmd=Non
     return ls
 
 
-def markers():
-    """Line numbers of the "# @name" markers in workload.py."""
+def markers(path=None):
+    """Line numbers of the "# @name" markers in path (workload.py)."""
     out = {}
-    with open(WORKLOAD) as f:
+    with open(path or WORKLOAD) as f:
         for i, line in enumerate(f, 1):
             if "# @" in line:
                 out[line.rsplit("# @", 1)[1].strip()] = i

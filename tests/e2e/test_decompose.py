@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import Loopstall, Workload, copy_into, count_type, pythons
+from conftest import Loopstall, Workload, copy_into, count_type, markers, pythons
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "decompose_workload.py")
@@ -28,16 +28,7 @@ FUNCTION = {"sh_sleep": "sleep_hash", "sh_hash": "sleep_hash", "hj_http": "http_
             "rec_call": "recursion", "gil_hold": "hold_gil"}
 
 
-def markers():
-    out = {}
-    with open(SCRIPT) as f:
-        for i, line in enumerate(f, 1):
-            if "# @" in line:
-                out[line.rsplit("# @", 1)[1].strip()] = i
-    return out
-
-
-M = markers()
+M = markers(SCRIPT)
 
 
 def run(scenario, python, root):
