@@ -92,8 +92,8 @@ struct {
  * code and ax as the user's value, interrupts a negative orig_ax. */
 static __always_inline __s32 syscall_in_progress(struct pt_regs *regs)
 {
-	long orig_ax = BPF_CORE_READ(regs, orig_ax);
-	long ax = BPF_CORE_READ(regs, ax);
+	long orig_ax = regs->orig_ax;
+	long ax = regs->ax;
 
 	return orig_ax >= 0 && ax == -38 /* -ENOSYS */ ? orig_ax : -1;
 }
@@ -139,31 +139,20 @@ static __always_inline void set_hdr(struct ls_event_hdr *h, __u32 type, __u32 si
 	h->seq = seq;
 }
 
-static __always_inline __u64 win_u64(const __u8 *win, __u32 off, __u32 size)
-{
-	__u64 v = 0;
-
-	if (off <= size - 8)
-		bpf_probe_read_kernel(&v, 8, win + off);
-	return v;
-}
-
-static __always_inline __u32 win_u32(const __u8 *win, __u32 off, __u32 size)
-{
-	__u32 v = 0;
-
-	if (off <= size - 4)
-		bpf_probe_read_kernel(&v, 4, win + off);
-	return v;
-}
-
-static __always_inline __u8 win_u8(const __u8 *win, __u32 off, __u32 size)
-{
-	return off < size ? win[off & (LS_FRAME_WIN - 1)] : 0;
-}
-
 /* Code objects a walk remembers the guard of (a power of 2). */
 #define LS_WALK_SEEN 8
+
+/* The walk reads the target into the sample's stack[], which fill_sample()
+ * fills with the raw user stack only afterwards: frames at LS_AT_FRAMES,
+ * up to LS_BULK bytes at a time (a thread's frames lie side by side in its
+ * data stack, callers below callees: one read takes many), the code window
+ * and co_qualname's at LS_AT_CODE and LS_AT_NAME. Fields are loaded
+ * directly, their run-time offsets checked against the window's size. */
+#define LS_BULK		4096
+#define LS_AT_FRAMES	0
+#define LS_AT_CODE	(LS_BULK + 128)
+#define LS_AT_NAME	(LS_AT_CODE + 128)
+#define LS_PAGE		4096ULL
 
 /* The walk's state between steps. The frame count lives in the sample
  * (s->n_py), not here: read back from the sample it is a value the
@@ -172,35 +161,86 @@ static __always_inline __u8 win_u8(const __u8 *win, __u32 off, __u32 size)
 struct walk_ctx {
 	struct ls_sample *s;
 	__u64 frame;
+	__u64 base;			/* target address of stack[LS_AT_FRAMES] */
+	__u64 len;			/* bytes valid there */
 	__u64 seen_code[LS_WALK_SEEN];	/* code objects met in this walk and */
 	__u32 seen_guard[LS_WALK_SEEN];	/* their guards, by address hash */
 };
 
-/* The guard of a code object (see ls_code_guard): two reads, or none when
+/* Field off of a window of size win at buf (128 bytes at most). */
+static __always_inline __u64 buf_u64(const __u8 *buf, __u32 off, __u32 win)
+{
+	return off <= win - 8 ? *(const __u64 *)(buf + (off & 127)) : 0;
+}
+
+static __always_inline __u32 buf_u32(const __u8 *buf, __u32 off, __u32 win)
+{
+	return off <= win - 4 ? *(const __u32 *)(buf + (off & 127)) : 0;
+}
+
+static __always_inline __u8 buf_u8(const __u8 *buf, __u32 off, __u32 win)
+{
+	return off < win ? buf[off & 127] : 0;
+}
+
+/* The guard of a code object (see ls_code_guard): one read on 3.12+, two
+ * on 3.11 (co_qualname's bytes too), or none when
  * a frame further in ran the same code (recursion, wrappers, the loop's
  * own functions): a code object cannot change while a frame runs it. */
 static __always_inline __u32 code_guard(struct walk_ctx *c, __u64 code)
 {
 	__u32 h = (__u32)(code >> 4) & (LS_WALK_SEEN - 1);
-	__u8 cb[LS_CODE_WIN], nb[LS_STR_WIN];
-	__u32 guard = 0;
+	__u8 *cb = c->s->stack + LS_AT_CODE, *nb = c->s->stack + LS_AT_NAME;
+	__u32 guard = 0, version;
 	__u64 qn;
 
 	if (c->seen_code[h] == code)
 		return c->seen_guard[h];
-	if (!bpf_probe_read_user(cb, sizeof(cb), (void *)(code + pyoff.code_win))) {
-		qn = win_u64(cb, pyoff.code_qualname, LS_CODE_WIN);
-		guard = ls_code_guard(win_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
-				      win_u64(cb, pyoff.code_filename, LS_CODE_WIN), qn,
-				      win_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
-		if (!bpf_probe_read_user(nb, sizeof(nb), (void *)qn))
-			guard ^= ls_name_guard(win_u64(nb, pyoff.str_length, LS_STR_WIN),
-					       win_u64(nb, pyoff.str_data, LS_STR_WIN),
-					       win_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
+	if (!bpf_probe_read_user(cb, LS_CODE_WIN, (void *)(code + pyoff.code_win))) {
+		qn = buf_u64(cb, pyoff.code_qualname, LS_CODE_WIN);
+		guard = ls_code_guard(buf_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
+				      buf_u64(cb, pyoff.code_filename, LS_CODE_WIN), qn,
+				      buf_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
+		version = buf_u32(cb, pyoff.code_version, LS_CODE_WIN);
+		if (version)
+			guard ^= ls_version_guard(version);
+		else if (!bpf_probe_read_user(nb, LS_STR_WIN, (void *)qn))
+			guard ^= ls_name_guard(buf_u64(nb, pyoff.str_length, LS_STR_WIN),
+					       buf_u64(nb, pyoff.str_data, LS_STR_WIN),
+					       buf_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
 	}
 	c->seen_code[h] = code;
 	c->seen_guard[h] = guard;
 	return guard;
+}
+
+/* The frame's window in stack[]: from what the last read took when it is
+ * there, else read from the frame's end down to LS_BULK bytes, not below
+ * the frame's page (the page before may not be mapped), or the frame
+ * alone when that fails. NULL when the frame cannot be read. */
+static __always_inline __u8 *frame_window(struct walk_ctx *c)
+{
+	__u64 f = c->frame, start, off = f - c->base;
+	__u8 *buf = c->s->stack + LS_AT_FRAMES;
+
+	if (f < c->base || off + LS_FRAME_WIN > c->len) {
+		start = f + LS_FRAME_WIN - LS_BULK;
+		if (start > f || start < (f & ~(LS_PAGE - 1)))
+			start = f & ~(LS_PAGE - 1);
+		c->len = f + LS_FRAME_WIN - start;
+		if (c->len > LS_BULK ||
+		    bpf_probe_read_user(buf, c->len & (2 * LS_BULK - 1), (void *)start)) {
+			start = f;
+			c->len = LS_FRAME_WIN;
+			if (bpf_probe_read_user(buf, LS_FRAME_WIN, (void *)f)) {
+				c->len = 0;
+				return NULL;
+			}
+		}
+		c->base = start;
+		off = f - start;
+	}
+	return buf + (off & (LS_BULK - 1));
 }
 
 /* One step of the frame walk (a bpf_loop callback): read the frame, skip
@@ -209,21 +249,22 @@ static __always_inline __u32 code_guard(struct walk_ctx *c, __u64 code)
  * instruction offset and guard. Returns 1 to stop. */
 static long walk_step(__u32 i, struct walk_ctx *c)
 {
-	__u8 fb[LS_FRAME_WIN];
 	struct ls_sample *s = c->s;
 	struct ls_pyframe *pf;
 	__u64 code, instr;
 	__u32 n = s->n_py;
+	__u8 *fb;
 
 	if (!c->frame)
 		return 1;
-	if (bpf_probe_read_user(fb, sizeof(fb), (void *)c->frame)) {
+	fb = frame_window(c);
+	if (!fb) {
 		s->py_flags |= LS_PY_READ_ERR;
 		return 1;
 	}
-	code = win_u64(fb, pyoff.frame_code, LS_FRAME_WIN) & ~(__u64)pyoff.code_tag_mask;
-	c->frame = win_u64(fb, pyoff.frame_previous, LS_FRAME_WIN);
-	if (win_u8(fb, pyoff.frame_owner, LS_FRAME_WIN) >= pyoff.owner_skip) {
+	code = buf_u64(fb, pyoff.frame_code, LS_FRAME_WIN) & ~(__u64)pyoff.code_tag_mask;
+	c->frame = buf_u64(fb, pyoff.frame_previous, LS_FRAME_WIN);
+	if (buf_u8(fb, pyoff.frame_owner, LS_FRAME_WIN) >= pyoff.owner_skip) {
 		if (n > 0)
 			s->py[(n - 1) & (LS_MAX_PYFRAMES - 1)].flags |= LS_PYF_ENTRY;
 		return 0;
@@ -232,12 +273,12 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 		s->py_flags |= LS_PY_TRUNCATED;
 		return 1;
 	}
-	instr = win_u64(fb, pyoff.frame_instr, LS_FRAME_WIN);
+	instr = buf_u64(fb, pyoff.frame_instr, LS_FRAME_WIN);
 	pf = &s->py[n & (LS_MAX_PYFRAMES - 1)];
 	pf->code = code;
 	pf->lasti = (instr - code - pyoff.code_adaptive) / 2;
 	pf->flags = pyoff.frame_is_entry != LS_NO_OFF &&
-		    win_u8(fb, pyoff.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
+		    buf_u8(fb, pyoff.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
 	pf->_pad = 0;
 	pf->guard = code_guard(c, code);
 	s->n_py = n + 1;
@@ -365,11 +406,52 @@ __noinline int fd_kind(__s32 nr, __u64 arg0, __u64 arg1)
 	return LS_FD_OTHER;
 }
 
+static long vma_end(struct task_struct *task, struct vm_area_struct *vma, void *top)
+{
+	*(__u64 *)top = vma->vm_end;
+	return 0;
+}
+
+/* Copy the raw user stack from sp up to the thread's first frame, at most
+ * LS_STACK_BYTES: the main thread's stack starts at mm->start_stack;
+ * another's ends with the mapping holding its sp, looked up once into
+ * *top. Elsewhere (a stack of its own: sigaltstack, greenlets, deeper than
+ * LS_STACK_BYTES) as much as can be read of LS_STACK_BYTES, 4 KiB, 256. */
+static __always_inline void copy_stack(struct ls_sample *s, struct task_struct *task,
+				       __u32 tid, __u64 *top)
+{
+	__u64 sp = s->regs[LS_REG_SP], end = 0, len;
+
+	if (tid == targ_tgid) {
+		end = task->mm->start_stack;
+	} else if (top) {
+		if (!*top)	/* the callback's context must be on the stack */
+			*top = bpf_find_vma(task, sp, vma_end, &end, 0) ? 1 : end;
+		end = *top;
+	}
+	len = end - sp;
+	s->stack_len = 0;
+	if (end > sp && len < LS_STACK_BYTES) {
+		len &= LS_STACK_BYTES - 1;
+		if (!bpf_probe_read_user(s->stack, len, (void *)sp)) {
+			s->stack_len = len;
+			return;
+		}
+	}
+	if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES, (void *)sp))
+		s->stack_len = LS_STACK_BYTES;
+	else if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES / 4, (void *)sp))
+		s->stack_len = LS_STACK_BYTES / 4;
+	else if (!bpf_probe_read_user(s->stack, 256, (void *)sp))
+		s->stack_len = 256;
+}
+
 /* Fill a sample from the current task: registers, syscall, fd kind,
  * Python frames and a copy of the raw user stack for unwinding in user
  * space (the header, time and kind are the caller's; so is the
- * frame-pointer stack: sample_stack()). A global function: verified once. */
-__noinline int fill_sample(struct ls_sample *s, __u32 tid)
+ * frame-pointer stack: sample_stack()). top: the thread's ls_thread
+ * stack_top. A global function: verified once. */
+__noinline int fill_sample(struct ls_sample *s, __u32 tid, __u64 *top)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -378,33 +460,25 @@ __noinline int fill_sample(struct ls_sample *s, __u32 tid)
 		return 0;
 	s->weight_ns = period_ns;
 	s->nr = syscall_in_progress(regs);
-	s->regs[LS_REG_IP] = BPF_CORE_READ(regs, ip);
-	s->regs[LS_REG_SP] = BPF_CORE_READ(regs, sp);
-	s->regs[LS_REG_BP] = BPF_CORE_READ(regs, bp);
-	s->regs[LS_REG_BX] = BPF_CORE_READ(regs, bx);
-	s->regs[LS_REG_R12] = BPF_CORE_READ(regs, r12);
-	s->regs[LS_REG_R13] = BPF_CORE_READ(regs, r13);
-	s->regs[LS_REG_R14] = BPF_CORE_READ(regs, r14);
-	s->regs[LS_REG_R15] = BPF_CORE_READ(regs, r15);
-	s->args[0] = BPF_CORE_READ(regs, di);
-	s->args[1] = BPF_CORE_READ(regs, si);
-	s->args[2] = BPF_CORE_READ(regs, dx);
-	s->args[3] = BPF_CORE_READ(regs, r10);
-	s->args[4] = BPF_CORE_READ(regs, r8);
-	s->args[5] = BPF_CORE_READ(regs, r9);
+	s->regs[LS_REG_IP] = regs->ip;
+	s->regs[LS_REG_SP] = regs->sp;
+	s->regs[LS_REG_BP] = regs->bp;
+	s->regs[LS_REG_BX] = regs->bx;
+	s->regs[LS_REG_R12] = regs->r12;
+	s->regs[LS_REG_R13] = regs->r13;
+	s->regs[LS_REG_R14] = regs->r14;
+	s->regs[LS_REG_R15] = regs->r15;
+	s->args[0] = regs->di;
+	s->args[1] = regs->si;
+	s->args[2] = regs->dx;
+	s->args[3] = regs->r10;
+	s->args[4] = regs->r8;
+	s->args[5] = regs->r9;
 	s->fd_kind = fd_kind(s->nr, s->args[0], s->args[1]);
 	s->py_flags = 0;
 	s->id = 0;
-	walk_python(s, tid);
-
-	/* The stack may end less than LS_STACK_BYTES above sp. */
-	s->stack_len = 0;
-	if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES, (void *)s->regs[LS_REG_SP]))
-		s->stack_len = LS_STACK_BYTES;
-	else if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES / 4, (void *)s->regs[LS_REG_SP]))
-		s->stack_len = LS_STACK_BYTES / 4;
-	else if (!bpf_probe_read_user(s->stack, 256, (void *)s->regs[LS_REG_SP]))
-		s->stack_len = 256;
+	walk_python(s, tid);	/* first: it uses stack[] as scratch */
+	copy_stack(s, task, tid, top);
 	return 0;
 }
 
@@ -419,7 +493,7 @@ static __always_inline void take_sample(void *ctx, struct ls_sample *s, struct l
 	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tid, t->seq);
 	s->ts = now;
 	s->kind = kind;
-	fill_sample(s, tid);
+	fill_sample(s, tid, &t->stack_top);
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
 	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
 }

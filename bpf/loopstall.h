@@ -58,6 +58,8 @@ struct ls_thread {
 	__u64 tokens_at;	/* ktime the bucket was last filled */
 	__s32 off_nr;		/* what the current off-CPU interval waits in */
 	__u32 _pad0;
+	__u64 stack_top;	/* end of its stack (not the main thread's):
+				   0 not looked up yet, 1 not found */
 	__u32 poll_kind;	/* enum ls_poll_kind of this loop */
 	__u32 in_poll;		/* 1 between loop-wait entry and exit */
 	__u32 n_samples;	/* sent in this busy interval */
@@ -97,6 +99,8 @@ struct ls_py_offsets {
 	__u8 code_tag_mask;	/* low bits to clear in f_executable */
 	__u16 str_length;	/* str -> length (of co_qualname) */
 	__u16 str_data;		/* str -> data of a compact ASCII str */
+	__u16 code_version;	/* co_version, from code_win; LS_NO_OFF (3.11) */
+	__u16 _pad;
 };
 
 #define LS_STR_WIN	64	/* bytes read of co_qualname for the guard */
@@ -111,6 +115,14 @@ static inline __u32 ls_code_guard(__u32 firstlineno, __u64 filename,
 {
 	return firstlineno * 2654435761u ^ (__u32)(filename >> 3) ^
 	       (__u32)(qualname >> 3) * 7u ^ (__u32)(linetable >> 3) * 13u;
+}
+
+/* 3.12+: co_version, numbered from a counter at every code object's
+ * creation (0 once it wrapped), tells a reused address apart alone: then
+ * co_qualname is not read. */
+static inline __u32 ls_version_guard(__u32 version)
+{
+	return version * 0x85ebca6bu;
 }
 
 static inline __u32 ls_name_guard(__u64 len, __u64 w0, __u64 w1)

@@ -32,7 +32,7 @@ static const struct py_layout fixed[] = {
 		.gil_interp = 1048,
 		.tstate_next = 8, .tstate_native_tid = 144, .tstate_thread_id = 136,
 		.code_filename = 112, .code_name = 120, .code_qualname = 128,
-		.code_linetable = 136, .code_firstlineno = 68,
+		.code_linetable = 136, .code_firstlineno = 68, .code_version = 92,
 		.str_length = 16, .str_state = 32, .str_ascii_data = 40, .str_compact_data = 56,
 		.bpf = {
 			.tstate_frame = 56, .cframe_frame = 0, .frame_code = 0,
@@ -144,6 +144,10 @@ static int set_code_window(struct py_layout *l, char *why, size_t why_len)
 	uint32_t lo = l->code_firstlineno, hi = l->code_firstlineno + 4;
 	uint32_t f[] = { l->code_filename, l->code_qualname, l->code_linetable };
 
+	if (l->code_version) {
+		lo = l->code_version < lo ? l->code_version : lo;
+		hi = l->code_version + 4 > hi ? l->code_version + 4 : hi;
+	}
 	for (size_t i = 0; i < 3; i++) {
 		if (f[i] < lo)
 			lo = f[i];
@@ -168,6 +172,7 @@ static int set_code_window(struct py_layout *l, char *why, size_t why_len)
 	l->bpf.code_filename = l->code_filename - lo;
 	l->bpf.code_qualname = l->code_qualname - lo;
 	l->bpf.code_linetable = l->code_linetable - lo;
+	l->bpf.code_version = l->code_version ? l->code_version - lo : LS_NO_OFF;
 	return 0;
 }
 
@@ -329,6 +334,9 @@ static void set_debug_constants(struct py_layout *l, unsigned int minor)
 	l->bpf.frame_is_entry = LS_NO_OFF;
 	l->bpf.owner_skip = 3;			/* INTERPRETER / CSTACK */
 	l->bpf.code_tag_mask = minor >= 14 ? 3 : 0;	/* _PyStackRef tag bits */
+	/* co_version follows co_firstlineno and five ints (checked on 3.13.5,
+	 * 3.14.10, 3.15.2: distinct for every code object, replace()'s too) */
+	l->code_version = l->code_firstlineno + 24;
 }
 
 int pylayout__init(struct py_layout *l, unsigned int minor, const uint8_t *dbg,
@@ -369,6 +377,7 @@ int pylayout__code_id(const struct py_layout *l, py_read_fn read, void *ctx,
 {
 	const struct ls_py_offsets *o = &l->bpf;
 	uint8_t cw[LS_CODE_WIN], nw[LS_STR_WIN];
+	uint32_t version = 0;
 
 	if (read(ctx, code + o->code_win, cw, sizeof(cw)))
 		return -EFAULT;
@@ -377,7 +386,11 @@ int pylayout__code_id(const struct py_layout *l, py_read_fn read, void *ctx,
 	memcpy(&id->qualname, cw + o->code_qualname, 8);
 	memcpy(&id->linetable, cw + o->code_linetable, 8);
 	id->guard = ls_code_guard(id->firstlineno, id->filename, id->qualname, id->linetable);
-	if (!read(ctx, id->qualname, nw, sizeof(nw))) {
+	if (o->code_version != LS_NO_OFF)
+		memcpy(&version, cw + o->code_version, 4);
+	if (version) {
+		id->guard ^= ls_version_guard(version);
+	} else if (!read(ctx, id->qualname, nw, sizeof(nw))) {
 		uint64_t len, w0, w1;
 
 		memcpy(&len, nw + o->str_length, 8);

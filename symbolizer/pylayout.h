@@ -70,6 +70,7 @@ struct py_layout {
 	/* code objects */
 	uint32_t code_filename, code_name, code_qualname, code_linetable;
 	uint32_t code_firstlineno;
+	uint32_t code_version;			/* co_version, 3.12+; 0: none */
 	/* str objects */
 	uint32_t str_length, str_state, str_ascii_data, str_compact_data;
 	/* the frame walker's part */

@@ -163,6 +163,7 @@ static const uint8_t linetable[] = {
 struct code_def {
 	uint64_t filename, name, qualname, linetable;
 	int32_t firstlineno;
+	uint32_t version;	/* co_version (3.12+); 0: the counter wrapped */
 	uint64_t type;
 };
 
@@ -175,6 +176,8 @@ static void put_code_at(uint64_t o, const struct code_def *d)
 	put64(o + L.code_qualname, d->qualname);
 	put64(o + L.code_linetable, d->linetable);
 	put32(o + L.code_firstlineno, (uint32_t)d->firstlineno);
+	if (L.code_version)
+		put32(o + L.code_version, d->version);
 }
 
 static uint64_t put_code(const struct code_def *d)
@@ -199,11 +202,20 @@ static uint32_t name_guard(uint64_t qualname)
 	return ls_name_guard(len, w0, w1);
 }
 
+/* The guard from a code object's fields: co_version, where there is one
+ * and it is not 0, stands for the qualname's bytes. */
+static uint32_t guard_from(uint32_t first, uint64_t fn, uint64_t qn, uint64_t lt,
+			   uint32_t version)
+{
+	return ls_code_guard(first, fn, qn, lt) ^
+	       (L.code_version && version ? ls_version_guard(version) : name_guard(qn));
+}
+
 /* The guard of d as it is in memory now. */
 static uint32_t guard_of(const struct code_def *d)
 {
-	return ls_code_guard(d->firstlineno, d->filename, d->qualname, d->linetable) ^
-	       name_guard(d->qualname);
+	return guard_from(d->firstlineno, d->filename, d->qualname, d->linetable,
+			  d->version);
 }
 
 /* The code object of "async def handle(self)" in class Handler. */
@@ -226,14 +238,16 @@ static uint32_t walker_guard(uint64_t code)
 {
 	const struct ls_py_offsets *o = &L.bpf;
 	const uint8_t *w = at(code + o->code_win);
-	uint32_t first;
+	uint32_t first, version = 0;
 	uint64_t fn, qn, lt;
 
 	memcpy(&first, w + o->code_firstlineno, 4);
 	memcpy(&fn, w + o->code_filename, 8);
 	memcpy(&qn, w + o->code_qualname, 8);
 	memcpy(&lt, w + o->code_linetable, 8);
-	return ls_code_guard(first, fn, qn, lt) ^ name_guard(qn);
+	if (o->code_version != LS_NO_OFF)
+		memcpy(&version, w + o->code_version, 4);
+	return guard_from(first, fn, qn, lt, version);
 }
 
 /* ---- code objects ------------------------------------------------------ */
@@ -444,6 +458,40 @@ Test(pysym, address_and_strings_reused)
 	cr_assert_not_null(c);
 	cr_expect_str_eq(c->qualname, "Handler.hand1e");
 	cr_expect_null(pysym__code(S, code, g1), "the old one is gone");
+}
+
+/* 3.12+: code.replace() in a loop gives every new object its own
+ * co_version; that alone tells them apart, co_qualname is not read. */
+Test(pysym, version_tells_reused_apart)
+{
+	struct code_def d;
+	uint64_t code;
+	uint32_t g1, g2;
+	const struct pycode *c;
+
+	init_layout(12);
+	d = handler_code();
+	d.version = 1041;
+	code = put_code(&d);
+	g1 = guard_of(&d);
+	cr_assert_eq(walker_guard(code), g1);
+	cr_assert_not_null(pysym__code(S, code, g1));
+	/* the same pointers and name, the next version: another guard */
+	d.version = 1043;
+	put_code_at(code, &d);
+	g2 = guard_of(&d);
+	cr_assert_neq(g1, g2);
+	cr_assert_eq(walker_guard(code), g2);
+	cr_assert_not_null(c = pysym__code(S, code, g2));
+	cr_expect_str_eq(c->qualname, "Handler.handle");
+	cr_expect_null(pysym__code(S, code, g1), "the old one is gone");
+	/* the name's bytes do not count while there is a version */
+	put(d.qualname + L.str_ascii_data, "Handler.hand1e", 14);
+	cr_expect_eq(guard_of(&d), g2);
+	cr_expect_eq(walker_guard(code), g2);
+	/* 3.11 has no co_version */
+	init_layout(11);
+	cr_expect_eq(L.bpf.code_version, LS_NO_OFF);
 }
 
 /* The name guard takes the string's own bytes only, whatever follows it;
