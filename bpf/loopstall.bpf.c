@@ -416,8 +416,9 @@ static long vma_end(struct task_struct *task, struct vm_area_struct *vma, void *
  * LS_STACK_BYTES: the main thread's stack starts at mm->start_stack;
  * another's ends with the mapping holding its sp, looked up once into
  * *top. Elsewhere (a stack of its own: sigaltstack, greenlets, deeper than
- * LS_STACK_BYTES) as much as can be read of LS_STACK_BYTES, 4 KiB, 256. */
-static __always_inline void copy_stack(struct ls_sample *s, struct task_struct *task,
+ * LS_STACK_BYTES) as much as can be read of LS_STACK_BYTES, 4 KiB, 256.
+ * True when the whole stack was copied. */
+static __always_inline bool copy_stack(struct ls_sample *s, struct task_struct *task,
 				       __u32 tid, __u64 *top)
 {
 	__u64 sp = s->regs[LS_REG_SP], end = 0, len;
@@ -435,7 +436,7 @@ static __always_inline void copy_stack(struct ls_sample *s, struct task_struct *
 		len &= LS_STACK_BYTES - 1;
 		if (!bpf_probe_read_user(s->stack, len, (void *)sp)) {
 			s->stack_len = len;
-			return;
+			return true;
 		}
 	}
 	if (!bpf_probe_read_user(s->stack, LS_STACK_BYTES, (void *)sp))
@@ -444,13 +445,15 @@ static __always_inline void copy_stack(struct ls_sample *s, struct task_struct *
 		s->stack_len = LS_STACK_BYTES / 4;
 	else if (!bpf_probe_read_user(s->stack, 256, (void *)sp))
 		s->stack_len = 256;
+	return false;
 }
 
 /* Fill a sample from the current task: registers, syscall, fd kind,
  * Python frames and a copy of the raw user stack for unwinding in user
  * space (the header, time and kind are the caller's; so is the
- * frame-pointer stack: sample_stack()). top: the thread's ls_thread
- * stack_top. A global function: verified once. */
+ * frame-pointer stack: take_sample()). top: the thread's ls_thread
+ * stack_top. 1 when the whole raw stack was copied, else 0. A global
+ * function: verified once. */
 __noinline int fill_sample(struct ls_sample *s, __u32 tid, __u64 *top)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -478,23 +481,25 @@ __noinline int fill_sample(struct ls_sample *s, __u32 tid, __u64 *top)
 	s->py_flags = 0;
 	s->id = 0;
 	walk_python(s, tid);	/* first: it uses stack[] as scratch */
-	copy_stack(s, task, tid, top);
-	return 0;
+	return copy_stack(s, task, tid, top);
 }
 
-/* A whole sample: header, time and kind, fill_sample(), and the
- * frame-pointer return addresses (bpf_get_stack() needs the program's
- * context, which a global function does not get). */
+/* A whole sample: header, time and kind, fill_sample(), and, when the raw
+ * stack was cut short, the frame-pointer return addresses, which may reach
+ * further (bpf_get_stack() needs the program's context, which a global
+ * function does not get). A whole raw stack unwinds to the thread's first
+ * frame in user space: there the frame-pointer walk (a µs) adds nothing but
+ * across code without unwind tables (perf trampolines, JIT code). */
 static __always_inline void take_sample(void *ctx, struct ls_sample *s, struct ls_thread *t,
 					__u32 tid, __u32 kind, __u64 now)
 {
-	long n;
+	long n = 0;
 
 	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tid, t->seq);
 	s->ts = now;
 	s->kind = kind;
-	fill_sample(s, tid, &t->stack_top);
-	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	if (fill_sample(s, tid, &t->stack_top) != 1)
+		n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
 	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
 }
 
