@@ -74,8 +74,7 @@ def test_each_cause_at_its_line_with_its_time(scenario, version, root, python):
             assert len(fs) >= 2, f"{rule} at {marker}: {brief(stalls)}"
             assert all(f["call_site"]["file"] == path and
                        f["call_site"]["function"] == FUNCTION[marker] for f in fs), fs[0]
-        # the line's time: its part of each stall (a first urlopen also
-        # builds an SSL context there, LS110's share of the same line)
+        # the line's time: its part of each stall
         parts = [g for s in stalls for g in s["segments"]
                  if g["call_site"] and g["call_site"]["line"] == M[marker]]
         assert len(parts) >= 2, f"{marker}: {brief(stalls)}"
