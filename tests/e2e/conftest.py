@@ -11,6 +11,10 @@ import time
 
 import pytest
 
+# real servers the tests start and stop (session fixtures: postgres,
+# redis_server, slow_http)
+from servers import postgres, redis_server, slow_http  # noqa: F401,E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOOPSTALL = os.path.join(ROOT, "build", "loopstall")
 WORKLOAD = os.path.join(ROOT, "tests", "e2e", "workload.py")
