@@ -12,8 +12,8 @@ import time
 import pytest
 
 # real servers the tests start and stop (session fixtures: postgres,
-# redis_server, slow_http)
-from servers import postgres, redis_server, slow_http  # noqa: F401,E402
+# redis_server, mariadb, slow_http)
+from servers import mariadb, postgres, redis_server, slow_http  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOOPSTALL = os.path.join(ROOT, "build", "loopstall")

@@ -8,6 +8,9 @@ themselves (nothing of the machine's own is used):
   fsync off; trust authentication for user postgres.
 - `redis_server`: redis-server on a unix socket in its own scratch
   directory, no TCP port, no persistence (no RDB, no AOF).
+- `mariadb`: a MariaDB server (mariadb-install-db in a scratch directory,
+  mariadbd as the unprivileged `mysql` user) on a unix socket only, no
+  binary log; user root without a password.
 - `slow_http`: an HTTP server on 127.0.0.1 (in the test process) that
   answers every GET after 200 ms.
 
@@ -193,6 +196,63 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# --- MariaDB ------------------------------------------------------------------
+
+class MariaDB:
+    """A MariaDB server of its own (mariadb-install-db in a scratch
+    directory, mariadbd as the unprivileged `mysql` user), on a unix socket
+    (`path`) only, no binary log, InnoDB flushing once a second; user root
+    without a password."""
+
+    USER = "mysql"
+
+    def __init__(self):
+        install, server = shutil.which("mariadb-install-db"), "/usr/sbin/mariadbd"
+        if not install or not os.access(server, os.X_OK):
+            pytest.skip("MariaDB not installed (Debian package mariadb-server, "
+                        "OPTIONAL in scripts/setup-deps)")
+        try:
+            pw = pwd.getpwnam(self.USER)
+        except KeyError:
+            pytest.skip(f"no user {self.USER} to run MariaDB as")
+        self.dir = scratch("mariadb")
+        self.path = os.path.join(self.dir, "mysqld.sock")
+        data = os.path.join(self.dir, "data")
+        self.proc = None
+        os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        try:
+            subprocess.run(_as_user(self.USER, [
+                install, "--no-defaults", f"--datadir={data}", "--skip-test-db",
+                "--auth-root-authentication-method=normal", "--skip-name-resolve"]),
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir)
+            self.proc = subprocess.Popen(_as_user(self.USER, [
+                server, "--no-defaults", f"--datadir={data}", f"--socket={self.path}",
+                "--skip-networking", f"--pid-file={self.dir}/mysqld.pid",
+                f"--log-error={self.dir}/error.log", "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M", "--innodb-flush-log-at-trx-commit=0",
+                "--innodb-doublewrite=0"]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
+            _wait_until(self._up, "mariadbd", self.proc)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _up(self):
+        """The server's greeting on its socket."""
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(5)
+                s.connect(self.path)
+                return len(s.recv(4)) == 4
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc:
+            _stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # --- a slow HTTP server -------------------------------------------------------
 
 class _SlowHandler(http.server.BaseHTTPRequestHandler):
@@ -243,6 +303,15 @@ def redis_server():
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    m = MariaDB()
+    try:
+        yield m
+    finally:
+        m.stop()
 
 
 @pytest.fixture(scope="session")

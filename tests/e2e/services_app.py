@@ -12,6 +12,7 @@ gunicorn, whose master owns the socket). The backends come from the
 environment, each one optional (its endpoints answer 503 without it):
   LOOPSTALL_PG         directory of a PostgreSQL server's unix socket
   LOOPSTALL_REDIS      path of a redis-server's unix socket
+  LOOPSTALL_MYSQL      path of a MariaDB (MySQL) server's unix socket
   LOOPSTALL_SLOW_URL   an HTTP URL that answers after a while
   LOOPSTALL_LISTEN_FD  the listening socket to serve on (else 127.0.0.1:0)
 
@@ -30,6 +31,7 @@ import time
 
 PG = os.environ.get("LOOPSTALL_PG")
 REDIS = os.environ.get("LOOPSTALL_REDIS")
+MYSQL = os.environ.get("LOOPSTALL_MYSQL")
 SLOW_URL = os.environ.get("LOOPSTALL_SLOW_URL")
 
 
@@ -130,6 +132,19 @@ def fastapi_app():
                 await ctx["aredis"].ping()
             except ImportError:
                 pass
+        if MYSQL:
+            try:
+                import pymysql
+                ctx["pymysql"] = pymysql.connect(unix_socket=MYSQL, user="root",
+                                                 autocommit=True)   # read_timeout=None
+            except ImportError:
+                pass
+            try:
+                import aiomysql
+                ctx["aiomysql"] = await aiomysql.connect(unix_socket=MYSQL, user="root",
+                                                         autocommit=True)
+            except ImportError:
+                pass
         if SLOW_URL:
             ctx["httpx"] = httpx.AsyncClient()          # one client, made once
         ready(ctx.get("port", 0))
@@ -145,6 +160,12 @@ def fastapi_app():
     @app.get("/redis_sync", response_class=PlainTextResponse)
     async def redis_sync():
         need("redis").blpop("loopstall:empty", timeout=0.2)     # @redis_sync
+        return served()
+
+    @app.get("/mysql_sync", response_class=PlainTextResponse)
+    async def mysql_sync():
+        with need("pymysql").cursor() as cur:
+            cur.execute("SELECT SLEEP(0.2)")                    # @mysql_sync
         return served()
 
     @app.get("/httpx_sync", response_class=PlainTextResponse)
@@ -174,6 +195,12 @@ def fastapi_app():
     @app.get("/redis_async", response_class=PlainTextResponse)
     async def redis_async():
         await need("aredis").blpop("loopstall:empty", timeout=0.2)
+        return served()
+
+    @app.get("/mysql_async", response_class=PlainTextResponse)
+    async def mysql_async():
+        async with need("aiomysql").cursor() as cur:
+            await cur.execute("SELECT SLEEP(0.2)")
         return served()
 
     @app.get("/httpx_async", response_class=PlainTextResponse)

@@ -6,11 +6,12 @@ services_app.py is the service: FastAPI on uvicorn (uvloop, httptools, one
 process), the same app under gunicorn with two UvicornWorker workers, an
 aiohttp app (web.run_app) and a Tornado app. Its backends are real and
 throwaway (servers.py): a PostgreSQL cluster made by initdb, a
-redis-server, and a slow HTTP server (200 ms a GET) in this process.
+redis-server, a MariaDB server, and a slow HTTP server (200 ms a GET) in
+this process.
 
 An endpoint that blocks the loop must be reported at its "# @marker" line
 (file, line, function) with the rules the default pack means for it; a
-healthy twin (asyncpg, redis.asyncio, httpx.AsyncClient, a plain `def`
+healthy twin (asyncpg, redis.asyncio, aiomysql, httpx.AsyncClient, a plain `def`
 endpoint FastAPI runs in its thread pool) must get no finding. Each request
 of interest is followed by GET /mark (100 ms of time.sleep at @mark): the
 stalls between two marks are that request's, so a twin is judged on what
@@ -52,6 +53,10 @@ BLOCKING = {
     # redis-py (socket_timeout None) blocks in recvfrom on the unix socket
     "redis_sync": (FA + "redis_sync", ["LS065", "LS010"], ["LS006", "LS011", "LS012"] + HTTP,
                    "redis_server", ["redis"]),
+    # PyMySQL (read_timeout None) blocks in recvfrom on the unix socket
+    "mysql_sync": (FA + "mysql_sync", ["LS063", "LS010"],
+                   ["LS006", "LS011", "LS012", "LS064", "LS061"] + HTTP,
+                   "mariadb", ["pymysql"]),
     # httpx's 5 s default timeout: poll(fd, 1, 5000), no timeout finding
     # (httpx.get makes a client for the call: LS112 may name that part)
     "httpx_sync": (FA + "httpx_sync", ["LS004"], TIMEOUT + ["LS006", "LS001", "LS005"],
@@ -74,6 +79,7 @@ BLOCKING = {
 HEALTHY = {
     "pg_async": ("postgres", ["asyncpg"]),
     "redis_async": ("redis_server", ["redis"]),
+    "mysql_async": ("mariadb", ["aiomysql"]),
     "httpx_async": ("slow_http", ["httpx"]),
     "thread_sleep": (None, []),
 }
@@ -184,6 +190,7 @@ def app_env(request, backends):
     env, why = dict(os.environ), {}
     for name, var, attr in (("postgres", "LOOPSTALL_PG", "host"),
                             ("redis_server", "LOOPSTALL_REDIS", "path"),
+                            ("mariadb", "LOOPSTALL_MYSQL", "path"),
                             ("slow_http", "LOOPSTALL_SLOW_URL", "url")):
         if name not in backends:
             continue
@@ -221,7 +228,7 @@ def fastapi(request):
     missing = missing_modules(["fastapi", "uvicorn", "uvloop", "httptools"])
     if missing:
         pytest.skip(f"Python module(s) {', '.join(missing)} missing (scripts/setup-deps)")
-    env, why = app_env(request, ("postgres", "redis_server", "slow_http"))
+    env, why = app_env(request, ("postgres", "redis_server", "mariadb", "slow_http"))
     service = Service([PY, APP, "uvicorn"], env=env)
     try:
         warm_up(service.port, why)
@@ -302,7 +309,7 @@ def gunicorn(request):
     if missing or not shutil.which("gunicorn"):
         pytest.skip(f"gunicorn or Python module(s) {', '.join(missing)} missing "
                     "(scripts/setup-deps)")
-    env, why = app_env(request, ("postgres", "redis_server", "slow_http"))
+    env, why = app_env(request, ("postgres", "redis_server", "mariadb", "slow_http"))
     # the master gets its listening socket from here: its port is known
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
