@@ -152,9 +152,10 @@ static int frame_site(struct finding *o, uint32_t id, const struct frames *frame
 }
 
 /* A matcher's hit in segment seg as the finding people read: its time
- * (the part's, in the proportion the rule holds on of what rules naming
- * something hold on: named; the rest of a call site's time, its Python
- * around the call, goes with the cause), and its call site: the
+ * (the part's, in the proportion the rule holds on of what the hits'
+ * rules naming something hold on: named; the rest of a call site's time,
+ * its Python around the call and what a rule too small to be a hit
+ * holds on, goes with the causes found), and its call site: the
  * segment's (a line found by a source pattern stays), and for a GIL wait
  * the loop's own as well. */
 static int finding_of(struct finding *o, const struct match_hit *hit, const struct view *v,
@@ -234,7 +235,7 @@ static int match_segment(const struct rule_pack *pack, struct stall *st, uint32_
 		goto cleanup;
 	n = pack ? match__stall(pack, &v.ms, found, MAX_FINDINGS) : 0;
 	if (n)
-		named = match__named_share(pack, &v.ms);
+		named = match__named_share(found, n, &v.ms);
 	if (!n) {	/* still reported, under "other" */
 		match__other(&v.ms, &found[0]);
 		n = 1;
