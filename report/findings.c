@@ -57,9 +57,9 @@ static void view_frame(struct view *v, uint32_t k, const struct frame *f, struct
 }
 
 /* Stack k of st as the view's stack i, its frames from mf[*nf] on, its
- * share of the segment's time total. */
+ * share of the segment's time. */
 static void view_stack(struct view *v, const struct stall *st, uint32_t i, uint32_t k,
-		       uint64_t total, uint32_t *nf, const struct frames *frames,
+		       double share, uint32_t *nf, const struct frames *frames,
 		       struct source *src)
 {
 	const struct stack_count *sc = &st->stacks[k];
@@ -67,7 +67,7 @@ static void view_stack(struct view *v, const struct stall *st, uint32_t i, uint3
 	unsigned int ints = syscall__int_args(sc->nr);
 
 	m->frames = &v->mf[*nf];
-	m->share = total ? (double)sc->weight_ns / total : 0;
+	m->share = share;
 	m->on_cpu = sc->kind == LS_SAMPLE_ONCPU || sc->nr == LS_WAIT_RUNQ;	/* preempted */
 	m->nr = sc->nr;
 	m->fd_kind = sc->fd_kind;
@@ -84,23 +84,50 @@ static void view_stack(struct view *v, const struct stall *st, uint32_t i, uint3
 	}
 }
 
-/* Segment g of st as the matcher sees it: its stacks, heaviest first,
- * their shares of its time (their weights: g's own may be scaled). */
-static int view_build(struct view *v, const struct stall *st, const struct segment *g,
-		      const struct frames *frames, struct source *src)
+/* The weight of stack sc in its segment: its samples', scaled as
+ * segments.c's fit() scaled the segment's on-CPU (k[1]) or off-CPU (k[0])
+ * time. */
+static double weight(const struct stack_count *sc, const double k[2])
 {
-	uint64_t total = 0, runq = 0;
-	uint32_t nf = 0;
+	return (double)sc->weight_ns * k[sc->kind == LS_SAMPLE_ONCPU];
+}
 
-	memset(v, 0, sizeof(*v));
+/* Segment g's scale factors (weight()), its time *total and the part of
+ * it that was preempted (*runq). */
+static void view_weights(const struct stall *st, const struct segment *g, double k[2],
+			 double *total, double *runq)
+{
+	uint64_t w[2] = { 0, 0 };
+
 	for (uint32_t i = 0; i < g->n_stacks; i++) {
 		const struct stack_count *sc = &st->stacks[g->stacks[i]];
 
-		total += sc->weight_ns;
-		nf += sc->n_frames;
-		if (sc->kind != LS_SAMPLE_ONCPU && sc->nr == LS_WAIT_RUNQ)
-			runq += sc->weight_ns;
+		w[sc->kind == LS_SAMPLE_ONCPU] += sc->weight_ns;
 	}
+	k[0] = w[0] ? (double)g->off_ns / w[0] : 1;
+	k[1] = w[1] ? (double)g->on_ns / w[1] : 1;
+	*total = *runq = 0;
+	for (uint32_t i = 0; i < g->n_stacks; i++) {
+		const struct stack_count *sc = &st->stacks[g->stacks[i]];
+
+		*total += weight(sc, k);
+		if (sc->kind != LS_SAMPLE_ONCPU && sc->nr == LS_WAIT_RUNQ)
+			*runq += weight(sc, k);
+	}
+}
+
+/* Segment g of st as the matcher sees it: its stacks, heaviest first,
+ * their shares of its time (their weights scaled as g's time was). */
+static int view_build(struct view *v, const struct stall *st, const struct segment *g,
+		      const struct frames *frames, struct source *src)
+{
+	double k[2], total, runq, cpu;
+	uint32_t nf = 0;
+
+	memset(v, 0, sizeof(*v));
+	for (uint32_t i = 0; i < g->n_stacks; i++)
+		nf += st->stacks[g->stacks[i]].n_frames;
+	view_weights(st, g, k, &total, &runq);
 	v->stacks = calloc(g->n_stacks ? g->n_stacks : 1, sizeof(*v->stacks));
 	v->mf = calloc(nf ? nf : 1, sizeof(*v->mf));
 	v->mods = calloc(nf ? nf : 1, sizeof(*v->mods));
@@ -108,12 +135,16 @@ static int view_build(struct view *v, const struct stall *st, const struct segme
 		return -ENOMEM;
 	nf = 0;
 	for (uint32_t i = 0; i < g->n_stacks; i++)
-		view_stack(v, st, i, g->stacks[i], total, &nf, frames, src);
+		view_stack(v, st, i, g->stacks[i],
+			   total > 0 ? weight(&st->stacks[g->stacks[i]], k) / total : 0,
+			   &nf, frames, src);
 	/* preempted, the thread still wanted the CPU: its time counts as
 	 * on-CPU to the rules (a busy machine would hide CPU work else) */
+	cpu = total > 0 ? g->on_ns + runq : 0;
+	cpu = cpu < total ? cpu : total;
 	v->ms = (struct match_stall){
-		.duration_ns = total, .on_cpu_ns = total ? g->on_ns + runq : 0,
-		.off_cpu_ns = total - (total ? g->on_ns + runq : 0),
+		.duration_ns = (uint64_t)total, .on_cpu_ns = (uint64_t)cpu,
+		.off_cpu_ns = (uint64_t)total - (uint64_t)cpu,
 		.stacks = v->stacks, .n = g->n_stacks,
 		.gil_wait = g->gil,
 	};
@@ -152,9 +183,10 @@ static int frame_site(struct finding *o, uint32_t id, const struct frames *frame
 }
 
 /* A matcher's hit in segment seg as the finding people read: its time
- * (the part's, in the proportion the rule holds on of what rules naming
- * something hold on: named; the rest of a call site's time, its Python
- * around the call, goes with the cause), and its call site: the
+ * (the part's, in the proportion the rule holds on of what the hits'
+ * rules naming something hold on: named; the rest of a call site's time,
+ * its Python around the call and what a rule too small to be a hit
+ * holds on, goes with the causes found), and its call site: the
  * segment's (a line found by a source pattern stays), and for a GIL wait
  * the loop's own as well. */
 static int finding_of(struct finding *o, const struct match_hit *hit, const struct view *v,
@@ -234,7 +266,7 @@ static int match_segment(const struct rule_pack *pack, struct stall *st, uint32_
 		goto cleanup;
 	n = pack ? match__stall(pack, &v.ms, found, MAX_FINDINGS) : 0;
 	if (n)
-		named = match__named_share(pack, &v.ms);
+		named = match__named_share(found, n, &v.ms);
 	if (!n) {	/* still reported, under "other" */
 		match__other(&v.ms, &found[0]);
 		n = 1;

@@ -163,6 +163,7 @@ static void json_segment_waits(FILE *f, const struct stall *s, const struct segm
 
 static void json_segments(FILE *f, const struct stall *s, const struct frames *frames)
 {
+	const char *why = stall__unsampled_why(s);
 	char what[128];
 
 	fputs("\"segments\":[", f);
@@ -188,6 +189,11 @@ static void json_segments(FILE *f, const struct stall *s, const struct frames *f
 		fputs("]}", f);
 	}
 	fprintf(f, "],\"unsampled_ms\":%.3f,", ms(s->unsampled_ns));
+	if (why) {	/* no stack: why, as the text says it */
+		fputs("\"unsampled_why\":", f);
+		json_str(f, why);
+		fputc(',', f);
+	}
 }
 
 void live_json__stall(FILE *f, const struct stall *s, const struct frames *frames)

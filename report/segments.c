@@ -193,16 +193,35 @@ static void scale(struct stall *st, double k, bool all)
 	}
 }
 
-/* Samples may stand for more than the stall lasted: an on-CPU sample
- * stands for a whole period, off-CPU ones for exact intervals. Scale the
- * on-CPU estimates down to fit (everything, if that is not enough). */
-static void fit(struct stall *st)
+/* The time a stall's segments stand for, and its on-CPU part (*on). */
+static uint64_t sampled(const struct stall *st, uint64_t *on)
 {
-	uint64_t total = 0, on = 0;
+	uint64_t total = 0;
 
+	*on = 0;
 	for (uint32_t i = 0; i < st->n_segments; i++) {
 		total += st->segments[i].ns;
-		on += st->segments[i].on_ns;
+		*on += st->segments[i].on_ns;
+	}
+	return total;
+}
+
+/* On-CPU samples estimate the stall's on-CPU time, which sched_switch
+ * measured exactly: each stands for a whole period, none is taken in the
+ * first tenth of the threshold, and a thread preempted often gets more or
+ * fewer ticks than its time. Scale the on-CPU estimates up to that time
+ * when short of it (never past what the off-CPU samples leave of the
+ * stall), or down to fit the stall when samples stand for more than it
+ * lasted (everything, if that is not enough). */
+static void fit(struct stall *st)
+{
+	uint64_t on, total = sampled(st, &on), off = total - on;
+	uint64_t room = off < st->duration_ns ? st->duration_ns - off : 0;
+	uint64_t want = st->on_cpu_ns < room ? st->on_cpu_ns : room;
+
+	if (on && on < want) {
+		scale(st, (double)want / on, false);
+		total = sampled(st, &on);
 	}
 	if (total > st->duration_ns) {
 		uint64_t excess = total - st->duration_ns;
@@ -211,9 +230,7 @@ static void fit(struct stall *st)
 			scale(st, (double)(on - excess) / on, false);
 		else
 			scale(st, (double)st->duration_ns / total, true);
-		total = 0;
-		for (uint32_t i = 0; i < st->n_segments; i++)
-			total += st->segments[i].ns;
+		total = sampled(st, &on);
 	}
 	st->unsampled_ns = st->duration_ns > total ? st->duration_ns - total : 0;
 }

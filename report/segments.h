@@ -14,9 +14,10 @@
  *
  * Weights: on-CPU samples stand for one sampling period, off-CPU samples
  * for the exact interval sched_switch measured (stack_count.weight_ns).
- * Segments plus the stall's unsampled_ns add up to its duration (when
- * samples stand for more than the stall lasted, every segment is scaled
- * down alike). */
+ * The on-CPU estimates are then scaled to the stall's on-CPU time (also
+ * exact) when they fall short of it, or down when samples stand for more
+ * than the stall lasted (every segment alike if that is not enough).
+ * Segments plus the stall's unsampled_ns add up to its duration. */
 #ifndef LS_SEGMENTS_H
 #define LS_SEGMENTS_H
 #include <stddef.h>

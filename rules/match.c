@@ -415,13 +415,13 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
 	return n;
 }
 
-double match__named_share(const struct rule_pack *p, const struct match_stall *s)
+double match__named_share(const struct match_hit *hits, int n, const struct match_stall *s)
 {
 	double share = 0;
 
 	for (int k = 0; k < s->n; k++)
-		for (int i = 0; i < p->n; i++)
-			if (names_stack(&p->v[i]) && rule_on_stack(&p->v[i], s, k, NULL)) {
+		for (int i = 0; i < n; i++)
+			if (names_stack(hits[i].rule) && rule_on_stack(hits[i].rule, s, k, NULL)) {
 				share += s->stacks[k].share;
 				break;
 			}

@@ -59,9 +59,11 @@ struct match_hit {
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct match_hit *out, int max);
 
-/* The share of s that rules naming something (a frame, syscall, fd kind,
- * source, GIL wait) hold on: every stack at least one of them holds on. */
-double match__named_share(const struct rule_pack *p, const struct match_stall *s);
+/* The share of s that the rules of hits[0..n) naming something (a frame,
+ * syscall, fd kind, source, GIL wait) hold on: every stack at least one
+ * of them holds on. A rule of the pack that is no hit (it holds on too
+ * little of s: noise) names none of it. */
+double match__named_share(const struct match_hit *hits, int n, const struct match_stall *s);
 
 /* The rule of stalls no rule of a pack holds on: LS000, category other,
  * severity info. */

@@ -139,17 +139,23 @@ def count_type(t, n):
 
 
 def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30, cmd=None,
-          env=None):
+          env=None, output=False):
     """Run scenario under `loopstall attach -f json ARGS`: the finished
     Loopstall (events, rc, stderr) with the workload's PID, path and exit
-    code (workload_rc). cmd, env: as Workload's."""
+    code (workload_rc). cmd, env: as Workload's. output: also what the
+    workload printed after "ready" (workload_out), read to its end: for
+    workloads whose children do not outlive them."""
     w = Workload(scenario, python, root, cmd, env)
     ls = Loopstall("attach", "-p", str(w.pid), "-f", "json", *args)
     try:
         assert ls.wait_for(count_type("loop", loops), timeout=40), \
             f"loopstall saw no loop: {ls.lines} {ls.proc.poll()}"
         w.go()
-        ls.workload_rc = w.wait(timeout)
+        if output:
+            ls.workload_out, _ = w.proc.communicate(timeout=timeout)
+            ls.workload_rc = w.proc.returncode
+        else:
+            ls.workload_rc = w.wait(timeout)
         ls.finish(timeout)
     finally:
         w.kill()

@@ -5,9 +5,13 @@
 usage: python3 rules_workload.py SCENARIO
 
 Same protocol as workload.py: prints "ready PID" once its loop runs (and the
-local servers it needs listen), idles until SIGUSR1, runs SCENARIO and exits.
-Each blocking line carries a "# @name" marker: the tests expect the finding's
-call site there.
+local servers it needs listen), idles until SIGUSR1, runs SCENARIO, prints
+one line per cause it timed, `cause MARKER MS` (as decompose_workload.py
+does), and exits. Each blocking line carries a "# @name" marker: the tests
+expect the finding's call site there, and its time within 15% (or 10 ms)
+of MS, the wall time time.perf_counter() measured around the blocking
+call(s) at the marker as they ran in this process (summed over the calls
+of a loop that repeats one).
 
 The network here is loopback only. The servers run in a child process on
 127.0.0.1 and answer after DELAY: HTTP, a line echo, enough of PostgreSQL
@@ -44,6 +48,7 @@ DELAY = 0.15
 _libc = ctypes.CDLL(None, use_errno=True)
 FAKE_SITE = os.path.join(tempfile.gettempdir(), "loopstall-rules-fake", "site-packages")
 DNS_NAME = "slow.loopstall.test"
+CAUSES = {}         # marker: ms its blocking call(s) took (took())
 
 # third-party modules (or libraries) a scenario needs: the tests skip it
 # on interpreters without them
@@ -58,6 +63,16 @@ NEEDS = {
     "mysqldb": ["MySQLdb"], "mysqldb_thread": ["MySQLdb"],
     "requests_json_after_thread": ["requests"], "sleep_uvloop": ["uvloop"],
 }
+
+
+def clock():
+    return time.perf_counter()
+
+
+def took(marker, t0):
+    """The blocking call at "# @marker" ran from t0 until now: its time
+    adds to its cause's, printed at exit."""
+    CAUSES[marker] = CAUSES.get(marker, 0.0) + (clock() - t0) * 1000
 
 
 def name_thread(name):
@@ -502,12 +517,16 @@ def install_fake_drivers():
 
 async def http_requests(ctx):
     import requests
+    t0 = clock()
     requests.get(ctx["http"].url)                               # @http_requests
+    took("http_requests", t0)
 
 
 async def http_requests_timeout(ctx):
     import requests
+    t0 = clock()
     requests.get(ctx["http"].url, timeout=5)                    # @http_requests_timeout
+    took("http_requests_timeout", t0)
 
 
 async def http_requests_thread(ctx):
@@ -517,12 +536,16 @@ async def http_requests_thread(ctx):
 
 async def http_urllib(ctx):
     import urllib.request
+    t0 = clock()
     urllib.request.urlopen(ctx["http"].url).read()              # @http_urllib
+    took("http_urllib", t0)
 
 
 async def http_urllib_timeout(ctx):
     import urllib.request
+    t0 = clock()
     urllib.request.urlopen(ctx["http"].url, timeout=5).read()   # @http_urllib_timeout
+    took("http_urllib_timeout", t0)
 
 
 async def http_urllib_thread(ctx):
@@ -537,24 +560,32 @@ async def http_urllib_thread(ctx):
 async def http_urllib3(ctx):
     import urllib3
     pool = urllib3.PoolManager()
+    t0 = clock()
     pool.request("GET", ctx["http"].url)                        # @http_urllib3
+    took("http_urllib3", t0)
 
 
 async def http_client(ctx):
     import http.client
     conn = http.client.HTTPConnection("127.0.0.1", ctx["http"].port)
     conn.request("GET", "/slow")
+    t0 = clock()
     conn.getresponse().read()                                   # @http_client
+    took("http_client", t0)
 
 
 async def http_httpx(ctx):
     client = ctx["httpx"]                                       # timeout=None
+    t0 = clock()
     client.get(ctx["http"].url)                                 # @http_httpx
+    took("http_httpx", t0)
 
 
 async def http_httpx_default(ctx):
     client = ctx["httpx"]                                       # 5 s timeouts
+    t0 = clock()
     client.get(ctx["http"].url)                                 # @http_httpx_default
+    took("http_httpx_default", t0)
 
 
 async def http_aiohttp(ctx):
@@ -569,7 +600,9 @@ async def requests_json_after_thread(ctx):
     JSON, not blocking HTTP."""
     import requests
     resp = await asyncio.to_thread(requests.get, ctx["json"].url, timeout=5)
+    t0 = clock()
     resp.json()                                                 # @requests_json
+    took("requests_json", t0)
 
 
 # --- missing timeouts (socket-level evidence) -----------------------------
@@ -581,13 +614,17 @@ async def requests_json_after_thread(ctx):
 async def socket_no_timeout(ctx):
     sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port))
     sock.sendall(b"ping")
+    t0 = clock()
     sock.recv(100)                                              # @socket_no_timeout
+    took("socket_no_timeout", t0)
 
 
 async def socket_timeout(ctx):
     sock = ctx["keep"] = socket.create_connection(("127.0.0.1", ctx["echo"].port), timeout=5)
     sock.sendall(b"ping")
+    t0 = clock()
     sock.recv(100)                                              # @socket_timeout
+    took("socket_timeout", t0)
 
 
 async def socket_unix_no_timeout(ctx):
@@ -600,7 +637,9 @@ async def socket_unix_no_timeout(ctx):
         b.sendall(b"pong")
     threading.Thread(target=answer, daemon=True).start()
     a.sendall(b"ping")
+    t0 = clock()
     a.recv(100)                                                 # @socket_unix_no_timeout
+    took("socket_unix_no_timeout", t0)
 
 
 async def poll_forever(ctx):
@@ -609,7 +648,9 @@ async def poll_forever(ctx):
     p = select.poll()
     p.register(sock, select.POLLIN)
     sock.send(b"ping")
+    t0 = clock()
     p.poll()                                                    # @poll_forever
+    took("poll_forever", t0)
 
 
 async def poll_bounded(ctx):
@@ -618,13 +659,17 @@ async def poll_bounded(ctx):
     p = select.poll()
     p.register(sock, select.POLLIN)
     sock.send(b"ping")
+    t0 = clock()
     p.poll(5000)                                                # @poll_bounded
+    took("poll_bounded", t0)
 
 
 # --- sleep ----------------------------------------------------------------
 
 async def sleep(ctx):
+    t0 = clock()
     time.sleep(0.2)                                             # @sleep
+    took("sleep", t0)
 
 
 async def sleep_executor(ctx):
@@ -632,14 +677,18 @@ async def sleep_executor(ctx):
 
 
 async def sleep_uvloop(ctx):
+    t0 = clock()
     time.sleep(0.2)                                             # @sleep_uvloop
+    took("sleep_uvloop", t0)
 
 
 # --- file I/O -------------------------------------------------------------
 
 async def file_read(ctx):
     f = ctx["keep"] = open(ctx["bigfile"], "rb")
+    t0 = clock()
     f.read()                                                    # @file_read
+    took("file_read", t0)
 
 
 async def file_read_thread(ctx):
@@ -658,15 +707,21 @@ async def file_fsync(ctx):
         for rec in records:
             f.write(rec)
             f.flush()
+            t0 = clock()
             os.fsync(f.fileno())                                # @file_fsync
+            took("file_fsync", t0)
             if time.perf_counter() > deadline:
                 break
 
 
 async def file_stat(ctx):
-    paths = ctx["paths"]
-    for p in paths * 3:
-        os.stat(p)                                              # @file_stat
+    # one line: the loop's own time (up to 12% of it here) is the line's,
+    # and the cause is timed as a whole (a stat is a few µs: timing each
+    # one would cost as much as the call)
+    paths = ctx["paths"] * 3
+    t0 = clock()
+    for p in paths: os.stat(p)                                  # @file_stat
+    took("file_stat", t0)
 
 
 async def file_stat_thread(ctx):
@@ -678,11 +733,15 @@ async def file_stat_thread(ctx):
 
 async def subprocess_run(ctx):
     import subprocess
+    t0 = clock()
     subprocess.run(["sleep", "0.2"])                            # @subprocess_run
+    took("subprocess_run", t0)
 
 
 async def os_system(ctx):
+    t0 = clock()
     os.system("sleep 0.2")                                      # @os_system
+    took("os_system", t0)
 
 
 async def subprocess_async(ctx):
@@ -693,11 +752,15 @@ async def subprocess_async(ctx):
 # --- DNS ------------------------------------------------------------------
 
 async def dns_getaddrinfo(ctx):
+    t0 = clock()
     socket.getaddrinfo(DNS_NAME, 80)                            # @dns_getaddrinfo
+    took("dns_getaddrinfo", t0)
 
 
 async def dns_gethostbyname(ctx):
+    t0 = clock()
     socket.gethostbyname(DNS_NAME)                              # @dns_gethostbyname
+    took("dns_gethostbyname", t0)
 
 
 async def dns_loop_getaddrinfo(ctx):
@@ -718,7 +781,9 @@ SLOW_SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
 async def sqlite(ctx):
     import sqlite3
     db = sqlite3.connect(":memory:")
+    t0 = clock()
     db.execute(SLOW_SQL).fetchone()                             # @sqlite
+    took("sqlite", t0)
 
 
 async def sqlite_thread(ctx):
@@ -733,25 +798,33 @@ async def sqlite_thread(ctx):
 async def fake_redis(ctx):
     import redis
     r = ctx["keep"] = redis.Redis("127.0.0.1", ctx["echo"].port)
+    t0 = clock()
     r.get("key")                                                # @fake_redis
+    took("fake_redis", t0)
 
 
 async def fake_pymysql(ctx):
     import pymysql
     conn = ctx["keep"] = pymysql.connect(host="127.0.0.1", port=ctx["echo"].port)
+    t0 = clock()
     conn.cursor().execute("SELECT 1")                           # @fake_pymysql
+    took("fake_pymysql", t0)
 
 
 async def fake_pymongo(ctx):
     import pymongo
     coll = pymongo.MongoClient("127.0.0.1", ctx["echo"].port)["db"]["items"]
+    t0 = clock()
     coll.find_one({})                                           # @fake_pymongo
+    took("fake_pymongo", t0)
 
 
 async def libpq(ctx):
     pq = ctx["libpq"]
     conn = ctx["pgconn"]
+    t0 = clock()
     res = pq.PQexec(conn, b"SELECT pg_sleep(0.15)")             # @libpq
+    took("libpq", t0)
     pq.PQclear(res)
 
 
@@ -760,7 +833,9 @@ async def libpq(ctx):
 
 async def psycopg(ctx):
     conn = ctx["psycopg"]               # psycopg.Connection, autocommit off
+    t0 = clock()
     conn.execute("SELECT 1").fetchone()                         # @psycopg
+    took("psycopg", t0)
 
 
 async def psycopg_thread(ctx):
@@ -770,7 +845,9 @@ async def psycopg_thread(ctx):
 
 async def mysqldb(ctx):
     cur = ctx["mysqldb"].cursor()       # MySQLdb.connect(...)
+    t0 = clock()
     cur.execute("UPDATE users SET seen = 1 WHERE id = 1")       # @mysqldb
+    took("mysqldb", t0)
 
 
 async def mysqldb_thread(ctx):
@@ -783,7 +860,9 @@ async def mysqldb_thread(ctx):
 async def cpu_json(ctx):
     import json
     data = ctx["doc"]
+    t0 = clock()
     json.dumps(data)                                            # @cpu_json
+    took("cpu_json", t0)
 
 
 async def cpu_json_thread(ctx):
@@ -797,12 +876,16 @@ async def cpu_json_thread(ctx):
 
 async def cpu_re(ctx):
     import re
+    t0 = clock()
     re.match(r"(a+)+$", "a" * 24 + "b")                         # @cpu_re
+    took("cpu_re", t0)
 
 
 async def cpu_hash(ctx):
     import hashlib
+    t0 = clock()
     hashlib.pbkdf2_hmac("sha256", b"secret", b"salt", 1500000)  # @cpu_hash
+    took("cpu_hash", t0)
 
 
 async def cpu_hash_thread(ctx):
@@ -813,18 +896,24 @@ async def cpu_hash_thread(ctx):
 async def cpu_zlib(ctx):
     import zlib
     blob = ctx["blob"]
+    t0 = clock()
     zlib.compress(blob, 9)                                      # @cpu_zlib
+    took("cpu_zlib", t0)
 
 
 async def cpu_pickle(ctx):
     import pickle
     data = ctx["doc"]
+    t0 = clock()
     pickle.loads(pickle.dumps(data))                            # @cpu_pickle
+    took("cpu_pickle", t0)
 
 
 async def cpu_python(ctx):
     end, n = time.perf_counter() + 0.3, 0
+    t0 = clock()
     while time.perf_counter() < end: n += 1                     # @cpu_python
+    took("cpu_python", t0)
 
 
 # C-accelerated paths called straight from the user's line: no Python frame
@@ -835,47 +924,65 @@ async def cpu_python(ctx):
 
 async def cpu_re_match(ctx):
     slug = ctx["pattern"]                    # re.compile(r"^(a+)+$") at start-up
+    t0 = clock()
     slug.match(ctx["text"])                                     # @cpu_re_match
+    took("cpu_re_match", t0)
 
 
 async def cpu_re_search(ctx):
     pat = ctx["pattern"]                     # re.compile(r"(a+)+$")
+    t0 = clock()
     pat.search(ctx["text"])                                     # @cpu_re_search
+    took("cpu_re_search", t0)
 
 
 async def cpu_re_sub(ctx):
     pat = ctx["pattern"]
+    t0 = clock()
     pat.sub("", ctx["text"])                                    # @cpu_re_sub
+    took("cpu_re_sub", t0)
 
 
 async def cpu_json_loads(ctx):
     import json
+    t0 = clock()
     json.loads(ctx["text"])                                     # @cpu_json_loads
+    took("cpu_json_loads", t0)
 
 
 async def cpu_json_scanner(ctx):
     scan = ctx["scanner"]                    # make_scanner(): _json.c_make_scanner
+    t0 = clock()
     scan(ctx["text"], 0)                                        # @cpu_json_scanner
+    took("cpu_json_scanner", t0)
 
 
 async def cpu_hash_sha256(ctx):
     import hashlib
+    t0 = clock()
     hashlib.sha256(ctx["data"]).hexdigest()                     # @cpu_hash_sha256
+    took("cpu_hash_sha256", t0)
 
 
 async def cpu_pickle_dumps(ctx):
     import pickle
+    t0 = clock()
     pickle.dumps(ctx["doc"])                                    # @cpu_pickle_dumps
+    took("cpu_pickle_dumps", t0)
 
 
 async def cpu_pickle_loads(ctx):
     import pickle
+    t0 = clock()
     pickle.loads(ctx["blob"])                                   # @cpu_pickle_loads
+    took("cpu_pickle_loads", t0)
 
 
 async def cpu_hash_blake2(ctx):
     import hashlib
+    t0 = clock()
     hashlib.blake2b(ctx["data"]).hexdigest()                    # @cpu_hash_blake2
+    took("cpu_hash_blake2", t0)
 
 
 # --- locks and waiting for threads ----------------------------------------
@@ -891,8 +998,10 @@ async def lock_wait(ctx):
             time.sleep(0.3)
     threading.Thread(target=holder).start()
     await asyncio.to_thread(held.wait)
+    t0 = clock()
     with lock:                                                  # @lock_wait
         pass
+    took("lock_wait", t0)
 
 
 async def lock_uncontended(ctx):
@@ -905,13 +1014,17 @@ async def lock_uncontended(ctx):
 async def event_wait(ctx):
     ev = threading.Event()
     threading.Timer(0.25, ev.set).start()
+    t0 = clock()
     ev.wait()                                                   # @event_wait
+    took("event_wait", t0)
 
 
 async def queue_get(ctx):
     q = queue.Queue()
     threading.Timer(0.25, q.put, (1,)).start()
+    t0 = clock()
     q.get()                                                     # @queue_get
+    took("queue_get", t0)
 
 
 async def queue_get_thread(ctx):
@@ -923,7 +1036,9 @@ async def queue_get_thread(ctx):
 async def future_result(ctx):
     pool = ThreadPoolExecutor(1)
     fut = pool.submit(time.sleep, 0.25)
+    t0 = clock()
     fut.result()                                                # @future_result
+    took("future_result", t0)
 
 
 async def future_wrapped(ctx):
@@ -935,7 +1050,9 @@ async def future_wrapped(ctx):
 async def thread_join(ctx):
     t = threading.Thread(target=time.sleep, args=(0.25,))
     t.start()
+    t0 = clock()
     t.join()                                                    # @thread_join
+    took("thread_join", t0)
 
 
 # --- GIL ------------------------------------------------------------------
@@ -953,8 +1070,10 @@ async def gil(ctx):
     # Thread.start waits for the thread to run, and by then it holds the
     # GIL: the loop waits for the GIL in start(), or (if the holder was
     # descheduled before sorting) on the next line
+    t0 = clock()                # the loop's wait for the holder's GIL
     t.start()                                                   # @gil
     while not started: pass                                     # @gil_spin
+    took("gil_holder", t0)
 
 
 async def gil_released(ctx):
@@ -981,7 +1100,9 @@ def make_cycles(n):
 
 
 async def gc_pause(ctx):
+    t0 = clock()
     gc.collect()                                                # @gc_pause
+    took("gc_pause", t0)
 
 
 async def gc_frozen(ctx):
@@ -1005,7 +1126,9 @@ def write_heavy_module(name, funcs=6000):
 
 
 async def import_heavy(ctx):
+    t0 = clock()
     import loopstall_heavy_mod  # noqa: F401                    # @import_heavy
+    took("import_heavy", t0)
 
 
 async def import_cached(ctx):
@@ -1021,7 +1144,9 @@ async def client_ssl(ctx):
     import ssl
     deadline = time.perf_counter() + 0.2
     while time.perf_counter() < deadline:
+        t0 = clock()
         ssl.create_default_context()                            # @client_ssl
+        took("client_ssl", t0)
 
 
 async def client_ssl_once(ctx):
@@ -1036,14 +1161,18 @@ async def client_ssl_verify(ctx):
     context, cafile = ctx["ssl"], ctx["cafile"]
     deadline = time.perf_counter() + 0.2
     while time.perf_counter() < deadline:
+        t0 = clock()
         context.load_verify_locations(cafile)                   # @client_ssl_verify
+        took("client_ssl_verify", t0)
 
 
 async def client_httpx(ctx):
     import httpx
     deadline = time.perf_counter() + 0.2
     while time.perf_counter() < deadline:
+        t0 = clock()
         httpx.Client()                                          # @client_httpx
+        took("client_httpx", t0)
 
 
 async def client_httpx_once(ctx):
@@ -1054,24 +1183,32 @@ async def client_httpx_once(ctx):
 async def client_requests_session(ctx):
     import requests
     with requests.Session() as s:
+        t0 = clock()
         s.get(ctx["http"].url, timeout=5)                       # @client_requests_session
+        took("client_requests_session", t0)
 
 
 async def client_requests_session_once(ctx):
+    t0 = clock()
     ctx["session"].get(ctx["http"].url, timeout=5)              # @client_requests_session_once
+    took("client_requests_session_once", t0)
 
 
 # --- no rule --------------------------------------------------------------
 
 async def other_sigwait(ctx):
     # a wait no rule names: reported as LS000 (other), with its call site
+    t0 = clock()
     signal.sigtimedwait([signal.SIGUSR2], DELAY)                # @other_sigwait
+    took("other_sigwait", t0)
 
 
 # --- sequential awaits ----------------------------------------------------
 
 async def get_user(uid):
+    t0 = clock()
     time.sleep(DELAY)                                           # @seq_blocking
+    took("seq_blocking", t0)
     return {"id": uid}
 
 
@@ -1301,6 +1438,8 @@ def main():
         uvloop.install()
     try:
         asyncio.run(runner(scenario, ctx))
+        for marker, ms in CAUSES.items():
+            print(f"cause {marker} {ms:.3f}", flush=True)
     finally:
         import shutil
         for path in ctx["cleanup"]:

@@ -3,9 +3,11 @@
 
 Each scenario of rules_workload.py runs once per test Python under
 `loopstall attach -f json`. A trigger must give its rules' findings, with
-the pack's category, severity and fix, and the call site at the exact line
-of its "# @marker"; a lookalike must not give the findings it resembles (or
-none at all). Category and severity come from the pack itself.
+the pack's category, severity and fix, the call site at the exact line of
+its "# @marker", and the time the workload measured around the blocking
+call(s) there (within 15%, or 10 ms); a lookalike must not give the
+findings it resembles (or none at all). Category and severity come from
+the pack itself.
 
 What the stalls showed (first with the matcher-less HEAD build: JSON
 stacks, plus syscall arguments and fd kinds read from
@@ -505,7 +507,8 @@ def attach(scenario, *args, python="/usr/bin/python3", root="/", timeout=60):
     exit code."""
     cmd = workload_cmd(scenario, python, root)
     prefix, env = run_env(scenario)
-    return watch(scenario, *args, timeout=timeout, cmd=(prefix + cmd[0], cmd[1]), env=env)
+    return watch(scenario, *args, timeout=timeout, cmd=(prefix + cmd[0], cmd[1]), env=env,
+                 output=True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -522,6 +525,13 @@ def has(version, what):
     code = "import ctypes; ctypes.CDLL('libpq.so.5')" if what == "libpq" else f"import {what}"
     cmd = [python, "-c", code] if root == "/" else ["chroot", root, python, "-c", code]
     return subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def causes(ls):
+    """{marker: ms}: the time the workload measured around the blocking
+    call(s) at each marker, from its `cause MARKER MS` lines."""
+    return {l.split()[1]: float(l.split()[2]) for l in ls.workload_out.splitlines()
+            if l.startswith("cause ")}
 
 
 def findings(ls, rule=None):
@@ -662,6 +672,16 @@ def test_the_sequential_await_pattern_matches_only_sequential_awaits():
 CASES = [(s, v) for s in EXPECT for v in IDS]
 # GIL waits: where the loop itself waited (the finding's loop_site)
 LOOP_SITE = {"LS090": (("gil", "gil_spin"), "gil")}
+# Rules that may share a call site with another cause, each on stacks of
+# its own: a finding's time is then the line's in proportion
+# (report/findings.c: finding_of), and the cause the workload timed is
+# the whole line, so their findings there are compared together with it.
+# From 3.12 on, urlopen's first call builds HTTPSHandler, which makes a
+# default SSL context even for http:// (ssl.create_default_context,
+# 15-33 ms here: 10-18% of the line): LS110's CPU when it reaches a
+# finding's 20%, before the network wait of LS002 and LS010. (LS002 and
+# LS010 hold on the same stacks, the wait: never summed together.)
+SHARES = {"LS002": {"LS110"}, "LS010": {"LS110"}}
 
 
 @pytest.mark.parametrize("scenario,version", CASES, ids=[f"{s}-{v}" for s, v in CASES])
@@ -674,11 +694,13 @@ def test_scenario(scenario, version):
     assert ls.workload_rc == 0, f"{scenario} failed under Python {version}"
     expect, absent = expected(scenario, version)
     stalls = show(ls)
+    timed_ms = causes(ls)
     for rule, marker, function in expect:
         got = findings(ls, rule)
         assert got, f"no {rule} finding: {stalls}"
         assert len(got) == len({id(s) for s, _ in got}), f"{rule} twice in a stall"
-        lines = {M[m] for m in (marker if isinstance(marker, tuple) else (marker,))}
+        marks = marker if isinstance(marker, tuple) else (marker,)
+        lines = {M[m] for m in marks}
         _, f = got[0]
         want = PACK.get(rule) or BUILTIN[rule]
         assert (f["category"], f["severity"]) == (want["category"], want["severity"]), f
@@ -691,14 +713,18 @@ def test_scenario(scenario, version):
         with open(SCRIPT) as src:
             text = src.read().splitlines()[site["line"] - 1]
         assert site["code"] and text.split("  #")[0].strip() in site["code"], site
-        # one call site per scenario: its part is the stall (within 15%, or
-        # 10 ms: what no sample stood for), and the rule holds on most of
-        # it (urlopen over TLS: the handshake's CPU is LS110's share)
+        # its time is its cause's, as the workload measured it around the
+        # blocking call(s) at the marker: within 15%, or 10 ms (a sampling
+        # period or two)
         st, _ = got[0]
-        part = st["segments"][f["segment"]]
-        assert part["ms"] >= 0.85 * st["duration_ms"] - 10 and \
-            f["ms"] >= 0.5 * part["ms"], \
-            f"{rule}: {f['ms']:.1f} ms of a {st['duration_ms']:.1f} ms stall: {stalls}"
+        timed = [timed_ms[m] for m in marks if m in timed_ms]
+        assert timed, f"{scenario}: the workload timed nothing at {marker}: " \
+            f"{ls.workload_out!r}"
+        cause = sum(timed)
+        ms = f["ms"] + sum(g["ms"] for g in st["findings"] if g["segment"] == f["segment"]
+                           and g["rule"] in SHARES.get(rule, ()))
+        assert abs(ms - cause) <= max(0.15 * cause, 10), \
+            f"{rule}: {ms:.1f} ms, the workload measured {cause:.1f}: {stalls}"
         if rule in LOOP_SITE:
             markers, fn = LOOP_SITE[rule]
             loop = f.get("loop_site")

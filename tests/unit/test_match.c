@@ -264,6 +264,44 @@ Test(match, a_rule_counts_the_share_of_every_stack_it_holds_on)
 	cr_expect_float_eq(f[0].share, 0.21, 1e-9);
 }
 
+/* A finding's time is its part's in the proportion its rule holds on of
+ * what the hits' rules naming something hold on (report/findings.c): a
+ * rule holding on too little to be a hit (a collection among the user's
+ * own frames, 15%) names none of it, its time goes with the cause found. */
+Test(match, the_named_share_is_the_hits_rules_only)
+{
+	static const struct match_frame gc_fr[] = {
+		{ .python = false, .function = "gc_collect_main", .library = "python3.11" },
+		{ .python = true, .user = true, .function = "fetch_profile", .module = "app",
+		  .file = "/srv/app.py", .line = 47 },
+	};
+	static struct frame_cond c_gc = { .native = "gc_collect_main" };
+	struct rule rules[3] = { r_http, r_timeout, {
+		.id = "T-GC", .name = "gc", .category = CAT_GC, .severity = SEV_INFO,
+		.frames = &c_gc, .n_frames = 1, .max_on_cpu = 1 } };
+	struct match_stack st[2] = {
+		http_stack(),
+		{ .frames = gc_fr, .n = 2, .share = 0.15, .on_cpu = true, .nr = -1,
+		  .fd_kind = -1 },
+	};
+	struct match_stall s = { .duration_ns = 200 * MS, .stacks = st, .n = 2 };
+	struct match_hit f[8];
+	int n;
+
+	st[0].share = 0.85;
+	n = run(rules, 3, &s, f);
+	cr_assert_eq(n, 2, "T-GC's 15%% is noise");
+	cr_expect_float_eq(match__named_share(f, n, &s), 0.85, 1e-9);
+	cr_expect_float_eq(f[0].share / match__named_share(f, n, &s), 1, 1e-9,
+			   "T-HTTP stands for the whole part");
+	st[0].share = 0.75;
+	st[1].share = 0.25;
+	n = run(rules, 3, &s, f);
+	cr_assert_eq(n, 3);
+	cr_expect_float_eq(match__named_share(f, n, &s), 1, 1e-9);
+	cr_expect_float_eq(match__named_share(f, 1, &s), 0.75, 1e-9);
+}
+
 /* A catch-all (on-CPU, exclusions, no frame named) is judged by the
  * heaviest stack alone: the light stacks around a stat loop are not
  * "CPU-bound code" of their own. */

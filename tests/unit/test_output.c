@@ -855,6 +855,34 @@ Test(output, stall_json_structure)
 	free(got);
 }
 
+/* A stall with no stack says why in JSON too, as the text does, after
+ * unsampled_ms; a stall with a stack has no unsampled_why. */
+Test(output, stall_json_no_stack_says_why)
+{
+	struct stall s = sample_stall();
+	char *got = stall_json(&s);
+
+	cr_expect_null(strstr(got, "unsampled_why"), "%s", got);
+	free(got);
+	s.n_stacks = 0;
+	s.samples_on = s.samples_off = 0;
+	got = stall_json(&s);
+	expect_json_line(got, "stall");
+	cr_expect(strstr(got, "\"stacks\":[],\"segments\":[],\"unsampled_ms\":0.000,"
+			      "\"unsampled_why\":\"its samples were lost (ring buffer full)\","
+			      "\"category\":\"other\","), "%s", got);
+	free(got);
+	s.samples_sent = s.samples_lost = 0;
+	s.n_waits = 0;
+	s.on_cpu_ns = s.duration_ns = 2100000;
+	s.off_cpu_ns = 0;
+	got = stall_json(&s);
+	expect_json_line(got, "stall");
+	cr_expect(strstr(got, ",\"unsampled_why\":\"on the CPU throughout, between two "
+			      "sampling ticks\",\"category\":"), "%s", got);
+	free(got);
+}
+
 /* The stall's category is its most severe finding's; each finding says
  * its part of the stall, the time it stands for and its share. */
 Test(output, stall_json_category_and_finding_share)

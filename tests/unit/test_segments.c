@@ -164,6 +164,58 @@ Test(segments, overweight_on_cpu_is_scaled_to_fit)
 	stall__free(st);
 }
 
+/* Fewer on-CPU ticks than the stall's on-CPU time (none in its first
+ * tenth of the threshold, fewer when preempted): the on-CPU estimates
+ * grow to that exact time, by line in their proportions, never past what
+ * the off-CPU samples leave of the stall; with no on-CPU sample it stays
+ * unsampled. */
+Test(segments, short_on_cpu_is_scaled_to_the_on_cpu_time)
+{
+	struct stall *st = mk(153);
+
+	st->on_cpu_ns = 52800 * 1000;
+	stack(st, false, SYS_clock_nanosleep, 100.2, 3, F_NANOSLEEP, F_LOGIN_SLEEP, F_MAIN);
+	for (int i = 0; i < 6; i++)
+		stack(st, true, -1, 5.025, 3, F_PBKDF2, F_LOGIN_HASH, F_MAIN);
+	stack(st, true, -1, 5.025, 1, F_WORKER);
+	stack(st, true, -1, 5.025, 1, F_WORKER);
+	cr_assert_eq(segments__build(st, t), 0);
+	cr_assert_eq(st->n_segments, 3);
+	cr_expect_eq(st->segments[0].ns, 100200 * 1000, "off-CPU: exact already");
+	cr_expect_eq(st->segments[1].site, F_LOGIN_HASH);
+	cr_expect_eq(st->segments[1].ns, 39600 * 1000, "6/8 of 52.8 ms");
+	cr_expect_eq(st->segments[2].ns, 13200 * 1000);
+	cr_expect_eq(st->unsampled_ns, 0);
+	cr_expect_eq(sum(st), st->duration_ns);
+	stall__free(st);
+
+	st = mk(153);		/* the sleep's sample lost: its time stays unsampled */
+	st->on_cpu_ns = 52800 * 1000;
+	for (int i = 0; i < 8; i++)
+		stack(st, true, -1, 5.025, 3, F_PBKDF2, F_LOGIN_HASH, F_MAIN);
+	cr_assert_eq(segments__build(st, t), 0);
+	cr_expect_eq(st->segments[0].ns, 52800 * 1000);
+	cr_expect_eq(st->unsampled_ns, 100200 * 1000);
+	stall__free(st);
+
+	st = mk(153);		/* more on-CPU time than the off-CPU samples leave */
+	st->on_cpu_ns = 60 * MS;
+	stack(st, false, SYS_clock_nanosleep, 100.2, 3, F_NANOSLEEP, F_LOGIN_SLEEP, F_MAIN);
+	stack(st, true, -1, 40, 3, F_PBKDF2, F_LOGIN_HASH, F_MAIN);
+	cr_assert_eq(segments__build(st, t), 0);
+	cr_expect_eq(st->segments[1].ns, 52800 * 1000);
+	cr_expect_eq(st->unsampled_ns, 0);
+	stall__free(st);
+
+	st = mk(153);		/* on the CPU, never sampled there: unsampled */
+	st->on_cpu_ns = 3 * MS;
+	stack(st, false, SYS_clock_nanosleep, 150, 3, F_NANOSLEEP, F_LOGIN_SLEEP, F_MAIN);
+	cr_assert_eq(segments__build(st, t), 0);
+	cr_expect_eq(st->segments[0].ns, 150 * MS);
+	cr_expect_eq(st->unsampled_ns, 3 * MS);
+	stall__free(st);
+}
+
 /* fib recursing 22 deep under a handler: the line to change is the
  * handler's fib(31), whatever line of fib each sample caught. */
 Test(segments, recursion_is_charged_to_the_line_that_entered_it)
