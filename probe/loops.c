@@ -386,7 +386,7 @@ static uint32_t poll_kind_of(const struct thread_syscall *sc)
 static int loop_register(struct session *s, uint32_t tid, const struct thread_syscall *sc,
 			 uint32_t poll_kind)
 {
-	struct ls_thread t = { .seq = 1, .off_nr = -1, .in_poll = !!poll_kind,
+	struct ls_thread t = { .seq = 1, .off_nr = -1, .in_poll = !!poll_kind, .tgid = s->tgt.pid,
 			       .poll_kind = poll_kind ? poll_kind : LS_POLL_EPOLL };
 	uint64_t now = now_mono();
 

@@ -395,12 +395,11 @@ static int session_target(struct session *s)
 		if (!s->names)
 			return ls_error(LS_EXIT_ENV, "out of memory");
 	}
-	if (s->have_py && s->bpf.skel) {
+	if (s->have_py && s->bpf.skel &&
+	    probes__set_layout(&s->bpf, s->tgt.pid, &s->py.layout.bpf))
 		/* the walker's layout: set now that the interpreter is known
 		 * (a started command: after the probes were attached) */
-		s->bpf.skel->bss->pyoff = s->py.layout.bpf;
-		s->bpf.skel->bss->py_walk = true;
-	}
+		return ls_error(LS_EXIT_ENV, "out of memory");
 	return 0;
 }
 
@@ -529,10 +528,8 @@ static int session_start(struct session *s, int *go_fd)
 		return err;
 	s->live_ns = now_mono();
 	step(s, "probes live");
-	if (s->have_py) {
-		s->bpf.skel->bss->pyoff = s->py.layout.bpf;
-		s->bpf.skel->bss->py_walk = true;
-	}
+	if (s->have_py && probes__set_layout(&s->bpf, s->tgt.pid, &s->py.layout.bpf))
+		return ls_error(LS_EXIT_ENV, "out of memory");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	s->start_ns = now_mono();

@@ -93,6 +93,12 @@ struct session {
 int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
 		  int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 void probes__stop(struct probes *p);
+/* Watch process tgid (flags: LS_PROC_*), its prefilter byte set. 0 or
+ * -errno (-E2BIG: LS_MAX_PROCS watched already). */
+int probes__watch(struct probes *p, uint32_t tgid, uint32_t flags);
+/* The frame walker's layout for tgid's Python frames (NULL: no walk). 0
+ * or -errno. */
+int probes__set_layout(struct probes *p, uint32_t tgid, const struct ls_py_offsets *off);
 
 /* loops.c */
 /* Hand BPF the thread states of the target's threads. 0 or -ENOMEM. */
