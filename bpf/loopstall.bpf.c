@@ -603,6 +603,23 @@ __noinline int send_held(struct ls_thread *t, __u32 tid)
 	return 1;
 }
 
+/* The command line of the current process, as much as title[] holds
+ * (past arg_end too: setproctitle may write a longer title on into the
+ * environment's room; user space cuts it as /proc/PID/cmdline would). */
+static __always_inline void read_title(struct ls_stall *e)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 start = task->mm->arg_start, end = task->mm->arg_end;
+
+	e->title_len = end > start ? end - start : 0;
+	if (!bpf_probe_read_user(e->title, sizeof(e->title), (void *)start))
+		return;
+	e->title[0] = 0;
+	if (e->title_len && e->title_len < sizeof(e->title))
+		bpf_probe_read_user(e->title, e->title_len & (sizeof(e->title) - 1),
+				    (void *)start);
+}
+
 static __always_inline void emit_stall(struct ls_thread *t, __u32 tgid, __u32 tid,
 				       __s32 end_nr, __u64 now)
 {
@@ -629,6 +646,9 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tgid, __u32 ti
 	e->n_waits = t->n_waits;
 	e->n_lost = t->n_lost;
 	__builtin_memcpy(e->waits, t->waits, sizeof(e->waits));
+	e->_pad = 0;
+	read_title(e);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	/* A stall wakes user space at once. On-CPU samples wake no one (user
 	 * space reads them at the latest when its poll times out, 50 ms): a
 	 * wakeup at every tick cost more than the sample. Off-CPU samples

@@ -17,6 +17,7 @@
 #define LS_MAX_LOOP_THREADS	1024
 #define LS_MAX_PROCS		1024	/* processes watched at once (map "watched") */
 #define LS_WATCH_FILTER		8192	/* bytes of the tgid prefilter (a power of 2) */
+#define LS_TITLE_BYTES		64	/* of the command line kept with a stall */
 
 /* Pseudo syscall numbers for off-CPU time spent outside a syscall. */
 #define LS_WAIT_RUNQ		(-2)	/* preempted: runnable, waiting for a CPU */
@@ -191,6 +192,13 @@ struct ls_stall {
 	__u32 n_waits;
 	__u32 n_lost;		/* samples lost to a full ring buffer */
 	struct ls_wait waits[LS_MAX_WAITS];
+	/* the process's command line then, its first LS_TITLE_BYTES bytes
+	 * from mm->arg_start (the setproctitle title, or the arguments,
+	 * NUL-separated): a process may be gone when user space reads it */
+	__u32 title_len;	/* mm->arg_end - mm->arg_start */
+	__u32 _pad;
+	__u8 title[LS_TITLE_BYTES];
+	char comm[16];		/* the thread's OS name then (TASK_COMM_LEN) */
 };
 
 /* A process of the session forked, exec'd or exited (enum ls_proc_what). */

@@ -7,7 +7,8 @@
 
 _Static_assert(sizeof(struct ls_wait) == 16, "ls_wait layout");
 _Static_assert(sizeof(struct ls_event_hdr) == 24, "ls_event_hdr layout");
-_Static_assert(sizeof(struct ls_stall) == 64 + 16 * LS_MAX_WAITS, "ls_stall layout");
+_Static_assert(sizeof(struct ls_stall) == 88 + 16 * LS_MAX_WAITS + LS_TITLE_BYTES,
+	       "ls_stall layout");
 _Static_assert(sizeof(struct ls_pyframe) == 24, "ls_pyframe layout");
 _Static_assert(sizeof(struct ls_offcpu_end) == 40, "ls_offcpu_end layout");
 _Static_assert(sizeof(struct ls_proc) == 8, "ls_proc layout");

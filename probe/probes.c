@@ -149,21 +149,19 @@ static int load(struct probes *p, const struct attach_opts *o)
 	return 0;
 }
 
-int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
-		  int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+int probes__load(struct probes *p, const struct attach_opts *o)
+{
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	return load(p, o);
+}
+
+int probes__attach(struct probes *p, const struct attach_opts *o,
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	char why[256];
 	int err;
 
-	verbose = o->verbose;
-	libbpf_set_print(libbpf_print);
-	err = load(p, o);
-	if (err)
-		return err;
-	/* watched before anything is attached: its first events are seen */
-	err = probes__watch(p, tgid, 0);
-	if (err)
-		return ls_error(LS_EXIT_ENV, "watching PID %d: %s", tgid, strerror(-err));
 	if (!env__tracefs(why, sizeof(why)))
 		return ls_error(LS_EXIT_ENV, "%s", why);
 	err = loopstall_bpf__attach(p->skel);

@@ -73,6 +73,16 @@ void proctitle__from_cmdline(const char *buf, size_t n, char *out, size_t len)
 	out[used] = 0;
 }
 
+void proctitle__from_args(const char *buf, size_t n, uint64_t args_len, char *out,
+			  size_t len)
+{
+	if (args_len && args_len <= n && !buf[args_len - 1])
+		n = args_len;
+	else if (args_len && args_len <= n)
+		n = strnlen(buf, n);	/* setproctitle's one string */
+	proctitle__from_cmdline(buf, n, out, len);
+}
+
 static ssize_t read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -6,6 +6,7 @@
 #ifndef LS_PROCTITLE_H
 #define LS_PROCTITLE_H
 #include <stddef.h>
+#include <stdint.h>
 
 #define PROC_TITLE_MAX	64	/* bytes of a title, NUL included */
 
@@ -15,6 +16,13 @@
  * control characters (C0, DEL, C1) as '?'; cut on a character boundary.
  * Empty when buf holds nothing printable. Pure. */
 void proctitle__from_cmdline(const char *buf, size_t n, char *out, size_t len);
+/* The title of the first n bytes of a process's argument area (buf, read
+ * from mm->arg_start) whose length is args_len (mm->arg_end - arg_start),
+ * as /proc/PID/cmdline gives it: args_len bytes when the area ends in a
+ * NUL; else (setproctitle wrote over it, maybe on past its end) up to the
+ * first NUL. Then as proctitle__from_cmdline(). Pure. */
+void proctitle__from_args(const char *buf, size_t n, uint64_t args_len, char *out,
+			  size_t len);
 /* Process pid's title now; its comm ("[kworker]" style names of no
  * cmdline: a kernel thread, a zombie) when its cmdline is empty. 0, or
  * -errno (-ESRCH: no such process) with out "?". */

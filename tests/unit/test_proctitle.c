@@ -104,3 +104,35 @@ Test(proctitle, no_such_process)
 	cr_assert_eq(proctitle__read(INT_MAX, out, sizeof(out)), -ESRCH);
 	cr_assert_str_eq(out, "?");
 }
+
+struct args_case {
+	char in[64];
+	size_t n;		/* bytes read */
+	uint64_t args_len;	/* arg_end - arg_start */
+	char want[64];
+};
+
+ParameterizedTestParameters(proctitle, from_args)
+{
+	static struct args_case cases[] = {
+		/* the area ends in a NUL: what follows is the environment */
+		{ "python3\0app.py\0PATH=/usr/bin\0", 29, 15, "python3 app.py" },
+		/* longer than what was read: all of it */
+		{ "python3\0/a/very/long/path.py\0", 30, 400, "python3 /a/very/long/path.py" },
+		/* setproctitle: one string, padded, the area's last NUL kept */
+		{ "worker\0\0\0\0\0\0\0\0\0HOME=/\0", 22, 15, "worker" },
+		/* setproctitle wrote on past the area's end (over the environment) */
+		{ "gunicorn: worker [app:app]\0ME=/\0", 32, 9, "gunicorn: worker [app:app]" },
+		/* nothing known of the area: as read */
+		{ "a\0b\0", 4, 0, "a b" },
+	};
+	return cr_make_param_array(struct args_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct args_case *c, proctitle, from_args)
+{
+	char out[PROC_TITLE_MAX];
+
+	proctitle__from_args(c->in, c->n, c->args_len, out, sizeof(out));
+	cr_assert_str_eq(out, c->want);
+}
