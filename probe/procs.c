@@ -372,6 +372,10 @@ int procs__exit(struct session *s, struct proc *p)
 {
 	int err = session__release(s, p, true);
 
+	if (p->state == PROC_PENDING && s->o->verbose)
+		fprintf(stderr, "loopstall: PID %u (%s) skipped: exited, no CPython found\n",
+			p->pid, p->title);
+
 	if (p->state == PROC_PYTHON && s->multi && p->announced) {
 		struct proc_info pi;
 

@@ -851,6 +851,12 @@ int attach__run(const struct attach_opts *o)
 		err = session_run(&s, &ended_by);
 	if (!err)
 		err = session_finish(&s, ended_by);
+	if (err && s.out.rec && !s.out.recorded) {
+		/* a session that failed (no CPython ran): no empty recording left */
+		recorder__close(s.out.rec, NULL);
+		s.out.rec = NULL;
+		unlink(o->output);
+	}
 	if (go_fd >= 0)
 		close(go_fd);	/* the child gives up */
 	if (s.child && err && kill(s.child, 0) == 0)

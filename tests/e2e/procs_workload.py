@@ -3,9 +3,10 @@
 (no event loop, like a gunicorn master) and the workers it forks, each
 running an asyncio loop that blocks at a marked line.
 
-usage: python3 procs_workload.py SCENARIO
+usage: python3 procs_workload.py SCENARIO [--now]
 
-Prints "ready PID", waits for SIGUSR1 (loopstall attached), then:
+Prints "ready PID", waits for SIGUSR1 (loopstall attached; --now: does not
+wait, for `loopstall record -- CMD`), then:
   fork     forks 2 workers ("loopstall-worker-1", "-2"), each stalling
            STALLS times at @worker_block, then exits when both have.
   respawn  forks worker 1, kills it (SIGKILL) once it has stalled, forks
@@ -16,8 +17,8 @@ Prints "ready PID", waits for SIGUSR1 (loopstall attached), then:
            own loop stalls at @solo_block (for --subprocesses).
 
 A worker names itself with setproctitle (python3-setproctitle) when it is
-installed, else by pointing the kernel's command line at a new buffer
-(prctl PR_SET_MM, as root): either way /proc/PID/cmdline is the title.
+installed, else as it does, by hand (the chroot Pythons): either way
+/proc/PID/cmdline is the title.
 """
 import asyncio
 import ctypes
@@ -36,25 +37,25 @@ try:
 except ImportError:
     setproctitle = None
 
-_keep = []      # the title buffers the kernel's cmdline points at
-
-
 def set_title(title):
+    """setproctitle's, else the same done by hand: the title written over
+    the process's argument strings, NUL padded (/proc/PID/cmdline reads it
+    back). The chroot Pythons have no /proc: the argument vector is found
+    as setproctitle finds it, just before the environment's on the stack."""
     if setproctitle:
         setproctitle(title)
         return
-    libc = ctypes.CDLL(None, use_errno=True)
-    buf = ctypes.create_string_buffer(title.encode() + b"\0")
-    _keep.append(buf)
-    start, end = ctypes.addressof(buf), ctypes.addressof(buf) + len(title) + 1
-    PR_SET_MM, ARG_START, ARG_END = 35, 8, 9
-    # the pair stays ordered (start <= end) whichever is set first
-    for first, second in (((ARG_START, start), (ARG_END, end)),
-                          ((ARG_END, end), (ARG_START, start))):
-        if libc.prctl(PR_SET_MM, first[0], ctypes.c_ulong(first[1]), 0, 0) == 0 and \
-                libc.prctl(PR_SET_MM, second[0], ctypes.c_ulong(second[1]), 0, 0) == 0:
-            return
-    raise OSError(ctypes.get_errno(), "prctl(PR_SET_MM) failed")
+    libc = ctypes.CDLL(None)
+    envp = ctypes.c_void_p.in_dll(libc, "environ").value
+    argc = len(sys.orig_argv)
+    argv = (ctypes.c_char_p * (argc + 1)).from_address(envp - (argc + 1) * 8)
+    assert argv[argc] is None and [a.decode() for a in argv[:argc]] == sys.orig_argv, \
+        "the argument vector is not where it was"
+    start = ctypes.cast(argv, ctypes.POINTER(ctypes.c_void_p))[0]
+    end = ctypes.cast(argv, ctypes.POINTER(ctypes.c_void_p))[argc - 1] + len(argv[argc - 1]) + 1
+    data = title.encode()[:end - start - 1]
+    ctypes.memset(start, 0, end - start)
+    ctypes.memmove(start, data, len(data))
 
 
 async def worker_loop(stalls, tell=None):
@@ -108,7 +109,7 @@ def main():
     scenario = sys.argv[1]
     signal.signal(signal.SIGUSR1, lambda *a: GO.set())
     print("ready", os.getpid(), flush=True)
-    while not GO.wait(0.05):
+    while "--now" not in sys.argv and not GO.wait(0.05):
         pass
     time.sleep(0.05)
     if scenario == "fork":
