@@ -164,6 +164,8 @@ static int session_publish(void *ctx, struct stall *st)
 	struct source *src = p && p->res_ready ? p->res.src : NULL;
 	int err = 0;
 
+	if (p)
+		session__announce(s, p);	/* its first stall, before any loop */
 	if (s->out.rec && p)
 		session_record(s, p, st);
 	if (findings__match(&s->rules, st, s->frames, src) || summary__add(&s->out.sum, st))

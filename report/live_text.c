@@ -347,11 +347,14 @@ void live_text__session(FILE *f, const struct session_start *s)
 
 void live_text__loop(FILE *f, const struct proc_info *p, const struct loop_info *l)
 {
-	fprintf(f, "loopstall: watching event loop in thread %s (TID %u, %s)", l->thread,
-		l->tid, l->poll);
-	if (p)
-		fprintf(f, " of PID %u", p->pid);
-	fputc('\n', f);
+	char who[40];
+
+	if (p)	/* 11 + 20 + 24 + 9 + 15: under 80 columns */
+		fprintf(f, "loopstall: watching event loop %s (%s) in PID %u\n",
+			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll, p->pid);
+	else
+		fprintf(f, "loopstall: watching event loop in thread %s (TID %u, %s)\n",
+			l->thread, l->tid, l->poll);
 }
 
 /* The loops of process pid (any: 0), indented by indent more. */
@@ -419,7 +422,9 @@ void live_text__summary(FILE *f, const struct session_end *e)
 {
 	const struct summary *s = e->sum;
 	char a[32], b[32], c[32];
-	double share = e->span_ns ? 100.0 * s->stalled_ns / e->span_ns : 0;
+	/* several processes: the share of their loops' time */
+	double loops = e->multi && e->n_loops > 1 ? e->n_loops : 1;
+	double share = e->span_ns ? 100.0 * s->stalled_ns / (e->span_ns * loops) : 0;
 
 	if (e->multi)
 		fprintf(f, "\nloopstall: %u process%s ended by %s after %s\n", e->n_procs,

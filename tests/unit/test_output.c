@@ -1390,7 +1390,7 @@ Test(output, loop_names_its_process_when_several)
 	got = cap_close(&c);
 	cr_expect_str_eq(got,
 		"loopstall: watching event loop in thread MainThread (TID 4261, epoll)\n"
-		"loopstall: watching event loop in thread MainThread (TID 4261, epoll) of PID 4260\n"
+		"loopstall: watching event loop MainThread/4261 (epoll) in PID 4260\n"
 		"{\"type\":\"loop\",\"schema_version\":1,\"pid\":4260,\"process\":\"gunicorn: "
 		"worker [app:app]\",\"tid\":4261,\"thread\":\"MainThread\",\"poll\":\"epoll\"}\n");
 	free(got);
@@ -1444,7 +1444,7 @@ Test(output, summary_of_several_processes)
 	cr_assert_str_eq(got,
 		"\n"
 		"loopstall: 2 processes ended by signal after 60.0 s\n"
-		"  4 stalls >= 100.0 ms in 2 loops; stalled 1.20 s (2.0%), worst 800.0 ms\n"
+		"  4 stalls >= 100.0 ms in 2 loops; stalled 1.20 s (1.0%), worst 800.0 ms\n"
 		"  PID 4200    python3 app.py                                4 stalls    1.20 s\n"
 		"    asyncio_loop/4242      epoll     3 stalls    1.05 s  worst 800.0 ms\n"
 		"    worker-2/4250          poll      1 stall   150.0 ms  worst 150.0 ms\n"
