@@ -23,6 +23,8 @@
 #include "session.h"
 
 #define PENDING_NS	5000000000ULL	/* an interpreter starting: found by then */
+#define LS_STR_(x)	#x
+#define LS_STR(x)	LS_STR_(x)
 #define RESCANS		8		/* /proc passes at most, until nothing new */
 
 /* ---- one process: a CPython or not ---------------------------------- */
@@ -98,19 +100,35 @@ static int became_python(struct session *s, struct proc *p, const struct proc *p
 	return 0;
 }
 
-/* p runs no CPython (a shell, sleep), or one not supported: skipped, its
- * children still followed; BPF makes no loop of its threads. */
-static void became_other(struct session *s, struct proc *p, const char *why)
+/* A process found once the session runs could not be put in BPF's maps
+ * (more than LS_MAX_PROCS): said, not fatal. 0 or -ENOMEM. */
+static int watch_failed(struct session *s, struct proc *p, int err)
 {
+	if (!err || err == -ENOMEM)
+		return err;
+	ls_warn("PID %u (%s) is not watched: %s", p->pid, p->title,
+		err == -E2BIG ? "too many processes (" LS_STR(LS_MAX_PROCS) ")" : strerror(-err));
+	return 0;
+}
+
+static int watch(struct session *s, struct proc *p);
+
+/* p runs no CPython (a shell, sleep), or one not supported: skipped, its
+ * children still followed; BPF makes no loop of its threads. 0 or
+ * -ENOMEM. */
+static int became_other(struct session *s, struct proc *p, const char *why)
+{
+	int err = 0;
+
 	p->state = PROC_OTHER;
 	snprintf(p->why, sizeof(p->why), "%s", why);
-	if (s->live) {
-		p->flags |= LS_PROC_SKIP;
-		probes__watch(&s->bpf, p->pid, p->flags);
-		loops__forget(s, p);
-	}
 	if (s->o->verbose)
 		fprintf(stderr, "loopstall: PID %u (%s) skipped: %s\n", p->pid, p->title, why);
+	if (s->live) {
+		err = watch_failed(s, p, watch(s, p));
+		loops__forget(s, p);
+	}
+	return err;
 }
 
 /* One look at a PROC_PENDING p. 0, -ENOMEM. */
@@ -122,9 +140,9 @@ static int try_proc(struct session *s, struct proc *p)
 	if (found == 1)
 		return became_python(s, p, NULL) ? -ENOMEM : s->live ? procs__start(s, p) : 0;
 	if (found == -ENOTSUP)
-		became_other(s, p, why);
-	else if (now_mono() >= p->pending_until)
-		became_other(s, p, why[0] ? why : "no CPython");
+		return became_other(s, p, why);
+	if (now_mono() >= p->pending_until)
+		return became_other(s, p, why[0] ? why : "no CPython");
 	return 0;
 }
 
@@ -293,19 +311,15 @@ int procs__rescan(struct session *s)
 		struct proc *p = s->procs.v[i];
 
 		p->pending_until = now_mono();
-		if (try_proc(s, p) || (p->state == PROC_PYTHON && watch(s, p) == -ENOMEM))
+		if (try_proc(s, p))	/* watched: found a CPython or not */
 			return -ENOMEM;
-		if (p->state == PROC_OTHER)
-			watch(s, p);
 	}
 	return 0;
 }
 
 int procs__start(struct session *s, struct proc *p)
 {
-	int err = watch(s, p);
-
-	if (err == -ENOMEM || loops__tstates(s, p))
+	if (watch_failed(s, p, watch(s, p)) || loops__tstates(s, p))
 		return -ENOMEM;
 	return session__found(s, p);
 }

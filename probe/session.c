@@ -493,6 +493,7 @@ static int session_summary(struct session *s, const char *ended_by)
 		.lost_stalls = s->bpf.skel->bss->lost_stalls,
 		.lost_samples = s->bpf.skel->bss->lost_samples,
 		.lost_threads = s->bpf.skel->bss->lost_threads,
+		.lost_procs = s->bpf.skel->bss->lost_procs,
 		.dropped_samples = s->as.samples_dropped, .sum = &s->out.sum, .multi = s->multi,
 	};
 	struct proc_info *procs;

@@ -65,6 +65,7 @@ struct session_end {
 	const struct proc_info *procs;	/* every CPython process watched, in the
 					   order found */
 	uint64_t lost_stalls, lost_samples, lost_threads, dropped_samples;
+	uint64_t lost_procs;		/* new processes not followed, process events */
 	const struct summary *sum;	/* finished: summary__finish() */
 };
 

@@ -397,8 +397,9 @@ void live_json__summary(FILE *f, const struct session_end *e)
 			ms(ps->stalled_ns), ms(ps->worst_ns));
 	}
 	fprintf(f, "],\"lost\":{\"stalls\":%" PRIu64 ",\"samples\":%" PRIu64
-		",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 "},\"findings\":[",
-		e->lost_stalls, e->lost_samples, e->lost_threads, e->dropped_samples);
+		",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 ",\"processes\":%"
+		PRIu64 "},\"findings\":[", e->lost_stalls, e->lost_samples, e->lost_threads,
+		e->dropped_samples, e->lost_procs);
 	summary_groups(f, s);
 	fputs("]}\n", f);
 }

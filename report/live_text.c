@@ -445,6 +445,9 @@ void live_text__summary(FILE *f, const struct session_end *e)
 		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"
 			"        %" PRIu64 " loop threads (table full), %" PRIu64 " samples over cap\n",
 			e->lost_stalls, e->lost_samples, e->lost_threads, e->dropped_samples);
-	else
+	else if (!e->lost_procs)
 		fprintf(f, "  no events lost\n");
+	if (e->lost_procs)
+		fprintf(f, "  LOST: %" PRIu64 " process events (new processes not followed:\n"
+			"        ring buffer or process table full)\n", e->lost_procs);
 }

@@ -1269,7 +1269,8 @@ Test(output, summary_json_structure)
 			      "\"worst_ms\":800.000},{\"pid\":4200,\"tid\":4250,\"thread\":\"w\\\"2\","),
 		  "%s", got);
 	cr_expect(strstr(got, "\"lost\":{\"stalls\":0,\"samples\":7,\"threads\":0,"
-			      "\"samples_over_cap\":0},\"findings\":[]}\n"), "%s", got);
+			      "\"samples_over_cap\":0,\"processes\":0},\"findings\":[]}\n"), "%s",
+		  got);
 	free(got);
 
 	s.n_loops = 0;
@@ -1458,5 +1459,22 @@ Test(output, summary_of_several_processes)
 	cr_expect(strstr(got, "\"processes\":[{\"pid\":4200,\"process\":\"python3 app.py\","
 			      "\"ppid\":0,\"python\":\"3.11.2\",\"stalls\":4,\"stalled_ms\":1200.000,"
 			      "\"worst_ms\":800.000},{\"pid\":4260,"), "%s", got);
+	free(got);
+}
+
+Test(output, summary_lost_processes)
+{
+	struct session_end s = sample_summary();
+	char *got;
+
+	s.lost_procs = 2;
+	got = summary_out(&s, OUT_TEXT);
+	cr_expect(strstr(got, "  LOST: 2 process events (new processes not followed:\n"
+			      "        ring buffer or process table full)\n"), "%s", got);
+	cr_expect(!strstr(got, "no events lost"), "%s", got);
+	expect_narrow(got, "lost processes");
+	free(got);
+	got = summary_out(&s, OUT_JSON);
+	cr_expect(strstr(got, "\"samples_over_cap\":0,\"processes\":2}"), "%s", got);
 	free(got);
 }
