@@ -79,6 +79,7 @@ struct proc {
 	uint64_t start_unix_ns, end_unix_ns;
 	char why[256];			/* PROC_OTHER: why */
 	int open_err;			/* enum target_err of its last look */
+	uint64_t plain_ino, plain_dev;	/* its executable, looked at: no CPython */
 	char rec_title[PROC_TITLE_MAX];	/* its title in the recording */
 	uint64_t rec_end;		/* its end there */
 	bool recorded;

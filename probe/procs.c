@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -46,6 +47,42 @@ static void like_parent(struct proc *p, const struct proc *parent)
 	p->have_py = parent->have_py;
 }
 
+/* Is it worth reading p's files again? Not while it runs the executable
+ * already read and found no CPython, and maps no libpython: a shell
+ * waiting for its child is looked at every few ms, its ELF symbols are
+ * not read every time. */
+static bool worth_a_look(struct proc *p)
+{
+	char path[64], line[512];
+	bool lib = false;
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	if (stat(path, &st) || st.st_ino != p->plain_ino || st.st_dev != p->plain_dev)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/maps", p->pid);
+	if (!(f = fopen(path, "re")))
+		return true;
+	while (!lib && fgets(line, sizeof(line), f))
+		lib = strstr(line, "/libpython3") != NULL;
+	fclose(f);
+	return lib;
+}
+
+/* After a look that found no CPython in p's executable: remember it. */
+static void looked_at(struct proc *p)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	if (!stat(path, &st)) {
+		p->plain_ino = st.st_ino;
+		p->plain_dev = st.st_dev;
+	}
+}
+
 /* p's interpreter from its files. 1: found (have_py says if its frames
  * can be read), 0: not (why says), -ENOTSUP: a CPython not supported. */
 static int read_python(struct proc *p, char *why, size_t len)
@@ -55,8 +92,16 @@ static int read_python(struct proc *p, char *why, size_t len)
 	enum target_err te;
 	int err;
 
+	if (p->plain_ino && !worth_a_look(p)) {
+		snprintf(why, len, "%s", p->why[0] ? p->why : "no CPython");
+		return 0;
+	}
 	te = target__open(&p->tgt, p->pid, why, len);
 	p->open_err = te;
+	if (te == TARGET_NOT_PYTHON) {
+		looked_at(p);
+		snprintf(p->why, sizeof(p->why), "%s", why);
+	}
 	if (te == TARGET_UNSUPPORTED)
 		return -ENOTSUP;
 	if (te != TARGET_OK)
