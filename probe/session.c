@@ -114,7 +114,9 @@ void session__proc_record(struct session *s, struct proc *p)
 	};
 	int err;
 
-	if (!s->out.rec || !p->was_python ||
+	/* the processes said to be watched: a fork that only execs another
+	 * program (subprocess.run) is not recorded */
+	if (!s->out.rec || !p->was_python || !p->announced ||
 	    (p->recorded && !strcmp(p->rec_title, p->title) && p->rec_end == p->end_unix_ns))
 		return;
 	memcpy(rp.title, p->title, sizeof(rp.title));
@@ -594,6 +596,7 @@ void session__announce(struct session *s, struct proc *p)
 	proc__info(p, &pi);
 	if (s->multi)
 		print_proc_start(stdout, s->o->format, &pi);
+	session__proc_record(s, p);
 }
 
 int session__found(struct session *s, struct proc *p)
