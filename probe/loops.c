@@ -174,22 +174,42 @@ static void loop_ignore(struct session *s, struct loop_state *l)
 			"asyncio or uvloop loop: ignored\n", l->info.thread, tid);
 }
 
+/* Is tid in its poll now (BPF's view)? *seq: its busy interval number. */
+static bool in_poll_now(struct session *s, uint32_t tid, uint64_t *seq)
+{
+	struct ls_thread t;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->bpf.skel->maps.threads), &tid, &t))
+		return false;
+	*seq = t.seq;
+	return t.in_poll;
+}
+
 /* Classified while in its poll (in_poll: now, or at a stall's end, which
- * is a poll's entry): then the stack shows what runs the poll. */
+ * is a poll's entry): then the stack shows what runs the poll. The walk
+ * counts only if the thread stayed in that one poll throughout: a stack
+ * read while it runs can be torn (cut short with no error to tell), and
+ * a loop once judged no loop is never looked at again. Asyncio's or
+ * uvloop's frames found count always: a loop under load may never stay
+ * in its poll for a whole walk. */
 struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kind,
 			      bool in_poll)
 {
 	struct loop_state *l = loops__find(s, tid);
+	uint64_t seq0, seq1;
 	int kind;
 
 	if (!l && !(l = loop_new(&s->loops, tid, poll_kind)))
 		return NULL;
-	if (l->kind != LOOP_PENDING || !in_poll)
+	if (l->kind != LOOP_PENDING || !in_poll || !in_poll_now(s, tid, &seq0))
 		return l;
 	loops__thread_name(s, tid, l->info.thread, sizeof(l->info.thread));
 	kind = classify(s, tid);
 	if (kind < 0)
 		return NULL;
+	if ((kind == LOOP_NOT || kind == LOOP_UNKNOWN) &&
+	    (!in_poll_now(s, tid, &seq1) || seq1 != seq0))
+		return l;	/* it ran meanwhile: ask again in its next poll */
 	if (kind == LOOP_UNKNOWN && s->have_py && ++l->tries < CLASSIFY_TRIES)
 		return l;	/* no stack to tell by now: its stalls wait */
 	l->kind = kind;
