@@ -6,8 +6,10 @@
  * busy, stacks are sampled on-CPU (perf_event cpu-clock) and off-CPU
  * (sched_switch). Samples carry the busy interval's sequence number; user
  * space keeps those of intervals that turn into stalls. Only loop threads of
- * the target get a "threads" entry, so every other thread costs one
- * comparison.
+ * watched processes get a "threads" entry; every other thread costs one
+ * byte of the tgid prefilter (watch_filter), a lookup only when its byte is
+ * set. The processes watched are the "watched" map: given by user space,
+ * and followed through fork, exec and exit.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,7 +18,6 @@
 #include "loopstall.h"
 
 /* Set by user space before load. */
-const volatile __u32 targ_tgid = 0;
 const volatile __u64 threshold_ns = 50000000ULL;
 const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
 /* A busy interval is sampled on-CPU from this age on (a tenth of the
@@ -26,15 +27,20 @@ const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
  * their start whatever the age, while the code objects on their stack
  * still exist. */
 const volatile __u64 min_age_ns = 5000000ULL;
-/* Set by user space once it knows the target's interpreter (after load
- * when `record -- CMD` starts it): data, not rodata, so checked at run time. */
-volatile bool py_walk = false;			/* walk Python frames */
-volatile struct ls_py_offsets pyoff = {};	/* the target's CPython layout */
+
+/* The tgid prefilter: a tgid whose byte (tgid & (LS_WATCH_FILTER - 1)) is
+ * 0 is not watched, found without a map lookup: the fast path of every
+ * other process. Set by user space for the processes it adds and at fork
+ * for the followed ones; never cleared while loaded (a byte set for a
+ * process gone costs others a lookup, no more). Bytes, not bits: a plain
+ * store sets one without a race. */
+__u8 watch_filter[LS_WATCH_FILTER] = {};
 
 /* Counted here, read by user space: nothing is dropped silently. */
 __u64 lost_stalls = 0;
 __u64 lost_samples = 0;
 __u64 lost_threads = 0;
+__u64 lost_procs = 0;		/* forks not followed (table full), events lost */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -48,8 +54,29 @@ struct {
 	__type(value, struct ls_thread);
 } threads SEC(".maps");
 
-/* Thread states of the target's threads (tid -> PyThreadState *), kept
- * by user space, which walks the interpreter's thread list. */
+/* The processes watched (tgid -> ls_proc). A thread has a "threads" entry
+ * only while its process is watched (made at its first loop wait after a
+ * lookup here, dropped at its exit or its process's exec), so the hot
+ * paths look up "threads" alone. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct ls_proc);
+} watched SEC(".maps");
+
+/* Each watched process's CPython layout (tgid -> ls_py_layout), read by
+ * the frame walker: processes may run different Pythons. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct ls_py_layout);
+} py_layouts SEC(".maps");
+
+/* Thread states of the watched threads (tid -> PyThreadState *), kept by
+ * user space, which walks each interpreter's thread list; a forked child's
+ * one thread gets the forking thread's (the child runs on with it). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LS_MAX_PY_THREADS);
@@ -98,9 +125,17 @@ static __always_inline __s32 syscall_in_progress(struct pt_regs *regs)
 	return orig_ax >= 0 && ax == -38 /* -ENOSYS */ ? orig_ax : -1;
 }
 
-static __always_inline bool is_target(__u64 pid_tgid)
+/* False: tgid is not watched (no lookup). True: it may be. */
+static __always_inline bool maybe_watched(__u32 tgid)
 {
-	return (pid_tgid >> 32) == targ_tgid;
+	return watch_filter[tgid & (LS_WATCH_FILTER - 1)];
+}
+
+static __always_inline struct ls_proc *watched_proc(__u32 tgid)
+{
+	if (!maybe_watched(tgid))
+		return NULL;
+	return bpf_map_lookup_elem(&watched, &tgid);
 }
 
 static __always_inline void add_wait(struct ls_thread *t, __s32 nr, __u64 ns)
@@ -130,11 +165,11 @@ static __always_inline void add_wait(struct ls_thread *t, __s32 nr, __u64 ns)
 }
 
 static __always_inline void set_hdr(struct ls_event_hdr *h, __u32 type, __u32 size,
-				    __u32 tid, __u64 seq)
+				    __u32 tgid, __u32 tid, __u64 seq)
 {
 	h->type = type;
 	h->size = size;
-	h->pid = targ_tgid;
+	h->pid = tgid;
 	h->tid = tid;
 	h->seq = seq;
 }
@@ -160,6 +195,7 @@ static __always_inline void set_hdr(struct ls_event_hdr *h, __u32 type, __u32 si
  * of one per possible count. */
 struct walk_ctx {
 	struct ls_sample *s;
+	struct ls_py_offsets o;		/* the process's layout */
 	__u64 frame;
 	__u64 base;			/* target address of stack[LS_AT_FRAMES] */
 	__u64 len;			/* bytes valid there */
@@ -196,18 +232,18 @@ static __always_inline __u32 code_guard(struct walk_ctx *c, __u64 code)
 
 	if (c->seen_code[h] == code)
 		return c->seen_guard[h];
-	if (!bpf_probe_read_user(cb, LS_CODE_WIN, (void *)(code + pyoff.code_win))) {
-		qn = buf_u64(cb, pyoff.code_qualname, LS_CODE_WIN);
-		guard = ls_code_guard(buf_u32(cb, pyoff.code_firstlineno, LS_CODE_WIN),
-				      buf_u64(cb, pyoff.code_filename, LS_CODE_WIN), qn,
-				      buf_u64(cb, pyoff.code_linetable, LS_CODE_WIN));
-		version = buf_u32(cb, pyoff.code_version, LS_CODE_WIN);
+	if (!bpf_probe_read_user(cb, LS_CODE_WIN, (void *)(code + c->o.code_win))) {
+		qn = buf_u64(cb, c->o.code_qualname, LS_CODE_WIN);
+		guard = ls_code_guard(buf_u32(cb, c->o.code_firstlineno, LS_CODE_WIN),
+				      buf_u64(cb, c->o.code_filename, LS_CODE_WIN), qn,
+				      buf_u64(cb, c->o.code_linetable, LS_CODE_WIN));
+		version = buf_u32(cb, c->o.code_version, LS_CODE_WIN);
 		if (version)
 			guard ^= ls_version_guard(version);
 		else if (!bpf_probe_read_user(nb, LS_STR_WIN, (void *)qn))
-			guard ^= ls_name_guard(buf_u64(nb, pyoff.str_length, LS_STR_WIN),
-					       buf_u64(nb, pyoff.str_data, LS_STR_WIN),
-					       buf_u64(nb, pyoff.str_data + 8, LS_STR_WIN));
+			guard ^= ls_name_guard(buf_u64(nb, c->o.str_length, LS_STR_WIN),
+					       buf_u64(nb, c->o.str_data, LS_STR_WIN),
+					       buf_u64(nb, c->o.str_data + 8, LS_STR_WIN));
 	}
 	c->seen_code[h] = code;
 	c->seen_guard[h] = guard;
@@ -262,9 +298,9 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 		s->py_flags |= LS_PY_READ_ERR;
 		return 1;
 	}
-	code = buf_u64(fb, pyoff.frame_code, LS_FRAME_WIN) & ~(__u64)pyoff.code_tag_mask;
-	c->frame = buf_u64(fb, pyoff.frame_previous, LS_FRAME_WIN);
-	if (buf_u8(fb, pyoff.frame_owner, LS_FRAME_WIN) >= pyoff.owner_skip) {
+	code = buf_u64(fb, c->o.frame_code, LS_FRAME_WIN) & ~(__u64)c->o.code_tag_mask;
+	c->frame = buf_u64(fb, c->o.frame_previous, LS_FRAME_WIN);
+	if (buf_u8(fb, c->o.frame_owner, LS_FRAME_WIN) >= c->o.owner_skip) {
 		if (n > 0)
 			s->py[(n - 1) & (LS_MAX_PYFRAMES - 1)].flags |= LS_PYF_ENTRY;
 		return 0;
@@ -273,39 +309,43 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 		s->py_flags |= LS_PY_TRUNCATED;
 		return 1;
 	}
-	instr = buf_u64(fb, pyoff.frame_instr, LS_FRAME_WIN);
+	instr = buf_u64(fb, c->o.frame_instr, LS_FRAME_WIN);
 	pf = &s->py[n & (LS_MAX_PYFRAMES - 1)];
 	pf->code = code;
-	pf->lasti = (instr - code - pyoff.code_adaptive) / 2;
-	pf->flags = pyoff.frame_is_entry != LS_NO_OFF &&
-		    buf_u8(fb, pyoff.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
+	pf->lasti = (instr - code - c->o.code_adaptive) / 2;
+	pf->flags = c->o.frame_is_entry != LS_NO_OFF &&
+		    buf_u8(fb, c->o.frame_is_entry, LS_FRAME_WIN) ? LS_PYF_ENTRY : 0;
 	pf->_pad = 0;
 	pf->guard = code_guard(c, code);
 	s->n_py = n + 1;
 	return 0;
 }
 
-/* Walk the thread's Python frame chain from its thread state, innermost
+/* Walk the thread's Python frame chain from its thread state (its
+ * process's layout: none, no walk), innermost
  * first, up to LS_MAX_PYFRAMES frames (deeper stacks: LS_PY_TRUNCATED).
  * A global function: the verifier checks it once, not at every caller. */
-__noinline int walk_python(struct ls_sample *s, __u32 tid)
+__noinline int walk_python(struct ls_sample *s, __u32 tid, __u32 tgid)
 {
 	struct walk_ctx c = { .s = s };
+	struct ls_py_layout *l;
 	__u64 *tstate;
 
 	if (!s)
 		return 0;
 	s->n_py = 0;
-	if (!py_walk)
+	l = bpf_map_lookup_elem(&py_layouts, &tgid);
+	if (!l || !l->walk)
 		return 0;
 	tstate = bpf_map_lookup_elem(&py_tstates, &tid);
 	if (!tstate) {
 		s->py_flags |= LS_PY_NO_TSTATE;
 		return 0;
 	}
-	if (bpf_probe_read_user(&c.frame, 8, (void *)(*tstate + pyoff.tstate_frame)) ||
-	    (pyoff.cframe_frame != LS_NO_OFF && c.frame &&
-	     bpf_probe_read_user(&c.frame, 8, (void *)(c.frame + pyoff.cframe_frame)))) {
+	c.o = l->off;
+	if (bpf_probe_read_user(&c.frame, 8, (void *)(*tstate + c.o.tstate_frame)) ||
+	    (c.o.cframe_frame != LS_NO_OFF && c.frame &&
+	     bpf_probe_read_user(&c.frame, 8, (void *)(c.frame + c.o.cframe_frame)))) {
 		s->py_flags |= LS_PY_READ_ERR;
 		return 0;
 	}
@@ -419,11 +459,11 @@ static long vma_end(struct task_struct *task, struct vm_area_struct *vma, void *
  * LS_STACK_BYTES) as much as can be read of LS_STACK_BYTES, 4 KiB, 256.
  * True when the whole stack was copied. */
 static __always_inline bool copy_stack(struct ls_sample *s, struct task_struct *task,
-				       __u32 tid, __u64 *top)
+				       __u32 tid, __u32 tgid, __u64 *top)
 {
 	__u64 sp = s->regs[LS_REG_SP], end = 0, len;
 
-	if (tid == targ_tgid) {
+	if (tid == tgid) {
 		end = task->mm->start_stack;
 	} else if (top) {
 		if (!*top)	/* the callback's context must be on the stack */
@@ -454,7 +494,7 @@ static __always_inline bool copy_stack(struct ls_sample *s, struct task_struct *
  * frame-pointer stack: take_sample()). top: the thread's ls_thread
  * stack_top. 1 when the whole raw stack was copied, else 0. A global
  * function: verified once. */
-__noinline int fill_sample(struct ls_sample *s, __u32 tid, __u64 *top)
+__noinline int fill_sample(struct ls_sample *s, __u32 tid, __u32 tgid, __u64 *top)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -480,8 +520,8 @@ __noinline int fill_sample(struct ls_sample *s, __u32 tid, __u64 *top)
 	s->fd_kind = fd_kind(s->nr, s->args[0], s->args[1]);
 	s->py_flags = 0;
 	s->id = 0;
-	walk_python(s, tid);	/* first: it uses stack[] as scratch */
-	return copy_stack(s, task, tid, top);
+	walk_python(s, tid, tgid);	/* first: it uses stack[] as scratch */
+	return copy_stack(s, task, tid, tgid, top);
 }
 
 /* A whole sample: header, time and kind, fill_sample(), and, when the raw
@@ -491,14 +531,14 @@ __noinline int fill_sample(struct ls_sample *s, __u32 tid, __u64 *top)
  * frame in user space: there the frame-pointer walk (a µs) adds nothing but
  * across code without unwind tables (perf trampolines, JIT code). */
 static __always_inline void take_sample(void *ctx, struct ls_sample *s, struct ls_thread *t,
-					__u32 tid, __u32 kind, __u64 now)
+					__u32 tgid, __u32 tid, __u32 kind, __u64 now)
 {
 	long n = 0;
 
-	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tid, t->seq);
+	set_hdr(&s->hdr, LS_EV_SAMPLE, sizeof(*s), tgid, tid, t->seq);
 	s->ts = now;
 	s->kind = kind;
-	if (fill_sample(s, tid, &t->stack_top) != 1)
+	if (fill_sample(s, tid, tgid, &t->stack_top) != 1)
 		n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
 	s->n_ips = n > 0 ? n / sizeof(__u64) : 0;
 }
@@ -563,7 +603,24 @@ __noinline int send_held(struct ls_thread *t, __u32 tid)
 	return 1;
 }
 
-static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
+/* The command line of the current process, as much as title[] holds
+ * (past arg_end too: setproctitle may write a longer title on into the
+ * environment's room; user space cuts it as /proc/PID/cmdline would). */
+static __always_inline void read_title(struct ls_stall *e)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 start = task->mm->arg_start, end = task->mm->arg_end;
+
+	e->title_len = end > start ? end - start : 0;
+	if (!bpf_probe_read_user(e->title, sizeof(e->title), (void *)start))
+		return;
+	e->title[0] = 0;
+	if (e->title_len && e->title_len < sizeof(e->title))
+		bpf_probe_read_user(e->title, e->title_len & (sizeof(e->title) - 1),
+				    (void *)start);
+}
+
+static __always_inline void emit_stall(struct ls_thread *t, __u32 tgid, __u32 tid,
 				       __s32 end_nr, __u64 now)
 {
 	struct ls_stall *e;
@@ -580,7 +637,7 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 		__sync_fetch_and_add(&lost_stalls, 1);
 		return;
 	}
-	set_hdr(&e->hdr, LS_EV_STALL, sizeof(*e), tid, t->seq);
+	set_hdr(&e->hdr, LS_EV_STALL, sizeof(*e), tgid, tid, t->seq);
 	e->start_ns = t->busy_start;
 	e->end_ns = now;
 	e->off_cpu_ns = t->off_cpu_ns;
@@ -589,6 +646,9 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 	e->n_waits = t->n_waits;
 	e->n_lost = t->n_lost;
 	__builtin_memcpy(e->waits, t->waits, sizeof(e->waits));
+	e->_pad = 0;
+	read_title(e);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	/* A stall wakes user space at once. On-CPU samples wake no one (user
 	 * space reads them at the latest when its poll times out, 50 ms): a
 	 * wakeup at every tick cost more than the sample. Off-CPU samples
@@ -596,28 +656,39 @@ static __always_inline void emit_stall(struct ls_thread *t, __u32 tid,
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
+/* A thread of a watched process polls for the first time: its entry.
+ * NULL when its process is not watched, runs no CPython, or the thread is
+ * known to be no loop. */
+static __always_inline struct ls_thread *new_thread(__u32 tgid, __u32 tid, __u32 kind)
+{
+	struct ls_thread fresh = { .poll_kind = kind, .off_nr = -1, .tgid = tgid };
+	struct ls_proc *p = watched_proc(tgid);
+	struct ls_thread *t;
+
+	if (!p || (p->flags & LS_PROC_SKIP) || bpf_map_lookup_elem(&not_loops, &tid))
+		return NULL;
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&lost_threads, 1);
+		return NULL;
+	}
+	t = bpf_map_lookup_elem(&threads, &tid);
+	return t;
+}
+
 /* Entry of a loop-wait syscall: the busy interval, if any, ends here. */
 static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 	struct ls_thread *t;
 
-	if (!is_target(pid_tgid))
+	if (!maybe_watched(tgid))
 		return 0;
 	if (kind == LS_POLL_POLL && nfds < 2)
 		return 0;	/* poll on one fd: a socket timeout, not a loop */
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t) {
-		struct ls_thread fresh = { .poll_kind = kind, .off_nr = -1 };
-
-		if (bpf_map_lookup_elem(&not_loops, &tid))
-			return 0;
-		if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
-			__sync_fetch_and_add(&lost_threads, 1);
-			return 0;
-		}
-		t = bpf_map_lookup_elem(&threads, &tid);
+		t = new_thread(tgid, tid, kind);
 		if (!t)
 			return 0;
 	}
@@ -628,7 +699,7 @@ static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 		__u64 now = bpf_ktime_get_ns();
 
 		if (now - t->busy_start >= threshold_ns)
-			emit_stall(t, tid, nr, now);
+			emit_stall(t, tgid, tid, nr, now);
 	}
 	t->poll_kind = kind;
 	t->busy_start = 0;
@@ -644,7 +715,7 @@ static __always_inline int loop_wait_exit(void)
 	__u32 tid = (__u32)pid_tgid;
 	struct ls_thread *t;
 
-	if (!is_target(pid_tgid))
+	if (!maybe_watched(pid_tgid >> 32))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t || !(t->in_poll || (t->flags & LS_T_ATTACHED_BUSY)))
@@ -668,8 +739,8 @@ static __always_inline int loop_wait_exit(void)
  * At most two samples per sampling period are sent early; otherwise (or
  * when the ring buffer is full) the stack waits in the thread's slot, sent
  * only if the wait turns out long or the stall needs it (send_held()). */
-static __always_inline void loop_switch_out(void *ctx, bool preempt,
-					    struct task_struct *prev, __u64 now)
+static __always_inline void loop_switch_out(void *ctx, bool preempt, struct task_struct *prev,
+					    __u32 tgid, __u64 now)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid);
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
@@ -704,7 +775,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 		}
 	}
 	if (s) {
-		take_sample(ctx, s, t, tid, LS_SAMPLE_OFFCPU, now);
+		take_sample(ctx, s, t, tgid, tid, LS_SAMPLE_OFFCPU, now);
 		s->weight_ns = 0;
 		set_nr(s, t->off_nr);
 		s->id = ++t->off_id;
@@ -724,7 +795,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
 		slot = bpf_map_lookup_elem(&offcpu_slots, &tid);
 	}
 	if (slot) {
-		take_sample(ctx, slot, t, tid, LS_SAMPLE_OFFCPU, now);
+		take_sample(ctx, slot, t, tgid, tid, LS_SAMPLE_OFFCPU, now);
 		set_nr(slot, t->off_nr);
 	} else if (!lost) {
 		__sync_fetch_and_add(&lost_samples, 1);	/* no slot */
@@ -736,7 +807,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt,
  * off-CPU, its off-CPU time is counted, and given to the sample sent at
  * switch-out (LS_EV_OFFCPU_END) or to the slot's stack, sent now if the
  * interval was long; short unsampled intervals carry their time over. */
-static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
+static __always_inline void loop_switch_in(struct task_struct *next, __u32 tgid, __u64 now)
 {
 	__u32 tid = BPF_CORE_READ(next, pid);
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
@@ -765,7 +836,7 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 		__sync_fetch_and_add(&lost_samples, 1);
 		return;
 	}
-	set_hdr(&e->hdr, LS_EV_OFFCPU_END, sizeof(*e), tid, t->seq);
+	set_hdr(&e->hdr, LS_EV_OFFCPU_END, sizeof(*e), tgid, tid, t->seq);
 	e->id = t->off_id;
 	e->nr = t->off_nr;
 	e->weight_ns = t->carry_ns;
@@ -773,23 +844,25 @@ static __always_inline void loop_switch_in(struct task_struct *next, __u64 now)
 	t->carry_ns = 0;
 }
 
-/* Off-CPU time of loop threads: the target's task leaving the CPU, then
- * the target's task coming back (both, when one thread follows another). */
+/* Off-CPU time of loop threads: a watched task leaving the CPU, then one
+ * coming back (both, when one loop thread follows another). Any other
+ * switch costs two bytes of the prefilter. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	__u32 prev_tgid = BPF_CORE_READ(prev, tgid);
 	__u32 next_tgid = BPF_CORE_READ(next, tgid);
+	bool out = maybe_watched(prev_tgid), in = maybe_watched(next_tgid);
 	__u64 now;
 
-	if (prev_tgid != targ_tgid && next_tgid != targ_tgid)
+	if (!out && !in)
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (prev_tgid == targ_tgid)
-		loop_switch_out(ctx, preempt, prev, now);
-	if (next_tgid == targ_tgid)
-		loop_switch_in(next, now);
+	if (out)
+		loop_switch_out(ctx, preempt, prev, prev_tgid, now);
+	if (in)
+		loop_switch_in(next, next_tgid, now);
 	return 0;
 }
 
@@ -821,12 +894,12 @@ SEC("perf_event")
 int on_cpu(struct bpf_perf_event_data *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 	struct ls_thread *t;
 	struct ls_sample *s;
 	__u64 now;
 
-	if (!is_target(pid_tgid))
+	if (!maybe_watched(tgid))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t || !t->busy_start)
@@ -840,22 +913,110 @@ int on_cpu(struct bpf_perf_event_data *ctx)
 		t->n_lost++;
 		return 0;
 	}
-	take_sample(ctx, s, t, tid, LS_SAMPLE_ONCPU, now);
+	take_sample(ctx, s, t, tgid, tid, LS_SAMPLE_ONCPU, now);
 	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 	t->n_samples++;
 	return 0;
 }
 
+/* Whatever was kept of a thread: it exited, or exec'd (its TID is
+ * reusable; the new image's threads start afresh). */
+static __always_inline void forget_thread(__u32 tid)
+{
+	bpf_map_delete_elem(&threads, &tid);
+	bpf_map_delete_elem(&offcpu_slots, &tid);
+	bpf_map_delete_elem(&py_tstates, &tid);
+	bpf_map_delete_elem(&not_loops, &tid);
+}
+
+static __always_inline void send_proc(__u32 what, __u32 tgid, __u32 tid, __u32 parent)
+{
+	struct ls_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost_procs, 1);
+		return;
+	}
+	set_hdr(&e->hdr, LS_EV_PROC, sizeof(*e), tgid, tid, 0);
+	e->what = what;
+	e->parent = parent;
+	e->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+/* A new task. A thread (same tgid) is no new process. A process forked by
+ * one followed is watched at once, before it runs: its flags, its parent's
+ * layout (the same image at the same addresses) and, for its one thread,
+ * the forking thread's PyThreadState, which it runs on with. */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), tgid = BPF_CORE_READ(child, tgid);
+	__u32 ptid = BPF_CORE_READ(parent, pid);
+	struct ls_proc *pp, np = {};
+	struct ls_py_layout *l;
+	__u64 *ts;
+
+	if (tgid == ptgid)
+		return 0;
+	pp = watched_proc(ptgid);
+	if (!pp || !(pp->flags & LS_PROC_FOLLOW))
+		return 0;
+	np.flags = pp->flags;
+	np.parent = ptgid;
+	if (bpf_map_update_elem(&watched, &tgid, &np, BPF_ANY)) {
+		__sync_fetch_and_add(&lost_procs, 1);
+		return 0;
+	}
+	watch_filter[tgid & (LS_WATCH_FILTER - 1)] = 1;
+	l = bpf_map_lookup_elem(&py_layouts, &ptgid);
+	if (l)
+		bpf_map_update_elem(&py_layouts, &tgid, l, BPF_ANY);
+	ts = bpf_map_lookup_elem(&py_tstates, &ptid);
+	if (ts)
+		bpf_map_update_elem(&py_tstates, &tgid, ts, BPF_ANY);
+	send_proc(LS_PROC_FORK, tgid, ptid, ptgid);
+	return 0;
+}
+
+/* A watched process runs a new image: its layout and its threads' state
+ * are dropped (the exec'ing thread takes the tgid as its TID), and it may
+ * run a CPython now (LS_PROC_SKIP cleared). */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
+	struct ls_proc *w = watched_proc(tgid);
+
+	if (!w)
+		return 0;
+	w->flags &= ~LS_PROC_SKIP;
+	bpf_map_delete_elem(&py_layouts, &tgid);
+	forget_thread(tid);
+	if ((__u32)old_pid != tid)
+		forget_thread(old_pid);
+	send_proc(LS_PROC_EXEC, tgid, tid, 0);
+	return 0;
+}
+
+/* A thread of a watched process exits: its state goes; with the last one
+ * (the group's live count at 0), the process's, and user space is told.
+ * Two threads ending at once may both see 0: told twice. */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 
-	if (!is_target(pid_tgid))
+	if (!watched_proc(tgid))
 		return 0;
-	bpf_map_delete_elem(&threads, &tid);
-	bpf_map_delete_elem(&offcpu_slots, &tid);
+	forget_thread(tid);
+	if (BPF_CORE_READ(p, signal, live.counter))
+		return 0;
+	bpf_map_delete_elem(&watched, &tgid);
+	bpf_map_delete_elem(&py_layouts, &tgid);
+	send_proc(LS_PROC_EXIT, tgid, tid, 0);
 	return 0;
 }
 

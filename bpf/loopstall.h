@@ -15,6 +15,9 @@
 #define LS_MAX_WALK		(LS_MAX_PYFRAMES + 64)	/* entry frames are skipped */
 #define LS_MAX_PY_THREADS	4096	/* thread states known (BPF map "py_tstates") */
 #define LS_MAX_LOOP_THREADS	1024
+#define LS_MAX_PROCS		1024	/* processes watched at once (map "watched") */
+#define LS_WATCH_FILTER		8192	/* bytes of the tgid prefilter (a power of 2) */
+#define LS_TITLE_BYTES		64	/* of the command line kept with a stall */
 
 /* Pseudo syscall numbers for off-CPU time spent outside a syscall. */
 #define LS_WAIT_RUNQ		(-2)	/* preempted: runnable, waiting for a CPU */
@@ -31,6 +34,29 @@ enum ls_event_type {
 	LS_EV_STALL	= 1,	/* a busy interval at or above the threshold */
 	LS_EV_SAMPLE	= 2,	/* a stack sample taken while a loop was busy */
 	LS_EV_OFFCPU_END = 3,	/* the off-CPU interval of a sample ended */
+	LS_EV_PROC	= 4,	/* a watched process forked, exec'd or exited */
+};
+
+/* Per watched process, BPF map "watched" (tgid -> ls_proc): set by user
+ * space for the processes it is given, and by sched_process_fork for the
+ * new processes of one with LS_PROC_FOLLOW (flags inherited). */
+struct ls_proc {
+	__u32 flags;		/* LS_PROC_* */
+	__u32 parent;		/* the tgid it was forked from; 0: given */
+};
+
+/* ls_proc.flags */
+#define LS_PROC_FOLLOW	1	/* its new processes are watched too */
+#define LS_PROC_SKIP	2	/* runs no CPython: its threads are no loops
+				   (cleared at exec: the new image may run one) */
+
+/* ls_proc_event.what */
+enum ls_proc_what {
+	LS_PROC_FORK	= 1,	/* hdr.pid is new, forked by parent (hdr.tid
+				   is the thread that forked) */
+	LS_PROC_EXEC	= 2,	/* hdr.pid runs a new image: its layout was
+				   dropped, its interpreter is to be found again */
+	LS_PROC_EXIT	= 3,	/* hdr.pid's last thread exited */
 };
 
 enum ls_sample_kind {
@@ -57,7 +83,7 @@ struct ls_thread {
 	__u32 tokens;		/* early off-CPU samples allowed now (bucket) */
 	__u64 tokens_at;	/* ktime the bucket was last filled */
 	__s32 off_nr;		/* what the current off-CPU interval waits in */
-	__u32 _pad0;
+	__u32 tgid;		/* the thread's process */
 	__u64 stack_top;	/* end of its stack (not the main thread's):
 				   0 not looked up yet, 1 not found */
 	__u32 poll_kind;	/* enum ls_poll_kind of this loop */
@@ -101,6 +127,16 @@ struct ls_py_offsets {
 	__u16 str_data;		/* str -> data of a compact ASCII str */
 	__u16 code_version;	/* co_version, from code_win; LS_NO_OFF (3.11) */
 	__u16 _pad;
+};
+
+/* Per process CPython layout, BPF map "py_layouts" (tgid -> ls_py_layout),
+ * set by user space once it knows the process's interpreter and copied to
+ * a forked child from its parent (same image, same addresses); dropped at
+ * exec. No entry, or walk 0: no Python frames. */
+struct ls_py_layout {
+	struct ls_py_offsets off;
+	__u32 walk;		/* 1: walk Python frames */
+	__u32 _pad;
 };
 
 #define LS_STR_WIN	64	/* bytes read of co_qualname for the guard */
@@ -156,6 +192,21 @@ struct ls_stall {
 	__u32 n_waits;
 	__u32 n_lost;		/* samples lost to a full ring buffer */
 	struct ls_wait waits[LS_MAX_WAITS];
+	/* the process's command line then, its first LS_TITLE_BYTES bytes
+	 * from mm->arg_start (the setproctitle title, or the arguments,
+	 * NUL-separated): a process may be gone when user space reads it */
+	__u32 title_len;	/* mm->arg_end - mm->arg_start */
+	__u32 _pad;
+	__u8 title[LS_TITLE_BYTES];
+	char comm[16];		/* the thread's OS name then (TASK_COMM_LEN) */
+};
+
+/* A process of the session forked, exec'd or exited (enum ls_proc_what). */
+struct ls_proc_event {
+	struct ls_event_hdr hdr;	/* pid: the process; seq 0 */
+	__u32 what;		/* enum ls_proc_what */
+	__u32 parent;		/* LS_PROC_FORK: the parent's tgid */
+	__u64 ts;		/* ktime */
 };
 
 /* User registers kept with a sample: what a DWARF unwinder needs to start

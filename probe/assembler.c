@@ -19,7 +19,7 @@ struct kept {
 };
 
 struct pending {
-	uint32_t tid;
+	uint32_t pid, tid;
 	uint64_t seq;
 	struct kept *v;
 	unsigned int n, cap;
@@ -77,6 +77,11 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 
 	if (!p)
 		return -ENOMEM;
+	if (p->pid != s->hdr.pid) {	/* a TID another process had */
+		p->pid = s->hdr.pid;
+		p->seq = 0;
+		pending_clear(p);
+	}
 	if (p->seq != s->hdr.seq) {
 		if (s->hdr.seq < p->seq)
 			return 0;	/* late sample of an old interval */
@@ -111,6 +116,19 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 	k->nr = s->nr;
 	k->weight_ns = s->weight_ns;
 	return 0;
+}
+
+void assembler__drop_pid(struct assembler *a, uint32_t pid)
+{
+	for (unsigned int i = 0; i < a->n;) {
+		if (a->v[i].pid != pid) {
+			i++;
+			continue;
+		}
+		pending_clear(&a->v[i]);
+		free(a->v[i].v);
+		a->v[i] = a->v[--a->n];
+	}
 }
 
 int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,
@@ -242,6 +260,11 @@ struct stall *assembler__complete(struct assembler *a, const struct ls_stall *e)
 	st->end_nr = e->end_nr;
 	st->samples_sent = e->n_samples;
 	st->samples_lost = e->n_lost;
+	proctitle__from_args((const char *)e->title, sizeof(e->title), e->title_len,
+			     st->process, sizeof(st->process));
+	/* its OS name: the name of a thread gone before it is read */
+	proctitle__from_cmdline(e->comm, strnlen(e->comm, sizeof(e->comm)), st->thread,
+				sizeof(st->thread));
 	stall_set_waits(st, e->waits, e->n_waits);
 	if (stall_take_samples(st, pending_of(a, e->hdr.tid, false), false)) {
 		stall__free(st);

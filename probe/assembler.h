@@ -24,6 +24,9 @@ void assembler__free(struct assembler *a);
  * samples of older intervals of tid. */
 int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 			  const uint32_t *frames, uint32_t n_frames, int fd_kind);
+/* Drop every sample kept of process pid (it exited, or exec'd: its TIDs
+ * start new intervals). */
+void assembler__drop_pid(struct assembler *a, uint32_t pid);
 /* The weight of off-CPU sample id of (tid, seq), known when the thread
  * came back on CPU. 0, or -ENOENT when that sample is not kept. */
 int assembler__set_weight(struct assembler *a, uint32_t tid, uint64_t seq,

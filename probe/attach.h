@@ -7,8 +7,13 @@
 #include <stdint.h>
 #include "live.h"
 
+#define ATTACH_MAX_PIDS	256	/* PIDs given with -p, at most */
+
 struct attach_opts {
-	int pid;
+	uint32_t pids[ATTACH_MAX_PIDS];	/* -p PID (repeatable, or PID,PID) */
+	uint32_t n_pids;
+	bool follow;			/* --subprocesses: and their descendants,
+					   those started later too */
 	uint64_t threshold_ns;		/* a busy interval this long is a stall */
 	uint64_t duration_ns;		/* 0: until Ctrl-C or the target exits */
 	uint64_t blocked_report_ns;	/* report a loop blocked this long, live */

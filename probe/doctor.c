@@ -34,7 +34,7 @@ static int quiet_print(enum libbpf_print_level l, const char *f, va_list ap)
 	return 0;
 }
 
-/* Load and attach the real programs (for our own PID), then detach. */
+/* Load and attach the real programs (watching nothing), then detach. */
 static int check_bpf(const char *btf, char *why, size_t len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = btf);
@@ -46,7 +46,6 @@ static int check_bpf(const char *btf, char *why, size_t len)
 		snprintf(why, len, "cannot open the BPF object: %s", strerror(errno));
 		return 0;
 	}
-	skel->rodata->targ_tgid = getpid();
 	bpf_map__set_max_entries(skel->maps.events, 1 << 20);
 	err = loopstall_bpf__load(skel);
 	if (err) {

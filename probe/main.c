@@ -21,6 +21,9 @@
 const char *argp_program_version = "loopstall " LOOPSTALL_VERSION;
 const char *argp_program_bug_address = NULL;
 
+#define LS_STR_(x)	#x
+#define LS_STR(x)	LS_STR_(x)
+
 static const char top_usage[] =
 "Usage: loopstall COMMAND [OPTION...]\n"
 "Find what blocks the asyncio event loop of a running Python process.\n"
@@ -36,6 +39,7 @@ static const char top_usage[] =
 "  loopstall attach -p 4242              # stalls of 50 ms and more, live\n"
 "  loopstall attach -p 4242 -t 100 -d 60 # >= 100 ms, for one minute\n"
 "  loopstall attach -p 4242 -f json      # one JSON object per stall\n"
+"  loopstall attach -p 4242 --subprocesses  # and its workers, new ones too\n"
 "  loopstall record -p 4242 -o run.lsr   # record; Ctrl-C to stop\n"
 "  loopstall record -o run.lsr -- python3 app.py  # from its first loop\n"
 "  loopstall report run.lsr -f html -o run.html  # one page to share\n"
@@ -44,7 +48,8 @@ static const char top_usage[] =
 "\n"
 "`loopstall COMMAND --help` shows the options of a command.\n";
 
-enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL, OPT_RULES, OPT_FAIL_ON };
+enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL, OPT_RULES, OPT_FAIL_ON,
+       OPT_SUBPROCESSES };
 
 /* Parse state shared by the subcommand parsers. */
 struct cli {
@@ -54,6 +59,7 @@ struct cli {
 	char **files;		/* rules list --rules, rules check FILE… */
 	int n_files;
 	bool add_default;	/* rules list --rules +FILE */
+	int doctor_pid;		/* doctor -p PID */
 	struct report_opts rep;	/* report */
 };
 
@@ -65,7 +71,9 @@ static int bad_value(struct cli *c, const char *opt, const char *val, const char
 }
 
 static const struct argp_option attach_options[] = {
-	{ "pid", 'p', "PID", 0, "Process to watch (required)", 0 },
+	{ "pid", 'p', "PID", 0, "Process to watch (required; repeatable, or PID,PID,...)", 0 },
+	{ "subprocesses", OPT_SUBPROCESSES, NULL, 0, "Also watch their descendants, those "
+	  "started later too (record -- CMD: the command's)", 0 },
 	{ "threshold", 't', "MS", 0, "Report busy intervals this long (default 50; "
 	  "units: us, ms, s)", 0 },
 	{ "duration", 'd', "S", 0, "Stop after this long (default: until Ctrl-C or the "
@@ -111,10 +119,19 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	uint64_t v;
 
 	switch (key) {
-	case 'p':
-		if (parse_u64(arg, 1, 4194304, &v))
-			return bad_value(c, "--pid", arg, "give a process ID");
-		a->pid = v;
+	case 'p': {
+		int err = parse_pid_list(arg, a->pids, &a->n_pids, ATTACH_MAX_PIDS);
+
+		if (err == -E2BIG)
+			return bad_value(c, "--pid", arg, "at most " LS_STR(ATTACH_MAX_PIDS)
+					 " processes; use --subprocesses for a process tree");
+		if (err)
+			return bad_value(c, "--pid", arg, "give a process ID, or several "
+					 "separated by commas (4242,4250)");
+		break;
+	}
+	case OPT_SUBPROCESSES:
+		a->follow = true;
 		break;
 	case 't':
 		if (parse_duration(arg, 1000000, &v) || v < 1000000 || v > 3600000000000ULL)
@@ -213,19 +230,28 @@ static const char record_doc[] =
 "Record the loop stalls of a live process, or of a command it starts, to a file\n"
 "for `loopstall report` (here or on another machine).\n"
 "\n"
-"USAGE: loopstall record -p PID -o FILE [attach options]\n"
-"       loopstall record -o FILE [attach options] -- CMD [ARGS...]\n"
+"USAGE: loopstall record -p PID[,PID...] -o FILE [--subprocesses] [options]\n"
+"       loopstall record -o FILE [--subprocesses] [options] -- CMD [ARGS...]\n"
 "\n"
 "EXAMPLES:\n"
 "  loopstall record -p 4242 -o run.lsr        # until Ctrl-C or exit\n"
 "  loopstall record -p 4242 -o run.lsr -d 600 # ten minutes\n"
 "  loopstall record -o run.lsr -- python3 app.py  # from its first loop\n"
-"\vExit status: 0 ok, 1 findings at --fail-on, 2 usage, 3 environment, 4 target.";
+"  loopstall record -o run.lsr --subprocesses -- sh -c 'python3 app.py'\n"
+"                                             # the Python the shell starts\n"
+"\vExit status: 0 ok, 1 findings at --fail-on, 2 usage, 3 environment, 4 target\n"
+"(no CPython process found).";
 
 static const char attach_doc[] =
 "Watch a live asyncio process and print each event-loop stall as it happens.\n"
 "\n"
-"USAGE: loopstall attach -p PID [-t MS] [-d S] [-F HZ] [-f text|json]\n"
+"USAGE: loopstall attach -p PID[,PID...] [--subprocesses] [-t MS] [-d S] [-F HZ]\n"
+"                        [-f text|json]\n"
+"\n"
+"Several processes (-p A -p B, -p A,B; --subprocesses: and every process they\n"
+"start, before or after attach) are one session: each stall names its\n"
+"process; processes running no CPython (a shell, a wrapper) are skipped\n"
+"(-v lists them). It ends when all have exited, or at Ctrl-C or -d.\n"
 "\n"
 "EXAMPLES:\n"
 "  loopstall attach -p 4242              # stalls of 50 ms and more\n"
@@ -233,7 +259,10 @@ static const char attach_doc[] =
 "  loopstall attach -p 4242 -d 30        # stop after 30 seconds\n"
 "  loopstall attach -p 4242 -f json | jq # one JSON object per line\n"
 "  loopstall attach -p 4242 --fail-on warning  # exit 1 on findings (CI)\n"
-"\vExit status: 0 ok, 2 usage, 3 environment or privileges, 4 target.";
+"  loopstall attach -p 4242,4250         # two processes, one session\n"
+"  loopstall attach -p $(pgrep -o gunicorn) --subprocesses  # master, workers\n"
+"\vExit status: 0 ok, 1 findings at --fail-on, 2 usage, 3 environment or\n"
+"privileges, 4 target (no such process; no CPython process among them).";
 
 static const struct argp_option doctor_options[] = {
 	{ "pid", 'p', "PID", 0, "Also check this process", 0 },
@@ -249,9 +278,9 @@ static error_t doctor_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		if (parse_u64(arg, 1, 4194304, &v))
+		if (parse_u64(arg, 1, PARSE_PID_MAX, &v))
 			return bad_value(c, "--pid", arg, "give a process ID");
-		c->a.pid = v;
+		c->doctor_pid = v;
 		break;
 	case OPT_BTF:
 		c->a.btf = arg;
@@ -545,8 +574,8 @@ static int record_main(int argc, char **argv, struct cli *c)
 		return rc < 0 ? 0 : rc;
 	if (!c->a.output)
 		return ls_error(LS_EXIT_USAGE, "record needs a file to write: -o FILE");
-	if (!c->a.pid == !c->a.command)
-		return ls_error(LS_EXIT_USAGE, "record needs a process (-p PID) or a "
+	if (!c->a.n_pids == !c->a.command)
+		return ls_error(LS_EXIT_USAGE, "record needs processes (-p PID) or a "
 				"command (-- CMD ARGS), one of the two");
 	return attach__run(&c->a);
 }
@@ -612,7 +641,7 @@ int main(int argc, char **argv)
 		rc = parse_cmd(&attach_argp, argc - 1, argv + 1, &c);
 		if (rc)
 			return rc < 0 ? 0 : rc;
-		if (!c.a.pid)
+		if (!c.a.n_pids)
 			return ls_error(LS_EXIT_USAGE, "attach needs a process: -p PID");
 		return attach__run(&c.a);
 	}
@@ -624,7 +653,7 @@ int main(int argc, char **argv)
 		rc = parse_cmd(&doctor_argp, argc - 1, argv + 1, &c);
 		if (rc)
 			return rc < 0 ? 0 : rc;
-		return doctor__run(c.a.pid, c.a.btf, c.a.verbose);
+		return doctor__run(c.doctor_pid, c.a.btf, c.a.verbose);
 	}
 	if (!strcmp(argv[1] + 10, "rules"))
 		return rules_main(argc - 1, argv + 1, &c);

@@ -119,7 +119,7 @@ static void stats_print(struct bpf_object *obj, const char *logs)
 	fprintf(stderr, "loopstall: BPF verification %.1f ms in all\n", total_us / 1e3);
 }
 
-static int load(struct probes *p, const struct attach_opts *o, int tgid)
+static int load(struct probes *p, const struct attach_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .btf_custom_path = o->btf);
 	char *logs = NULL;
@@ -129,7 +129,6 @@ static int load(struct probes *p, const struct attach_opts *o, int tgid)
 	if (!p->skel)
 		return ls_error(LS_EXIT_ENV, "opening the BPF object: %s", strerror(errno));
 	attach__step(o, "BPF object opened");
-	p->skel->rodata->targ_tgid = tgid;
 	p->skel->rodata->threshold_ns = o->threshold_ns;
 	p->skel->rodata->period_ns = 1000000000ULL / o->frequency;
 	p->skel->rodata->min_age_ns = o->threshold_ns / 10;
@@ -150,17 +149,19 @@ static int load(struct probes *p, const struct attach_opts *o, int tgid)
 	return 0;
 }
 
-int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
-		  int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+int probes__load(struct probes *p, const struct attach_opts *o)
+{
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	return load(p, o);
+}
+
+int probes__attach(struct probes *p, const struct attach_opts *o,
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	char why[256];
 	int err;
 
-	verbose = o->verbose;
-	libbpf_set_print(libbpf_print);
-	err = load(p, o, tgid);
-	if (err)
-		return err;
 	if (!env__tracefs(why, sizeof(why)))
 		return ls_error(LS_EXIT_ENV, "%s", why);
 	err = loopstall_bpf__attach(p->skel);
@@ -176,6 +177,28 @@ int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
 	if (!p->rb)
 		return ls_error(LS_EXIT_ENV, "creating the ring buffer: %s", strerror(errno));
 	return 0;
+}
+
+int probes__watch(struct probes *p, uint32_t tgid, uint32_t flags)
+{
+	struct ls_proc v = { .flags = flags };
+	__u32 key = tgid;
+
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.watched), &key, &v, BPF_ANY))
+		return -errno;
+	p->skel->bss->watch_filter[tgid & (LS_WATCH_FILTER - 1)] = 1;
+	return 0;
+}
+
+int probes__set_layout(struct probes *p, uint32_t tgid, const struct ls_py_offsets *off)
+{
+	struct ls_py_layout l = { .walk = off != NULL };
+	__u32 key = tgid;
+
+	if (off)
+		l.off = *off;
+	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.py_layouts), &key, &l, BPF_ANY) ?
+	       -errno : 0;
 }
 
 void probes__stop(struct probes *p)

@@ -32,7 +32,6 @@
 
 #define SCAN_INTERVAL_NS	100000000ULL	/* loop table scan: new loops, hangs */
 #define MAX_SAMPLES_KEPT	20000		/* per busy interval */
-#define TARGET_TRIES		2500		/* 2 ms apart: a started command */
 
 static volatile sig_atomic_t exiting;
 
@@ -69,33 +68,79 @@ static void step(const struct session *s, const char *what)
 	attach__step(s->o, what);
 }
 
-/* The stall's loop, thread name and wall time. 1: a loop's stall, 0: not
- * a loop (dropped), 2: its thread is not classified yet (held), -ENOMEM. */
-static int session_account(struct session *s, struct stall *st)
+/* The title p has now (kept when it cannot be read: it exited). */
+static void proc_title(struct proc *p)
 {
-	struct loop_state *l = loops__get(s, st->tid, LS_POLL_EPOLL, !st->ongoing);
+	char t[PROC_TITLE_MAX];
+
+	if (!proctitle__read(p->pid, t, sizeof(t)))
+		memcpy(p->title, t, sizeof(t));
+}
+
+/* The stall's loop, process, thread name and wall time. 1: a loop's
+ * stall, 0: not a loop (dropped), 2: its thread is not classified yet
+ * (held), -ENOMEM. */
+static int session_account(struct session *s, struct proc *p, struct stall *st)
+{
+	struct loop_state *l = loops__get(s, p, st->tid, LS_POLL_EPOLL, !st->ongoing);
+	char comm[sizeof(st->thread)];
 
 	if (!l)
 		return -ENOMEM;
 	if (l->kind == LOOP_NOT)
 		return 0;
-	/* the name now (threads rename themselves), else as first seen */
-	loops__thread_name(s, st->tid, st->thread, sizeof(st->thread));
+	/* the names now (threads rename themselves; setproctitle); the
+	 * thread's OS name at the stall when it is gone */
+	memcpy(comm, st->thread, sizeof(comm));
+	loops__thread_name(p, st->tid, st->thread, sizeof(st->thread));
 	if (!strcmp(st->thread, "?"))
-		pythread__copy_name(st->thread, sizeof(st->thread), l->info.thread);
+		pythread__copy_name(st->thread, sizeof(st->thread),
+				    l->info.thread[0] ? l->info.thread : comm[0] ? comm : "?");
+	if (st->process[0])	/* its title then, read by BPF */
+		memcpy(p->title, st->process, sizeof(p->title));
+	else
+		proc_title(p);
+	memcpy(st->process, p->title, sizeof(st->process));
 	st->start_unix_ns = st->start_ns + s->mono_to_unix;
 	st->before_attach = l->attach_seq && st->seq == l->attach_seq;
 	return l->kind == LOOP_PENDING ? 2 : 1;
 }
 
+void session__proc_record(struct session *s, struct proc *p)
+{
+	struct recorded_process rp = {
+		.pid = p->pid, .ppid = p->ppid, .python = p->tgt.py_version,
+		.start_unix_ns = p->start_unix_ns, .end_unix_ns = p->end_unix_ns,
+	};
+	int err;
+
+	/* the processes said to be watched: a fork that only execs another
+	 * program (subprocess.run) is not recorded */
+	if (!s->out.rec || !p->was_python || !p->announced ||
+	    (p->recorded && !strcmp(p->rec_title, p->title) && p->rec_end == p->end_unix_ns))
+		return;
+	memcpy(rp.title, p->title, sizeof(rp.title));
+	err = recorder__process(s->out.rec, &rp);
+	if (err && !s->out.rec_err)
+		s->out.rec_err = err;
+	if (err)
+		return;
+	p->recorded = true;
+	memcpy(p->rec_title, p->title, sizeof(p->title));
+	p->rec_end = p->end_unix_ns;
+}
+
 /* record: stalls are written as seen (rules apply at report time). A
  * failed write (disk full) leaves the file whole up to the last stall;
  * later ones are written when there is room again. */
-static void session_record(struct session *s, const struct stall *st)
+static void session_record(struct session *s, struct proc *p, const struct stall *st)
 {
 	struct session_out *out = &s->out;
-	int err = recorder__stall(out->rec, st, s->res.frames, s->res.src);
+	int err;
 
+	memcpy(p->title, st->process, sizeof(p->title));	/* its title then */
+	session__proc_record(s, p);
+	err = recorder__stall(out->rec, st, s->frames, p->res_ready ? p->res.src : NULL);
 	if (err && !out->rec_err)
 		ls_warn("writing %s: %s; stalls are lost until there is room",
 			s->o->output, strerror(-err));
@@ -107,33 +152,39 @@ static void session_record(struct session *s, const struct stall *st)
 		out->rec_err = err;
 }
 
+static unsigned int print_flags(const struct session *s)
+{
+	return (s->o->full_stacks ? LIVE_FULL_STACKS : 0) | (s->multi ? LIVE_PROCESS : 0);
+}
+
 /* A loop's stall, taken: recorded, matched, counted, printed. 0 or
  * -ENOMEM. */
 static int session_publish(void *ctx, struct stall *st)
 {
 	struct session *s = ctx;
+	struct proc *p = procs__find_any(&s->procs, st->pid);
+	struct source *src = p && p->res_ready ? p->res.src : NULL;
 	int err = 0;
 
-	if (s->out.rec)
-		session_record(s, st);
-	if (findings__match(&s->rules, st, s->res.frames, s->res.src) ||
-	    summary__add(&s->out.sum, st))
+	if (p)
+		session__announce(s, p);	/* its first stall, before any loop */
+	if (s->out.rec && p)
+		session_record(s, p, st);
+	if (findings__match(&s->rules, st, s->frames, src) || summary__add(&s->out.sum, st))
 		err = -ENOMEM;
 	else if (!s->out.rec)
-		print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+		print_stall(stdout, s->o->format, st, s->frames, print_flags(s));
 	stall__free(st);
 	return err;
 }
 
-/* Held stalls of threads classified since: published, or dropped when
- * their thread runs no loop. all: those of threads never classified too
- * (the session ends). 0 or -ENOMEM. */
-static int session_release(struct session *s, bool all)
+/* The held stalls of p's threads: see session__release. */
+static int release_proc(struct session *s, struct proc *p, bool all)
 {
 	int err = 0;
 
-	for (unsigned int i = 0; i < s->loops.n && !err && s->held.n; i++) {
-		const struct loop_state *l = &s->loops.v[i];
+	for (unsigned int i = 0; i < p->loops.n && !err && s->held.n; i++) {
+		const struct loop_state *l = &p->loops.v[i];
 
 		if (l->kind == LOOP_PENDING && !all)
 			continue;
@@ -145,54 +196,73 @@ static int session_release(struct session *s, bool all)
 	return err;
 }
 
+int session__release(struct session *s, struct proc *p, bool all)
+{
+	int err = 0;
+
+	if (p)
+		return release_proc(s, p, all);
+	for (unsigned int i = 0; i < s->procs.n && !err; i++)
+		err = release_proc(s, s->procs.v[i], all);
+	return err;
+}
+
 /* A stall ended (or is still going at the end), taken: published, held
  * until its thread is classified, or dropped. 0 or -ENOMEM. */
-static int session_stall(struct session *s, struct stall *st)
+static int session_stall(struct session *s, struct proc *p, struct stall *st)
 {
-	int err = session_account(s, st);
+	int err = session_account(s, p, st);
 
 	if (err <= 0) {
 		stall__free(st);
 		return err;
 	}
-	loops__gil_to_stall(s, st);
+	loops__gil_to_stall(p, st);
 	if (err == 2)
 		return held__add(&s->held, st);
 	err = session_publish(s, st);
-	return err ? err : session_release(s, false);
+	return err ? err : session__release(s, p, false);
 }
 
-static int session_add_sample(struct session *s, const struct ls_sample *smp)
+static int session_add_sample(struct session *s, struct proc *p, const struct ls_sample *smp)
 {
-	int n = resolver__sample(&s->res, smp, s->ids, LS_MAX_STACK);
+	int n;
 
+	if (p->state == PROC_OTHER || p->state == PROC_GONE)
+		return 0;
+	/* a process whose interpreter is not found yet: native frames */
+	if (!p->res_ready && resolver__init(&p->res, p->pid, s->frames, NULL))
+		return -ENOMEM;
+	p->res_ready = true;
+	n = resolver__sample(&p->res, smp, s->ids, LS_MAX_STACK);
 	if (n < 0)
 		return n;
-	if (s->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
+	if (p->have_py && smp->kind == LS_SAMPLE_OFFCPU && n > 0) {
 		struct stack_count sc = { .nr = smp->nr, .n_frames = n, .frames = s->ids };
 
-		if (segments__gil_wait(&sc, s->res.frames) &&
-		    loops__gil_holder(s, smp->hdr.tid, smp->hdr.seq))
+		if (segments__gil_wait(&sc, s->frames) &&
+		    loops__gil_holder(s, p, smp->hdr.tid, smp->hdr.seq))
 			return -ENOMEM;
 	}
 	return assembler__add_sample(&s->as, smp, s->ids, n > 0 ? n : 0,
 				     fdkind__of_sample(smp->fd_kind));
 }
 
-/* The ring buffer's callback: a negative return ends the poll with it. */
-static int on_event(void *ctx, void *data, size_t size)
+/* An event of a process the session does not watch (a late one of a
+ * process gone, skipped, or a loop event of one not a CPython) is
+ * dropped. */
+static int on_proc_event(struct session *s, const struct ls_event_hdr *h, void *data,
+			 size_t size)
 {
-	struct session *s = ctx;
-	const struct ls_event_hdr *h = data;
+	struct proc *p = procs__of_event(s, h->pid);
 	struct stall *st;
-	int err = 0;
 
-	if (size < sizeof(*h))
+	if (!p)
 		return 0;
 	switch (h->type) {
 	case LS_EV_SAMPLE:
 		if (size >= sizeof(struct ls_sample) &&
-		    session_add_sample(s, data) == -ENOMEM)
+		    session_add_sample(s, p, data) == -ENOMEM)
 			return -ENOMEM;
 		break;
 	case LS_EV_OFFCPU_END: {
@@ -203,23 +273,36 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	}
 	case LS_EV_STALL:
-		if (size < sizeof(struct ls_stall))
+		if (size < sizeof(struct ls_stall) || p->state == PROC_OTHER)
 			break;
 		st = assembler__complete(&s->as, data);
 		if (!st)
 			return -ENOMEM;
-		err = session_stall(s, st);
-		break;
+		return session_stall(s, p, st);
 	}
-	return err;
+	return 0;
+}
+
+/* The ring buffer's callback: a negative return ends the poll with it. */
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct ls_event_hdr *h = data;
+
+	if (size < sizeof(*h))
+		return 0;
+	if (h->type == LS_EV_PROC)
+		return size >= sizeof(struct ls_proc_event) ?
+		       (procs__event(s, data) == -ENOMEM ? -ENOMEM : 0) : 0;
+	return on_proc_event(s, h, data, size);
 }
 
 /* The stack the BPF program holds in the thread's slot (a wait not sent
  * at switch-out: sent when it or the stall ends): the session ends first,
  * so take it from the map, if it is of this interval and not sent yet,
  * with weight_ns (assembler__held_needed). 0 or -ENOMEM. */
-static int session_take_slot(struct session *s, uint32_t tid, const struct ls_thread *t,
-			     uint64_t weight_ns)
+static int session_take_slot(struct session *s, struct proc *p, uint32_t tid,
+			     const struct ls_thread *t, uint64_t weight_ns)
 {
 	struct ls_sample *smp = calloc(1, sizeof(*smp));
 	int err = 0;
@@ -229,21 +312,21 @@ static int session_take_slot(struct session *s, uint32_t tid, const struct ls_th
 	if (!bpf_map_lookup_elem(bpf_map__fd(s->bpf.skel->maps.offcpu_slots), &tid, smp) &&
 	    smp->hdr.type == LS_EV_SAMPLE && smp->hdr.seq == t->seq) {
 		smp->weight_ns = weight_ns;
-		err = session_add_sample(s, smp) == -ENOMEM ? -ENOMEM : 0;
+		err = session_add_sample(s, p, smp) == -ENOMEM ? -ENOMEM : 0;
 	}
 	free(smp);
 	return err;
 }
 
-/* Loops still blocked when the session ends are reported as such. */
-static int session_flush_blocked(struct session *s)
+/* p's loops still blocked when the session ends are reported as such. */
+static int flush_blocked(struct session *s, struct proc *p)
 {
 	int fd = bpf_map__fd(s->bpf.skel->maps.threads);
 	uint64_t now = now_mono();
 	int err = 0;
 
-	for (unsigned int i = 0; i < s->loops.n && !err; i++) {
-		const struct loop_state *l = &s->loops.v[i];
+	for (unsigned int i = 0; i < p->loops.n && !err; i++) {
+		const struct loop_state *l = &p->loops.v[i];
 		__u32 tid = l->info.tid;
 		struct ls_thread t;
 		struct stall *st;
@@ -260,21 +343,30 @@ static int session_flush_blocked(struct session *s)
 			assembler__set_weight(&s->as, tid, t.seq, t.off_id,
 					      t.carry_ns + now - t.off_start);
 		else if (assembler__held_needed(&t, now, &held_ns) &&
-			 session_take_slot(s, tid, &t, held_ns))
+			 session_take_slot(s, p, tid, &t, held_ns))
 			return -ENOMEM;
-		st = assembler__ongoing(&s->as, &t, s->tgt.pid, tid, now);
+		st = assembler__ongoing(&s->as, &t, p->pid, tid, now);
 		if (!st)
 			return -ENOMEM;
-		err = session_stall(s, st);
+		err = session_stall(s, p, st);
 	}
 	return err;
+}
+
+static int session_flush_blocked(struct session *s)
+{
+	for (unsigned int i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i]->state == PROC_PYTHON && flush_blocked(s, s->procs.v[i]))
+			return -ENOMEM;
+	return 0;
 }
 
 /* A loop blocked in a syscall since before attach switched out before any
  * probe was there: take its sample now, from user space (sample 1 of its
  * interval; BPF gives it its time when the loop runs again), and say at
  * once that it is blocked, with its stack and findings. */
-static int session_blocked_at_attach(struct session *s, const struct loop_state *l)
+static int session_blocked_at_attach(struct session *s, struct proc *p,
+				     const struct loop_state *l)
 {
 	int fd = bpf_map__fd(s->bpf.skel->maps.threads);
 	uint32_t tid = l->info.tid;
@@ -286,24 +378,24 @@ static int session_blocked_at_attach(struct session *s, const struct loop_state 
 
 	if (!smp)
 		return -ENOMEM;
-	snapshot__sample(&s->py, tid, loops__tstate(s, tid), &l->attach_sc, smp);
+	snapshot__sample(&p->py, tid, loops__tstate(s, p, tid), &l->attach_sc, smp);
 	now = now_mono();
 	smp->hdr.seq = l->attach_seq;
 	smp->id = 1;
 	smp->ts = now;
-	if (session_add_sample(s, smp) == -ENOMEM)
+	if (session_add_sample(s, p, smp) == -ENOMEM)
 		goto cleanup;
 	err = 0;
 	if (s->out.rec || bpf_map_lookup_elem(fd, &tid, &t) || t.seq != l->attach_seq ||
 	    !t.off_start)
 		goto cleanup;	/* recording, or it ran since: its stall comes */
 	assembler__set_weight(&s->as, tid, t.seq, 1, now - t.off_start);
-	st = assembler__peek(&s->as, &t, s->tgt.pid, tid, now);
+	st = assembler__peek(&s->as, &t, p->pid, tid, now);
 	err = -ENOMEM;
-	if (!st || session_account(s, st) < 0 ||
-	    findings__match(&s->rules, st, s->res.frames, s->res.src))
+	if (!st || session_account(s, p, st) < 0 ||
+	    findings__match(&s->rules, st, s->frames, p->res.src))
 		goto cleanup;
-	print_stall(stdout, s->o->format, st, s->res.frames, s->o->full_stacks);
+	print_stall(stdout, s->o->format, st, s->frames, print_flags(s));
 	err = 0;
 cleanup:
 	stall__free(st);
@@ -311,123 +403,62 @@ cleanup:
 	return err;
 }
 
-/* Loops found at attach; those blocked since before it, said at once. */
-static int session_discover(struct session *s)
+/* p's loops; those blocked since before attach, said at once. */
+static int session_discover(struct session *s, struct proc *p)
 {
-	int err = loops__discover(s);
+	unsigned int first = p->loops.n;
+	int err = loops__discover(s, p);
 
-	for (unsigned int i = 0; i < s->loops.n && !err; i++)
-		if (s->loops.v[i].attach_off_cpu)
-			err = session_blocked_at_attach(s, &s->loops.v[i]);
+	for (unsigned int i = first; i < p->loops.n && !err; i++)
+		if (p->loops.v[i].attach_off_cpu)
+			err = session_blocked_at_attach(s, p, &p->loops.v[i]);
 	return err;
 }
 
-/* The process: now (attach), or once the started command runs a CPython
- * (record -- CMD; polled while events wait in the ring buffer). */
-static int session_open_target(struct session *s)
+int session__loop_found(struct session *s, const struct loop_info *l)
 {
-	const struct attach_opts *o = s->o;
-	char why[512];
+	struct loop_info *v = realloc(s->found, (s->n_found + 1) * sizeof(*v));
 
-	for (int tries = 0;; tries++) {
-		enum target_err te = target__open(&s->tgt, s->child ? s->child : o->pid,
-						   why, sizeof(why));
-
-		if (te == TARGET_OK)
-			return 0;
-		if (s->child && tries < TARGET_TRIES &&
-		    (te == TARGET_NOT_PYTHON || te == TARGET_NO_PROCESS) &&
-		    kill(s->child, 0) == 0 && waitpid(s->child, NULL, WNOHANG) == 0) {
-			usleep(2000);	/* not exec'd or not loaded yet */
-			continue;
-		}
-		if (s->child && te != TARGET_NO_ACCESS && te != TARGET_UNSUPPORTED)
-			return ls_error(LS_EXIT_TARGET, "the command %s (PID %d) ran no CPython "
-					"(%s); record -- needs a command that is the python "
-					"process (python3 app.py, or a script that execs python)",
-					o->command[0], s->child, why);
-		return ls_error(te == TARGET_NO_ACCESS ? LS_EXIT_ENV : LS_EXIT_TARGET, "%s", why);
-	}
-}
-
-/* Its interpreter: a started one is waited for until its first thread
- * state exists. 0, -errno with why, or -ENOTSUP (an unsupported layout). */
-static int session_open_python(struct session *s, char *why, size_t len)
-{
-	char file[PATH_MAX + 32];
-	int err;
-
-	for (int tries = 0;; tries++) {
-		struct py_thread t;
-
-		err = pyproc__open(&s->py, s->tgt.pid, s->tgt.py_path,
-				   target__py_file(&s->tgt, file, sizeof(file)) ? NULL : file,
-				   s->tgt.py_version_hex, why, len);
-		if (err == -ENOTSUP || (!err && (!s->child || tries > TARGET_TRIES ||
-						 pyproc__threads(&s->py, &t, 1) > 0)))
-			return err;
-		if (err && (!s->child || tries > TARGET_TRIES))
-			return err;
-		usleep(2000);
-	}
-}
-
-static int session_target(struct session *s)
-{
-	char why[512];
-	int err = session_open_target(s);
-
-	if (err)
-		return err;
-	err = session_open_python(s, why, sizeof(why));
-	if (err == -ENOTSUP)
-		return ls_error(LS_EXIT_TARGET, "PID %d: %s", s->tgt.pid, why);
-	if (err)
-		ls_warn("no Python frames for PID %d: %s", s->tgt.pid, why);
-	s->have_py = !err;
-	if (resolver__set_python(&s->res, s->have_py ? &s->py : NULL, s->tgt.py_path))
-		return ls_error(LS_EXIT_ENV, "out of memory");
-	if (s->have_py) {
-		struct pyobj o;
-
-		pyproc__obj(&s->py, &o);
-		s->names = pythreads__new(&o, s->py.runtime, s->tgt.pid, PYTHREADS_REFRESH_NS);
-		if (!s->names)
-			return ls_error(LS_EXIT_ENV, "out of memory");
-	}
-	if (s->have_py && s->bpf.skel) {
-		/* the walker's layout: set now that the interpreter is known
-		 * (a started command: after the probes were attached) */
-		s->bpf.skel->bss->pyoff = s->py.layout.bpf;
-		s->bpf.skel->bss->py_walk = true;
-	}
+	if (!v)
+		return -ENOMEM;
+	s->found = v;
+	s->found[s->n_found++] = *l;
 	return 0;
 }
 
+/* The recording's META: the command started, else the first CPython
+ * process; its PID and Python. */
 static void session_meta(struct session *s, struct recording_meta *m, const char *ended_by)
 {
 	static char host[256], cmd[4096];
-	char path[64];
-	FILE *f;
-	size_t n;
+	struct proc *p = procs__first_python(s);
+	uint32_t pid = s->child ? (uint32_t)s->child : p ? p->pid : 0;
+	size_t n = 0;
 
 	memset(m, 0, sizeof(*m));
 	gethostname(host, sizeof(host) - 1);
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", s->tgt.pid);
 	cmd[0] = 0;
-	if ((f = fopen(path, "re"))) {
-		n = fread(cmd, 1, sizeof(cmd) - 1, f);
-		fclose(f);
-		cmd[n] = 0;
-		for (size_t i = 0; n && i < n - 1; i++)
-			if (!cmd[i])
-				cmd[i] = ' ';
+	for (char **a = s->o->command; a && *a && n < sizeof(cmd) - 1; a++)
+		n += snprintf(cmd + n, sizeof(cmd) - n, "%s%s", a == s->o->command ? "" : " ", *a);
+	if (!s->child && p) {
+		char path[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+		if ((f = fopen(path, "re"))) {
+			n = fread(cmd, 1, sizeof(cmd) - 1, f);
+			fclose(f);
+			cmd[n] = 0;
+			for (size_t i = 0; n && i < n - 1; i++)
+				if (!cmd[i])
+					cmd[i] = ' ';
+		}
 	}
 	m->host = host;
 	m->command = cmd;
-	m->python = s->tgt.py_version;
+	m->python = p && p->pid == pid && p->tgt.py_version[0] ? p->tgt.py_version : NULL;
 	m->loopstall = LOOPSTALL_VERSION;
-	m->pid = s->tgt.pid;
+	m->pid = pid;
 	m->threshold_ns = s->o->threshold_ns;
 	m->start_unix_ns = s->start_ns + s->mono_to_unix;
 	if (ended_by) {
@@ -438,33 +469,73 @@ static void session_meta(struct session *s, struct recording_meta *m, const char
 	}
 }
 
+/* The CPython processes of the session, in the order found, for the
+ * printers (into *out, freed by the caller). How many, or -ENOMEM. */
+static int python_procs(struct session *s, struct proc_info **out)
+{
+	int n = 0;
+
+	*out = calloc(s->procs.n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i]->was_python && s->procs.v[i]->announced)
+			proc__info(s->procs.v[i], &(*out)[n++]);
+	return n;
+}
+
 static int session_summary(struct session *s, const char *ended_by)
 {
-	struct loop_info *infos = calloc(s->loops.n + 1, sizeof(*infos));
+	struct proc *first = procs__first_python(s);
 	struct session_end e = {
-		.pid = s->tgt.pid, .comm = s->tgt.comm, .py_version = s->tgt.py_version,
+		.pid = first ? first->pid : 0, .comm = first ? first->tgt.comm : "?",
+		.py_version = first ? first->tgt.py_version : "?",
 		.ended_by = ended_by, .span_ns = now_mono() - s->start_ns,
-		.threshold_ns = s->o->threshold_ns, .loops = infos,
+		.threshold_ns = s->o->threshold_ns, .loops = s->found, .n_loops = s->n_found,
 		.lost_stalls = s->bpf.skel->bss->lost_stalls,
 		.lost_samples = s->bpf.skel->bss->lost_samples,
 		.lost_threads = s->bpf.skel->bss->lost_threads,
-		.dropped_samples = s->as.samples_dropped, .sum = &s->out.sum,
+		.lost_procs = s->bpf.skel->bss->lost_procs,
+		.dropped_samples = s->as.samples_dropped, .sum = &s->out.sum, .multi = s->multi,
 	};
+	struct proc_info *procs;
+	int n = python_procs(s, &procs);
 
-	if (!infos || summary__finish(&s->out.sum)) {
-		free(infos);
+	if (n < 0 || summary__finish(&s->out.sum)) {
+		free(procs);
 		return -ENOMEM;
 	}
-	for (unsigned int i = 0; i < s->loops.n; i++)
-		if (s->loops.v[i].kind != LOOP_NOT && s->loops.v[i].kind != LOOP_PENDING)
-			infos[e.n_loops++] = s->loops.v[i].info;
+	e.procs = procs;
+	e.n_procs = n;
 	print_summary(stdout, s->o->format, &e);
-	free(infos);
+	free(procs);
 	return 0;
 }
 
-/* Before anything starts: the rules, privileges, BTF; then the command
- * (waiting for its go) and a resolver of native frames. */
+/* record -- CMD: the command, waiting for its go, a process of the
+ * session from the start (found a CPython once it execs one). 0 or an
+ * exit code. */
+static int session_command(struct session *s, int *go_fd)
+{
+	const struct attach_opts *o = s->o;
+	struct proc *p;
+	int err = spawn__waiting(o->command, go_fd);
+
+	if (err < 0)
+		return ls_error(LS_EXIT_TARGET, "cannot start %s: %s", o->command[0],
+				strerror(-err));
+	s->child = err;
+	if (!(p = procs__add(&s->procs, s->child, 0)))
+		return ls_error(LS_EXIT_ENV, "out of memory");
+	p->flags = o->follow ? LS_PROC_FOLLOW : 0;
+	p->pending_until = UINT64_MAX;	/* not before its go */
+	p->wait_tstate = true;
+	return 0;
+}
+
+/* Before anything starts: the rules, privileges, BTF, the output; then the
+ * processes given (each must exist; one at least a CPython), or the
+ * command (waiting for its go). */
 static int session_open(struct session *s, int *go_fd)
 {
 	const struct attach_opts *o = s->o;
@@ -480,34 +551,65 @@ static int session_open(struct session *s, int *go_fd)
 	if (!env__btf(o->btf, why, sizeof(why)))
 		return ls_error(LS_EXIT_ENV, "%s", why);
 	s->ids = calloc(LS_MAX_STACK, sizeof(*s->ids));
-	if (!s->ids)
+	s->frames = frames__new();
+	if (!s->ids || !s->frames)
 		return ls_error(LS_EXIT_ENV, "out of memory");
-	if (o->command) {
-		err = spawn__waiting(o->command, go_fd);
-		if (err < 0)
-			return ls_error(LS_EXIT_TARGET, "cannot start %s: %s", o->command[0],
-					strerror(-err));
-		s->child = err;
-	}
-	/* frames before the interpreter is known: native only */
-	if (resolver__init(&s->res, s->child ? s->child : o->pid, NULL, NULL))
-		return ls_error(LS_EXIT_ENV, "out of memory");
-	if (s->child)
-		return 0;
-	err = session_target(s);
+	s->multi = o->follow || o->n_pids > 1;
+	if (o->command)
+		return session_command(s, go_fd);
+	err = procs__open(s);
 	step(s, "target and interpreter found");
 	return err;
 }
 
-static void print_banner(const struct session *s)
+static void print_banner(struct session *s)
 {
+	struct proc *first = procs__first_python(s);
 	struct session_start b = {
-		.pid = s->tgt.pid, .comm = s->tgt.comm, .py_version = s->tgt.py_version,
+		.pid = first->pid, .comm = first->tgt.comm, .py_version = first->tgt.py_version,
 		.recording = s->out.rec, .threshold_ns = s->o->threshold_ns,
-		.attach_ns = s->live_ns - s->o->exec_ns,
+		.attach_ns = s->live_ns - s->o->exec_ns, .multi = s->multi,
+		.follow = s->o->follow,
 	};
+	struct proc_info *procs = NULL;
+	int n;
 
+	for (unsigned int i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i]->state == PROC_PYTHON)
+			s->procs.v[i]->announced = true;
+	n = python_procs(s, &procs);
+	b.n_procs = n > 0 ? n : 0;
+	b.procs = procs;
 	print_session(stdout, s->o->format, &b);
+	free(procs);
+	s->banner = true;
+}
+
+void session__announce(struct session *s, struct proc *p)
+{
+	struct proc_info pi;
+
+	if (p->announced || !s->banner)
+		return;
+	p->announced = true;
+	proc_title(p);
+	proc__info(p, &pi);
+	if (s->multi)
+		print_proc_start(stdout, s->o->format, &pi);
+	session__proc_record(s, p);
+}
+
+int session__found(struct session *s, struct proc *p)
+{
+	p->start_unix_ns = now_real();
+	if (s->starting)
+		return 0;	/* session_start() says them all */
+	if (!s->banner)
+		print_banner(s);	/* the first CPython of a command */
+	else if (!p->ppid)
+		session__announce(s, p);	/* a forked one: with its first loop */
+	session__proc_record(s, p);
+	return session_discover(s, p);
 }
 
 static int nomem(void)
@@ -516,60 +618,113 @@ static int nomem(void)
 			"threads or lower -F");
 }
 
-/* The probes, then the started command, its interpreter, the thread
- * states, the recording. */
-static int session_start(struct session *s, int *go_fd)
+/* The recording, from the start: its META names the command or the first
+ * CPython process. 0 or an exit code. */
+static int session_recording(struct session *s)
+{
+	struct recording_meta m;
+
+	session_meta(s, &m, NULL);
+	s->out.rec = recorder__open(s->o->output, &m);
+	if (!s->out.rec)
+		return ls_error(LS_EXIT_USAGE, "cannot write %s: %s; give a writable -o FILE",
+				s->o->output, strerror(errno));
+	return 0;
+}
+
+/* The probes: loaded, every process put in their maps, attached; then,
+ * with --subprocesses, the descendants started meanwhile. */
+static int session_probes(struct session *s)
 {
 	const struct attach_opts *o = s->o;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
-	err = probes__start(&s->bpf, o, s->child ? s->child : o->pid, on_event, s);
+	err = probes__load(&s->bpf, o);
+	if (!err)
+		err = procs__watch_all(s);
+	if (!err)
+		err = probes__attach(&s->bpf, o, on_event, s);
 	if (err)
 		return err;
+	s->live = true;
 	s->live_ns = now_mono();
 	step(s, "probes live");
-	if (s->have_py) {
-		s->bpf.skel->bss->pyoff = s->py.layout.bpf;
-		s->bpf.skel->bss->py_walk = true;
-	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	s->start_ns = now_mono();
 	s->mono_to_unix = now_real() - s->start_ns;
-	if (s->child) {
-		/* the probes are in place: let the command run */
-		if (write(*go_fd, "g", 1) != 1)
-			return ls_error(LS_EXIT_TARGET, "cannot start %s", o->command[0]);
-		close(*go_fd);
-		*go_fd = -1;
-		if ((err = session_target(s)))
-			return err;
-	}
-	if (loops__tstates(s))
-		return ls_error(LS_EXIT_ENV, "out of memory");
-	step(s, "thread states read");
-	if (o->output) {
-		struct recording_meta m;
+	return procs__rescan(s) ? nomem() : 0;
+}
 
-		session_meta(s, &m, NULL);
-		s->out.rec = recorder__open(o->output, &m);
-		if (!s->out.rec)
-			return ls_error(LS_EXIT_USAGE, "cannot write %s: %s; give a writable -o FILE",
-					o->output, strerror(errno));
-	}
-	print_banner(s);
+/* Let the started command run: the probes are in place. */
+static int session_go(struct session *s, int *go_fd)
+{
+	struct proc *p = procs__find(&s->procs, s->child);
+
+	if (write(*go_fd, "g", 1) != 1)
+		return ls_error(LS_EXIT_TARGET, "cannot start %s", s->o->command[0]);
+	close(*go_fd);
+	*go_fd = -1;
+	if (p)
+		p->pending_until = now_mono() + 5000000000ULL;
+	return 0;
+}
+
+/* The probes, the recording, then the started command; the thread states
+ * of every CPython process, the banner, their symbols, their loops. */
+static int session_start(struct session *s, int *go_fd)
+{
+	int err;
+
+	s->starting = true;
+	err = session_probes(s);
+	if (!err && s->o->output)
+		err = session_recording(s);
+	if (!err && s->child)
+		err = session_go(s, go_fd);
+	if (err)
+		return err;
+	for (unsigned int i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i]->state == PROC_PYTHON && loops__tstates(s, s->procs.v[i]))
+			return nomem();
+	step(s, "thread states read");
+	if (procs__first_python(s))
+		print_banner(s);
 	/* native symbols, a module at a time, the events that come meanwhile
 	 * read between modules; then the loops, announced once every sample
 	 * can be read at once */
-	while (resolver__warm_step(&s->res))
-		if (ring_buffer__consume(s->bpf.rb) == -ENOMEM)
-			return nomem();
+	for (unsigned int i = 0; i < s->procs.n; i++)
+		while (s->procs.v[i]->res_ready && resolver__warm_step(&s->procs.v[i]->res))
+			if (ring_buffer__consume(s->bpf.rb) == -ENOMEM)
+				return nomem();
 	step(s, "native symbols read");
-	if (session_discover(s))
-		return nomem();
+	s->starting = false;
+	for (unsigned int i = 0; i < s->procs.n; i++) {
+		struct proc *p = s->procs.v[i];
+
+		if (p->state != PROC_PYTHON)
+			continue;
+		session__proc_record(s, p);
+		if (session_discover(s, p))
+			return nomem();
+	}
 	step(s, "loops found");
 	return 0;
+}
+
+/* Every process watched has exited: those skipped are not watched, but
+ * for their children (--subprocesses: a shell's python). */
+static bool all_gone(const struct session *s)
+{
+	for (unsigned int i = 0; i < s->procs.n; i++) {
+		const struct proc *p = s->procs.v[i];
+
+		if (p->state != PROC_GONE &&
+		    (p->state != PROC_OTHER || (p->flags & LS_PROC_FOLLOW)))
+			return false;
+	}
+	return true;
 }
 
 /* Events until the end; *ended_by says which. 0 or an exit code. */
@@ -580,7 +735,7 @@ static int session_run(struct session *s, const char **ended_by)
 	*ended_by = "signal";
 	while (!exiting) {
 		uint64_t now;
-		int err = ring_buffer__poll(s->bpf.rb, 50);
+		int err = ring_buffer__poll(s->bpf.rb, procs__pending(s) ? 5 : 50);
 
 		/* samples sent without a wakeup (on-CPU ones, and any behind
 		 * them) wait for the stall's end unless drained: a GIL
@@ -594,10 +749,13 @@ static int session_run(struct session *s, const char **ended_by)
 		if (err < 0)
 			return ls_error(LS_EXIT_ENV, "reading the ring buffer: %s", strerror(-err));
 		now = now_mono();
+		err = procs__poll(s);
+		if (err)
+			return err < 0 ? nomem() : err;
 		if (loops__gil_recheck(s))
 			return nomem();
 		if (now >= next_scan) {
-			if (loops__scan(s) || session_release(s, false))
+			if (loops__scan(s) || session__release(s, NULL, false))
 				return nomem();
 			next_scan = now + SCAN_INTERVAL_NS;
 		}
@@ -605,7 +763,7 @@ static int session_run(struct session *s, const char **ended_by)
 			*ended_by = "duration";
 			break;
 		}
-		if (!target__alive(&s->tgt)) {
+		if (all_gone(s)) {
 			*ended_by = "target exit";
 			break;
 		}
@@ -636,6 +794,14 @@ static void session_close_recording(struct session *s, const char *ended_by)
 		ls_warn("closing %s: %s", path, strerror(-err));
 }
 
+/* The command and its subprocesses ended, none a CPython. */
+static int no_python_ran(struct session *s)
+{
+	return ls_error(LS_EXIT_TARGET, "the command %s (PID %d) and its subprocesses ran no "
+			"CPython; give a command that runs python (python3 app.py)",
+			s->o->command[0], s->child);
+}
+
 /* The end: loops still blocked, our command stopped, the recording
  * closed, the summary. The exit code. */
 static int session_finish(struct session *s, const char *ended_by)
@@ -643,7 +809,9 @@ static int session_finish(struct session *s, const char *ended_by)
 	const struct attach_opts *o = s->o;
 	bool target_gone = !strcmp(ended_by, "target exit");
 
-	if ((!target_gone && session_flush_blocked(s)) || session_release(s, true))
+	if (!procs__first_python(s))
+		return no_python_ran(s);
+	if ((!target_gone && session_flush_blocked(s)) || session__release(s, NULL, true))
 		return nomem();
 	if (s->child && !target_gone)
 		kill(s->child, SIGINT);	/* our command: stop it as Ctrl-C would */
@@ -666,12 +834,11 @@ static void session_destroy(struct session *s)
 		recorder__close(s->out.rec, NULL);	/* an error path: no end record */
 	summary__free(&s->out.sum);
 	held__free(&s->held);
-	resolver__free(&s->res);
-	pythreads__free(s->names);
+	procs__free(&s->procs);
+	frames__free(s->frames);
+	free(s->found);
 	free(s->ids);
 	rules__free(&s->rules);
-	loops__free(&s->loops);
-	target__close(&s->tgt);
 }
 
 int attach__run(const struct attach_opts *o)
@@ -690,8 +857,16 @@ int attach__run(const struct attach_opts *o)
 		err = session_run(&s, &ended_by);
 	if (!err)
 		err = session_finish(&s, ended_by);
+	if (err && s.out.rec && !s.out.recorded) {
+		/* a session that failed (no CPython ran): no empty recording left */
+		recorder__close(s.out.rec, NULL);
+		s.out.rec = NULL;
+		unlink(o->output);
+	}
 	if (go_fd >= 0)
 		close(go_fd);	/* the child gives up */
+	if (s.child && err && kill(s.child, 0) == 0)
+		kill(s.child, SIGTERM);	/* the session failed: not left running */
 	if (s.child)
 		waitpid(s.child, NULL, 0);
 	session_destroy(&s);

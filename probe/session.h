@@ -11,8 +11,7 @@
 #include "assembler.h"
 #include "attach.h"
 #include "held.h"
-#include "pyproc.h"
-#include "pythreads.h"
+#include "proc.h"
 #include "recording.h"
 #include "resolve.h"
 #include "snapshot.h"
@@ -28,37 +27,6 @@ struct probes {
 	int n_perf;
 };
 
-enum loop_kind { LOOP_PENDING, LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
-
-struct loop_state {
-	struct loop_info info;
-	enum loop_kind kind;
-	/* who held the GIL while this loop last waited for it */
-	uint64_t gil_seq;
-	bool gil_wait;			/* gil_seq waits for the GIL: who holds it
-					   is read until it runs its own code */
-	uint32_t gil_tid;
-	bool gil_named;				/* gil_thread is its Python name */
-	char gil_thread[PYTHREAD_NAME_MAX];	/* its name then */
-	uint32_t n_gil_frames;
-	uint32_t *gil_frames;
-	uint64_t blocked_seq;		/* busy interval last reported as blocked */
-	uint64_t blocked_secs;		/* whole seconds reported for it */
-	unsigned int tries;		/* classifications that could not tell */
-	/* found busy at attach: that interval began before it */
-	uint64_t attach_seq;		/* 0: found in its poll, or by BPF */
-	bool attach_off_cpu;		/* blocked in attach_sc, not running */
-	struct thread_syscall attach_sc;
-};
-
-/* The polling threads seen, loops or not. */
-struct loops {
-	struct loop_state *v;
-	unsigned int n;
-	uint64_t tstates_at;		/* last thread-state refresh */
-	unsigned int rediscover;	/* discoveries retried, no loop found */
-};
-
 /* What the session made of its stalls. */
 struct session_out {
 	struct summary sum;
@@ -69,60 +37,120 @@ struct session_out {
 
 struct session {
 	const struct attach_opts *o;
-	struct target tgt;
-	struct pyproc py;
-	bool have_py;
-	struct pythreads *names;	/* Python thread names; NULL without py */
+	bool multi;			/* several processes may be watched: name them */
+	struct procs procs;		/* every process watched, by PID */
 	pid_t child;			/* record -- CMD: our child, 0 otherwise */
 	struct probes bpf;
+	bool live;			/* probes attached */
 	struct assembler as;
-	struct resolver res;
+	struct frames *frames;		/* every process's frames, interned */
 	uint32_t *ids;			/* scratch: one sample's frames */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
 	uint64_t live_ns;		/* when the probes were attached */
 	uint64_t mono_to_unix;
-	struct loops loops;
+	bool starting;			/* session_start() runs */
+	bool banner;			/* the session's start said */
+	struct loop_info *found;	/* every loop found, in that order */
+	unsigned int n_found;
 	struct held held;		/* stalls of threads not classified yet */
 	struct rule_pack rules;
 	struct session_out out;
 };
 
-/* probes.c: open → configure → load → attach the BPF programs for tgid,
- * the ring buffer calling fn(ctx) per event. 0 or an exit code, its error
- * line printed. */
-int probes__start(struct probes *p, const struct attach_opts *o, int tgid,
-		  int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+/* probes.c: open → configure → load the BPF programs (then the processes
+ * are put in their maps: probes__watch), then attach them, the ring buffer
+ * calling fn(ctx) per event. 0 or an exit code, its error line printed. */
+int probes__load(struct probes *p, const struct attach_opts *o);
+int probes__attach(struct probes *p, const struct attach_opts *o,
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 void probes__stop(struct probes *p);
+/* Watch process tgid (flags: LS_PROC_*), its prefilter byte set. 0 or
+ * -errno (-E2BIG: LS_MAX_PROCS watched already). */
+int probes__watch(struct probes *p, uint32_t tgid, uint32_t flags);
+/* The frame walker's layout for tgid's Python frames (NULL: no walk). 0
+ * or -errno. */
+int probes__set_layout(struct probes *p, uint32_t tgid, const struct ls_py_offsets *off);
 
-/* loops.c */
-/* Hand BPF the thread states of the target's threads. 0 or -ENOMEM. */
-int loops__tstates(struct session *s);
+/* loops.c: the loop threads of process p */
+/* Hand BPF the thread states of p's threads. 0 or -ENOMEM. */
+int loops__tstates(struct session *s, struct proc *p);
 /* The loop state of tid, created when first seen and classified while it
  * is in its poll; NULL only on -ENOMEM. */
-struct loop_state *loops__get(struct session *s, uint32_t tid, uint32_t poll_kind,
-			      bool in_poll);
-struct loop_state *loops__find(struct session *s, uint32_t tid);
-/* At attach: the target's asyncio and uvloop loops, told by their Python
- * stacks, handed to BPF at once: in their poll, or busy since before
- * attach (their interval counts from now; attach_seq says so). 0 or
+struct loop_state *loops__get(struct session *s, struct proc *p, uint32_t tid,
+			      uint32_t poll_kind, bool in_poll);
+struct loop_state *loops__find(struct proc *p, uint32_t tid);
+/* At attach (or when p is found): p's asyncio and uvloop loops, told by
+ * their Python stacks, handed to BPF at once: in their poll, or busy
+ * since before (their interval counts from now; attach_seq says so). 0 or
  * -ENOMEM. */
-int loops__discover(struct session *s);
+int loops__discover(struct session *s, struct proc *p);
 /* The name of thread tid: its Python name, else its OS name, else "?";
  * made printable. True when it is its Python name. */
-bool loops__thread_name(struct session *s, uint32_t tid, char *buf, size_t len);
+bool loops__thread_name(struct proc *p, uint32_t tid, char *buf, size_t len);
 /* The PyThreadState of tid, 0 when unknown. */
-uint64_t loops__tstate(struct session *s, uint32_t tid);
-/* New loop threads, and loops blocked long enough to say so now. 0 or
- * -ENOMEM. */
+uint64_t loops__tstate(struct session *s, struct proc *p, uint32_t tid);
+/* New loop threads of every process, and loops blocked long enough to
+ * say so now. 0 or -ENOMEM. */
 int loops__scan(struct session *s);
 /* The loop waits for the GIL: note who holds it now. 0 or -ENOMEM. */
-int loops__gil_holder(struct session *s, uint32_t tid, uint64_t seq);
+int loops__gil_holder(struct session *s, struct proc *p, uint32_t tid, uint64_t seq);
 /* Loops waiting for the GIL whose holder was read before its own code
  * ran (threading's bootstrap): read it again. 0 or -ENOMEM. */
 int loops__gil_recheck(struct session *s);
 /* Hand the stall what its loop saw of the GIL holder in that interval. */
-void loops__gil_to_stall(struct session *s, struct stall *st);
-void loops__free(struct loops *l);
+void loops__gil_to_stall(struct proc *p, struct stall *st);
+/* p runs no loop: its threads' BPF entries dropped (BPF makes no more:
+ * LS_PROC_SKIP), its held stalls too. */
+void loops__forget(struct session *s, struct proc *p);
+
+/* procs.c: the processes, found and followed */
+/* Before the probes: the processes given (-p), and with --subprocesses
+ * their descendants; each a CPython or not. 0 or an exit code, its error
+ * line printed: a PID that does not exist, or no CPython among them. */
+int procs__open(struct session *s);
+/* Once the probes are loaded: watch every process known (BPF's watched
+ * map, the layouts). 0 or an exit code. */
+int procs__watch_all(struct session *s);
+/* Once attached, with --subprocesses: descendants started meanwhile. 0
+ * or -ENOMEM. */
+int procs__rescan(struct session *s);
+/* A process of the session forked, exec'd or exited (LS_EV_PROC). 0 or
+ * -ENOMEM. */
+int procs__event(struct session *s, const struct ls_proc_event *e);
+/* The entry of an event's process, made when BPF watches a process the
+ * session was not told of (its fork event lost). NULL when not watched. */
+struct proc *procs__of_event(struct session *s, uint32_t pid);
+/* Processes waiting for their interpreter: another look; those that
+ * exited without saying so. 0, -ENOMEM, or an exit code (record -- CMD
+ * that runs no CPython). */
+int procs__poll(struct session *s);
+/* True while a process waits for its interpreter (poll sooner). */
+bool procs__pending(const struct session *s);
+/* p is a CPython: its thread states, loops, "watching" line, once the
+ * probes are live. 0 or -ENOMEM. */
+int procs__start(struct session *s, struct proc *p);
+/* p exited: its held stalls out, its summary said, its state freed. 0 or
+ * -ENOMEM. */
+int procs__exit(struct session *s, struct proc *p);
+/* The first CPython process found (the recording's and banner's). */
+struct proc *procs__first_python(struct session *s);
+
+/* session.c, for procs.c and loops.c */
+/* p is a CPython, its probes set: said (the banner, or its own line),
+ * recorded, its loops looked for. 0 or -ENOMEM. */
+int session__found(struct session *s, struct proc *p);
+/* p is said to be watched ("watching PID", a JSON "process" start) once:
+ * a process forked is said with its first loop, by then named as its
+ * users know it (setproctitle). */
+void session__announce(struct session *s, struct proc *p);
+/* Held stalls of p's threads classified since (all: those not yet too, p
+ * ends) published, or dropped when not loops; p NULL: every process's.
+ * 0 or -ENOMEM. */
+int session__release(struct session *s, struct proc *p, bool all);
+/* record: p's PROCESS record, when new to the recording or changed. */
+void session__proc_record(struct session *s, struct proc *p);
+/* A loop was found (for the summary). 0 or -ENOMEM. */
+int session__loop_found(struct session *s, const struct loop_info *l);
 
 /* spawn.c: record -- CMD: a child that execs argv once a byte arrives on
  * *go_fd. Its PID, or -errno. */

@@ -225,12 +225,25 @@ static void html_summary(FILE *f, const struct report *r)
 	fprintf(f, "<tr><th>stalls recorded</th><td>%u</td></tr>\n", r->rec->n_stalls);
 	fprintf(f, "<tr><th>lost</th><td>%" PRIu64 " stalls, %" PRIu64 " samples</td></tr>\n",
 		m->lost_stalls, m->lost_samples);
+	for (uint32_t i = 0; report__multi(r) && i < r->sum.n_procs; i++) {
+		const struct proc_summary *p = &r->sum.procs[i];
+
+		fputs(i ? "<tr><th></th><td>" : "<tr><th>processes</th><td>", f);
+		fprintf(f, "PID %u <code>", p->pid);
+		h(f, p->process);
+		fprintf(f, "</code>: %u stall%s, %s, worst %s</td></tr>\n", p->stalls,
+			p->stalls == 1 ? "" : "s", fmt_dur(p->stalled_ns, a, sizeof(a)),
+			fmt_dur(p->worst_ns, b, sizeof(b)));
+	}
 	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
 		const struct loop_summary *t = &r->sum.loops[i];
 
 		fputs(i ? "<tr><th></th><td>" : "<tr><th>loops</th><td>", f);
 		h(f, t->thread);
-		fprintf(f, "/%u: %u stall%s, %s, worst %s</td></tr>\n", t->tid, t->stalls,
+		fprintf(f, "/%u", t->tid);
+		if (report__multi(r))
+			fprintf(f, " (PID %u)", t->pid);
+		fprintf(f, ": %u stall%s, %s, worst %s</td></tr>\n", t->stalls,
 			t->stalls == 1 ? "" : "s", fmt_dur(t->stalled_ns, a, sizeof(a)),
 			fmt_dur(t->worst_ns, b, sizeof(b)));
 	}
@@ -261,12 +274,70 @@ static void html_summary(FILE *f, const struct report *r)
 
 /* ---- timeline -------------------------------------------------------- */
 
-static int thread_row(const struct report *r, uint32_t tid)
+/* A row of the timeline: a loop (loop: its index in r->sum.loops), or, in
+ * a recording of several processes, a process's heading (loop -1) above
+ * its loops. */
+struct tl_row {
+	int loop;
+	uint32_t pid;
+};
+
+/* The rows, processes by stalled time, each's loops by theirs. How many
+ * (into *out, freed by the caller), or -ENOMEM. */
+static int tl_rows(const struct report *r, struct tl_row **out)
 {
-	for (uint32_t i = 0; i < r->sum.n_loops; i++)
-		if (r->sum.loops[i].tid == tid)
+	bool multi = report__multi(r);
+	uint32_t n = 0, np = multi ? r->sum.n_procs : 1;
+
+	*out = calloc(r->sum.n_loops + r->sum.n_procs + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (uint32_t p = 0; p < np; p++) {
+		uint32_t pid = multi ? r->sum.procs[p].pid : 0;
+
+		if (multi)
+			(*out)[n++] = (struct tl_row){ .loop = -1, .pid = pid };
+		for (uint32_t i = 0; i < r->sum.n_loops; i++)
+			if (!multi || r->sum.loops[i].pid == pid)
+				(*out)[n++] = (struct tl_row){ .loop = i, .pid = r->sum.loops[i].pid };
+	}
+	return n;
+}
+
+static int thread_row(const struct report *r, const struct tl_row *rows, int n,
+		      const struct stall *st)
+{
+	for (int i = 0; i < n; i++)
+		if (rows[i].loop >= 0 && r->sum.loops[rows[i].loop].tid == st->tid &&
+		    rows[i].pid == st->pid)
 			return i;
 	return 0;
+}
+
+/* A row's label: "thread/tid", or "PID n title" for a process. */
+static void row_label(FILE *f, const struct report *r, const struct tl_row *row, int y)
+{
+	char who[PYTHREAD_NAME_MAX + PROC_TITLE_MAX + 24];
+
+	if (row->loop >= 0) {
+		const struct loop_summary *t = &r->sum.loops[row->loop];
+
+		snprintf(who, sizeof(who), "%s/%u", t->thread, t->tid);
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", report__multi(r) ? 8 : 0, y + 15);
+		h_cut(f, who, report__multi(r) ? 19 : 20);
+	} else {
+		const struct proc_summary *ps = summary__proc(&r->sum, row->pid);
+
+		snprintf(who, sizeof(who), "PID %u %s", row->pid, ps->process);
+		/* a heading row has no bar: its label runs over the plot */
+		fprintf(f, "<text class=\"proc\" x=\"0\" y=\"%d\" font-weight=\"bold\">",
+			y + 15);
+		h_cut(f, who, 90);
+		fputs("<title>", f);
+		h(f, who);
+		fputs("</title>", f);
+	}
+	fputs("</text>\n", f);
 }
 
 /* "+10 s", "+500 ms", "+2 min", "+1 h" */
@@ -303,11 +374,15 @@ static uint64_t tick_step(uint64_t span, int n)
 static void print_timeline(FILE *f, const struct report *r)
 {
 	const double plot = TL_W - TL_LABEL - 10;
-	uint32_t rows = r->sum.n_loops ? r->sum.n_loops : 1;
+	struct tl_row *row;
+	int n_rows = tl_rows(r, &row);
+	uint32_t rows = n_rows > 0 ? n_rows : 1;
 	int height = 24 + rows * TL_ROW + 6;
 	uint64_t span = r->span_ns ? r->span_ns : 1, step = tick_step(span, 8);
 	char a[64], clk[16];
 
+	if (n_rows < 0)
+		return;
 	fputs("<section id=\"timeline\"><h2>Timeline of stalls</h2>\n", f);
 	fprintf(f, "<p class=\"sub\">Each bar is a stall: where it starts, as long as it "
 		"lasts (at least 2 px), colored by category. Hover for details. From ");
@@ -328,16 +403,15 @@ static void print_timeline(FILE *f, const struct report *r)
 	}
 	for (uint32_t i = 0; i < rows; i++) {
 		int y = 20 + i * TL_ROW;
-		char who[PYTHREAD_NAME_MAX + 16];
 
+		if (n_rows && row[i].loop < 0) {	/* a process's heading */
+			row_label(f, r, &row[i], y);
+			continue;
+		}
 		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%d\" fill=\"#f6f8fa\"/>\n",
 			TL_LABEL, y, plot, TL_ROW - 4);
-		if (r->sum.n_loops) {
-			snprintf(who, sizeof(who), "%s/%u", r->sum.loops[i].thread, r->sum.loops[i].tid);
-			fprintf(f, "<text x=\"0\" y=\"%d\">", y + 15);
-			h_cut(f, who, 20);
-			fputs("</text>\n", f);
-		}
+		if (n_rows)
+			row_label(f, r, &row[i], y);
 	}
 	for (uint32_t i = 0; i < r->n_stalls; i++) {
 		const struct stall *st = r->stalls[i];
@@ -347,7 +421,7 @@ static void print_timeline(FILE *f, const struct report *r)
 			       st->start_unix_ns - r->from_unix_ns : 0;
 		double x = TL_LABEL + off / (double)span * plot;
 		double w = st->duration_ns / (double)span * plot;
-		int y = 20 + thread_row(r, st->tid) * TL_ROW;
+		int y = 20 + thread_row(r, row, n_rows, st) * TL_ROW;
 		char label[512], d[32];
 
 		if (w < 2)
@@ -358,6 +432,11 @@ static void print_timeline(FILE *f, const struct report *r)
 			"height=\"%d\" fill=\"%s\"><title>", i, x, y + 1, w, TL_ROW - 6,
 			cat_color(p ? (int)p->rule->category : -1));
 		fprintf(f, "%s ", fmt_clock(st->start_unix_ns, clk, sizeof(clk)));
+		if (report__multi(r)) {
+			fprintf(f, "PID %u ", st->pid);
+			h(f, st->process);
+			fputs(", ", f);
+		}
 		h(f, st->thread);
 		fprintf(f, "/%u: stall %s", st->tid, fmt_dur(st->duration_ns, d, sizeof(d)));
 		if (p) {
@@ -372,6 +451,7 @@ static void print_timeline(FILE *f, const struct report *r)
 		}
 		fputs("</title></rect>\n", f);
 	}
+	free(row);
 	fputs("</svg>\n<div class=\"legend sub\">", f);
 	for (uint32_t i = 0; i < r->sum.n_cats; i++)
 		fprintf(f, "<span><span class=\"sw\" style=\"background:%s\"></span>%s</span>",

@@ -79,7 +79,7 @@ static void print_summary_obj(FILE *f, const struct report *r)
 	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
 		const struct loop_summary *t = &r->sum.loops[i];
 
-		fprintf(f, "%s{\"tid\":%u,\"thread\":", i ? "," : "", t->tid);
+		fprintf(f, "%s{\"pid\":%u,\"tid\":%u,\"thread\":", i ? "," : "", t->pid, t->tid);
 		json_str(f, t->thread);
 		fprintf(f, ",\"stalls\":%u,\"stalled_ms\":%.3f,\"stalled_share\":%.4f,"
 			"\"worst_ms\":%.3f}", t->stalls, ms(t->stalled_ns),
@@ -97,6 +97,28 @@ static void print_summary_obj(FILE *f, const struct report *r)
 		fputs("null", f);
 	}
 	fputs("},\n", f);
+}
+
+/* The recording's processes, each with its stalls in the report. */
+static void print_processes(FILE *f, const struct report *r)
+{
+	fputs("\"processes\":[", f);
+	for (uint32_t i = 0; i < r->rec->n_procs; i++) {
+		const struct recorded_process *p = &r->rec->procs[i];
+		const struct proc_summary *ps = summary__proc(&r->sum, p->pid);
+
+		fprintf(f, "%s{\"pid\":%u,\"process\":", i ? ",\n" : "\n", p->pid);
+		json_str(f, p->title);
+		fprintf(f, ",\"ppid\":%u,\"python\":", p->ppid);
+		json_str_or_null(f, p->python);
+		fputs(",\"start_unix_ns\":", f);
+		u64_or_null(f, p->start_unix_ns);
+		fputs(",\"end_unix_ns\":", f);
+		u64_or_null(f, p->end_unix_ns);
+		fprintf(f, ",\"stalls\":%u,\"stalled_ms\":%.3f,\"worst_ms\":%.3f}", ps->stalls,
+			ms(ps->stalled_ns), ms(ps->worst_ns));
+	}
+	fputs("],\n", f);
 }
 
 static void print_group_obj(FILE *f, const struct report *r, const struct finding_group *g)
@@ -136,6 +158,7 @@ int report__json(FILE *f, const struct report *r)
 	print_recording(f, r);
 	print_window(f, r);
 	print_summary_obj(f, r);
+	print_processes(f, r);
 	fputs("\"stalls\":[", f);
 	for (uint32_t i = 0; i < r->n_stalls; i++) {
 		fputs(i ? ",\n" : "\n", f);

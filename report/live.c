@@ -14,19 +14,19 @@ void print_session(FILE *f, enum out_format fmt, const struct session_start *s)
 }
 
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
-		 const struct frames *frames, bool full)
+		 const struct frames *frames, unsigned int flags)
 {
 	if (fmt == OUT_JSON) {
 		live_json__stall(f, s, frames);
 		fputc('\n', f);
 	} else {
-		live_text__stall(f, s, frames, full);
+		live_text__stall(f, s, frames, flags);
 	}
 	fflush(f);
 }
 
-void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
-		   const char *thread, uint64_t now_unix_ns, uint64_t blocked_ns,
+void print_blocked(FILE *f, enum out_format fmt, const struct proc_info *p, bool multi,
+		   uint32_t tid, const char *thread, uint64_t now_unix_ns, uint64_t blocked_ns,
 		   int32_t nr)
 {
 	char nrbuf[32];
@@ -34,18 +34,40 @@ void print_blocked(FILE *f, enum out_format fmt, uint32_t pid, uint32_t tid,
 			 syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
 
 	if (fmt == OUT_JSON)
-		live_json__blocked(f, pid, tid, thread, now_unix_ns, blocked_ns, in);
+		live_json__blocked(f, p, tid, thread, now_unix_ns, blocked_ns, in);
 	else
-		live_text__blocked(f, tid, thread, now_unix_ns, blocked_ns, in);
+		live_text__blocked(f, multi ? p : NULL, tid, thread, now_unix_ns, blocked_ns, in);
 	fflush(f);
 }
 
-void print_loop(FILE *f, enum out_format fmt, uint32_t pid, const struct loop_info *l)
+void print_loop(FILE *f, enum out_format fmt, const struct proc_info *p, bool multi,
+		const struct loop_info *l)
 {
 	if (fmt == OUT_JSON)
-		live_json__loop(f, pid, l);
+		live_json__loop(f, p, l);
 	else
-		live_text__loop(f, l);
+		live_text__loop(f, multi ? p : NULL, l);
+	fflush(f);
+}
+
+void print_proc_start(FILE *f, enum out_format fmt, const struct proc_info *p)
+{
+	if (fmt == OUT_JSON)
+		live_json__proc(f, "start", p, NULL, 0);
+	else
+		live_text__proc_start(f, p);
+	fflush(f);
+}
+
+void print_proc_exit(FILE *f, enum out_format fmt, const struct proc_info *p,
+		     const struct proc_summary *ps, uint64_t threshold_ns, uint64_t now_unix_ns)
+{
+	static const struct proc_summary none;
+
+	if (fmt == OUT_JSON)
+		live_json__proc(f, "exit", p, ps ? ps : &none, now_unix_ns);
+	else
+		live_text__proc_exit(f, p, ps ? ps : &none, threshold_ns);
 	fflush(f);
 }
 

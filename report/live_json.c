@@ -201,8 +201,10 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 	const struct finding *p;
 	char nrbuf[32];
 
-	fprintf(f, "{\"type\":\"stall\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,\"thread\":",
-		LS_SCHEMA_VERSION, s->pid, s->tid);
+	fprintf(f, "{\"type\":\"stall\",\"schema_version\":%d,\"pid\":%u,\"process\":",
+		LS_SCHEMA_VERSION, s->pid);
+	json_str(f, s->process);
+	fprintf(f, ",\"tid\":%u,\"thread\":", s->tid);
 	json_str(f, s->thread);
 	fprintf(f, ",\"start_unix_ns\":%" PRIu64 ",\"duration_ms\":%.3f,\"on_cpu_ms\":%.3f,"
 		"\"off_cpu_ms\":%.3f,\"ongoing\":%s,\"before_attach\":%s,",
@@ -269,16 +271,34 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 	fputs("]}", f);
 }
 
-void live_json__blocked(FILE *f, uint32_t pid, uint32_t tid, const char *thread,
+/* "pid":N,"process":"title" */
+static void json_proc_ids(FILE *f, const struct proc_info *p)
+{
+	fprintf(f, "\"pid\":%u,\"process\":", p->pid);
+	json_str(f, p->title ? p->title : "");
+}
+
+void live_json__blocked(FILE *f, const struct proc_info *p, uint32_t tid, const char *thread,
 			uint64_t now_unix_ns, uint64_t blocked_ns, const char *in)
 {
-	fprintf(f, "{\"type\":\"blocked\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
-		"\"thread\":", LS_SCHEMA_VERSION, pid, tid);
+	fprintf(f, "{\"type\":\"blocked\",\"schema_version\":%d,", LS_SCHEMA_VERSION);
+	json_proc_ids(f, p);
+	fprintf(f, ",\"tid\":%u,\"thread\":", tid);
 	json_str(f, thread);
 	fprintf(f, ",\"now_unix_ns\":%" PRIu64 ",\"blocked_ms\":%.3f,\"in_syscall\":",
 		now_unix_ns, ms(blocked_ns));
 	json_str_or_null(f, in);
 	fputs("}\n", f);
+}
+
+/* {"pid","ppid","process","python"} of p. */
+static void json_proc(FILE *f, const struct proc_info *p)
+{
+	fputc('{', f);
+	json_proc_ids(f, p);
+	fprintf(f, ",\"ppid\":%u,\"python\":", p->ppid);
+	json_str_or_null(f, p->py_version);
+	fputc('}', f);
 }
 
 void live_json__session(FILE *f, const struct session_start *s)
@@ -288,14 +308,37 @@ void live_json__session(FILE *f, const struct session_start *s)
 	json_str(f, s->comm);
 	fputs(",\"python\":", f);
 	json_str(f, s->py_version);
-	fprintf(f, ",\"mode\":\"%s\",\"threshold_ms\":%.3f,\"attach_ms\":%.3f}\n",
-		s->recording ? "record" : "attach", ms(s->threshold_ns), ms(s->attach_ns));
+	fprintf(f, ",\"mode\":\"%s\",\"threshold_ms\":%.3f,\"attach_ms\":%.3f,"
+		"\"subprocesses\":%s,\"processes\":[", s->recording ? "record" : "attach",
+		ms(s->threshold_ns), ms(s->attach_ns), s->follow ? "true" : "false");
+	for (uint32_t i = 0; i < s->n_procs; i++) {
+		if (i)
+			fputc(',', f);
+		json_proc(f, &s->procs[i]);
+	}
+	fputs("]}\n", f);
 }
 
-void live_json__loop(FILE *f, uint32_t pid, const struct loop_info *l)
+void live_json__proc(FILE *f, const char *event, const struct proc_info *p,
+		     const struct proc_summary *ps, uint64_t now_unix_ns)
 {
-	fprintf(f, "{\"type\":\"loop\",\"schema_version\":%d,\"pid\":%u,\"tid\":%u,"
-		"\"thread\":", LS_SCHEMA_VERSION, pid, l->tid);
+	fprintf(f, "{\"type\":\"process\",\"schema_version\":%d,\"event\":\"%s\",",
+		LS_SCHEMA_VERSION, event);
+	json_proc_ids(f, p);
+	fprintf(f, ",\"ppid\":%u,\"python\":", p->ppid);
+	json_str_or_null(f, p->py_version);
+	if (ps)
+		fprintf(f, ",\"now_unix_ns\":%" PRIu64 ",\"stalls\":%u,\"stalled_ms\":%.3f,"
+			"\"worst_ms\":%.3f", now_unix_ns, ps->stalls, ms(ps->stalled_ns),
+			ms(ps->worst_ns));
+	fputs("}\n", f);
+}
+
+void live_json__loop(FILE *f, const struct proc_info *p, const struct loop_info *l)
+{
+	fprintf(f, "{\"type\":\"loop\",\"schema_version\":%d,", LS_SCHEMA_VERSION);
+	json_proc_ids(f, p);
+	fprintf(f, ",\"tid\":%u,\"thread\":", l->tid);
 	json_str(f, l->thread);
 	fprintf(f, ",\"poll\":\"%s\"}\n", l->poll);
 }
@@ -304,9 +347,9 @@ static void summary_loops(FILE *f, const struct session_end *e)
 {
 	for (uint32_t i = 0; i < e->n_loops; i++) {
 		const struct loop_info *l = &e->loops[i];
-		const struct loop_summary *ls = summary__loop(e->sum, l->tid);
+		const struct loop_summary *ls = summary__loop(e->sum, l->pid, l->tid);
 
-		fprintf(f, "%s{\"tid\":%u,\"thread\":", i ? "," : "", l->tid);
+		fprintf(f, "%s{\"pid\":%u,\"tid\":%u,\"thread\":", i ? "," : "", l->pid, l->tid);
 		json_str(f, l->thread);
 		fprintf(f, ",\"poll\":\"%s\",\"stalls\":%u,\"stalled_ms\":%.3f,"
 			"\"worst_ms\":%.3f}", l->poll, ls->stalls, ms(ls->stalled_ns),
@@ -348,9 +391,21 @@ void live_json__summary(FILE *f, const struct session_end *e)
 		ms(e->span_ns), ms(e->threshold_ns), s->stalls, ms(s->stalled_ns),
 		ms(s->max_ns));
 	summary_loops(f, e);
+	fputs("],\"processes\":[", f);
+	for (uint32_t i = 0; i < e->n_procs; i++) {
+		const struct proc_summary *ps = summary__proc(e->sum, e->procs[i].pid);
+
+		fputs(i ? ",{" : "{", f);
+		json_proc_ids(f, &e->procs[i]);
+		fprintf(f, ",\"ppid\":%u,\"python\":", e->procs[i].ppid);
+		json_str_or_null(f, e->procs[i].py_version);
+		fprintf(f, ",\"stalls\":%u,\"stalled_ms\":%.3f,\"worst_ms\":%.3f}", ps->stalls,
+			ms(ps->stalled_ns), ms(ps->worst_ns));
+	}
 	fprintf(f, "],\"lost\":{\"stalls\":%" PRIu64 ",\"samples\":%" PRIu64
-		",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 "},\"findings\":[",
-		e->lost_stalls, e->lost_samples, e->lost_threads, e->dropped_samples);
+		",\"threads\":%" PRIu64 ",\"samples_over_cap\":%" PRIu64 ",\"processes\":%"
+		PRIu64 "},\"findings\":[", e->lost_stalls, e->lost_samples, e->lost_threads,
+		e->dropped_samples, e->lost_procs);
 	summary_groups(f, s);
 	fputs("]}\n", f);
 }

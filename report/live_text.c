@@ -227,11 +227,33 @@ static void print_breakdown(FILE *f, const struct stall *s, const struct frames 
 		print_part(f, false, rest, "other", NULL, NULL);
 }
 
+void live_text__proc_name(FILE *f, const struct proc_info *p, int width)
+{
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "PID %u (", p->pid);
+
+	fputs(pid, f);
+	cols_put(f, p->title && *p->title ? p->title : "?", width - n - 1 > 1 ? width - n - 1 : 1,
+		 false, false);
+	fputc(')', f);
+}
+
+/* "         in PID 4260 (gunicorn: worker [app:app])": whose a stall is. */
+static void print_in_proc(FILE *f, uint32_t pid, const char *title)
+{
+	struct proc_info p = { .pid = pid, .title = title };
+
+	fprintf(f, "%9sin ", "");
+	live_text__proc_name(f, &p, 67);
+	fputc('\n', f);
+}
+
 void live_text__stall(FILE *f, const struct stall *s, const struct frames *frames,
-		      bool full)
+		      unsigned int flags)
 {
 	char clk[16], d[32], on[32], off[32], who[40], waits[128];
 	const char *why = stall__unsampled_why(s);
+	bool full = flags & LIVE_FULL_STACKS;
 
 	fprintf(f, "%.8s %-20s stall %8s  on-CPU %8s  off %8s\n",
 		fmt_clock(s->start_unix_ns, clk, sizeof(clk)),
@@ -239,6 +261,8 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 		fmt_dur(s->duration_ns, d, sizeof(d)),
 		fmt_dur(s->on_cpu_ns, on, sizeof(on)),
 		fmt_dur(s->off_cpu_ns, off, sizeof(off)));
+	if (flags & LIVE_PROCESS)
+		print_in_proc(f, s->pid, s->process);
 	waits_line(s, waits, 60);
 	if (waits[0])
 		fprintf(f, "%9swaited in %s\n", "", waits);
@@ -258,8 +282,8 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 	print_stack_text(f, s, frames, full);
 }
 
-void live_text__blocked(FILE *f, uint32_t tid, const char *thread, uint64_t now_unix_ns,
-			uint64_t blocked_ns, const char *in)
+void live_text__blocked(FILE *f, const struct proc_info *p, uint32_t tid, const char *thread,
+			uint64_t now_unix_ns, uint64_t blocked_ns, const char *in)
 {
 	char clk[16], who[40];
 
@@ -267,37 +291,106 @@ void live_text__blocked(FILE *f, uint32_t tid, const char *thread, uint64_t now_
 		fmt_clock(now_unix_ns, clk, sizeof(clk)),
 		fmt_who(thread, tid, who, sizeof(who), 20), blocked_ns / 1e9,
 		in ? " in " : "", in ? in : "");
+	if (p)
+		print_in_proc(f, p->pid, p->title);
+}
+
+/* "loopstall: watching PID 4260 (title), CPython 3.11.2" in 79 columns
+ * (its parent: JSON's ppid). */
+static void watching_line(FILE *f, const struct proc_info *p)
+{
+	char tail[96];
+
+	snprintf(tail, sizeof(tail), ", CPython %s", p->py_version ? p->py_version : "?");
+	fputs("loopstall: watching ", f);
+	live_text__proc_name(f, p, 79 - 20 - cols_width(tail));
+	fputs(tail, f);
+	fputc('\n', f);
+}
+
+void live_text__proc_start(FILE *f, const struct proc_info *p)
+{
+	watching_line(f, p);
+}
+
+void live_text__proc_exit(FILE *f, const struct proc_info *p, const struct proc_summary *ps,
+			  uint64_t threshold_ns)
+{
+	char a[32], b[32], c[32];
+
+	fputs("loopstall: ", f);
+	live_text__proc_name(f, p, 79 - 11 - 7);
+	fputs(" exited\n", f);
+	if (!ps->stalls)
+		fprintf(f, "%11sno stall >= %s\n", "", fmt_dur(threshold_ns, a, sizeof(a)));
+	else
+		fprintf(f, "%11s%u stall%s >= %s, stalled %s, worst %s\n", "", ps->stalls,
+			ps->stalls == 1 ? "" : "s", fmt_dur(threshold_ns, a, sizeof(a)),
+			fmt_dur(ps->stalled_ns, b, sizeof(b)), fmt_dur(ps->worst_ns, c, sizeof(c)));
 }
 
 void live_text__session(FILE *f, const struct session_start *s)
 {
 	char d[32];
 
-	fprintf(f, "loopstall: %s PID %u (%s), CPython %s\n"
-		"loopstall: %s stalls >= %s; attached in %.2f s; Ctrl-C to stop\n",
-		s->recording ? "recording" : "watching", s->pid, s->comm, s->py_version,
+	if (!s->multi)
+		fprintf(f, "loopstall: %s PID %u (%s), CPython %s\n",
+			s->recording ? "recording" : "watching", s->pid, s->comm, s->py_version);
+	for (uint32_t i = 0; s->multi && i < s->n_procs; i++)
+		watching_line(f, &s->procs[i]);
+	if (s->multi && s->follow)
+		fprintf(f, "loopstall: and every process they start (--subprocesses)\n");
+	fprintf(f, "loopstall: %s stalls >= %s; attached in %.2f s; Ctrl-C to stop\n",
 		s->recording ? "recording" : "reporting",
 		fmt_dur(s->threshold_ns, d, sizeof(d)), s->attach_ns / 1e9);
 }
 
-void live_text__loop(FILE *f, const struct loop_info *l)
+void live_text__loop(FILE *f, const struct proc_info *p, const struct loop_info *l)
 {
-	fprintf(f, "loopstall: watching event loop in thread %s (TID %u, %s)\n",
-		l->thread, l->tid, l->poll);
+	char who[40];
+
+	if (p)	/* 11 + 20 + 24 + 9 + 15: under 80 columns */
+		fprintf(f, "loopstall: watching event loop %s (%s) in PID %u\n",
+			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll, p->pid);
+	else
+		fprintf(f, "loopstall: watching event loop in thread %s (TID %u, %s)\n",
+			l->thread, l->tid, l->poll);
 }
 
-static void summary_loops(FILE *f, const struct session_end *e)
+/* The loops of process pid (any: 0), indented by indent more. */
+static void summary_loops(FILE *f, const struct session_end *e, uint32_t pid, int indent)
 {
 	char a[32], b[32], who[40];
 
 	for (uint32_t i = 0; i < e->n_loops; i++) {
 		const struct loop_info *l = &e->loops[i];
-		const struct loop_summary *ls = summary__loop(e->sum, l->tid);
+		const struct loop_summary *ls = summary__loop(e->sum, l->pid, l->tid);
 
-		fprintf(f, "  %-24s %-6s %4u stall%s %9s  worst %s\n",
-			fmt_who(l->thread, l->tid, who, sizeof(who), 24), l->poll,
+		if (pid && l->pid != pid)
+			continue;
+		fprintf(f, "  %*s%-*s %-6s %4u stall%s %9s  worst %s\n", indent, "", 24 - indent,
+			fmt_who(l->thread, l->tid, who, sizeof(who), 24 - indent), l->poll,
 			ls->stalls, ls->stalls == 1 ? " " : "s",
 			fmt_dur(ls->stalled_ns, a, sizeof(a)), fmt_dur(ls->worst_ns, b, sizeof(b)));
+	}
+}
+
+/* Each process, its stalled time, then its loops. */
+static void summary_procs(FILE *f, const struct session_end *e)
+{
+	char a[32];
+
+	for (uint32_t i = 0; i < e->n_procs; i++) {
+		const struct proc_info *p = &e->procs[i];
+		const struct proc_summary *ps = summary__proc(e->sum, p->pid);
+		char pid[24];
+
+		snprintf(pid, sizeof(pid), "PID %u", p->pid);
+		fprintf(f, "  %-11s ", pid);
+		cols_put(f, p->title && *p->title ? p->title : "?", 42, false, true);
+		fprintf(f, " %4u stall%s %9s\n", ps->stalls, ps->stalls == 1 ? " " : "s",
+			fmt_dur(ps->stalled_ns, a, sizeof(a)));
+		summary_loops(f, e, p->pid, 2);
 	}
 }
 
@@ -329,20 +422,32 @@ void live_text__summary(FILE *f, const struct session_end *e)
 {
 	const struct summary *s = e->sum;
 	char a[32], b[32], c[32];
-	double share = e->span_ns ? 100.0 * s->stalled_ns / e->span_ns : 0;
+	/* several processes: the share of their loops' time */
+	double loops = e->multi && e->n_loops > 1 ? e->n_loops : 1;
+	double share = e->span_ns ? 100.0 * s->stalled_ns / (e->span_ns * loops) : 0;
 
-	fprintf(f, "\nloopstall: %s (%s) ended by %s after %s\n", e->comm,
-		e->py_version, e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
+	if (e->multi)
+		fprintf(f, "\nloopstall: %u process%s ended by %s after %s\n", e->n_procs,
+			e->n_procs == 1 ? "" : "es", e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
+	else
+		fprintf(f, "\nloopstall: %s (%s) ended by %s after %s\n", e->comm,
+			e->py_version, e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
 	fprintf(f, "  %u stall%s >= %s in %u loop%s; stalled %s (%.1f%%), worst %s\n",
 		s->stalls, s->stalls == 1 ? "" : "s", fmt_dur(e->threshold_ns, b, sizeof(b)),
 		e->n_loops, e->n_loops == 1 ? "" : "s", fmt_dur(s->stalled_ns, a, sizeof(a)),
 		share, fmt_dur(s->max_ns, c, sizeof(c)));
-	summary_loops(f, e);
+	if (e->multi)
+		summary_procs(f, e);
+	else
+		summary_loops(f, e, 0, 0);
 	summary_groups(f, s);
 	if (e->lost_stalls || e->lost_samples || e->lost_threads || e->dropped_samples)
 		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"
 			"        %" PRIu64 " loop threads (table full), %" PRIu64 " samples over cap\n",
 			e->lost_stalls, e->lost_samples, e->lost_threads, e->dropped_samples);
-	else
+	else if (!e->lost_procs)
 		fprintf(f, "  no events lost\n");
+	if (e->lost_procs)
+		fprintf(f, "  LOST: %" PRIu64 " process events (new processes not followed:\n"
+			"        ring buffer or process table full)\n", e->lost_procs);
 }

@@ -113,6 +113,22 @@ void report__free(struct report *r)
 	summary__init(&r->sum);
 }
 
+bool report__multi(const struct report *r)
+{
+	const struct recording *rec = r->rec;
+
+	return rec->n_procs > 1 || r->sum.n_procs > 1 ||
+	       (rec->n_procs == 1 && rec->procs[0].pid != rec->meta.pid);
+}
+
+const struct recorded_process *report__proc(const struct report *r, uint32_t pid)
+{
+	for (uint32_t i = 0; i < r->rec->n_procs; i++)
+		if (r->rec->procs[i].pid == pid)
+			return &r->rec->procs[i];
+	return NULL;
+}
+
 const struct stall *report__worst(const struct report *r, const struct finding_group *g)
 {
 	return g->worst_stall < r->n_stalls ? r->stalls[g->worst_stall] : NULL;

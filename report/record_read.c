@@ -25,7 +25,7 @@ struct reader {
 	uint32_t n_fmap;
 	struct rd_stack *stacks;	/* by file stack id */
 	uint32_t n_stacks;
-	uint32_t cap_stalls, cap_sources;
+	uint32_t cap_stalls, cap_sources, cap_procs;
 };
 
 /* Decoding results: 0, -EBADMSG malformed, -ENOMEM. */
@@ -301,6 +301,63 @@ static int read_stack_count(struct reader *rd, struct stack_count *sc, const str
 	return 0;
 }
 
+/* The table's entry of pid, or NULL. */
+static struct recorded_process *proc_of(struct recording *rec, uint32_t pid)
+{
+	for (uint32_t i = rec->n_procs; i-- > 0;)
+		if (rec->procs[i].pid == pid)
+			return &rec->procs[i];
+	return NULL;
+}
+
+static struct recorded_process *new_proc(struct reader *rd, uint32_t pid)
+{
+	struct recording *rec = rd->rec;
+	struct recorded_process *p;
+
+	if (rec->n_procs == rd->cap_procs) {
+		uint32_t cap = rd->cap_procs ? rd->cap_procs * 2 : 16;
+
+		if (!(p = realloc(rec->procs, cap * sizeof(*p))))
+			return NULL;
+		rec->procs = p;
+		rd->cap_procs = cap;
+	}
+	p = &rec->procs[rec->n_procs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	return p;
+}
+
+/* A PROCESS record: the entry of its PID made, or brought up to date. */
+static int read_process(struct reader *rd, struct dec *d)
+{
+	struct recorded_process v = { 0 }, *p;
+	struct field f;
+	int r, err = 0;
+
+	while (!err && (r = next_field(d, &f)) > 0)
+		switch (f.num) {
+		case PR_PID: v.pid = v_uint(&f, 0); break;
+		case PR_PPID: v.ppid = v_uint(&f, 0); break;
+		case PR_TITLE: v_name(&f, v.title, sizeof(v.title)); break;
+		case PR_PYTHON: free(v.python); err = v_str(&f, &v.python); break;
+		case PR_START: v.start_unix_ns = v_uint(&f, 0); break;
+		case PR_END: v.end_unix_ns = v_uint(&f, 0); break;
+		}
+	if (!err && r < 0)
+		err = BAD;
+	if (!err && v.pid && !(p = proc_of(rd->rec, v.pid)) && !(p = new_proc(rd, v.pid)))
+		err = -ENOMEM;
+	if (err || !v.pid) {
+		free(v.python);
+		return err;
+	}
+	free(p->python);
+	*p = v;
+	return 0;
+}
+
 static int add_stall(struct reader *rd, struct stall *st)
 {
 	struct recording *rec = rd->rec;
@@ -379,8 +436,13 @@ static int read_stall(struct reader *rd, struct dec *d)
 		}
 	if (!err && r < 0)
 		err = BAD;
-	if (!err)
+	if (!err) {
+		const struct recorded_process *p = proc_of(rd->rec, st->pid);
+
+		if (p)	/* its title as of this stall */
+			memcpy(st->process, p->title, sizeof(st->process));
 		err = add_stall(rd, st);
+	}
 	if (err) {
 		stall__free(st);
 		if (err == -ENOENT) {	/* a frame or stack the file lacks */
@@ -402,6 +464,7 @@ static int read_record(struct reader *rd, uint8_t type, const uint8_t *p, size_t
 	case REC_STACK: return read_stack(rd, &d);
 	case REC_STALL: return read_stall(rd, &d);
 	case REC_END: return read_end(&rd->rec->meta, &d);
+	case REC_PROCESS: return read_process(rd, &d);
 	}
 	return 0;		/* a newer kind of record: skipped */
 }
@@ -499,6 +562,35 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 	return 0;
 }
 
+/* A recording made before PROCESS records (or one whose META names a
+ * process none describes): META's process is its table, its stalls that
+ * process's. Where META lacks the Python version (a command started), the
+ * first process's. 0 or -ENOMEM. */
+static int procs_from_meta(struct reader *rd)
+{
+	struct recording *rec = rd->rec;
+	struct recording_meta *m = &rec->meta;
+	struct recorded_process *p;
+
+	if (!rec->n_procs && m->pid) {
+		if (!(p = new_proc(rd, m->pid)))
+			return -ENOMEM;
+		if (m->command)
+			proctitle__from_cmdline(m->command, strlen(m->command), p->title,
+						sizeof(p->title));
+		if (m->python && !(p->python = strdup(m->python)))
+			return -ENOMEM;
+		p->start_unix_ns = m->start_unix_ns;
+		for (uint32_t i = 0; i < rec->n_stalls; i++)
+			if (rec->stalls[i]->pid == p->pid && !rec->stalls[i]->process[0])
+				memcpy(rec->stalls[i]->process, p->title, sizeof(p->title));
+	}
+	for (uint32_t i = 0; !m->python && i < rec->n_procs; i++)
+		if (rec->procs[i].python && !(m->python = strdup(rec->procs[i].python)))
+			return -ENOMEM;
+	return 0;
+}
+
 int recording__read(struct recording *rec, const char *path, char *why, size_t len)
 {
 	struct reader rd = { .rec = rec };
@@ -547,6 +639,8 @@ int recording__read(struct recording *rec, const char *path, char *why, size_t l
 	} else {
 		rec->good_bytes = HDR_LEN;
 		err = read_records(&rd, data + HDR_LEN, n - HDR_LEN);
+		if (!err)
+			err = procs_from_meta(&rd);
 	}
 	if (err)
 		snprintf(why, len, "%s", strerror(-err));
@@ -575,5 +669,8 @@ void recording__free(struct recording *rec)
 		free(rec->sources[i].text);
 	}
 	free(rec->sources);
+	for (uint32_t i = 0; i < rec->n_procs; i++)
+		free(rec->procs[i].python);
+	free(rec->procs);
 	memset(rec, 0, sizeof(*rec));
 }

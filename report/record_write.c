@@ -434,6 +434,22 @@ cleanup:
 	return err;
 }
 
+int recorder__process(struct recorder *r, const struct recorded_process *p)
+{
+	if (r->broken)
+		return r->broken;
+	buf_reset(&r->out);
+	buf_reset(&r->pl);
+	f_uint(&r->pl, PR_PID, p->pid);
+	f_uint(&r->pl, PR_PPID, p->ppid);
+	f_strn(&r->pl, PR_TITLE, p->title, sizeof(p->title));
+	f_str(&r->pl, PR_PYTHON, p->python);
+	f_uint(&r->pl, PR_START, p->start_unix_ns);
+	f_uint(&r->pl, PR_END, p->end_unix_ns);
+	put_record(&r->out, REC_PROCESS, &r->pl);
+	return flush(r);
+}
+
 int recorder__close(struct recorder *r, const struct recording_meta *end)
 {
 	int err;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "proctitle.h"
 #include "source.h"
 #include "stack.h"
 #include "stall.h"
@@ -27,6 +28,19 @@ struct recording_meta {
 	uint64_t end_unix_ns;	/* 0: the recording did not end cleanly */
 	char *ended_by;		/* "target exit", "signal", "duration"; NULL if cut */
 	uint64_t lost_stalls, lost_samples;
+};
+
+/* A process of the recording: PROCESS records, written when a process is
+ * found, when its title changes and when it exits, the latest of its PID
+ * before a stall naming it. Recordings made before have none: their table
+ * is the one process of their META (recording__read()). */
+struct recorded_process {
+	uint32_t pid;
+	uint32_t ppid;			/* forked by (followed); 0: given */
+	char title[PROC_TITLE_MAX];	/* proctitle.h */
+	char *python;			/* "3.11.2"; NULL: unknown */
+	uint64_t start_unix_ns;		/* found */
+	uint64_t end_unix_ns;		/* exited; 0: not while recorded */
 };
 
 /* Function sources and source lines, as recorded: report builds a struct
@@ -48,6 +62,10 @@ struct recording {
 	 * Python frames' source lines, in file order */
 	struct recorded_source *sources;
 	uint32_t n_sources;
+	/* every process, in the order first recorded (a PID recorded again
+	 * after a stall of it: a new entry, its title then) */
+	struct recorded_process *procs;
+	uint32_t n_procs;
 	/* what the file's end looked like */
 	bool truncated;			/* a partial or damaged last record */
 	const char *tail;		/* why, when truncated (static text) */
@@ -70,6 +88,9 @@ struct recorder *recorder__open(const char *path, const struct recording_meta *m
  * complete stall, and later calls may succeed. */
 int recorder__stall(struct recorder *r, const struct stall *st, const struct frames *frames,
 		    struct source *src);
+/* Record process p (found, renamed, exited): one PROCESS record, written
+ * at once. 0 or -errno, as recorder__stall(). */
+int recorder__process(struct recorder *r, const struct recorded_process *p);
 /* Write the end record (end time, ended_by, lost counters; end NULL: none,
  * as if the recorder had been killed) and close; r is freed whatever
  * happens. 0 or -errno. */

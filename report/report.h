@@ -67,6 +67,12 @@ int report__build(struct report *r, const struct recording *rec, const char *nam
 		  struct source *src);
 void report__free(struct report *r);
 
+/* The recording is of several processes (or of one other than its META's,
+ * a command's child): its reports name the process of each stall. */
+bool report__multi(const struct report *r);
+/* The recording's process pid, or NULL. */
+const struct recorded_process *report__proc(const struct report *r, uint32_t pid);
+
 /* When the recording ended: its end record, else the end of its last
  * stall (a recording cut short), else its start. */
 uint64_t report__recording_end(const struct recording *rec);

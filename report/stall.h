@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "loopstall.h"
+#include "proctitle.h"
 #include "pythreads.h"
 #include "stack.h"
 
@@ -56,6 +57,8 @@ struct segment {
 
 struct stall {
 	uint32_t pid, tid;
+	char process[PROC_TITLE_MAX];	/* its process's title then (proctitle.h);
+					   "" when unknown */
 	char thread[PYTHREAD_NAME_MAX];	/* its Python name, else its OS name */
 	uint64_t seq;
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */

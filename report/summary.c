@@ -65,7 +65,7 @@ static struct loop_summary *loop_of(struct summary *s, const struct stall *st)
 	struct loop_summary *l;
 
 	for (uint32_t j = 0; j < s->n_loops; j++)
-		if (s->loops[j].tid == st->tid)
+		if (s->loops[j].tid == st->tid && s->loops[j].pid == st->pid)
 			return &s->loops[j];
 	l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
 	if (!l)
@@ -73,10 +73,30 @@ static struct loop_summary *loop_of(struct summary *s, const struct stall *st)
 	s->loops = l;
 	l = &l[s->n_loops++];
 	memset(l, 0, sizeof(*l));
+	l->pid = st->pid;
 	l->tid = st->tid;
 	memcpy(l->thread, st->thread, sizeof(l->thread));
 	l->thread[sizeof(l->thread) - 1] = 0;
 	return l;
+}
+
+static struct proc_summary *proc_of(struct summary *s, const struct stall *st)
+{
+	struct proc_summary *p;
+
+	for (uint32_t j = 0; j < s->n_procs; j++)
+		if (s->procs[j].pid == st->pid)
+			return &s->procs[j];
+	p = realloc(s->procs, (s->n_procs + 1) * sizeof(*p));
+	if (!p)
+		return NULL;
+	s->procs = p;
+	p = &p[s->n_procs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = st->pid;
+	memcpy(p->process, st->process, sizeof(p->process));
+	p->process[sizeof(p->process) - 1] = 0;
+	return p;
 }
 
 /* Room for every piece of st first, so a failure counts none of it. */
@@ -91,7 +111,7 @@ static int reserve(struct summary *s, const struct stall *st)
 		s->durs = d;
 		s->cap_durs = cap;
 	}
-	if (!loop_of(s, st))
+	if (!loop_of(s, st) || !proc_of(s, st))
 		return -ENOMEM;
 	for (uint32_t k = 0; k < st->n_findings; k++)
 		if (!group_of(s, &st->findings[k]))
@@ -139,6 +159,7 @@ static void add_categories(struct summary *s, const struct stall *st)
 int summary__add(struct summary *s, const struct stall *st)
 {
 	struct loop_summary *l;
+	struct proc_summary *p;
 
 	if (reserve(s, st))
 		return -ENOMEM;
@@ -147,6 +168,11 @@ int summary__add(struct summary *s, const struct stall *st)
 	l->stalled_ns += st->duration_ns;
 	if (st->duration_ns > l->worst_ns)
 		l->worst_ns = st->duration_ns;
+	p = proc_of(s, st);
+	p->stalls++;
+	p->stalled_ns += st->duration_ns;
+	if (st->duration_ns > p->worst_ns)
+		p->worst_ns = st->duration_ns;
 	add_categories(s, st);
 	for (uint32_t k = 0; k < st->n_findings; k++)
 		add_finding(s, st, k);
@@ -197,7 +223,18 @@ static int cmp_loop(const void *x, const void *y)
 
 	if (a->stalled_ns != b->stalled_ns)
 		return a->stalled_ns < b->stalled_ns ? 1 : -1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
 	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+static int cmp_proc(const void *x, const void *y)
+{
+	const struct proc_summary *a = x, *b = y;
+
+	if (a->stalled_ns != b->stalled_ns)
+		return a->stalled_ns < b->stalled_ns ? 1 : -1;
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
 }
 
 uint64_t summary__percentile(const uint64_t *sorted, uint32_t n, double p)
@@ -248,6 +285,8 @@ int summary__finish(struct summary *s)
 	qsort(s->cats, s->n_cats, sizeof(*s->cats), cmp_cat);
 	if (s->n_loops)
 		qsort(s->loops, s->n_loops, sizeof(*s->loops), cmp_loop);
+	if (s->n_procs)
+		qsort(s->procs, s->n_procs, sizeof(*s->procs), cmp_proc);
 	if (s->n_groups)
 		qsort(s->groups, s->n_groups, sizeof(*s->groups), cmp_group);
 	memset(s->sev_count, 0, sizeof(s->sev_count));
@@ -256,13 +295,23 @@ int summary__finish(struct summary *s)
 	return 0;
 }
 
-const struct loop_summary *summary__loop(const struct summary *s, uint32_t tid)
+const struct loop_summary *summary__loop(const struct summary *s, uint32_t pid, uint32_t tid)
 {
 	static const struct loop_summary none;
 
 	for (uint32_t i = 0; i < s->n_loops; i++)
-		if (s->loops[i].tid == tid)
+		if (s->loops[i].tid == tid && s->loops[i].pid == pid)
 			return &s->loops[i];
+	return &none;
+}
+
+const struct proc_summary *summary__proc(const struct summary *s, uint32_t pid)
+{
+	static const struct proc_summary none;
+
+	for (uint32_t i = 0; i < s->n_procs; i++)
+		if (s->procs[i].pid == pid)
+			return &s->procs[i];
 	return &none;
 }
 
@@ -275,6 +324,7 @@ void summary__free(struct summary *s)
 	}
 	free(s->groups);
 	free(s->loops);
+	free(s->procs);
 	free(s->cats);
 	free(s->durs);
 	summary__init(s);

@@ -7,7 +7,8 @@
  * Orders (each a total order, so equal inputs print alike):
  * - groups: total time, then count, then severity (all descending), then
  *   rule id, file, line (ascending);
- * - loops: stalled time descending, then TID ascending;
+ * - loops: stalled time descending, then PID, then TID ascending;
+ * - processes: stalled time descending, then PID ascending;
  * - categories: "no finding" last, then time descending, then category. */
 #ifndef LS_SUMMARY_H
 #define LS_SUMMARY_H
@@ -30,8 +31,16 @@ struct finding_group {
 
 /* Stalled time of one loop thread. */
 struct loop_summary {
-	uint32_t tid;
+	uint32_t pid, tid;
 	char thread[PYTHREAD_NAME_MAX];
+	uint32_t stalls;
+	uint64_t stalled_ns, worst_ns;
+};
+
+/* Stalled time of one process, all its loops together. */
+struct proc_summary {
+	uint32_t pid;
+	char process[PROC_TITLE_MAX];	/* its title at its first stall */
 	uint32_t stalls;
 	uint64_t stalled_ns, worst_ns;
 };
@@ -52,6 +61,8 @@ struct summary {
 	int worst_severity;		/* of every finding; -1: none */
 	struct loop_summary *loops;
 	uint32_t n_loops;
+	struct proc_summary *procs;
+	uint32_t n_procs;
 	struct category_summary *cats;
 	uint32_t n_cats;
 	struct finding_group *groups;
@@ -71,8 +82,11 @@ int summary__add(struct summary *s, const struct stall *st);
  * 0 or -ENOMEM. */
 int summary__finish(struct summary *s);
 void summary__free(struct summary *s);
-/* The loop thread tid's line; one of zeros when it had no stall. */
-const struct loop_summary *summary__loop(const struct summary *s, uint32_t tid);
+/* The line of loop thread tid of process pid; one of zeros when it had
+ * no stall. */
+const struct loop_summary *summary__loop(const struct summary *s, uint32_t pid, uint32_t tid);
+/* Process pid's line; one of zeros when it had no stall. */
+const struct proc_summary *summary__proc(const struct summary *s, uint32_t pid);
 /* Percentile p (0..100) of sorted values, nearest rank. */
 uint64_t summary__percentile(const uint64_t *sorted, uint32_t n, double p);
 

@@ -44,6 +44,33 @@ static void __attribute__((format(printf, 2, 3))) line(FILE *f, const char *fmt,
 	fputc('\n', f);
 }
 
+/* A recording of several processes: each, with its stalls, most stalled
+ * first (those without a stall after, in the order recorded). */
+static void print_processes(FILE *f, const struct report *r)
+{
+	const struct recording *rec = r->rec;
+	uint32_t shown = 0;
+	char a[32];
+
+	if (!report__multi(r))
+		return;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < (pass ? rec->n_procs : r->sum.n_procs); i++) {
+			uint32_t pid = pass ? rec->procs[i].pid : r->sum.procs[i].pid;
+			const struct proc_summary *ps = summary__proc(&r->sum, pid);
+			const struct recorded_process *p = report__proc(r, pid);
+			char who[24];
+
+			if (pass && ps->stalls)
+				continue;	/* shown in the first pass */
+			snprintf(who, sizeof(who), "PID %u", pid);
+			fprintf(f, "  %-9s %-11s ", shown++ ? "" : "processes", who);
+			cols_put(f, p ? p->title : ps->process, 30, false, true);
+			line(f, " %5u stall%s %9s", ps->stalls, ps->stalls == 1 ? " " : "s",
+			     fmt_dur(ps->stalled_ns, a, sizeof(a)));
+		}
+}
+
 static void print_head(FILE *f, const struct report *r)
 {
 	const struct recording_meta *m = &r->rec->meta;
@@ -87,6 +114,7 @@ static void print_head(FILE *f, const struct report *r)
 		     fmt_dur(r->sum.p50_ns, a, sizeof(a)), fmt_dur(r->sum.p95_ns, b, sizeof(b)),
 		     fmt_dur(r->sum.p99_ns, c, sizeof(c)), fmt_dur(r->sum.max_ns, d, sizeof(d)));
 	}
+	print_processes(f, r);
 	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
 		const struct loop_summary *t = &r->sum.loops[i];
 		char tid[16];
@@ -154,9 +182,14 @@ static void print_group_stack(FILE *f, const struct report *r, const struct find
 	if (!sc || !frames)
 		return;
 	n = stack__lines(sc, frames, false, MAX_SHOWN_FRAMES, lines);
-	line(f, "     stack of the worst stall (%s at %s):",
-	     fmt_dur(worst->duration_ns, d, sizeof(d)),
-	     fmt_clock(worst->start_unix_ns, clk, sizeof(clk)));
+	if (report__multi(r))
+		line(f, "     stack of the worst stall (%s at %s, PID %u):",
+		     fmt_dur(worst->duration_ns, d, sizeof(d)),
+		     fmt_clock(worst->start_unix_ns, clk, sizeof(clk)), worst->pid);
+	else
+		line(f, "     stack of the worst stall (%s at %s):",
+		     fmt_dur(worst->duration_ns, d, sizeof(d)),
+		     fmt_clock(worst->start_unix_ns, clk, sizeof(clk)));
 	for (int i = 0; i < n; i++) {
 		const struct frame *fr = frames__get(frames, sc->frames[lines[i].idx]);
 

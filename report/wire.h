@@ -15,7 +15,7 @@
 #define MAX_IDS		(1u << 24)	/* frame and stack ids a file may use */
 
 enum rec_type { REC_META = 1, REC_FRAME = 2, REC_SOURCE = 3, REC_STACK = 4,
-		REC_STALL = 5, REC_END = 6 };
+		REC_STALL = 5, REC_END = 6, REC_PROCESS = 7 };
 enum wire { WT_VARINT = 0, WT_FIXED64 = 1, WT_BYTES = 2 };
 
 enum { META_HOST = 1, META_COMMAND, META_PYTHON, META_LOOPSTALL, META_PID,
@@ -32,6 +32,7 @@ enum { ST_PID = 1, ST_TID, ST_THREAD, ST_SEQ, ST_START, ST_START_UNIX, ST_DURATI
        ST_LAST_SAMPLE, ST_STACK, ST_GIL_TID, ST_GIL_THREAD, ST_GIL_FRAMES,
        ST_BEFORE_ATTACH };
 enum { W_NR = 1, W_COUNT, W_NS };
+enum { PR_PID = 1, PR_PPID, PR_TITLE, PR_PYTHON, PR_START, PR_END };
 enum { SC_KIND = 1, SC_NR, SC_FD_KIND, SC_ARGS, SC_COUNT, SC_WEIGHT, SC_STACK };
 
 struct buf {

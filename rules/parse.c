@@ -56,3 +56,38 @@ int parse_duration(const char *s, uint64_t unit_ns, uint64_t *out_ns)
 	*out_ns = (uint64_t)(v + 0.5);
 	return 0;
 }
+
+int parse_pid_list(const char *s, uint32_t *pids, uint32_t *n, uint32_t max)
+{
+	uint32_t k = *n;
+	char item[16];
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		uint64_t v;
+		uint32_t i;
+		int err;
+
+		if (!len || len >= sizeof(item))
+			return len ? -ERANGE : -EINVAL;
+		memcpy(item, s, len);
+		item[len] = 0;
+		err = parse_u64(item, 1, PARSE_PID_MAX, &v);
+		if (err)
+			return err;
+		for (i = 0; i < k && pids[i] != v; i++)
+			;
+		if (i == k) {
+			if (k == max)
+				return -E2BIG;
+			pids[k++] = v;
+		}
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+	*n = k;
+	return 0;
+}

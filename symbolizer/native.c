@@ -57,6 +57,7 @@ struct sample {
 
 struct native {
 	int pid;
+	unsigned int refs;	/* native__share()s not yet freed */
 	Dwfl *dwfl;
 	Dwfl_Callbacks cb;	/* dwfl keeps a pointer to it */
 	char *debuginfo_path;	/* and to this */
@@ -345,7 +346,8 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		memcpy(result, s->stack + (addr - s->sp), sizeof(*result));
 		return true;
 	}
-	return read_remote(n->pid, addr, result, sizeof(*result));
+	/* the sample's own thread: n may serve a forked child too */
+	return read_remote(s->tid, addr, result, sizeof(*result));
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -463,10 +465,55 @@ fail:
 	return NULL;
 }
 
+/* The modules pid maps now, parsed. 0 or -errno. */
+static int mods_of(int pid, struct nmod **mods, unsigned int *n_mods)
+{
+	char path[64], *text;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	text = read_text(path);
+	if (!text)
+		return errno == ENOENT ? -ESRCH : -errno;
+	err = mods_parse(text, mods, n_mods);
+	free(text);
+	return err;
+}
+
+struct native *native__share(struct native *n, int pid)
+{
+	struct nmod *mods;
+	unsigned int n_mods;
+	bool same;
+	int err;
+
+	if (!n) {
+		errno = EINVAL;
+		return NULL;
+	}
+	err = mods_of(pid, &mods, &n_mods);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	same = n_mods && mods_equal(mods, n_mods, n->mods, n->n_mods);
+	mods_free(mods, n_mods);
+	if (!same) {
+		errno = ESTALE;
+		return NULL;
+	}
+	n->refs++;
+	return n;
+}
+
 void native__free(struct native *n)
 {
 	if (!n)
 		return;
+	if (n->refs) {
+		n->refs--;
+		return;
+	}
 	if (n->dwfl)
 		dwfl_end(n->dwfl);
 	if (n->exe)
@@ -487,15 +534,9 @@ int native__refresh(struct native *n)
 {
 	struct nmod *mods;
 	unsigned int n_mods;
-	char path[64], *text;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", n->pid);
-	text = read_text(path);
-	if (!text)
-		return errno == ENOENT ? -ESRCH : -errno;
-	err = mods_parse(text, &mods, &n_mods);
-	free(text);
+	err = mods_of(n->pid, &mods, &n_mods);
 	if (err)
 		return err;
 	if (n_mods == 0) {

@@ -27,6 +27,15 @@ struct native_sym {
 /* Reports the modules mapped by pid now. NULL with errno set on failure
  * (ESRCH no such process, EACCES/EPERM no access, ENOEXEC not x86-64). */
 struct native *native__new(int pid);
+/* n for process pid too (a process forked from n's, before it maps
+ * anything else): n, with one more reference, when pid maps the very
+ * modules n has at the same addresses, so their symbols, debug info and
+ * unwind tables, read once, serve both. NULL (errno ESTALE) when it maps
+ * others, or with the errno of reading its maps. Memory past a sample's
+ * copied stack is read from the sample's thread, so a shared n unwinds
+ * either process's samples. */
+struct native *native__share(struct native *n, int pid);
+/* Drops a reference; the last frees n. */
 void native__free(struct native *n);
 
 /* Re-reads /proc/PID/maps and reports modules mapped or unmapped since (a C

@@ -18,6 +18,17 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 	return pyproc__read(ctx, addr, buf, len);
 }
 
+/* The process mapped a module the shared symbols lack: its own from now. */
+static void own_native(struct resolver *r)
+{
+	struct native *own = native__new(r->pid);
+
+	if (!own)
+		return;
+	native__free(r->nat);
+	r->nat = own;
+	r->nat_shared = false;
+}
 
 int resolver__set_python(struct resolver *r, const struct pyproc *py, const char *py_path)
 {
@@ -27,8 +38,9 @@ int resolver__set_python(struct resolver *r, const struct pyproc *py, const char
 	r->sym = NULL;
 	if (py && !(r->sym = pysym__new(&py->layout, py->code_type, read_mem, (void *)py)))
 		return -ENOMEM;
-	/* the modules mapped since: the interpreter, its libraries */
-	if (r->nat)
+	/* the modules mapped since: the interpreter, its libraries (shared
+	 * ones are its parent's, the same) */
+	if (r->nat && !r->nat_shared)
 		native__refresh(r->nat);
 	else
 		r->nat = native__new(r->pid);
@@ -39,7 +51,7 @@ int resolver__warm_step(struct resolver *r)
 {
 	struct native_sym ns;
 
-	if (!r->nat || r->warm_done)
+	if (!r->nat || r->nat_shared || r->warm_done)
 		return 0;
 	if (!r->warm_maps.v && maps__load(&r->warm_maps, r->pid)) {
 		r->warm_done = true;
@@ -58,17 +70,21 @@ int resolver__warm_step(struct resolver *r)
 	return 0;
 }
 
-int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
-		   const char *py_path)
+int resolver__init(struct resolver *r, int pid, struct frames *frames,
+		   const struct resolver *like)
 {
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;
-	r->frames = frames__new();
+	r->frames = frames;
 	r->src = source__new(pid);
-	if (!r->frames || !r->src)
+	if (!r->src)
 		return -ENOMEM;
-	r->nat = native__new(pid);	/* NULL: addresses only */
-	return py ? resolver__set_python(r, py, py_path) : 0;
+	if (like && like->nat)
+		r->nat = native__share(like->nat, pid);
+	r->nat_shared = r->nat != NULL;
+	if (!r->nat)
+		r->nat = native__new(pid);	/* NULL: addresses only */
+	return 0;
 }
 
 void resolver__free(struct resolver *r)
@@ -77,9 +93,9 @@ void resolver__free(struct resolver *r)
 	maps__free(&r->warm_maps);
 	native__free(r->nat);
 	source__free(r->src);
-	frames__free(r->frames);
 	memset(r, 0, sizeof(*r));
 }
+
 
 int resolver__python(struct resolver *r, const struct ls_pyframe *pf, int n,
 		     uint32_t *ids, bool *entry)
@@ -140,6 +156,16 @@ static bool may_refresh(struct resolver *r)
 	return true;
 }
 
+/* Modules mapped since: re-read, or, when shared with the process this
+ * one was forked from, this process's own from now. 1 when they changed. */
+static int refresh(struct resolver *r)
+{
+	if (!r->nat_shared)
+		return native__refresh(r->nat);
+	own_native(r);
+	return !r->nat_shared;
+}
+
 static bool same_file(const char *module, const char *path)
 {
 	return module && path && !strcmp(module, path);
@@ -164,7 +190,7 @@ static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_
 		char name[256];
 
 		if (r->nat && native__symbolize(r->nat, pcs[i], &ns) == -ENOENT && !ns.module &&
-		    may_refresh(r) && native__refresh(r->nat) > 0)
+		    may_refresh(r) && refresh(r) > 0)
 			native__symbolize(r->nat, pcs[i], &ns);	/* a new module */
 		f.function = clean_symbol(ns.function, name, sizeof(name));
 		f.module = (char *)ns.module;

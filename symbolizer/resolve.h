@@ -21,16 +21,22 @@ struct resolver {
 					   the interpreter's) */
 	struct pysym *sym;
 	struct native *nat;		/* NULL: native frames as raw addresses */
+	bool nat_shared;		/* nat is another process's (native__share) */
 	struct source *src;
-	struct frames *frames;
+	struct frames *frames;		/* the caller's (one per session) */
 	uint64_t refreshed_ns;		/* last re-read of the target's maps */
 	struct maps warm_maps;		/* resolver__warm_step(): what is left */
 	unsigned int warm_i;
 	bool warm_done;
 };
 
-int resolver__init(struct resolver *r, int pid, const struct pyproc *py,
-		   const char *py_path);
+/* The resolver of process pid, interning into frames (not owned: one
+ * table serves every process of a session). like: the resolver of the
+ * process pid was forked from, or NULL: its native symbols are shared
+ * while pid maps the same modules (native__share), else read anew. No
+ * Python frames until resolver__set_python(). 0 or -ENOMEM. */
+int resolver__init(struct resolver *r, int pid, struct frames *frames,
+		   const struct resolver *like);
 void resolver__free(struct resolver *r);
 /* Python frames from now on (the interpreter of a started command is
  * known only once it runs). 0 or -ENOMEM. */

@@ -364,6 +364,7 @@ static struct stall sample_stall(void)
 	build_frames();
 	s.pid = 4200;
 	s.tid = 4242;
+	strcpy(s.process, "gunicorn: worker [app:app]");
 	strcpy(s.thread, "asyncio_loop");
 	s.seq = 3;
 	s.start_ns = 5 * SEC;
@@ -834,7 +835,8 @@ Test(output, stall_json_structure)
 	char *got = stall_json(&s);
 
 	expect_json_line(got, "stall");
-	cr_expect(strstr(got, "\"pid\":4200,\"tid\":4242,\"thread\":\"asyncio_loop\","), "%s", got);
+	cr_expect(strstr(got, "\"pid\":4200,\"process\":\"gunicorn: worker [app:app]\","
+			      "\"tid\":4242,\"thread\":\"asyncio_loop\","), "%s", got);
 	cr_expect(strstr(got, "\"start_unix_ns\":1700000000123456789,"), "%s", got);
 	cr_expect(strstr(got, "\"duration_ms\":201.400,\"on_cpu_ms\":1.300,\"off_cpu_ms\":200.100,"
 			      "\"ongoing\":false,\"before_attach\":false,\"ended_by\":\"epoll_pwait\","), "%s", got);
@@ -1087,13 +1089,30 @@ Test(output, stall_json_empty)
 
 /* ---- print_blocked ---------------------------------------------------- */
 
+static const struct proc_info proc4200 = {
+	.pid = 4200, .title = "python3 app.py", .comm = "python3", .py_version = "3.11.2",
+};
+
 static char *blocked_out(enum out_format fmt, const char *thread, uint64_t ns, int32_t nr)
 {
 	struct capture c;
 
 	cap_open(&c);
-	print_blocked(c.f, fmt, 4200, 4242, thread, T0, ns, nr);
+	print_blocked(c.f, fmt, &proc4200, false, 4242, thread, T0, ns, nr);
 	return cap_close(&c);
+}
+
+Test(output, blocked_text_names_its_process_when_several)
+{
+	struct capture c;
+	char *got;
+
+	cap_open(&c);
+	print_blocked(c.f, OUT_TEXT, &proc4200, true, 4242, "MainThread", T0, 2 * SEC, -1);
+	got = cap_close(&c);
+	cr_expect_str_eq(got, "22:13:20 MainThread/4242      blocked 2.0 s and counting\n"
+			      "         in PID 4200 (python3 app.py)\n");
+	free(got);
 }
 
 Test(output, blocked_text)
@@ -1114,7 +1133,8 @@ Test(output, blocked_json)
 	char *got = blocked_out(OUT_JSON, "a\"b", 1500 * MS, LS_WAIT_RUNQ);
 
 	expect_json_line(got, "blocked");
-	cr_expect_str_eq(got, "{\"type\":\"blocked\",\"schema_version\":1,\"pid\":4200,\"tid\":4242,"
+	cr_expect_str_eq(got, "{\"type\":\"blocked\",\"schema_version\":1,\"pid\":4200,"
+			      "\"process\":\"python3 app.py\",\"tid\":4242,"
 			      "\"thread\":\"a\\\"b\",\"now_unix_ns\":1700000000123456789,"
 			      "\"blocked_ms\":1500.000,\"in_syscall\":\"runqueue (CPU busy)\"}\n");
 	free(got);
@@ -1134,9 +1154,10 @@ static struct summary sum;
 static void set_loop(int i, uint32_t tid, const char *name, const char *poll,
 		     uint32_t stalls, uint64_t stalled_ns, uint64_t worst_ns)
 {
-	loops[i] = (struct loop_info){ .tid = tid, .poll = poll };
+	loops[i] = (struct loop_info){ .pid = 4200, .tid = tid, .poll = poll };
 	snprintf(loops[i].thread, sizeof(loops[i].thread), "%s", name);
-	loop_sums[i] = (struct loop_summary){ tid, "", stalls, stalled_ns, worst_ns };
+	loop_sums[i] = (struct loop_summary){ .pid = 4200, .tid = tid, .stalls = stalls,
+					      .stalled_ns = stalled_ns, .worst_ns = worst_ns };
 	memcpy(loop_sums[i].thread, loops[i].thread, sizeof(loops[i].thread));
 }
 
@@ -1271,16 +1292,217 @@ Test(output, summary_json_structure)
 	cr_expect(strstr(got, "\"pid\":4200,\"python\":\"3.11.2\",\"ended_by\":\"signal\","
 			      "\"span_ms\":60000.000,\"threshold_ms\":100.000,\"stalls\":4,"
 			      "\"stalled_ms\":1200.000,\"worst_ms\":800.000,\"loops\":["), "%s", got);
-	cr_expect(strstr(got, "{\"tid\":4242,\"thread\":\"asyncio_loop\",\"poll\":\"epoll\","
-			      "\"stalls\":3,\"stalled_ms\":1050.000,\"worst_ms\":800.000},"
-			      "{\"tid\":4250,\"thread\":\"w\\\"2\","), "%s", got);
+	cr_expect(strstr(got, "{\"pid\":4200,\"tid\":4242,\"thread\":\"asyncio_loop\","
+			      "\"poll\":\"epoll\",\"stalls\":3,\"stalled_ms\":1050.000,"
+			      "\"worst_ms\":800.000},{\"pid\":4200,\"tid\":4250,\"thread\":\"w\\\"2\","),
+		  "%s", got);
 	cr_expect(strstr(got, "\"lost\":{\"stalls\":0,\"samples\":7,\"threads\":0,"
-			      "\"samples_over_cap\":0},\"findings\":[]}\n"), "%s", got);
+			      "\"samples_over_cap\":0,\"processes\":0},\"findings\":[]}\n"), "%s",
+		  got);
 	free(got);
 
 	s.n_loops = 0;
 	got = summary_out(&s, OUT_JSON);
 	expect_json_line(got, "summary");
 	cr_expect(strstr(got, "\"loops\":[],"), "%s", got);
+	free(got);
+}
+
+/* ---- several processes: each named ------------------------------------ */
+
+static const struct proc_info worker = {
+	.pid = 4260, .ppid = 4242, .title = "gunicorn: worker [app:app]", .comm = "gunicorn",
+	.py_version = "3.11.2",
+};
+
+/* A title as long as a title gets (63 bytes) and the widest PIDs. */
+static const struct proc_info wide = {
+	.pid = 4194303, .ppid = 4194302, .comm = "x", .py_version = "3.15.0a1",
+	.title = "celery worker -A proj.tasks --concurrency 64 --hostname=ab@cd-e",
+};
+
+Test(output, stall_text_names_its_process)
+{
+	struct stall s = sample_stall();
+	struct capture c;
+	char *got;
+
+	cap_open(&c);
+	print_stall(c.f, OUT_TEXT, &s, NULL, LIVE_PROCESS);
+	got = cap_close(&c);
+	cr_assert_str_eq(got,
+		"22:13:20 asyncio_loop/4242    stall 201.4 ms  on-CPU   1.3 ms  off 200.1 ms\n"
+		"         in PID 4200 (gunicorn: worker [app:app])\n"
+		"         waited in clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms\n",
+		"got:\n%s", got);
+	free(got);
+	strcpy(s.process, wide.title);
+	s.pid = wide.pid;
+	cap_open(&c);
+	print_stall(c.f, OUT_TEXT, &s, NULL, LIVE_PROCESS);
+	got = cap_close(&c);
+	expect_narrow(got, "stall of a wide title");
+	cr_expect(strstr(got, "in PID 4194303 (celery worker -A"), "%s", got);
+	free(got);
+}
+
+static char *proc_out(enum out_format fmt, const struct proc_info *p,
+		      const struct proc_summary *ps, bool exit)
+{
+	struct capture c;
+
+	cap_open(&c);
+	if (exit)
+		print_proc_exit(c.f, fmt, p, ps, 50 * MS, T0);
+	else
+		print_proc_start(c.f, fmt, p);
+	return cap_close(&c);
+}
+
+Test(output, proc_start_and_exit_text)
+{
+	struct proc_summary ps = { .pid = 4260, .stalls = 3, .stalled_ns = 600200 * 1000,
+				   .worst_ns = 200100 * 1000 };
+	char *got = proc_out(OUT_TEXT, &worker, NULL, false);
+
+	cr_expect_str_eq(got, "loopstall: watching PID 4260 (gunicorn: worker [app:app]), "
+			      "CPython 3.11.2\n");
+	free(got);
+	got = proc_out(OUT_TEXT, &worker, &ps, true);
+	cr_expect_str_eq(got, "loopstall: PID 4260 (gunicorn: worker [app:app]) exited\n"
+			      "           3 stalls >= 50.0 ms, stalled 600.2 ms, worst 200.1 ms\n");
+	free(got);
+	got = proc_out(OUT_TEXT, &worker, NULL, true);
+	cr_expect_str_eq(got, "loopstall: PID 4260 (gunicorn: worker [app:app]) exited\n"
+			      "           no stall >= 50.0 ms\n");
+	free(got);
+	got = proc_out(OUT_TEXT, &wide, NULL, false);
+	expect_narrow(got, "wide start");
+	cr_expect(strstr(got, "), CPython 3.15.0a1\n"), "%s", got);
+	free(got);
+	got = proc_out(OUT_TEXT, &wide, &ps, true);
+	expect_narrow(got, "wide exit");
+	free(got);
+}
+
+Test(output, proc_start_and_exit_json)
+{
+	struct proc_summary ps = { .pid = 4260, .stalls = 1, .stalled_ns = 60 * MS,
+				   .worst_ns = 60 * MS };
+	char *got = proc_out(OUT_JSON, &worker, NULL, false);
+
+	expect_json_line(got, "process");
+	cr_expect_str_eq(got, "{\"type\":\"process\",\"schema_version\":1,\"event\":\"start\","
+			      "\"pid\":4260,\"process\":\"gunicorn: worker [app:app]\","
+			      "\"ppid\":4242,\"python\":\"3.11.2\"}\n");
+	free(got);
+	got = proc_out(OUT_JSON, &worker, &ps, true);
+	expect_json_line(got, "process");
+	cr_expect_str_eq(got, "{\"type\":\"process\",\"schema_version\":1,\"event\":\"exit\","
+			      "\"pid\":4260,\"process\":\"gunicorn: worker [app:app]\","
+			      "\"ppid\":4242,\"python\":\"3.11.2\","
+			      "\"now_unix_ns\":1700000000123456789,\"stalls\":1,"
+			      "\"stalled_ms\":60.000,\"worst_ms\":60.000}\n");
+	free(got);
+}
+
+Test(output, loop_names_its_process_when_several)
+{
+	struct loop_info l = { .pid = 4260, .tid = 4261, .thread = "MainThread", .poll = "epoll" };
+	struct capture c;
+	char *got;
+
+	cap_open(&c);
+	print_loop(c.f, OUT_TEXT, &worker, false, &l);
+	print_loop(c.f, OUT_TEXT, &worker, true, &l);
+	print_loop(c.f, OUT_JSON, &worker, false, &l);
+	got = cap_close(&c);
+	cr_expect_str_eq(got,
+		"loopstall: watching event loop in thread MainThread (TID 4261, epoll)\n"
+		"loopstall: watching event loop MainThread/4261 (epoll) in PID 4260\n"
+		"{\"type\":\"loop\",\"schema_version\":1,\"pid\":4260,\"process\":\"gunicorn: "
+		"worker [app:app]\",\"tid\":4261,\"thread\":\"MainThread\",\"poll\":\"epoll\"}\n");
+	free(got);
+}
+
+Test(output, session_banner_of_several)
+{
+	struct proc_info procs[2] = { worker, wide };
+	struct session_start b = {
+		.pid = 4260, .comm = "gunicorn", .py_version = "3.11.2", .threshold_ns = 50 * MS,
+		.attach_ns = 70 * MS, .multi = true, .follow = true, .n_procs = 2, .procs = procs,
+	};
+	struct capture c;
+	char *got;
+
+	cap_open(&c);
+	print_session(c.f, OUT_TEXT, &b);
+	got = cap_close(&c);
+	expect_narrow(got, "banner");
+	cr_expect(!strncmp(got, "loopstall: watching PID 4260 (gunicorn: worker [app:app]), "
+			   "CPython 3.11.2\nloopstall: watching PID 4194303 (", 101), "%s", got);
+	cr_expect(strstr(got, "\nloopstall: and every process they start (--subprocesses)\n"
+			      "loopstall: reporting stalls >= 50.0 ms; attached in 0.07 s; "
+			      "Ctrl-C to stop\n"), "%s", got);
+	free(got);
+	cap_open(&c);
+	print_session(c.f, OUT_JSON, &b);
+	got = cap_close(&c);
+	expect_json_line(got, "session");
+	cr_expect(strstr(got, ",\"subprocesses\":true,\"processes\":[{\"pid\":4260,\"process\":"
+			      "\"gunicorn: worker [app:app]\",\"ppid\":4242,\"python\":\"3.11.2\"},"
+			      "{\"pid\":4194303,"), "%s", got);
+	free(got);
+}
+
+Test(output, summary_of_several_processes)
+{
+	struct session_end s = sample_summary();
+	struct proc_summary ps[2] = {
+		{ .pid = 4200, .stalls = 4, .stalled_ns = 1200 * MS, .worst_ns = 800 * MS },
+	};
+	struct proc_info procs[2] = { proc4200, worker };
+	char *got;
+
+	sum.procs = ps;
+	sum.n_procs = 1;
+	s.multi = true;
+	s.n_procs = 2;
+	s.procs = procs;
+	got = summary_out(&s, OUT_TEXT);
+	cr_assert_str_eq(got,
+		"\n"
+		"loopstall: 2 processes ended by signal after 60.0 s\n"
+		"  4 stalls >= 100.0 ms in 2 loops; stalled 1.20 s (1.0%), worst 800.0 ms\n"
+		"  PID 4200    python3 app.py                                4 stalls    1.20 s\n"
+		"    asyncio_loop/4242      epoll     3 stalls    1.05 s  worst 800.0 ms\n"
+		"    worker-2/4250          poll      1 stall   150.0 ms  worst 150.0 ms\n"
+		"  PID 4260    gunicorn: worker [app:app]                    0 stalls    0.0 ms\n"
+		"  no events lost\n",
+		"got:\n%s", got);
+	expect_narrow(got, "summary of several");
+	free(got);
+	got = summary_out(&s, OUT_JSON);
+	expect_json_line(got, "summary");
+	cr_expect(strstr(got, "\"processes\":[{\"pid\":4200,\"process\":\"python3 app.py\","
+			      "\"ppid\":0,\"python\":\"3.11.2\",\"stalls\":4,\"stalled_ms\":1200.000,"
+			      "\"worst_ms\":800.000},{\"pid\":4260,"), "%s", got);
+	free(got);
+}
+
+Test(output, summary_lost_processes)
+{
+	struct session_end s = sample_summary();
+	char *got;
+
+	s.lost_procs = 2;
+	got = summary_out(&s, OUT_TEXT);
+	cr_expect(strstr(got, "  LOST: 2 process events (new processes not followed:\n"
+			      "        ring buffer or process table full)\n"), "%s", got);
+	cr_expect(!strstr(got, "no events lost"), "%s", got);
+	expect_narrow(got, "lost processes");
+	free(got);
+	got = summary_out(&s, OUT_JSON);
+	cr_expect(strstr(got, "\"samples_over_cap\":0,\"processes\":2}"), "%s", got);
 	free(got);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests: rules/parse.c (parse_u64, parse_duration). */
+/* Unit tests: rules/parse.c (parse_u64, parse_duration, parse_pid_list). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
@@ -191,4 +191,68 @@ ParameterizedTest(struct dur_case *c, parse_duration, table)
 	else
 		cr_assert_eq(out, SENTINEL, "parse_duration(\"%s\") wrote *out on failure",
 			     show(arg(c->in)));
+}
+
+/* ---- parse_pid_list -------------------------------------------------- */
+
+struct pids_case {
+	char in[48];
+	uint32_t before;	/* pids already there: 7, 8, … */
+	int ret;
+	uint32_t n;		/* count after */
+	uint32_t last;		/* pids[n - 1] after */
+};
+
+#define PIDS_MAX 4
+
+ParameterizedTestParameters(parse_pid_list, table)
+{
+	static struct pids_case cases[] = {
+		{ "4242", 0, 0, 1, 4242 },
+		{ "4242,4250", 0, 0, 2, 4250 },
+		{ "1,4194304", 0, 0, 2, 4194304 },
+		{ "4242", 1, 0, 2, 4242 },		/* -p 7 -p 4242 */
+		{ "7", 1, 0, 1, 7 },			/* already there */
+		{ "4242,4242", 0, 0, 1, 4242 },		/* said twice */
+		{ "9,10", 2, 0, 4, 10 },		/* exactly max */
+		{ "9,10,11", 2, -E2BIG, 2, 8 },		/* one over: nothing added */
+		{ "8,9,10", 2, 0, 4, 10 },		/* a duplicate does not count */
+		{ "", 0, -EINVAL, 0, 0 },
+		{ NUL_ARG, 0, -EINVAL, 0, 0 },
+		{ ",", 0, -EINVAL, 0, 0 },
+		{ "4242,", 0, -EINVAL, 0, 0 },
+		{ ",4242", 0, -EINVAL, 0, 0 },
+		{ "4242,,4250", 0, -EINVAL, 0, 0 },
+		{ "4242 4250", 0, -EINVAL, 0, 0 },
+		{ "4242, 4250", 0, -EINVAL, 0, 0 },
+		{ "-4242", 0, -EINVAL, 0, 0 },
+		{ "+4242", 0, -EINVAL, 0, 0 },
+		{ "0x10", 0, -EINVAL, 0, 0 },
+		{ "abc", 0, -EINVAL, 0, 0 },
+		{ "0", 0, -ERANGE, 0, 0 },
+		{ "4194305", 0, -ERANGE, 0, 0 },
+		{ "4242,0", 1, -ERANGE, 1, 7 },		/* nothing added */
+		{ "123456789012345678901", 0, -ERANGE, 0, 0 },
+	};
+	return cr_make_param_array(struct pids_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct pids_case *c, parse_pid_list, table)
+{
+	uint32_t pids[PIDS_MAX] = { 0 }, n = c->before;
+	int ret;
+
+	for (uint32_t i = 0; i < c->before; i++)
+		pids[i] = 7 + i;
+	ret = parse_pid_list(arg(c->in), pids, &n, PIDS_MAX);
+	cr_assert_eq(ret, c->ret, "parse_pid_list(\"%s\") returned %d, want %d",
+		     show(arg(c->in)), ret, c->ret);
+	cr_assert_eq(n, c->n, "parse_pid_list(\"%s\"): %u pids, want %u", show(arg(c->in)),
+		     n, c->n);
+	if (n)
+		cr_assert_eq(pids[n - 1], c->last, "parse_pid_list(\"%s\"): last %u, want %u",
+			     show(arg(c->in)), pids[n - 1], c->last);
+	for (uint32_t i = 0; i < c->before; i++)
+		cr_assert_eq(pids[i], 7 + i, "parse_pid_list(\"%s\") changed pids[%u]",
+			     show(arg(c->in)), i);
 }

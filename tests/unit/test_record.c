@@ -1044,6 +1044,153 @@ Test(record, fixture_v1)
 	free(b);
 }
 
+/* ---- processes: the PROCESS records, and recordings made before ---- */
+
+/* Written by loopstall at 1d9a5b2 (main before processes were recorded):
+ * `loopstall record -p PID` of tests/e2e/workload.py sleep, 3 stalls. */
+#define FIXTURE_MAIN "tests/unit/data/record-main-1d9a5b2.lsr"
+
+/* A recording written before PROCESS records reads with one process, its
+ * META's: PID, command line as its title, Python; its stalls are it. */
+Test(record, fixture_main_has_its_meta_process)
+{
+	struct recording rec;
+
+	read_ok(&rec, FIXTURE_MAIN);
+	cr_assert_eq(rec.n_stalls, 3);
+	cr_expect_not(rec.truncated);
+	cr_assert_eq(rec.n_procs, 1);
+	cr_expect_eq(rec.procs[0].pid, rec.meta.pid);
+	cr_expect_str_eq(rec.procs[0].title, "/usr/bin/python3 tests/e2e/workload.py sleep");
+	cr_expect_str_eq(rec.procs[0].python, "3.11.2");
+	cr_expect_eq(rec.procs[0].ppid, 0);
+	cr_expect_eq(rec.procs[0].start_unix_ns, rec.meta.start_unix_ns);
+	cr_expect_eq(rec.procs[0].end_unix_ns, 0);
+	for (uint32_t i = 0; i < rec.n_stalls; i++) {
+		cr_expect_eq(rec.stalls[i]->pid, rec.meta.pid);
+		cr_expect_str_eq(rec.stalls[i]->process, rec.procs[0].title);
+		cr_expect_str_eq(rec.stalls[i]->thread, "MainThread");
+		cr_expect_gt(rec.stalls[i]->n_stacks, 0);
+	}
+	recording__free(&rec);
+}
+
+/* The first writer's fixture too (its META has a PID and command). */
+Test(record, fixture_v1_has_its_meta_process)
+{
+	struct recording rec;
+
+	read_ok(&rec, FIXTURE);
+	cr_assert_eq(rec.n_procs, 1);
+	cr_expect_eq(rec.procs[0].pid, 4242);
+	cr_expect_str_eq(rec.procs[0].title, "python3 -m app --port 8080");
+	for (uint32_t i = 0; i < rec.n_stalls; i++)
+		cr_expect_str_eq(rec.stalls[i]->process, rec.stalls[i]->pid == 4242 ?
+				 "python3 -m app --port 8080" : "");
+	recording__free(&rec);
+}
+
+static struct recorded_process proc_rec(uint32_t pid, uint32_t ppid, const char *title,
+					const char *python, uint64_t end)
+{
+	struct recorded_process p = { .pid = pid, .ppid = ppid, .python = (char *)python,
+				      .start_unix_ns = META.start_unix_ns + pid, .end_unix_ns = end };
+
+	snprintf(p.title, sizeof(p.title), "%s", title);
+	return p;
+}
+
+/* One table, the latest record of a PID winning; a stall is named by its
+ * PID's title as of the stall; a PID never recorded leaves the stall's
+ * process empty; a META process no record describes is not added. */
+Test(record, processes_round_trip)
+{
+	struct recorded_process master = proc_rec(4242, 0, "gunicorn: master [app:app]",
+						  "3.11.2", 0);
+	struct recorded_process w1 = proc_rec(4300, 4242, "python3 -m app", "3.11.2", 0);
+	struct recorded_process w2 = proc_rec(4301, 4242, "gunicorn: worker [app:app]",
+					      "3.13.1", 0);
+	struct recording rec;
+	struct recorder *r = recorder__open(path, &META);
+	struct stall *st;
+
+	cr_assert_not_null(r);
+	cr_assert_eq(recorder__process(r, &master), 0);
+	cr_assert_eq(recorder__process(r, &w1), 0);
+	st = make_stall(0);
+	st->pid = 4300;
+	cr_assert_eq(recorder__stall(r, st, ft, live), 0);	/* w1 as first named */
+	stall__free(st);
+	snprintf(w1.title, sizeof(w1.title), "gunicorn: worker [app:app]");
+	cr_assert_eq(recorder__process(r, &w1), 0);		/* setproctitle since */
+	cr_assert_eq(recorder__process(r, &w2), 0);
+	for (int i = 0; i < 2; i++) {
+		st = make_stall(1 + i);
+		st->pid = i ? 4999 : 4300;
+		cr_assert_eq(recorder__stall(r, st, ft, live), 0);
+		stall__free(st);
+	}
+	w1.end_unix_ns = END.end_unix_ns - 1;
+	cr_assert_eq(recorder__process(r, &w1), 0);		/* it exited */
+	cr_assert_eq(recorder__close(r, &END), 0);
+
+	read_ok(&rec, path);
+	cr_assert_eq(rec.n_stalls, 3);
+	cr_assert_eq(rec.n_procs, 3);
+	cr_expect_eq(rec.procs[0].pid, 4242);
+	cr_expect_str_eq(rec.procs[0].title, "gunicorn: master [app:app]");
+	cr_expect_eq(rec.procs[1].pid, 4300);
+	cr_expect_eq(rec.procs[1].ppid, 4242);
+	cr_expect_str_eq(rec.procs[1].title, "gunicorn: worker [app:app]");
+	cr_expect_eq(rec.procs[1].end_unix_ns, END.end_unix_ns - 1);
+	cr_expect_eq(rec.procs[1].start_unix_ns, META.start_unix_ns + 4300);
+	cr_expect_str_eq(rec.procs[2].python, "3.13.1");
+	cr_expect_str_eq(rec.stalls[0]->process, "python3 -m app");
+	cr_expect_str_eq(rec.stalls[1]->process, "gunicorn: worker [app:app]");
+	cr_expect_str_eq(rec.stalls[2]->process, "");
+	recording__free(&rec);
+}
+
+/* A command's recording (record -- CMD): META has no Python; the first
+ * process recorded gives it. */
+Test(record, meta_python_from_the_processes)
+{
+	struct recording_meta m = META;
+	struct recorded_process p = proc_rec(4300, 4242, "python3 app.py", "3.14.0", 0);
+	struct recording rec;
+	struct recorder *r;
+
+	m.python = NULL;
+	r = recorder__open(path, &m);
+	cr_assert_not_null(r);
+	cr_assert_eq(recorder__process(r, &p), 0);
+	cr_assert_eq(recorder__close(r, &END), 0);
+	read_ok(&rec, path);
+	cr_expect_str_eq(rec.meta.python, "3.14.0");
+	cr_assert_eq(rec.n_procs, 1);
+	cr_expect_eq(rec.procs[0].pid, 4300);
+	recording__free(&rec);
+}
+
+/* Titles are bounded and cut on a character boundary when read back. */
+Test(record, process_title_bounded)
+{
+	struct recorded_process p = proc_rec(4300, 0, "", NULL, 0);
+	struct recording rec;
+	struct recorder *r = recorder__open(path, &META);
+
+	memset(p.title, 'x', sizeof(p.title) - 3);
+	memcpy(p.title + sizeof(p.title) - 3, "\xc3\xa9", 3);	/* 63 bytes, é last */
+	cr_assert_not_null(r);
+	cr_assert_eq(recorder__process(r, &p), 0);
+	cr_assert_eq(recorder__close(r, NULL), 0);
+	read_ok(&rec, path);
+	cr_assert_eq(rec.n_procs, 1);
+	cr_expect_eq(strlen(rec.procs[0].title), sizeof(p.title) - 1);
+	cr_expect_null(rec.procs[0].python);
+	recording__free(&rec);
+}
+
 /* ---- compactness: an hour of a busy service ---- */
 
 static unsigned int rnd_state = 12345;

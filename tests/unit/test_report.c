@@ -835,7 +835,8 @@ Test(report, json_parses)
 	char *out = fixture_out(REPORT_JSON, &ALL, true);
 
 	cr_assert(strstr(out, "\"stalls\":[\n{\"type\":\"stall\",\"schema_version\":1,"
-			 "\"pid\":4242,\"tid\":4242,\"thread\":\"python3\","), "%s", out);
+			 "\"pid\":4242,\"process\":\"\",\"tid\":4242,\"thread\":\"python3\","),
+		  "%s", out);
 	if (!python())
 		cr_skip_test("/usr/bin/python3 not installed");
 	python_check(out, json_check);

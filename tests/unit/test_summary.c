@@ -184,8 +184,9 @@ Test(summary, loops_and_categories)
 	cr_assert_str_eq(s.loops[0].thread, "loop-30");
 	cr_assert_eq(s.loops[1].tid, 20);	/* 150 ms */
 	cr_assert_eq(s.loops[2].tid, 10);	/* 100 ms */
-	cr_assert_eq(summary__loop(&s, 20), &s.loops[1]);
-	cr_assert_eq(summary__loop(&s, 99)->stalls, 0);
+	cr_assert_eq(summary__loop(&s, 0, 20), &s.loops[1]);
+	cr_assert_eq(summary__loop(&s, 0, 99)->stalls, 0);
+	cr_assert_eq(summary__loop(&s, 7, 20)->stalls, 0);	/* another process's */
 	cr_assert_eq(s.n_cats, 3);
 	cr_assert_eq(s.cats[0].category, CAT_SLEEP);	/* 150 ms */
 	cr_assert_eq(s.cats[0].stalls, 2);
@@ -194,6 +195,39 @@ Test(summary, loops_and_categories)
 	cr_assert_eq(s.cats[2].ns, 1000 * MS);
 	summary__free(&s);
 	free_all(v, 5);
+}
+
+/* Processes: a loop is its PID and TID (a TID again in another process
+ * is another loop); each process's stalls add up, largest first, then
+ * by PID; its title is the one of its first stall. */
+Test(summary, processes_and_their_loops)
+{
+	struct stall *v[] = { mk(10, 100, NULL, 0), mk(10, 300, NULL, 0), mk(11, 50, NULL, 0),
+			      mk(20, 200, NULL, 0) };
+	struct summary s;
+
+	v[0]->pid = v[1]->pid = 900;		/* TID 10 in two processes */
+	v[2]->pid = 800;
+	v[3]->pid = 800;
+	strcpy(v[0]->process, "worker a");
+	strcpy(v[1]->process, "renamed");
+	strcpy(v[2]->process, "worker b");
+	v[1]->pid = 700;
+	add_all(&s, v, 4);
+	cr_assert_eq(s.n_loops, 4);
+	cr_assert_eq(summary__loop(&s, 900, 10)->stalls, 1);
+	cr_assert_eq(summary__loop(&s, 700, 10)->stalled_ns, 300 * MS);
+	cr_assert_eq(s.n_procs, 3);
+	cr_assert_eq(s.procs[0].pid, 700);	/* 300 ms */
+	cr_assert_eq(s.procs[1].pid, 800);	/* 250 ms */
+	cr_assert_eq(s.procs[1].stalls, 2);
+	cr_assert_eq(s.procs[1].worst_ns, 200 * MS);
+	cr_assert_str_eq(s.procs[1].process, "worker b");
+	cr_assert_eq(s.procs[2].pid, 900);
+	cr_assert_str_eq(summary__proc(&s, 700)->process, "renamed");
+	cr_assert_eq(summary__proc(&s, 1)->stalls, 0);
+	summary__free(&s);
+	free_all(v, 4);
 }
 
 Test(summary, percentiles_and_finish_again)
