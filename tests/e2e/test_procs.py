@@ -7,6 +7,7 @@ skipped, and the error when no process is a CPython. Real processes
 (procs_workload.py); each stall must name its process: PID and title."""
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -249,7 +250,7 @@ def test_record_the_python_a_shell_starts_then_report(tmp_path, shell):
     assert procs[pid]["end_unix_ns"] > procs[pid]["start_unix_ns"] > 0
     text = report(out)
     assert all(len(l) < 80 for l in text.splitlines()), text
-    assert f"processes PID {pid}   python3 " in text, text
+    assert re.search(rf"^  processes PID {pid} +python3 ", text, re.M), text
 
 
 def run(*args):
