@@ -70,14 +70,22 @@ static bool worth_a_look(struct proc *p)
 	return lib;
 }
 
-/* After a look that found no CPython in p's executable: remember it. */
-static void looked_at(struct proc *p)
+static bool exe_of(const struct proc *p, struct stat *st)
 {
 	char path[64];
-	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
-	if (!stat(path, &st)) {
+	return !stat(path, st);
+}
+
+/* After a look that found no CPython in p's executable: remember it, if
+ * that was the executable before the look (before: st) and still is (an
+ * exec in between, a shell's into python, must not be taken for it). */
+static void looked_at(struct proc *p, const struct stat *before)
+{
+	struct stat st;
+
+	if (exe_of(p, &st) && st.st_ino == before->st_ino && st.st_dev == before->st_dev) {
 		p->plain_ino = st.st_ino;
 		p->plain_dev = st.st_dev;
 	}
@@ -90,16 +98,19 @@ static int read_python(struct proc *p, char *why, size_t len)
 	char file[PATH_MAX + 32];
 	struct py_thread t;
 	enum target_err te;
+	struct stat exe;
 	int err;
 
 	if (p->plain_ino && !worth_a_look(p)) {
 		snprintf(why, len, "%s", p->why[0] ? p->why : "no CPython");
 		return 0;
 	}
+	if (!exe_of(p, &exe))
+		exe.st_ino = 0;
 	te = target__open(&p->tgt, p->pid, why, len);
 	p->open_err = te;
-	if (te == TARGET_NOT_PYTHON) {
-		looked_at(p);
+	if (te == TARGET_NOT_PYTHON && exe.st_ino) {
+		looked_at(p, &exe);
 		snprintf(p->why, sizeof(p->why), "%s", why);
 	}
 	if (te == TARGET_UNSUPPORTED)
@@ -419,6 +430,7 @@ static int exec_d(struct session *s, struct proc *p)
 	assembler__drop_pid(&s->as, p->pid);
 	proc__drop_python(p);
 	p->flags &= ~LS_PROC_SKIP;
+	p->plain_ino = 0;	/* a new image: to be read */
 	p->state = PROC_PENDING;
 	p->wait_tstate = true;
 	p->pending_until = now_mono() + PENDING_NS;

@@ -178,6 +178,60 @@ static void card(FILE *f, const char *k, const char *v, const char *id)
 	fputs("</div></div>\n", f);
 }
 
+/* The processes (several) and the loops, rows of the summary's table. */
+static void summary_loops(FILE *f, const struct report *r)
+{
+	char a[64], b[64];
+
+	for (uint32_t i = 0; report__multi(r) && i < r->sum.n_procs; i++) {
+		const struct proc_summary *p = &r->sum.procs[i];
+
+		fputs(i ? "<tr><th></th><td>" : "<tr><th>processes</th><td>", f);
+		fprintf(f, "PID %u <code>", p->pid);
+		h(f, p->process);
+		fprintf(f, "</code>: %u stall%s, %s, worst %s</td></tr>\n", p->stalls,
+			p->stalls == 1 ? "" : "s", fmt_dur(p->stalled_ns, a, sizeof(a)),
+			fmt_dur(p->worst_ns, b, sizeof(b)));
+	}
+	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
+		const struct loop_summary *t = &r->sum.loops[i];
+
+		fputs(i ? "<tr><th></th><td>" : "<tr><th>loops</th><td>", f);
+		h(f, t->thread);
+		fprintf(f, "/%u", t->tid);
+		if (report__multi(r))
+			fprintf(f, " (PID %u)", t->pid);
+		fprintf(f, ": %u stall%s, %s, worst %s</td></tr>\n", t->stalls,
+			t->stalls == 1 ? "" : "s", fmt_dur(t->stalled_ns, a, sizeof(a)),
+			fmt_dur(t->worst_ns, b, sizeof(b)));
+	}
+}
+
+/* The stalled time by category: a bar and a table. */
+static void summary_cats(FILE *f, const struct report *r)
+{
+	char a[64];
+
+	fputs("<h3 style=\"margin-top:14px\">Stalled time by category</h3>\n<div class=\"catbar\">", f);
+	for (uint32_t i = 0; i < r->sum.n_cats; i++)
+		fprintf(f, "<div style=\"width:%.3f%%;background:%s\" title=\"%s\"></div>",
+			r->sum.stalled_ns ? 100.0 * r->sum.cats[i].ns / r->sum.stalled_ns : 0.0,
+			cat_color(r->sum.cats[i].category), cat_name(r->sum.cats[i].category));
+	fputs("</div>\n<table class=\"cats\"><tr><th>category</th><th>stalls</th><th>time</th>"
+	      "<th>share</th></tr>\n", f);
+	for (uint32_t i = 0; i < r->sum.n_cats; i++) {
+		const struct category_summary *c = &r->sum.cats[i];
+
+		fprintf(f, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td>"
+			"<td class=\"n\">%u</td><td class=\"n\">%s</td><td class=\"n\">%.1f%%</td>"
+			"</tr>\n", cat_color(c->category), cat_name(c->category), c->stalls,
+			fmt_dur(c->ns, a, sizeof(a)),
+			r->sum.stalled_ns ? 100.0 * c->ns / r->sum.stalled_ns : 0.0);
+	}
+	fputs("</table>\n<p class=\"sub\">Each stall counts once, under its most severe "
+	      "finding.</p></section>\n", f);
+}
+
 static void html_summary(FILE *f, const struct report *r)
 {
 	const struct recording_meta *m = &r->rec->meta;
@@ -225,51 +279,13 @@ static void html_summary(FILE *f, const struct report *r)
 	fprintf(f, "<tr><th>stalls recorded</th><td>%u</td></tr>\n", r->rec->n_stalls);
 	fprintf(f, "<tr><th>lost</th><td>%" PRIu64 " stalls, %" PRIu64 " samples</td></tr>\n",
 		m->lost_stalls, m->lost_samples);
-	for (uint32_t i = 0; report__multi(r) && i < r->sum.n_procs; i++) {
-		const struct proc_summary *p = &r->sum.procs[i];
-
-		fputs(i ? "<tr><th></th><td>" : "<tr><th>processes</th><td>", f);
-		fprintf(f, "PID %u <code>", p->pid);
-		h(f, p->process);
-		fprintf(f, "</code>: %u stall%s, %s, worst %s</td></tr>\n", p->stalls,
-			p->stalls == 1 ? "" : "s", fmt_dur(p->stalled_ns, a, sizeof(a)),
-			fmt_dur(p->worst_ns, b, sizeof(b)));
-	}
-	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
-		const struct loop_summary *t = &r->sum.loops[i];
-
-		fputs(i ? "<tr><th></th><td>" : "<tr><th>loops</th><td>", f);
-		h(f, t->thread);
-		fprintf(f, "/%u", t->tid);
-		if (report__multi(r))
-			fprintf(f, " (PID %u)", t->pid);
-		fprintf(f, ": %u stall%s, %s, worst %s</td></tr>\n", t->stalls,
-			t->stalls == 1 ? "" : "s", fmt_dur(t->stalled_ns, a, sizeof(a)),
-			fmt_dur(t->worst_ns, b, sizeof(b)));
-	}
+	summary_loops(f, r);
 	fputs("</table>\n", f);
 	if (!r->sum.n_cats) {
 		fputs("</section>\n", f);
 		return;
 	}
-	fputs("<h3 style=\"margin-top:14px\">Stalled time by category</h3>\n<div class=\"catbar\">", f);
-	for (uint32_t i = 0; i < r->sum.n_cats; i++)
-		fprintf(f, "<div style=\"width:%.3f%%;background:%s\" title=\"%s\"></div>",
-			r->sum.stalled_ns ? 100.0 * r->sum.cats[i].ns / r->sum.stalled_ns : 0.0,
-			cat_color(r->sum.cats[i].category), cat_name(r->sum.cats[i].category));
-	fputs("</div>\n<table class=\"cats\"><tr><th>category</th><th>stalls</th><th>time</th>"
-	      "<th>share</th></tr>\n", f);
-	for (uint32_t i = 0; i < r->sum.n_cats; i++) {
-		const struct category_summary *c = &r->sum.cats[i];
-
-		fprintf(f, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td>"
-			"<td class=\"n\">%u</td><td class=\"n\">%s</td><td class=\"n\">%.1f%%</td>"
-			"</tr>\n", cat_color(c->category), cat_name(c->category), c->stalls,
-			fmt_dur(c->ns, a, sizeof(a)),
-			r->sum.stalled_ns ? 100.0 * c->ns / r->sum.stalled_ns : 0.0);
-	}
-	fputs("</table>\n<p class=\"sub\">Each stall counts once, under its most severe "
-	      "finding.</p></section>\n", f);
+	summary_cats(f, r);
 }
 
 /* ---- timeline -------------------------------------------------------- */
@@ -371,6 +387,47 @@ static uint64_t tick_step(uint64_t span, int n)
 	return span / n + 1;
 }
 
+/* Stall i's bar in the timeline, in the row at y. */
+static void timeline_bar(FILE *f, const struct report *r, uint32_t i, int y)
+{
+	const double plot = TL_W - TL_LABEL - 10;
+	const struct stall *st = r->stalls[i];
+	const struct finding *p = stall__primary(st);
+	const struct frame *top = stall__top_frame(st, r->rec->frames);
+	uint64_t span = r->span_ns ? r->span_ns : 1;
+	uint64_t off = st->start_unix_ns > r->from_unix_ns ? st->start_unix_ns - r->from_unix_ns : 0;
+	double x = TL_LABEL + off / (double)span * plot;
+	double w = st->duration_ns / (double)span * plot;
+	char label[512], d[32], clk[16];
+
+	if (w < 2)
+		w = 2;
+	if (x + w > TL_W)
+		w = TL_W - x;
+	fprintf(f, "<rect class=\"bar\" data-i=\"%u\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+		"height=\"%d\" fill=\"%s\"><title>", i, x, y + 1, w, TL_ROW - 6,
+		cat_color(p ? (int)p->rule->category : -1));
+	fprintf(f, "%s ", fmt_clock(st->start_unix_ns, clk, sizeof(clk)));
+	if (report__multi(r)) {
+		fprintf(f, "PID %u ", st->pid);
+		h(f, st->process);
+		fputs(", ", f);
+	}
+	h(f, st->thread);
+	fprintf(f, "/%u: stall %s", st->tid, fmt_dur(st->duration_ns, d, sizeof(d)));
+	if (p) {
+		fputs("\n", f);
+		h(f, p->rule->id);
+		fprintf(f, " %s: ", rule_category_name(p->rule->category));
+		h(f, p->rule->name);
+	}
+	if (top) {
+		fputs("\nat ", f);
+		h(f, fmt_frame_label(top, label, sizeof(label)));
+	}
+	fputs("</title></rect>\n", f);
+}
+
 static void print_timeline(FILE *f, const struct report *r)
 {
 	const double plot = TL_W - TL_LABEL - 10;
@@ -379,7 +436,7 @@ static void print_timeline(FILE *f, const struct report *r)
 	uint32_t rows = n_rows > 0 ? n_rows : 1;
 	int height = 24 + rows * TL_ROW + 6;
 	uint64_t span = r->span_ns ? r->span_ns : 1, step = tick_step(span, 8);
-	char a[64], clk[16];
+	char a[64];
 
 	if (n_rows < 0)
 		return;
@@ -413,44 +470,8 @@ static void print_timeline(FILE *f, const struct report *r)
 		if (n_rows)
 			row_label(f, r, &row[i], y);
 	}
-	for (uint32_t i = 0; i < r->n_stalls; i++) {
-		const struct stall *st = r->stalls[i];
-		const struct finding *p = stall__primary(st);
-		const struct frame *top = stall__top_frame(st, r->rec->frames);
-		uint64_t off = st->start_unix_ns > r->from_unix_ns ?
-			       st->start_unix_ns - r->from_unix_ns : 0;
-		double x = TL_LABEL + off / (double)span * plot;
-		double w = st->duration_ns / (double)span * plot;
-		int y = 20 + thread_row(r, row, n_rows, st) * TL_ROW;
-		char label[512], d[32];
-
-		if (w < 2)
-			w = 2;
-		if (x + w > TL_W)
-			w = TL_W - x;
-		fprintf(f, "<rect class=\"bar\" data-i=\"%u\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-			"height=\"%d\" fill=\"%s\"><title>", i, x, y + 1, w, TL_ROW - 6,
-			cat_color(p ? (int)p->rule->category : -1));
-		fprintf(f, "%s ", fmt_clock(st->start_unix_ns, clk, sizeof(clk)));
-		if (report__multi(r)) {
-			fprintf(f, "PID %u ", st->pid);
-			h(f, st->process);
-			fputs(", ", f);
-		}
-		h(f, st->thread);
-		fprintf(f, "/%u: stall %s", st->tid, fmt_dur(st->duration_ns, d, sizeof(d)));
-		if (p) {
-			fputs("\n", f);
-			h(f, p->rule->id);
-			fprintf(f, " %s: ", rule_category_name(p->rule->category));
-			h(f, p->rule->name);
-		}
-		if (top) {
-			fputs("\nat ", f);
-			h(f, fmt_frame_label(top, label, sizeof(label)));
-		}
-		fputs("</title></rect>\n", f);
-	}
+	for (uint32_t i = 0; i < r->n_stalls; i++)
+		timeline_bar(f, r, i, 20 + thread_row(r, row, n_rows, r->stalls[i]) * TL_ROW);
 	free(row);
 	fputs("</svg>\n<div class=\"legend sub\">", f);
 	for (uint32_t i = 0; i < r->sum.n_cats; i++)
