@@ -3,7 +3,9 @@
 -p PID -f json` while the test sends them plain HTTP requests.
 
 services_app.py is the service: FastAPI on uvicorn (uvloop, httptools, one
-process), the same app under gunicorn with two UvicornWorker workers, an
+process), the same app under gunicorn with two UvicornWorker workers
+(one `attach -p MASTER --subprocesses`: both workers, and the one gunicorn
+forks when a worker is killed), an
 aiohttp app (web.run_app) and a Tornado app. Its backends are real and
 throwaway (servers.py): a PostgreSQL cluster made by initdb, a
 redis-server, a MariaDB server, and a slow HTTP server (200 ms a GET) in
@@ -22,6 +24,7 @@ is judged is a service in its steady state.
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import threading
 
@@ -90,53 +93,50 @@ def missing_modules(mods):
 
 
 class Watched:
-    """A service under `loopstall attach -p PID -f json`, one loopstall per
-    process (gunicorn's workers: one each)."""
+    """A service under one `loopstall attach -p PID -f json ARGS`: `loops`
+    loops found before it is used (gunicorn: the master with
+    --subprocesses, its two workers' loops)."""
 
-    def __init__(self, service, pids=None):
+    def __init__(self, service, args=(), loops=1):
         self.service = service
-        self.ls = {}
-        self.seen = {}
+        self.seen = 0
+        self.ls = Loopstall("attach", "-p", str(service.proc.pid if args else service.pids[0]),
+                            "-f", "json", *args)
         try:
-            for pid in pids or service.pids:
-                ls = self.ls[pid] = Loopstall("attach", "-p", str(pid), "-f", "json")
-                self.seen[pid] = 0
-                assert ls.wait_for(count_type("loop", 1), timeout=40), \
-                    f"loopstall saw no loop in {pid}: {ls.lines} {ls.proc.poll()}"
+            assert self.ls.wait_for(count_type("loop", loops), timeout=40), \
+                f"loopstall saw no {loops} loops: {self.ls.lines} {self.ls.proc.poll()}"
         except BaseException:
             self.stop()
             raise
 
     def stop(self):
         self.service.stop()
-        for ls in self.ls.values():
-            try:
-                ls.finish(30)
-            finally:
-                ls.kill()
+        try:
+            self.ls.finish(30)
+        finally:
+            self.ls.kill()
 
-    def stalls(self, pid):
-        return self.ls[pid].events("stall")
+    def stalls(self, pid=None):
+        return [s for s in self.ls.events("stall") if pid is None or s["pid"] == pid]
 
     def window(self, path):
-        """GET path, then GET /mark: the stalls of the one process after
-        the previous mark and before this one."""
-        (pid,) = self.ls
+        """GET path, then GET /mark: the stalls after the previous mark and
+        before this one."""
         status, body = get(self.service.port, path)
         assert status == 200, (path, status, body)
         status, _ = get(self.service.port, "/mark")
         assert status == 200
-        start = self.seen[pid]
+        start = self.seen
 
         def end(_=None):
             """The first mark since the previous window's: this one's."""
-            return next((i for i, s in enumerate(self.stalls(pid))
+            return next((i for i, s in enumerate(self.stalls())
                          if i >= start and is_mark(s)), None)
-        ok = self.ls[pid].wait_for(lambda _: end() is not None, timeout=60)
-        stalls = self.stalls(pid)
+        ok = self.ls.wait_for(lambda _: end() is not None, timeout=60)
+        stalls = self.stalls()
         assert ok, f"GET /mark gave no stall: {show(stalls[start:])}"
-        self.seen[pid] = end() + 1
-        return stalls[start:self.seen[pid] - 1]
+        self.seen = end() + 1
+        return stalls[start:self.seen - 1]
 
 
 def is_mark(stall):
@@ -333,7 +333,8 @@ def gunicorn(request):
     except BaseException:
         service.stop()
         raise
-    w = Watched(service)
+    # one loopstall for the whole service: the master and what it forks
+    w = Watched(service, ["--subprocesses"], loops=2)
     w.why = why
     yield w
     w.stop()
@@ -359,11 +360,10 @@ def both_workers(port, path, workers, rounds=10):
     return served
 
 
-@pytest.mark.parametrize("endpoint", list(BLOCKING))
-def test_gunicorn_workers_blocking(gunicorn, endpoint):
+def check_workers(gunicorn, endpoint, workers):
+    """Each of workers served endpoint, and its stalls name the rules at
+    its line, under its own PID."""
     function, rules, absent, backend, mods = BLOCKING[endpoint]
-    needs(gunicorn.why, backend, mods)
-    workers = gunicorn.service.pids
     served = both_workers(gunicorn.service.port, "/" + endpoint, workers)
     assert served == set(workers), f"only {served} of {workers} served /{endpoint}"
 
@@ -371,9 +371,49 @@ def test_gunicorn_workers_blocking(gunicorn, endpoint):
         return [s for s in gunicorn.stalls(pid)
                 if any(f["call_site"].get("line") == M[endpoint] for f in s["findings"])]
     for pid in workers:
-        ls = gunicorn.ls[pid]
-        ok = ls.wait_for(lambda _: all(findings(at_line(pid), r) for r in rules), timeout=60)
+        ok = gunicorn.ls.wait_for(lambda _: all(findings(at_line(pid), r) for r in rules),
+                                  timeout=60)
         stalls = at_line(pid)
         assert ok, f"worker {pid}: no {rules} at {endpoint}: {show(gunicorn.stalls(pid))}"
-        assert all(s["pid"] == pid for s in stalls), show(stalls)
         check_found(stalls, rules, absent, endpoint, function)
+
+
+def test_gunicorn_attach_to_master_finds_both_workers(gunicorn):
+    session = gunicorn.ls.events("session")[0]
+    assert session["subprocesses"] is True, session
+    procs = {p["pid"]: p for p in session["processes"]}
+    # the master runs CPython too (no loop): watched, named by its title
+    assert set(procs) == {gunicorn.service.proc.pid, *gunicorn.service.pids}, procs
+    for pid in gunicorn.service.pids:
+        assert procs[pid]["ppid"] == gunicorn.service.proc.pid, procs[pid]
+        assert "gunicorn" in procs[pid]["process"], procs[pid]
+    loops = {l["pid"] for l in gunicorn.ls.events("loop")}
+    assert set(gunicorn.service.pids) <= loops, loops
+
+
+@pytest.mark.parametrize("endpoint", list(BLOCKING))
+def test_gunicorn_workers_blocking(gunicorn, endpoint):
+    needs(gunicorn.why, BLOCKING[endpoint][3], BLOCKING[endpoint][4])
+    check_workers(gunicorn, endpoint, gunicorn.service.pids)
+
+
+def test_gunicorn_worker_killed_and_respawned_is_followed(gunicorn):
+    """gunicorn replaces a worker killed under it: the new one, forked by
+    the master after attach, is watched under its own PID."""
+    service = gunicorn.service
+    gone = service.pids[0]
+    os.kill(gone, signal.SIGKILL)
+    line = service.proc.stdout.readline().split()      # the new worker's "ready"
+    assert line and line[0] == "ready", line
+    new = int(line[1])
+    service.pids = [new, *service.pids[1:]]
+    assert new in children(service.proc.pid)
+
+    def event(kind, pid):
+        return [e for e in gunicorn.ls.events("process") if e["event"] == kind and e["pid"] == pid]
+    assert gunicorn.ls.wait_for(lambda _: event("exit", gone), timeout=30), gunicorn.ls.lines[-5:]
+    assert gunicorn.ls.wait_for(lambda _: any(l["pid"] == new for l in gunicorn.ls.events("loop")),
+                                timeout=30), gunicorn.ls.lines[-5:]
+    start, = event("start", new)
+    assert start["ppid"] == service.proc.pid and "gunicorn" in start["process"], start
+    check_workers(gunicorn, "regex", service.pids)
