@@ -132,6 +132,29 @@ static int read_python(struct proc *p, char *why, size_t len)
 	return 1;
 }
 
+static bool can_lend(const struct proc *q, const struct proc *p)
+{
+	return q && q != p && q->state == PROC_PYTHON && q->res_ready &&
+	       !strcmp(q->tgt.py_path, p->tgt.py_path);
+}
+
+/* Whose native modules p may share (symbols, debug info, unwind tables:
+ * read once): its parent's, else those of the last CPython with its
+ * interpreter found before it (workers forked before attach map what
+ * their master, or their siblings, map). NULL: none to try. */
+static const struct resolver *native_like(struct session *s, const struct proc *p)
+{
+	struct proc *parent = p->ppid ? procs__find(&s->procs, p->ppid) : NULL;
+	const struct resolver *r = NULL;
+
+	if (can_lend(parent, p))
+		r = &parent->res;
+	for (unsigned int i = s->procs.n; !r && i-- > 0;)
+		if (can_lend(s->procs.v[i], p))
+			r = &s->procs.v[i]->res;
+	return r;
+}
+
 /* p is a CPython: its symbols, thread names; PROC_PYTHON. 0 or -ENOMEM. */
 static int became_python(struct session *s, struct proc *p, const struct proc *parent)
 {
@@ -139,7 +162,7 @@ static int became_python(struct session *s, struct proc *p, const struct proc *p
 
 	if (!p->res_ready &&
 	    resolver__init(&p->res, p->pid, s->frames,
-			   parent && parent->res_ready ? &parent->res : NULL))
+			   parent && parent->res_ready ? &parent->res : native_like(s, p)))
 		return -ENOMEM;
 	p->res_ready = true;
 	if (resolver__set_python(&p->res, p->have_py ? &p->py : NULL, p->tgt.py_path))

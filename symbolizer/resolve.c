@@ -18,12 +18,18 @@ static int read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 	return pyproc__read(ctx, addr, buf, len);
 }
 
-/* The process mapped a module the shared symbols lack: its own from now. */
+/* The process mapped a module the shared symbols lack: its own from now.
+ * While it maps just what they hold, they stay (a pc in no module is in
+ * none of its modules either). */
 static void own_native(struct resolver *r)
 {
-	struct native *own = native__new(r->pid);
+	struct native *own = native__share(r->nat, r->pid);
 
-	if (!own)
+	if (own) {
+		native__free(own);	/* the reference just taken */
+		return;
+	}
+	if (!(own = native__new(r->pid)))
 		return;
 	native__free(r->nat);
 	r->nat = own;
@@ -42,7 +48,7 @@ int resolver__set_python(struct resolver *r, const struct pyproc *py, const char
 	 * ones are its parent's, the same) */
 	if (r->nat && !r->nat_shared)
 		native__refresh(r->nat);
-	else
+	else if (!r->nat)
 		r->nat = native__new(r->pid);
 	return 0;
 }
