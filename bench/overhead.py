@@ -25,11 +25,17 @@ Workloads:
           request (kernel.bpf_stats_enabled, on while it runs). --python
           picks the server's interpreter (a `scripts/setup-pythons --list`
           version: 3.11, 3.15 ...).
+  fastapi the same, for a FastAPI app (fastapi_app.py) under gunicorn with
+          2 UvicornWorker workers (uvloop, httptools) on CPU 0, loopstall
+          attached to the master with --subprocesses: both workers watched;
+          the server's CPU is the master's and the workers' together
+          (bookworm's python3 and gunicorn)
 """
 import argparse
 import os
 import select
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -134,12 +140,49 @@ def bpf_run_ns(pid):
     return total
 
 
-def measure_http(rounds, phase, ls_args, version, builds):
-    """Median ratios with/without loopstall over alternated wrk windows:
-    each round a window without, then one with each build, in turn."""
+def service_ticks(pid):
+    """CPU ticks of pid and its children (gunicorn's workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        kids = []
+    return cpu_ticks(pid) + sum(cpu_ticks(k) for k in kids)
+
+
+def start_http(version):
+    """The aiohttp server: (process, port, loopstall's extra options)."""
     srv = subprocess.Popen(["taskset", "-c", "0", *server_cmd(version)],
                            stdout=subprocess.PIPE, text=True)
-    port = int(srv.stdout.readline().split()[1])
+    return srv, int(srv.stdout.readline().split()[1]), []
+
+
+def start_fastapi(_version):
+    """gunicorn, 2 UvicornWorker workers, listening on a socket made here."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    srv = subprocess.Popen(["taskset", "-c", "0", "gunicorn", "--workers", "2",
+                            "--worker-class", "uvicorn.workers.UvicornWorker",
+                            "--bind", f"fd://{sock.fileno()}", "--chdir", HERE,
+                            "--log-level", "warning", "fastapi_app:app"],
+                           pass_fds=[sock.fileno()])
+    sock.close()
+    for _ in range(100):              # both workers up: every answer comes
+        try:
+            wrk(port, 1)
+            break
+        except SystemExit:
+            time.sleep(0.2)
+    return srv, port, ["--subprocesses"]
+
+
+def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name="http"):
+    """Median ratios with/without loopstall over alternated wrk windows:
+    each round a window without, then one with each build, in turn."""
+    srv, port, more = start(version)
+    ls_args = [*more, *ls_args]
     wrk(port, 1)                      # warm up
     side = {b: [] for b in [None, *builds]}
     bpf = {b: [] for b in builds}     # ns of loopstall's programs per request
@@ -164,9 +207,9 @@ def measure_http(rounds, phase, ls_args, version, builds):
                     time.sleep(1.0)
                     ls_t0 = cpu_ticks(ls.pid)
                     bpf_t0 = bpf_run_ns(ls.pid)
-                t0, c0 = time.monotonic(), cpu_ticks(srv.pid)
+                t0, c0 = time.monotonic(), service_ticks(srv.pid)
                 rate, p99, reqs = wrk(port, phase)
-                cpu = (cpu_ticks(srv.pid) - c0) / os.sysconf("SC_CLK_TCK")
+                cpu = (service_ticks(srv.pid) - c0) / os.sysconf("SC_CLK_TCK")
                 own = 0.0
                 if ls:
                     own = (cpu_ticks(ls.pid) - ls_t0) / os.sysconf("SC_CLK_TCK") / \
@@ -176,7 +219,11 @@ def measure_http(rounds, phase, ls_args, version, builds):
                     ls.communicate()
                 side[b].append((rate, p99, cpu / reqs, own))
     finally:
-        srv.kill()
+        srv.terminate()
+        try:
+            srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
         with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
             f.write(stats_was)
     med = {k: [statistics.median(x[i] for x in v) for i in range(4)] for k, v in side.items()}
@@ -184,7 +231,7 @@ def measure_http(rounds, phase, ls_args, version, builds):
     for b in builds:
         on = med[b]
         which = f" {b}" if len(builds) > 1 else ""
-        print(f"http ({version}, {rounds} rounds of {phase:.0f} s){which}: "
+        print(f"{name} ({version}, {rounds} rounds of {phase:.0f} s){which}: "
               f"throughput {on[0] / off[0]:.3f}x ({off[0]:.0f}/s without), p99 "
               f"{on[1] / off[1]:.3f}x ({off[1]:.2f} ms without), server CPU per request "
               f"{on[2] / off[2]:.3f}x, loopstall {100 * on[3]:.1f}% of a core, its BPF "
@@ -195,12 +242,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--phase", type=float, default=3.0)
-    ap.add_argument("--only", choices=("target", "stalls", "other", "http"))
+    ap.add_argument("--only", choices=("target", "stalls", "other", "http", "fastapi"))
     ap.add_argument("--python", default="3.11", help="http: the server's Python")
     ap.add_argument("ls_args", nargs="*", help="more loopstall attach options")
     a = ap.parse_args()
     if a.only == "http":
         measure_http(a.rounds, a.phase, a.ls_args, a.python, LOOPSTALL.split(","))
+        return 0
+    if a.only == "fastapi":
+        measure_http(a.rounds, a.phase, a.ls_args, "3.11", LOOPSTALL.split(","),
+                     start=start_fastapi, name="fastapi, 2 gunicorn workers")
         return 0
     print(f"{'workload':<10} {'without':>12} {'with':>12} {'ratio':>7}  windows")
     for name, wl, who in (("target", "echo_loop.py", "self"),
