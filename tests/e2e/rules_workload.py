@@ -2,10 +2,10 @@
 """Asyncio programs that block their loop in the ways the default rule pack
 (rules/default.yaml) names, and lookalikes that must not be blamed for it.
 
-usage: python3 rules_workload.py SCENARIO
+usage: python3 rules_workload.py SCENARIO [SERVER]
 
 Same protocol as workload.py: prints "ready PID" once its loop runs (and the
-local servers it needs listen), idles until SIGUSR1, runs SCENARIO, prints
+servers it needs answer), idles until SIGUSR1, runs SCENARIO, prints
 one line per cause it timed, `cause MARKER MS` (as decompose_workload.py
 does), and exits. Each blocking line carries a "# @name" marker: the tests
 expect the finding's call site there, and its time within 15% (or 10 ms)
@@ -13,18 +13,27 @@ of MS, the wall time time.perf_counter() measured around the blocking
 call(s) at the marker as they ran in this process (summed over the calls
 of a loop that repeats one).
 
-The network here is loopback only. The servers run in a child process on
-127.0.0.1 and answer after DELAY: HTTP, a line echo, enough of PostgreSQL
-for libpq and of MySQL for libmariadb, and DNS on UDP port 53 for the
+The database scenarios (SERVERS) run real drivers against real servers,
+Debian's, which the tests start once per session (tests/e2e/servers.py)
+and name in SERVER: the directory of PostgreSQL's unix socket (libpq,
+psycopg), the unix socket of MariaDB (mysqldb, pymysql_query) or of
+redis-server (redis_blpop). The wait is the server's own: `SELECT
+pg_sleep(0.2)`, `SELECT SLEEP(0.2)`, `BLPOP` of an empty list with a
+0.2 s timeout. The drivers: libpq itself (psycopg2's engine, libpq5),
+driven through ctypes; psycopg 3 (python3-psycopg, pure Python over
+libpq.so.5); mysqlclient (MySQLdb, python3-mysqldb, over libmariadb);
+PyMySQL (python3-pymysql) and redis-py (python3-redis), pure Python. The
+tests skip a scenario whose server or driver is missing, naming the
+package.
+
+What cannot run here has stand-ins, in a child process on 127.0.0.1,
+answering after DELAY: HTTP, a line echo, and DNS on UDP port 53 for the
 dns_* scenarios, whose /etc/resolv.conf is bind-mounted (in a mount
 namespace of this process only) to point at it: there is no other resolver
-to reach here. Real database drivers run against those servers where
-scripts/setup-deps and scripts/setup-pythons could install them: psycopg
-3 (python3-psycopg, pure Python over libpq.so.5), mysqlclient (MySQLdb,
-python3-mysqldb), and libpq itself (psycopg2's engine), driven through
-ctypes. The fake_* scenarios import stand-ins written at start-up under a
-site-packages directory, with the real drivers' module names and their
-way of blocking (a socket read without a timeout).
+to reach here. MongoDB is not in Debian: fake_pymongo imports a stand-in
+written at start-up under a site-packages directory, with pymongo's module
+names and its way of blocking (a socket read without a timeout), against
+the echo server.
 """
 import asyncio
 import ctypes
@@ -47,6 +56,7 @@ GO = threading.Event()
 DELAY = 0.15
 _libc = ctypes.CDLL(None, use_errno=True)
 FAKE_SITE = os.path.join(tempfile.gettempdir(), "loopstall-rules-fake", "site-packages")
+DB_DELAY = 0.2      # the real servers' own wait (pg_sleep, SLEEP, BLPOP's timeout)
 DNS_NAME = "slow.loopstall.test"
 CAUSES = {}         # marker: ms its blocking call(s) took (took())
 
@@ -61,7 +71,18 @@ NEEDS = {
     "client_httpx_once": ["httpx"], "libpq": ["libpq"],
     "psycopg": ["psycopg"], "psycopg_thread": ["psycopg"],
     "mysqldb": ["MySQLdb"], "mysqldb_thread": ["MySQLdb"],
+    "pymysql_query": ["pymysql"], "redis_blpop": ["redis"],
     "requests_json_after_thread": ["requests"], "sleep_uvloop": ["uvloop"],
+}
+
+
+# the real server a scenario runs against (a session fixture of
+# tests/e2e/servers.py): its unix socket is argv[2] (PostgreSQL's: the
+# directory, as libpq's host=)
+SERVERS = {
+    "libpq": "postgres", "psycopg": "postgres", "psycopg_thread": "postgres",
+    "mysqldb": "mariadb", "mysqldb_thread": "mariadb", "pymysql_query": "mariadb",
+    "redis_blpop": "redis_server",
 }
 
 
@@ -140,154 +161,6 @@ def http_server(body=b"ok", delay=DELAY):
     resp = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
     return SlowTCP(lambda req: resp, end=b"\r\n\r\n", delay=delay, once=True)
-
-
-class SlowSession(SlowTCP):
-    """A TCP server on 127.0.0.1 speaking a protocol of its own, one thread
-    per connection running session(rfile, conn)."""
-
-    def __init__(self, delay=DELAY):
-        super().__init__(None, delay=delay)
-
-    def _serve(self, conn):
-        with conn, conn.makefile("rb") as rfile:
-            try:
-                self.session(rfile, conn)
-            except (OSError, ValueError, struct.error):  # the client went away
-                pass
-
-
-def _pg_msg(kind, body=b""):
-    return kind + struct.pack("!I", len(body) + 4) + body
-
-
-class SlowPostgres(SlowSession):
-    """Enough of the PostgreSQL protocol (v3) for libpq and psycopg 3:
-    trust authentication and the parameter statuses a server reports, then
-    each query answered after delay, in the simple protocol (Query) or the
-    extended one (Parse/Bind/Describe/Execute up to Sync, as psycopg 3.1
-    sends BEGIN): a SELECT gives one row (an int4 1), any other statement
-    its command tag (BEGIN, COMMIT, SET ...)."""
-
-    PARAMS = {b"server_version": b"16.0", b"server_encoding": b"UTF8",
-              b"client_encoding": b"UTF8", b"DateStyle": b"ISO, MDY",
-              b"integer_datetimes": b"on", b"standard_conforming_strings": b"on",
-              b"TimeZone": b"UTC"}
-    ROWDESC = _pg_msg(b"T", struct.pack("!H", 1) + b"?column?\0" +
-                      struct.pack("!IHIhiH", 0, 0, 23, 4, -1, 0))
-
-    @staticmethod
-    def _result(sql):
-        """The answer to executing sql: rows and CommandComplete."""
-        word = sql.split(None, 1)[0].upper() if sql else b""
-        if word == b"SELECT":
-            return _pg_msg(b"D", struct.pack("!HI", 1, 1) + b"1") + _pg_msg(b"C", b"SELECT 1\0")
-        return _pg_msg(b"C", word + b"\0") if sql else _pg_msg(b"I")  # EmptyQueryResponse
-
-    def session(self, rfile, conn):
-        while True:                             # StartupMessage, after any SSLRequest
-            n, code = struct.unpack("!II", rfile.read(8))
-            rfile.read(n - 8)
-            if code != 80877103 and code != 80877104:   # SSL, GSSENC requests
-                break
-            conn.sendall(b"N")
-        out = _pg_msg(b"R", struct.pack("!I", 0))       # AuthenticationOk
-        for k, v in self.PARAMS.items():
-            out += _pg_msg(b"S", k + b"\0" + v + b"\0")
-        out += _pg_msg(b"K", struct.pack("!II", 1, 2))  # BackendKeyData
-        status = b"I"
-        conn.sendall(out + _pg_msg(b"Z", status))
-        out, sql, ran = b"", b"", []
-        while True:
-            kind = rfile.read(1)
-            if kind in (b"", b"X"):                      # Terminate
-                return
-            n, = struct.unpack("!I", rfile.read(4))
-            body = rfile.read(n - 4)
-            if kind == b"Q":                            # Query
-                sql = body.rstrip(b"\0").strip()
-                out += (self.ROWDESC if sql[:6].upper() == b"SELECT" else b"") + self._result(sql)
-                ran.append(sql)
-            elif kind == b"P":                          # Parse: name, query, types
-                sql = body.split(b"\0")[1].strip()
-                out += _pg_msg(b"1")
-            elif kind == b"B":                          # Bind
-                out += _pg_msg(b"2")
-            elif kind == b"D":                          # Describe
-                if body[:1] == b"S":                    # ParameterDescription: none
-                    out += _pg_msg(b"t", struct.pack("!H", 0))
-                out += self.ROWDESC if sql[:6].upper() == b"SELECT" else _pg_msg(b"n")
-            elif kind == b"E":                          # Execute
-                out += self._result(sql)
-                ran.append(sql)
-            elif kind == b"C":                          # Close
-                out += _pg_msg(b"3")
-            if kind not in (b"Q", b"S", b"H"):
-                continue
-            if ran:
-                time.sleep(self.delay)
-            for q in ran:
-                word = q.split(None, 1)[0].upper() if q else b""
-                if word in (b"BEGIN", b"START"):
-                    status = b"T"
-                elif word in (b"COMMIT", b"ROLLBACK", b"END", b"ABORT"):
-                    status = b"I"
-            if kind != b"H":                            # Flush: no ReadyForQuery
-                out += _pg_msg(b"Z", status)
-            conn.sendall(out)
-            out, ran = b"", []
-
-
-def postgres_server(delay=DELAY):
-    return SlowPostgres(delay)
-
-
-def _my_packet(seq, payload):
-    return struct.pack("<I", len(payload))[:3] + bytes([seq & 0xff]) + payload
-
-
-class SlowMySQL(SlowSession):
-    """Enough of the MySQL protocol for libmariadb (mysqlclient's C
-    library): a v10 greeting offering mysql_native_password and no TLS,
-    any login accepted, then each command answered with an OK packet
-    (COM_QUERY after delay): an UPDATE's answer."""
-
-    # LONG_PASSWORD, LONG_FLAG, CONNECT_WITH_DB, PROTOCOL_41,
-    # SECURE_CONNECTION, MULTI_STATEMENTS, MULTI_RESULTS, PLUGIN_AUTH
-    # (no SSL; no TRANSACTIONS: mysqlclient then sends no autocommit query)
-    CAPS = 0x1 | 0x4 | 0x8 | 0x200 | 0x8000 | 0x10000 | 0x20000 | 0x80000
-    OK = b"\0\0\0" + struct.pack("<HH", 0x0002, 0)   # autocommit, no warnings
-
-    def session(self, rfile, conn):
-        def read_packet():
-            head = rfile.read(4)
-            if len(head) < 4:
-                return None, b""
-            n = int.from_bytes(head[:3], "little")
-            return head[3], rfile.read(n)
-
-        scramble = b"0123456789abcdefghij"
-        greeting = (b"\x0a" + b"8.0.36-loopstall\0" + struct.pack("<I", 7) +
-                    scramble[:8] + b"\0" + struct.pack("<H", self.CAPS & 0xffff) +
-                    bytes([45]) + struct.pack("<H", 0x0002) +      # utf8mb4, autocommit
-                    struct.pack("<H", self.CAPS >> 16) + bytes([21]) + b"\0" * 10 +
-                    scramble[8:] + b"\0" + b"mysql_native_password\0")
-        conn.sendall(_my_packet(0, greeting))
-        seq, _ = read_packet()                         # HandshakeResponse41
-        if seq is None:
-            return
-        conn.sendall(_my_packet(seq + 1, self.OK))
-        while True:
-            seq, cmd = read_packet()
-            if seq is None or cmd[:1] == b"\x01":     # COM_QUIT
-                return
-            if cmd[:1] == b"\x03":                    # COM_QUERY
-                time.sleep(self.delay)
-            conn.sendall(_my_packet(seq + 1, self.OK))
-
-
-def mysql_server(delay=DELAY):
-    return SlowMySQL(delay)
 
 
 class SlowDNS:
@@ -372,77 +245,9 @@ def private_resolv_conf():
     return conf
 
 
-# --- fake drivers (not installed here): their module names, their blocking
+# --- a fake pymongo (no MongoDB in Debian): its module names, its blocking
 
 FAKE_DRIVERS = {
-    "redis/__init__.py": "from .client import Redis\n",
-    "redis/client.py": '''\
-from .connection import Connection
-
-
-class Redis:
-    def __init__(self, host="localhost", port=6379, socket_timeout=None):
-        self.connection = Connection(host, port, socket_timeout)
-
-    def execute_command(self, *args):
-        self.connection.send_command(*args)
-        return self.connection.read_response()
-
-    def get(self, name):
-        return self.execute_command("GET", name)
-''',
-    "redis/connection.py": '''\
-import socket
-
-
-class Connection:
-    def __init__(self, host, port, socket_timeout=None):
-        self._sock = socket.create_connection((host, port))
-        self._sock.settimeout(socket_timeout)     # None, as redis-py's default
-
-    def send_command(self, *args):
-        out = b"*%d\\r\\n" % len(args)
-        for a in args:
-            a = str(a).encode()
-            out += b"$%d\\r\\n%s\\r\\n" % (len(a), a)
-        self._sock.sendall(out)
-
-    def read_response(self):
-        return self._sock.recv(65536)
-''',
-    "pymysql/__init__.py": "from .connections import Connection as connect\n",
-    "pymysql/connections.py": '''\
-import socket
-from .cursors import Cursor
-
-
-class Connection:
-    def __init__(self, host="localhost", port=3306, read_timeout=None, **kw):
-        self._sock = socket.create_connection((host, port))
-        self._sock.settimeout(read_timeout)        # None, as PyMySQL's default
-        self._rfile = self._sock.makefile("rb")
-
-    def cursor(self):
-        return Cursor(self)
-
-    def query(self, sql):
-        self._sock.sendall(b"\\x03" + sql.encode())
-        return self._read_packet()
-
-    def _read_packet(self):
-        return self._read_bytes(4)
-
-    def _read_bytes(self, n):
-        return self._rfile.read(n)
-''',
-    "pymysql/cursors.py": '''\
-class Cursor:
-    def __init__(self, connection):
-        self.connection = connection
-
-    def execute(self, query):
-        return self.connection.query(query)
-''',
     "pymongo/__init__.py": "from .mongo_client import MongoClient\n",
     "pymongo/mongo_client.py": '''\
 from .collection import Collection
@@ -795,22 +600,6 @@ async def sqlite_thread(ctx):
     await asyncio.to_thread(query)
 
 
-async def fake_redis(ctx):
-    import redis
-    r = ctx["keep"] = redis.Redis("127.0.0.1", ctx["echo"].port)
-    t0 = clock()
-    r.get("key")                                                # @fake_redis
-    took("fake_redis", t0)
-
-
-async def fake_pymysql(ctx):
-    import pymysql
-    conn = ctx["keep"] = pymysql.connect(host="127.0.0.1", port=ctx["echo"].port)
-    t0 = clock()
-    conn.cursor().execute("SELECT 1")                           # @fake_pymysql
-    took("fake_pymysql", t0)
-
-
 async def fake_pymongo(ctx):
     import pymongo
     coll = pymongo.MongoClient("127.0.0.1", ctx["echo"].port)["db"]["items"]
@@ -819,40 +608,54 @@ async def fake_pymongo(ctx):
     took("fake_pymongo", t0)
 
 
+# The real drivers against the real servers, connected at start-up (a
+# pool's connection): the server itself waits DB_DELAY before it answers.
+
 async def libpq(ctx):
     pq = ctx["libpq"]
     conn = ctx["pgconn"]
     t0 = clock()
-    res = pq.PQexec(conn, b"SELECT pg_sleep(0.15)")             # @libpq
+    res = pq.PQexec(conn, b"SELECT pg_sleep(0.2)")              # @libpq
     took("libpq", t0)
     pq.PQclear(res)
 
 
-# The real drivers, connected at start-up (a pool's connection): the server
-# answers each query after DELAY.
-
 async def psycopg(ctx):
     conn = ctx["psycopg"]               # psycopg.Connection, autocommit off
     t0 = clock()
-    conn.execute("SELECT 1").fetchone()                         # @psycopg
+    conn.execute("SELECT pg_sleep(0.2)").fetchone()             # @psycopg
     took("psycopg", t0)
 
 
 async def psycopg_thread(ctx):
     conn = ctx["psycopg"]
-    await asyncio.to_thread(lambda: conn.execute("SELECT 1").fetchone())
+    await asyncio.to_thread(lambda: conn.execute("SELECT pg_sleep(0.2)").fetchone())
 
 
 async def mysqldb(ctx):
     cur = ctx["mysqldb"].cursor()       # MySQLdb.connect(...)
     t0 = clock()
-    cur.execute("UPDATE users SET seen = 1 WHERE id = 1")       # @mysqldb
+    cur.execute("SELECT SLEEP(0.2)")                            # @mysqldb
     took("mysqldb", t0)
 
 
 async def mysqldb_thread(ctx):
     cur = ctx["mysqldb"].cursor()
-    await asyncio.to_thread(cur.execute, "UPDATE users SET seen = 1 WHERE id = 1")
+    await asyncio.to_thread(cur.execute, "SELECT SLEEP(0.2)")
+
+
+async def pymysql_query(ctx):
+    cur = ctx["pymysql"].cursor()       # pymysql.connect(...): no read_timeout
+    t0 = clock()
+    cur.execute("SELECT SLEEP(0.2)")                            # @pymysql_query
+    took("pymysql_query", t0)
+
+
+async def redis_blpop(ctx):
+    r = ctx["redis"]                    # redis.Redis(...): no socket_timeout
+    t0 = clock()
+    r.blpop(ctx["key"], DB_DELAY)                               # @redis_blpop
+    took("redis_blpop", t0)
 
 
 # --- CPU-bound ------------------------------------------------------------
@@ -1251,8 +1054,8 @@ SCENARIOS = {f.__name__: f for f in [
     file_read, file_read_thread, file_fsync, file_stat, file_stat_thread,
     subprocess_run, os_system, subprocess_async,
     dns_getaddrinfo, dns_gethostbyname, dns_loop_getaddrinfo, dns_numeric,
-    sqlite, sqlite_thread, fake_redis, fake_pymysql, fake_pymongo, libpq,
-    psycopg, psycopg_thread, mysqldb, mysqldb_thread,
+    sqlite, sqlite_thread, fake_pymongo, libpq, psycopg, psycopg_thread,
+    mysqldb, mysqldb_thread, pymysql_query, redis_blpop,
     cpu_json, cpu_json_thread, cpu_re, cpu_hash, cpu_hash_thread, cpu_zlib,
     cpu_pickle, cpu_python,
     cpu_re_match, cpu_re_search, cpu_re_sub, cpu_json_loads, cpu_json_scanner,
@@ -1277,7 +1080,7 @@ PREIMPORT = {
     "client_httpx": "httpx", "client_httpx_once": "httpx", "http_aiohttp": "aiohttp",
     "client_requests_session": "requests", "client_requests_session_once": "requests",
     "subprocess_run": "subprocess", "sqlite": "sqlite3", "sqlite_thread": "sqlite3",
-    "fake_redis": "redis", "fake_pymysql": "pymysql", "fake_pymongo": "pymongo",
+    "redis_blpop": "redis", "pymysql_query": "pymysql", "fake_pymongo": "pymongo",
     "psycopg": "psycopg", "psycopg_thread": "psycopg",
     "mysqldb": "MySQLdb", "mysqldb_thread": "MySQLdb",
     "cpu_json": "json", "cpu_json_thread": "json", "cpu_re": "re", "cpu_hash": "hashlib",
@@ -1287,8 +1090,12 @@ PREIMPORT = {
 }
 
 
-def setup(scenario):
-    """What a scenario needs, made before "ready": servers, data, files."""
+def setup(scenario, server=None):
+    """What a scenario needs, made before "ready": servers, data, files;
+    server: the unix socket of the real server it runs against (SERVERS)."""
+    if scenario in SERVERS and not server:
+        sys.exit(f"{scenario}: name the unix socket of its {SERVERS[scenario]} "
+                 f"(rules_workload.py SCENARIO SERVER)")
     ctx = {"cleanup": []}            # files to remove at exit
     servers = {}
     if scenario.startswith("dns_"):
@@ -1297,12 +1104,8 @@ def setup(scenario):
     if scenario.startswith(("http_", "client_httpx", "client_requests")):
         servers["http"] = http_server
     if scenario in ("socket_no_timeout", "socket_timeout", "poll_forever",
-                    "poll_bounded") or scenario.startswith("fake_"):
+                    "poll_bounded", "fake_pymongo"):
         servers["echo"] = lambda: SlowTCP(lambda req: b"+OK\r\n" + b"\0" * 16)
-    if scenario in ("libpq", "psycopg", "psycopg_thread"):
-        servers["pg"] = postgres_server
-    if scenario in ("mysqldb", "mysqldb_thread"):
-        servers["mysql"] = mysql_server
     if scenario in ("cpu_json", "cpu_json_thread", "cpu_pickle",
                     "requests_json_after_thread"):
         ctx["doc"] = [{"id": i, "name": f"item {i}", "tags": ["a", "b", "c"], "score": i / 7}
@@ -1312,7 +1115,7 @@ def setup(scenario):
         servers["json"] = lambda: http_server(body, delay=0)
     if servers:
         ctx.update(start_servers(servers))
-    if scenario.startswith("fake_"):
+    if scenario == "fake_pymongo":
         install_fake_drivers()
     if scenario == "libpq":
         name = ctypes.util.find_library("pq") or "libpq.so.5"
@@ -1323,10 +1126,9 @@ def setup(scenario):
         pq.PQexec.restype = ctypes.c_void_p
         pq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         pq.PQclear.argtypes = [ctypes.c_void_p]
-        conn = pq.PQconnectdb(b"host=127.0.0.1 port=%d user=u dbname=d sslmode=disable "
-                              b"gssencmode=disable" % ctx["pg"].port)
+        conn = pq.PQconnectdb(b"host=%s user=postgres dbname=postgres" % server.encode())
         if pq.PQstatus(conn) != 0:
-            sys.exit("libpq: could not connect to the fake server")
+            sys.exit(f"libpq: could not connect to PostgreSQL at {server}")
         ctx.update(libpq=pq, pgconn=conn)
     if scenario in ("file_read", "file_read_thread"):
         path = os.path.join(tempfile.gettempdir(), "loopstall-rules-big.bin")
@@ -1370,12 +1172,18 @@ def setup(scenario):
         importlib.import_module(PREIMPORT[scenario])
     if scenario in ("psycopg", "psycopg_thread"):
         import psycopg as pg
-        ctx["psycopg"] = pg.connect(f"host=127.0.0.1 port={ctx['pg'].port} user=u dbname=d "
-                                    "sslmode=disable gssencmode=disable")
+        ctx["psycopg"] = pg.connect(host=server, user="postgres", dbname="postgres")
     if scenario in ("mysqldb", "mysqldb_thread"):
         import MySQLdb
-        ctx["mysqldb"] = MySQLdb.connect(host="127.0.0.1", port=ctx["mysql"].port,
-                                         user="u", db="d")
+        ctx["mysqldb"] = MySQLdb.connect(unix_socket=server, user="root")
+    if scenario == "pymysql_query":
+        import pymysql
+        ctx["pymysql"] = pymysql.connect(unix_socket=server, user="root")
+    if scenario == "redis_blpop":
+        import redis
+        ctx["redis"] = redis.Redis(unix_socket_path=server)
+        ctx["redis"].ping()             # connected now, not on the loop
+        ctx["key"] = f"loopstall-empty-{os.getpid()}"   # a list nobody pushes to
     if scenario in ("http_httpx", "http_httpx_default", "client_httpx_once"):
         import httpx
         ctx["httpx"] = httpx.Client(timeout=None if scenario == "http_httpx" else 5)
@@ -1429,7 +1237,7 @@ async def runner(scenario, ctx):
 
 def main():
     scenario = sys.argv[1]
-    ctx = setup(scenario)
+    ctx = setup(scenario, sys.argv[2] if len(sys.argv) > 2 else None)
     signal.signal(signal.SIGUSR1, lambda *a: GO.set())
     print("ready", os.getpid(), flush=True)
     name_thread("loop-main")

@@ -41,6 +41,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_into, pythons, watch
+from servers import optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "rules_workload.py")
@@ -223,41 +224,50 @@ EXPECT = {
     # 70% on-CPU (the rest runqueue); library named on every version
     "sqlite": ([("LS060", "sqlite", "sqlite")], ["LS075"]),
     "sqlite_thread": ([], ALL),
-    # stand-ins with the drivers' module names under a site-packages
-    # directory: recvfrom on tcp under redis.client.Redis.get →
-    # redis.connection.Connection.read_response (3.11-3.15)
-    "fake_redis": ([("LS065", "fake_redis", "fake_redis"),
-                    ("LS010", "fake_redis", "fake_redis")], ["LS006"] + HTTP),
-    # recvfrom on tcp under pymysql.cursors.Cursor.execute →
-    # connections.Connection._read_bytes → socket.SocketIO.readinto
-    "fake_pymysql": ([("LS063", "fake_pymysql", "fake_pymysql"),
-                      ("LS010", "fake_pymysql", "fake_pymysql")], ["LS006"] + HTTP),
-    # recvfrom on tcp under pymongo.collection.Collection.find_one →
+    # the real drivers against real servers (tests/e2e/servers.py), on
+    # their unix sockets; the server itself waits 200 ms (pg_sleep, SLEEP,
+    # BLPOP's timeout). Drivers: Debian's python3-redis, python3-pymysql,
+    # python3-psycopg, python3-mysqldb and the libpq5 and libmariadb3 they
+    # bring (scripts/setup-deps, setup-pythons); pyenv's 3.12 has none but
+    # libpq.
+    # redis-py 4.3.4, no socket_timeout: BLPOP, recvfrom on a unix fd
+    # (blocking) under redis.client.Redis.parse_response →
+    # redis.connection.Connection.read_response →
+    # PythonParser.read_response → SocketBuffer.readline →
+    # SocketBuffer._read_from_socket
+    "redis_blpop": ([("LS065", "redis_blpop", "redis_blpop"),
+                     ("LS010", "redis_blpop", "redis_blpop")], ["LS006"] + HTTP),
+    # PyMySQL 1.0.2, no read_timeout: recvfrom on a unix fd under
+    # pymysql.cursors.Cursor.execute → connections.Connection._read_packet
+    # → _read_bytes → socket.SocketIO.readinto
+    "pymysql_query": ([("LS063", "pymysql_query", "pymysql_query"),
+                       ("LS010", "pymysql_query", "pymysql_query")], ["LS006"] + HTTP),
+    # the stand-in (no MongoDB in Debian), against the echo server: recvfrom
+    # on tcp under pymongo.collection.Collection.find_one →
     # network._receive_data_on_socket
     "fake_pymongo": ([("LS066", "fake_pymongo", "fake_pymongo"),
                       ("LS010", "fake_pymongo", "fake_pymongo")], ["LS006"] + HTTP),
-    # the real drivers (Debian's python3-psycopg, python3-mysqldb and the
-    # libpq5 they bring, installed by scripts/setup-deps and setup-pythons)
-    # against local stand-in servers answering each query after 150 ms.
-    # libpq through ctypes, 3.11-3.15: 151 ms off-CPU in poll(fd, 1, -1 as
-    # 4294967295 on 3.11) on tcp; natives __poll ← libpq.so.5.15
-    # (PQgetResult) ← libffi ← _ctypes (3.11), __poll ← PQsocketPoll ←
-    # libpq.so.5.17/5.18 (3.13-3.15)
+    # libpq through ctypes: poll(fd, 1, -1 as 4294967295 on 3.11) on the
+    # unix fd, 200 ms off-CPU; natives __poll ← libpq.so.5.15 (PQgetResult)
+    # ← libffi ← _ctypes (3.11), __poll ← PQsocketPoll ← libpq.so.5.17/5.18
+    # (3.13-3.15)
     "libpq": ([("LS061", "libpq", "libpq"), ("LS011", "libpq", "libpq")],
               ["LS006", "LS010"]),
     # psycopg 3 (3.1.7 on 3.11, 3.2.6 on 3.13, 3.3.5 on 3.14/3.15; pure
-    # Python, libpq through ctypes), autocommit off: BEGIN then the query,
-    # 302 ms; off-CPU under psycopg.waiting wait_select (3.11: pselect6) or
-    # wait_poll (3.13, 3.14: poll; 3.15: ppoll) ← Connection.wait ←
-    # Cursor.execute ← Connection.execute, each wait bounded (psycopg waits
-    # 0.1 s at a time); libpq's send, under 1 ms, the only libpq stack
+    # Python, libpq through ctypes), autocommit off: BEGIN (under 1 ms on a
+    # real server) then the query; off-CPU under psycopg.waiting
+    # wait_select (3.11: pselect6) or wait_poll (3.13, 3.14: poll; 3.15:
+    # ppoll) ← Connection.wait ← Cursor.execute ← Connection.execute, each
+    # wait bounded (psycopg waits 0.1 s at a time); libpq's send, under
+    # 1 ms, the only libpq stack
     "psycopg": ([("LS062", "psycopg", "psycopg")],
                 ["LS006", "LS061", "LS063", "LS064"] + TIMEOUT + HTTP),
     "psycopg_thread": ([], ALL),
-    # mysqlclient 1.4.6 (libmariadb.so.3), 3.11-3.15: 151 ms off-CPU in
-    # poll(fd, 1, -1) on tcp; natives __poll ← libmariadb.so.3 ← _mysql
-    # under MySQLdb.connections.Connection.query ← cursors.BaseCursor._query
-    # ← BaseCursor.execute
+    # mysqlclient 1.4.6 (libmariadb.so.3): recvfrom(MSG_DONTWAIT) gives
+    # EAGAIN, then poll(fd, 1, -1) on the unix fd, 200 ms off-CPU; natives
+    # __poll ← libmariadb.so.3 ← _mysql under
+    # MySQLdb.connections.Connection.query ← cursors.BaseCursor._query ←
+    # BaseCursor.execute
     "mysqldb": ([("LS064", "mysqldb", "mysqldb"), ("LS011", "mysqldb", "mysqldb")],
                 ["LS006", "LS010", "LS012", "LS061", "LS062", "LS063"] + HTTP),
     "mysqldb_thread": ([], ALL),
@@ -493,29 +503,52 @@ def run_env(scenario):
     return [], None
 
 
-def workload_cmd(scenario, python, root):
+# where a chroot's workload finds the scratch directory of a real server
+# (its unix socket), bind-mounted there in a mount namespace of its own:
+# sessions of several checkouts may each mount theirs at once
+SERVER_IN_CHROOT = "/tmp/loopstall-tests/db-server"
+
+
+def server_socket(srv):
+    """The unix socket of a real server of servers.py as the workload
+    names it (PostgreSQL: the socket's directory, as libpq's host=), and
+    the scratch directory holding it."""
+    return getattr(srv, "path", None) or srv.host, srv.dir
+
+
+def workload_cmd(scenario, python, root, server=None):
+    """The workload's command and path; server: (socket, its directory) of
+    the real server it needs, passed as its second argument."""
+    sock, sdir = server or (None, None)
     if root == "/":
-        return [python, SCRIPT, scenario], SCRIPT
+        return [python, SCRIPT, scenario] + ([sock] if sock else []), SCRIPT
     os.makedirs(root + os.path.dirname(IN_CHROOT), exist_ok=True)
     copy_into(SCRIPT, root + IN_CHROOT)
-    return ["chroot", root, python, IN_CHROOT, scenario], IN_CHROOT
+    cmd = ["chroot", root, python, IN_CHROOT, scenario]
+    if sock:
+        os.makedirs(root + SERVER_IN_CHROOT, exist_ok=True)
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh",
+               sdir, root + SERVER_IN_CHROOT] + cmd + \
+              [os.path.join(SERVER_IN_CHROOT, os.path.relpath(sock, sdir))]
+    return cmd, IN_CHROOT
 
 
-def attach(scenario, *args, python="/usr/bin/python3", root="/", timeout=60):
+def attach(scenario, *args, python="/usr/bin/python3", root="/", timeout=60, server=None):
     """Run scenario under `loopstall attach -p PID -f json ARGS`: the
     finished Loopstall (events, rc, stderr), with the workload's path and
-    exit code."""
-    cmd = workload_cmd(scenario, python, root)
+    exit code. server: as workload_cmd's."""
+    cmd = workload_cmd(scenario, python, root, server)
     prefix, env = run_env(scenario)
     return watch(scenario, *args, timeout=timeout, cmd=(prefix + cmd[0], cmd[1]), env=env,
                  output=True)
 
 
 @functools.lru_cache(maxsize=None)
-def run_once(scenario, version):
+def run_once(scenario, version, server=None):
     """Each (scenario, Python) runs once per session."""
     _, root, python = next(p for p in PYTHONS if p[0] == version)
-    return attach(scenario, python=python, root=root)
+    return attach(scenario, python=python, root=root, server=server)
 
 
 @functools.lru_cache(maxsize=None)
@@ -525,6 +558,11 @@ def has(version, what):
     code = "import ctypes; ctypes.CDLL('libpq.so.5')" if what == "libpq" else f"import {what}"
     cmd = [python, "-c", code] if root == "/" else ["chroot", root, python, "-c", code]
     return subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def debian_package(module):
+    """The Debian package of a module (or library) of RW.NEEDS."""
+    return "libpq5" if module == "libpq" else f"python3-{module.lower()}"
 
 
 def causes(ls):
@@ -695,11 +733,18 @@ def shares(rule):
 
 
 @pytest.mark.parametrize("scenario,version", CASES, ids=[f"{s}-{v}" for s, v in CASES])
-def test_scenario(scenario, version):
+def test_scenario(scenario, version, request):
     missing = [m for m in RW.NEEDS.get(scenario, []) if not has(version, m)]
     if missing:
-        pytest.skip(f"{' '.join(missing)} not available for Python {version}")
-    ls = run_once(scenario, version)
+        pytest.skip(", ".join(f"{m} ({debian_package(m)})" for m in missing) +
+                    f" not available for Python {version}")
+    server = None
+    if scenario in RW.SERVERS:      # a real server, started once per session
+        srv, why = optional(request, RW.SERVERS[scenario])
+        if why:
+            pytest.skip(why)
+        server = server_socket(srv)
+    ls = run_once(scenario, version, server)
     assert ls.rc == 0, ls.stderr
     assert ls.workload_rc == 0, f"{scenario} failed under Python {version}"
     expect, absent = expected(scenario, version)
