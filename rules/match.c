@@ -371,44 +371,68 @@ static bool names_stack(const struct rule *r)
 		rule__has_source(r));
 }
 
-/* Does a rule that names something hold on the heaviest stack of s? */
-static bool named_by_another(const struct rule_pack *p, const struct match_stall *s)
+/* The share of s that some rule naming something holds on; *free: the
+ * heaviest stack none holds on (-1: none). */
+static double named_by_others(const struct rule_pack *p, const struct match_stall *s,
+			      int *free)
 {
-	for (int i = 0; i < p->n && s->n; i++)
-		if (names_stack(&p->v[i]) && rule_on_stack(&p->v[i], s, 0, NULL))
-			return true;
-	return false;
+	double share = 0;
+
+	*free = -1;
+	for (int k = 0; k < s->n; k++) {
+		bool named = false;
+
+		for (int i = 0; i < p->n && !named; i++)
+			named = names_stack(&p->v[i]) && has_conditions(&p->v[i]) &&
+				rule_on_stack(&p->v[i], s, k, NULL);
+		if (named)
+			share += s->stacks[k].share;
+		else if (*free < 0 || s->stacks[k].share > s->stacks[*free].share)
+			*free = k;
+	}
+	return share;
+}
+
+/* A rule that names nothing on the stack (on_cpu, duration, exclusions:
+ * a catch-all) speaks for what no rule naming something holds on, when
+ * that is most of s: it is judged by the heaviest stack of that rest. */
+static bool catch_all(const struct rule *r, const struct match_stall *s, double named,
+		      int free, struct match_hit *out)
+{
+	if (free < 0 || named >= 0.5 || !rule_on_stack(r, s, free, out))
+		return false;
+	out->share = 1 - named;
+	return true;
 }
 
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct match_hit *out, int max)
 {
-	int n = 0, named = -1;	/* named_by_another(), when first asked */
+	int n = 0, free = -2;	/* -2: named_by_others() not asked yet */
+	double named = 0;
 
 	for (int i = 0; i < p->n && n < max; i++) {
-		bool specific = names_stack(&p->v[i]);
 		double share = 0;
 		int first = -1;
 
 		if (!has_conditions(&p->v[i]) || p->v[i].category == CAT_SEQUENTIAL_AWAIT)
 			continue;
+		if (!names_stack(&p->v[i])) {
+			if (free == -2)
+				named = named_by_others(p, s, &free);
+			n += catch_all(&p->v[i], s, named, free, &out[n]);
+			continue;
+		}
 		/* A cause spreads over many stacks (a recursive decoder, a
 		 * loop calling several helpers): r counts with the share of
-		 * every stack it holds on, and speaks through the heaviest.
-		 * A rule that names nothing on the stack (on_cpu, duration,
-		 * exclusions: a catch-all) is judged by the heaviest stack
-		 * alone, and only where no rule naming something holds: the
-		 * rest of a stall a specific rule names is not its. */
-		if (!specific && (named < 0 ? (named = named_by_another(p, s)) : named))
-			continue;
-		for (int k = 0; k < (specific ? s->n : 1); k++)
+		 * every stack it holds on, and speaks through the heaviest. */
+		for (int k = 0; k < s->n; k++)
 			if (rule_on_stack(&p->v[i], s, k, first < 0 ? &out[n] : NULL)) {
 				first = first < 0 ? k : first;
 				share += s->stacks[k].share;
 			}
 		if (first == 0 || (first > 0 && share >= MATCH_MIN_SHARE - 1e-9)) {
-			/* a catch-all speaks for all that no other rule names */
-			out[n].share = !specific || share > 1 ? 1 : share;
+			out[n].share = share > 1 ? 1 : share;
 			n++;
 		}
 	}
@@ -425,6 +449,9 @@ double match__named_share(const struct match_hit *hits, int n, const struct matc
 				share += s->stacks[k].share;
 				break;
 			}
+	for (int i = 0; i < n; i++)	/* the rest, a catch-all's */
+		if (!names_stack(hits[i].rule))
+			share += hits[i].share;
 	return share > 1 ? 1 : share;
 }
 

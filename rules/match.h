@@ -59,10 +59,11 @@ struct match_hit {
 int match__stall(const struct rule_pack *p, const struct match_stall *s,
 		 struct match_hit *out, int max);
 
-/* The share of s that the rules of hits[0..n) naming something (a frame,
- * syscall, fd kind, source, GIL wait) hold on: every stack at least one
- * of them holds on. A rule of the pack that is no hit (it holds on too
- * little of s: noise) names none of it. */
+/* The share of s that hits[0..n) account for: every stack at least one
+ * of its rules naming something (a frame, syscall, fd kind, source, GIL
+ * wait) holds on, and the rest a catch-all speaks for. A rule of the pack
+ * that is no hit (it holds on too little of s: noise) names none of it:
+ * the hits' time is scaled up to this share. */
 double match__named_share(const struct match_hit *hits, int n, const struct match_stall *s);
 
 /* The rule of stalls no rule of a pack holds on: LS000, category other,

@@ -67,14 +67,10 @@ BLOCKING = {
     # ~200 ms of backtracking in _sre, called straight from the handler
     "regex": (FA + "regex", ["LS071"], ["LS075"], None, []),
     # Jinja2: the template's own compiled Python, on-CPU. Rendered without
-    # autoescape (Jinja2's default) on purpose: with it, each Markup
-    # allocation counts towards a collection (~170 young ones a page, 10-20%
-    # of the stall). LS095 holds on their stacks, and when one of them is
-    # the heaviest single stack (the render's samples spread over ~50
-    # stacks of 1-3 samples each) LS075, a catch-all judged by the heaviest
-    # stack alone, stays silent and LS095 takes the whole part: 3 runs in
-    # 40 here. A matcher question (how a catch-all competes with a rule
-    # holding on a minority of a part), left open.
+    # autoescape (Jinja2's default): with it, each Markup allocation counts
+    # towards a collection (~170 young ones a page, 10-20% of the stall),
+    # which LS095 names beside LS075 (the catch-all speaks for the rest:
+    # docs/rules.md)
     "template": (FA + "template_render", ["LS075"], ["LS071", "LS070"], None, ["jinja2"]),
 }
 

@@ -365,6 +365,51 @@ Test(match, a_catch_all_rule_yields_to_a_rule_naming_the_heaviest_stack)
 	cr_expect_eq(run(&rules[1], 1, &s, f), 1, "alone, the catch-all holds");
 }
 
+/* A rule naming a minority of a part, even its heaviest stack (a
+ * collection in a template render spread over many light stacks), does
+ * not silence the catch-all: it speaks for the rest, each with its time. */
+Test(match, a_catch_all_speaks_for_the_rest_a_minority_rule_leaves)
+{
+	static const struct match_frame gc_fr[] = {
+		{ .python = false, .function = "gc_collect_main", .library = "python3.11" },
+		{ .python = true, .user = true, .function = "render", .module = "app", .line = 5 },
+	};
+	static const struct match_frame py_fr[] = {
+		{ .python = true, .function = "root", .module = "<template>", .line = 3 },
+		{ .python = true, .user = true, .function = "render", .module = "app", .line = 5 },
+	};
+	static struct frame_cond c_gc = { .native = "gc_collect_main" };
+	struct rule rules[2] = {
+		{ .id = "T-GC", .name = "gc", .category = CAT_GC, .severity = SEV_INFO,
+		  .frames = &c_gc, .n_frames = 1, .max_on_cpu = 1 },
+		{ .id = "T-CPU", .name = "cpu", .category = CAT_CPU, .severity = SEV_WARNING,
+		  .min_on_cpu = 0.5, .max_on_cpu = 1 },
+	};
+	struct match_stack st[8];
+	struct match_stall s = { .duration_ns = 100 * MS, .on_cpu_ns = 100 * MS,
+				 .stacks = st, .n = 8 };
+	struct match_hit f[8];
+
+	st[0] = (struct match_stack){ .frames = gc_fr, .n = 2, .share = 0.16, .on_cpu = true,
+				      .nr = -1, .fd_kind = -1 };
+	for (int i = 1; i < 8; i++)
+		st[i] = (struct match_stack){ .frames = py_fr, .n = 2, .share = 0.12,
+					      .on_cpu = true, .nr = -1, .fd_kind = -1 };
+	cr_assert_eq(run(rules, 2, &s, f), 2);
+	cr_expect_str_eq(f[0].rule->id, "T-GC");
+	cr_expect_float_eq(f[0].share, 0.16, 1e-9);
+	cr_expect_str_eq(f[1].rule->id, "T-CPU");
+	cr_expect_float_eq(f[1].share, 0.84, 1e-9, "the rest, not the whole part");
+	cr_expect_eq(f[1].stack, 1, "judged on the heaviest stack T-GC leaves");
+	cr_expect_float_eq(match__named_share(f, 2, &s), 1, 1e-9);
+	/* named for most of the part: the rule's alone */
+	st[0].share = 0.58;
+	for (int i = 1; i < 8; i++)
+		st[i].share = 0.06;
+	cr_assert_eq(run(rules, 2, &s, f), 1);
+	cr_expect_str_eq(f[0].rule->id, "T-GC");
+}
+
 Test(match, a_stall_no_rule_holds_on_is_other_with_its_call_site)
 {
 	static const struct match_frame fr[] = {
