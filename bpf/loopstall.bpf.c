@@ -27,6 +27,11 @@ const volatile __u64 period_ns = 5025125ULL;	/* 1 / sampling frequency */
  * their start whatever the age, while the code objects on their stack
  * still exist. */
 const volatile __u64 min_age_ns = 5000000ULL;
+/* loopstall's PID namespace, whose numbers its /proc, its user and so
+ * every map key use: the inode of /proc/self/ns/pid, or 0 for the initial
+ * namespace, whose numbers are the kernel's own (task->pid, ->tgid). Not 0
+ * in a container sharing the target's (kubectl debug --target). */
+const volatile __u32 pidns_ino = 0;
 
 /* The tgid prefilter: a tgid whose byte (tgid & (LS_WATCH_FILTER - 1)) is
  * 0 is not watched, found without a map lookup: the fast path of every
@@ -125,10 +130,59 @@ static __always_inline __s32 syscall_in_progress(struct pt_regs *regs)
 	return orig_ax >= 0 && ax == -38 /* -ENOSYS */ ? orig_ax : -1;
 }
 
-/* False: tgid is not watched (no lookup). True: it may be. */
+/* A struct pid's number in loopstall's namespace, 0 when it has none
+ * there: looked for from the innermost level out, LS_PIDNS_SCAN levels at
+ * most (a task nested deeper below loopstall's namespace is not seen). */
+static __always_inline __u32 pid_nr_ours(struct pid *pid)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up;
+
+	for (int i = 0; i < LS_PIDNS_SCAN && i <= level; i++) {
+		if (bpf_core_read(&up, sizeof(up), &pid->numbers[level - i]))
+			return 0;
+		if (BPF_CORE_READ(up.ns, ns.inum) == pidns_ino)
+			return up.nr;
+	}
+	return 0;
+}
+
+/* tgid << 32 | tid of a task in loopstall's namespace (pidns_ino set), as
+ * bpf_get_current_pid_tgid() gives them in the initial one; 0 for a task
+ * outside it. A global function: verified once. */
+__noinline __u64 task_ids_ns(__u64 task_addr)
+{
+	struct task_struct *task = (struct task_struct *)task_addr;
+	__u32 tid, tgid;
+
+	if (!task)
+		return 0;
+	tid = pid_nr_ours(BPF_CORE_READ(task, thread_pid));
+	tgid = pid_nr_ours(BPF_CORE_READ(task, group_leader, thread_pid));
+	return tid && tgid ? (__u64)tgid << 32 | tid : 0;
+}
+
+/* tgid << 32 | tid of a task as loopstall numbers them. */
+static __always_inline __u64 task_ids(struct task_struct *task)
+{
+	if (!pidns_ino)
+		return (__u64)BPF_CORE_READ(task, tgid) << 32 | (__u32)BPF_CORE_READ(task, pid);
+	return task_ids_ns((__u64)task);
+}
+
+/* The same for the current task. */
+static __always_inline __u64 current_ids(void)
+{
+	if (!pidns_ino)
+		return bpf_get_current_pid_tgid();
+	return task_ids_ns(bpf_get_current_task());
+}
+
+/* False: tgid is not watched (no lookup). True: it may be. 0: an idle
+ * task, or one outside loopstall's PID namespace. */
 static __always_inline bool maybe_watched(__u32 tgid)
 {
-	return watch_filter[tgid & (LS_WATCH_FILTER - 1)];
+	return tgid && watch_filter[tgid & (LS_WATCH_FILTER - 1)];
 }
 
 static __always_inline struct ls_proc *watched_proc(__u32 tgid)
@@ -678,7 +732,7 @@ static __always_inline struct ls_thread *new_thread(__u32 tgid, __u32 tid, __u32
 /* Entry of a loop-wait syscall: the busy interval, if any, ends here. */
 static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = current_ids();
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 	struct ls_thread *t;
 
@@ -711,7 +765,7 @@ static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 /* Return from a loop-wait syscall: a new busy interval starts. */
 static __always_inline int loop_wait_exit(void)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = current_ids();
 	__u32 tid = (__u32)pid_tgid;
 	struct ls_thread *t;
 
@@ -740,9 +794,8 @@ static __always_inline int loop_wait_exit(void)
  * when the ring buffer is full) the stack waits in the thread's slot, sent
  * only if the wait turns out long or the stall needs it (send_held()). */
 static __always_inline void loop_switch_out(void *ctx, bool preempt, struct task_struct *prev,
-					    __u32 tgid, __u64 now)
+					    __u32 tgid, __u32 tid, __u64 now)
 {
-	__u32 tid = BPF_CORE_READ(prev, pid);
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct ls_sample *s = NULL, *slot;
 	long state;
@@ -807,9 +860,8 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt, struct task
  * off-CPU, its off-CPU time is counted, and given to the sample sent at
  * switch-out (LS_EV_OFFCPU_END) or to the slot's stack, sent now if the
  * interval was long; short unsampled intervals carry their time over. */
-static __always_inline void loop_switch_in(struct task_struct *next, __u32 tgid, __u64 now)
+static __always_inline void loop_switch_in(__u32 tgid, __u32 tid, __u64 now)
 {
-	__u32 tid = BPF_CORE_READ(next, pid);
 	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct ls_offcpu_end *e;
 	__u64 delta;
@@ -851,8 +903,8 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	__u32 prev_tgid = BPF_CORE_READ(prev, tgid);
-	__u32 next_tgid = BPF_CORE_READ(next, tgid);
+	__u64 prev_ids = task_ids(prev), next_ids = task_ids(next);
+	__u32 prev_tgid = prev_ids >> 32, next_tgid = next_ids >> 32;
 	bool out = maybe_watched(prev_tgid), in = maybe_watched(next_tgid);
 	__u64 now;
 
@@ -860,9 +912,9 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (out)
-		loop_switch_out(ctx, preempt, prev, prev_tgid, now);
+		loop_switch_out(ctx, preempt, prev, prev_tgid, (__u32)prev_ids, now);
 	if (in)
-		loop_switch_in(next, next_tgid, now);
+		loop_switch_in(next_tgid, (__u32)next_ids, now);
 	return 0;
 }
 
@@ -893,7 +945,7 @@ LOOP_WAIT(pselect6, LS_POLL_SELECT, 0)
 SEC("perf_event")
 int on_cpu(struct bpf_perf_event_data *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = current_ids();
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 	struct ls_thread *t;
 	struct ls_sample *s;
@@ -951,8 +1003,8 @@ static __always_inline void send_proc(__u32 what, __u32 tgid, __u32 tid, __u32 p
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid), tgid = BPF_CORE_READ(child, tgid);
-	__u32 ptid = BPF_CORE_READ(parent, pid);
+	__u64 pids = task_ids(parent), cids = task_ids(child);
+	__u32 ptgid = pids >> 32, tgid = cids >> 32, ptid = (__u32)pids;
 	struct ls_proc *pp, np = {};
 	struct ls_py_layout *l;
 	__u64 *ts;
@@ -986,7 +1038,8 @@ SEC("raw_tp/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
+	__u64 ids = task_ids(p);
+	__u32 tgid = ids >> 32, tid = (__u32)ids;
 	struct ls_proc *w = watched_proc(tgid);
 
 	if (!w)
@@ -994,7 +1047,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 	w->flags &= ~LS_PROC_SKIP;
 	bpf_map_delete_elem(&py_layouts, &tgid);
 	forget_thread(tid);
-	if ((__u32)old_pid != tid)
+	/* old_pid is the kernel's number: only ours in the initial namespace */
+	if (!pidns_ino && (__u32)old_pid != tid)
 		forget_thread(old_pid);
 	send_proc(LS_PROC_EXEC, tgid, tid, 0);
 	return 0;
@@ -1006,7 +1060,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = current_ids();
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 
 	if (!watched_proc(tgid))

@@ -18,6 +18,7 @@
 #define LS_MAX_PROCS		1024	/* processes watched at once (map "watched") */
 #define LS_WATCH_FILTER		8192	/* bytes of the tgid prefilter (a power of 2) */
 #define LS_TITLE_BYTES		64	/* of the command line kept with a stall */
+#define LS_PIDNS_SCAN		8	/* PID namespace levels searched for loopstall's */
 
 /* Pseudo syscall numbers for off-CPU time spent outside a syscall. */
 #define LS_WAIT_RUNQ		(-2)	/* preempted: runnable, waiting for a CPU */

@@ -81,7 +81,7 @@ static int check_perf(char *why, size_t len)
 }
 
 /* The target's Python thread names; NULL when they cannot be read. */
-static struct pythreads *open_names(const struct target *t, struct pyproc *py)
+static struct pythreads *open_names(struct target *t, struct pyproc *py)
 {
 	char file[PATH_MAX + 32], why[256];
 	struct pyobj o;
@@ -95,7 +95,7 @@ static struct pythreads *open_names(const struct target *t, struct pyproc *py)
 }
 
 /* Each thread: its Python name (else its OS name), what it waits in. */
-static void list_threads(const struct target *t)
+static void list_threads(struct target *t)
 {
 	struct pythreads *names;
 	struct pyproc py;

@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "env.h"
+
+#define PROC_PID_INIT_INO 0xEFFFFFFCU	/* the initial PID namespace */
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -91,4 +94,13 @@ bool env__tracefs(char *why, size_t len)
 	snprintf(why, len, "the syscall tracepoints (syscalls:sys_enter_epoll_wait) are "
 		 "missing; use a kernel built with CONFIG_FTRACE_SYSCALLS=y");
 	return false;
+}
+
+unsigned int env__pidns_ino(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) || st.st_ino == PROC_PID_INIT_INO)
+		return 0;
+	return (unsigned int)st.st_ino;
 }

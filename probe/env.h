@@ -16,5 +16,10 @@ const char *env__btf(const char *override, char *why, size_t len);
 bool env__tracefs(char *why, size_t len);
 /* True when tracefs or debugfs shows the tracepoint group/name. */
 bool env__tracepoint(const char *group, const char *name);
+/* loopstall's PID namespace for the BPF side (its numbers are those of our
+ * /proc): the inode of /proc/self/ns/pid, 0 for the initial namespace
+ * (PROC_PID_INIT_INO), whose numbers the kernel uses itself; 0 when
+ * unknown. */
+unsigned int env__pidns_ino(void);
 
 #endif

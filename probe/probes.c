@@ -132,6 +132,7 @@ static int load(struct probes *p, const struct attach_opts *o)
 	p->skel->rodata->threshold_ns = o->threshold_ns;
 	p->skel->rodata->period_ns = 1000000000ULL / o->frequency;
 	p->skel->rodata->min_age_ns = o->threshold_ns / 10;
+	p->skel->rodata->pidns_ino = env__pidns_ino();
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_mb << 20);
 	if (o->verbose)
 		logs = stats_ask(p->skel->obj);

@@ -45,6 +45,7 @@ struct proc *procs__add(struct procs *t, uint32_t pid, uint32_t ppid)
 	p->ppid = ppid;
 	p->state = PROC_PENDING;
 	p->tgt.pidfd = -1;
+	p->tgt.py_fd = -1;
 	p->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	proctitle__read(pid, p->title, sizeof(p->title));
 	t->v[t->n++] = p;

@@ -39,6 +39,7 @@ static void like_parent(struct proc *p, const struct proc *parent)
 	p->tgt = parent->tgt;
 	p->tgt.pid = p->pid;
 	p->tgt.pidfd = -1;
+	p->tgt.py_fd = -1;	/* the parent's own */
 	target__thread_name(p->pid, p->pid, comm, sizeof(comm));
 	if (strcmp(comm, "?"))
 		memcpy(p->tgt.comm, comm, sizeof(comm));

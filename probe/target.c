@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "elffile.h"
 #include "maps.h"
 #include "pylayout.h"
+#include "rootfs.h"
 #include "target.h"
 
 #ifndef SYS_pidfd_open
@@ -105,7 +108,33 @@ int target__find_python(const char *maps_text, const char *exe, char *out,
 	return err;
 }
 
-int target__py_file(const struct target *t, char *out, size_t len)
+/* Is fd the file of the mapping e (same device and inode)? */
+static bool is_mapped_file(int fd, const struct map_entry *e)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_ino == e->ino &&
+	       major(st.st_dev) == e->dev_major && minor(st.st_dev) == e->dev_minor;
+}
+
+/* The python object opened into t->py_fd: inside the target's root (its
+ * symlinks resolved there, rootfs.h), else at the path as mapped (chroots,
+ * whose maps show our paths) if that is the very file mapped. */
+static void open_py_fd(struct target *t, const struct map_entry *e)
+{
+	int fd = rootfs__open(t->pid, t->py_path);
+
+	if (fd < 0) {
+		fd = open(t->py_path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && !is_mapped_file(fd, e)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	t->py_fd = fd < 0 ? -1 : fd;
+}
+
+int target__py_file(struct target *t, char *out, size_t len)
 {
 	struct maps m;
 	int err = -ENOENT;
@@ -118,16 +147,16 @@ int target__py_file(const struct target *t, char *out, size_t len)
 				 (unsigned long long)m.v[i].start, (unsigned long long)m.v[i].end);
 			if (access(out, R_OK) == 0)
 				err = 0;
+			else if (t->py_fd < 0)
+				open_py_fd(t, &m.v[i]);
 		}
 		maps__free(&m);
 	}
 	if (!err)
 		return 0;
-	snprintf(out, len, "/proc/%d/root%s", t->pid, t->py_path);
-	if (access(out, R_OK) == 0)
-		return 0;
-	snprintf(out, len, "%s", t->py_path);
-	return access(out, R_OK) ? -ENOENT : 0;
+	/* the file opened: its own fd, no path resolved again */
+	snprintf(out, len, "/proc/self/fd/%d", t->py_fd);
+	return t->py_fd >= 0 ? 0 : -ENOENT;
 }
 
 /* The process itself: there, its comm, its executable (into exe). */
@@ -260,6 +289,7 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->pidfd = -1;
+	t->py_fd = -1;
 	e = open_process(t, exe, sizeof(exe), why, len);
 	if (!e)
 		e = find_python_object(t, exe, why, len);
@@ -267,8 +297,10 @@ enum target_err target__open(struct target *t, int pid, char *why, size_t len)
 		e = read_version(t, why, len);
 	if (!e)
 		e = check_gil_build(t, why, len);
-	if (e)
+	if (e) {
+		target__close(t);
 		return e;
+	}
 	t->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	return TARGET_OK;
 }
@@ -278,6 +310,9 @@ void target__close(struct target *t)
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	t->pidfd = -1;
+	if (t->py_fd >= 0)
+		close(t->py_fd);
+	t->py_fd = -1;
 }
 
 bool target__alive(const struct target *t)

@@ -9,6 +9,7 @@
 struct target {
 	int pid;
 	int pidfd;			/* readable when the process exits; -1 */
+	int py_fd;			/* py_path opened (target__py_file); -1 */
 	char comm[16];
 	char py_path[PATH_MAX];		/* object holding the interpreter */
 	bool py_shared;			/* py_path is a libpython, not the exe */
@@ -38,10 +39,13 @@ void target__thread_name(int pid, int tid, char *buf, size_t len);
 int target__find_python(const char *maps_text, const char *exe, char *out,
 			size_t len, bool *shared);
 /* A path that opens the target's python object from here: its
- * /proc/PID/map_files entry (exact, any namespace, even deleted), else
- * /proc/PID/root + path (containers), else the path as mapped (chroots,
- * whose maps show host paths). 0 or -ENOENT. */
-int target__py_file(const struct target *t, char *out, size_t len);
+ * /proc/PID/map_files entry (exact, any namespace, even deleted; needs
+ * CAP_SYS_ADMIN), else /proc/self/fd/N of the file opened once and kept
+ * (t->py_fd): inside the target's root (containers; its symlinks resolved
+ * there, never to our files), else at the path as mapped if that is the
+ * very file mapped, same device and inode (chroots, whose maps show our
+ * paths). 0 or -ENOENT. */
+int target__py_file(struct target *t, char *out, size_t len);
 /* "3.11.2" from a PY_VERSION_HEX. */
 void target__version_str(uint32_t hex, char *buf, size_t len);
 

@@ -12,8 +12,9 @@ static int parse_line(const char *line, struct map_entry *e)
 {
 	int path_at = 0;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*s %*u %n",
-		   &e->start, &e->end, e->perms, &e->pgoff, &path_at) < 4 || !path_at)
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+		   &e->start, &e->end, e->perms, &e->pgoff, &e->dev_major, &e->dev_minor,
+		   &e->ino, &path_at) < 7 || !path_at)
 		return -EINVAL;
 	while (line[path_at] == ' ')
 		path_at++;

@@ -6,6 +6,8 @@
 
 struct map_entry {
 	uint64_t start, end, pgoff;
+	uint64_t ino;		/* of the file mapped; 0 for anonymous mappings */
+	unsigned int dev_major, dev_minor;	/* its device */
 	char perms[5];
 	char *path;		/* "" for anonymous mappings */
 };

@@ -21,6 +21,7 @@
 #include <linux/types.h>
 #include "loopstall.h"
 #include "native.h"
+#include "rootfs.h"
 
 /* DWARF register numbers of x86-64 (System V psABI). */
 enum { DW_RBX = 3, DW_RBP = 6, DW_RSP = 7, DW_R12 = 12, DW_RIP = 16 };
@@ -225,7 +226,7 @@ static const struct nmod *mod_of(struct native *n, const char *name, uint64_t lo
 	return NULL;
 }
 
-/* Opens the file mapped as m: through the target's root when that is the
+/* Opens the file mapped as m: inside the target's root when that is the
  * very file mapped (same inode), else through /proc/PID/map_files (exact
  * even when deleted or replaced; needs CAP_SYS_ADMIN), else the root path
  * all the same (overlay file systems show other inode numbers) unless the
@@ -239,7 +240,8 @@ static int open_mapped(struct native *n, const struct nmod *m, char **file_name)
 	int fd, fd2;
 
 	snprintf(root, sizeof(root), "/proc/%d/root%.*s", n->pid, plen, m->path);
-	fd = open(root, O_RDONLY | O_CLOEXEC);
+	/* the path inside the root: its symlinks too (rootfs.h) */
+	fd = rootfs__open(n->pid, root + strlen(root) - plen);
 	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
 		close(fd);
 		fd = -1;

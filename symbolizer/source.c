@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* Source lines and whole functions of the target's Python files, read
- * through /proc/PID/root and cached, or given back from a recording. */
+ * inside the target's root (rootfs.h) and cached, or given back from a recording. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "rootfs.h"
 #include "source.h"
 
 #define MAX_FILE	(8 << 20)
@@ -78,20 +80,21 @@ void source__free(struct source *s)
 
 static void file_load(struct source *s, struct file *f)
 {
-	char path[PATH_MAX * 2 + 64];
 	size_t len;
 	FILE *fp;
-	int cap = 0;
+	int cap = 0, fd;
 
-	if (f->path[0] == '/')
-		snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, f->path);
-	else if (f->path[0] != '<')	/* relative: from the target's cwd */
-		snprintf(path, sizeof(path), "/proc/%d/cwd/%s", s->pid, f->path);
-	else
+	if (f->path[0] == '<')
 		return;			/* <frozen …>, <string> */
-	fp = fopen(path, "re");
-	if (!fp)
+	/* inside the target's root; a relative path from its cwd */
+	fd = rootfs__open(s->pid, f->path);
+	if (fd < 0)
 		return;
+	fp = fdopen(fd, "r");
+	if (!fp) {
+		close(fd);
+		return;
+	}
 	f->text = malloc(MAX_FILE + 1);
 	if (!f->text) {
 		fclose(fp);

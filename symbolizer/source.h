@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Source lines of the target's Python files, read through /proc/PID/root
- * (so containers work) and cached per file. */
+/* Source lines of the target's Python files, read inside its root
+ * (/proc/PID/root, its symlinks resolved there: rootfs.h; so containers
+ * work) and cached per file. */
 #ifndef LS_SOURCE_H
 #define LS_SOURCE_H
 

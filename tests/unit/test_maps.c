@@ -90,6 +90,18 @@ Test(maps, parse_realistic, .init = parse_fixture, .fini = free_fixture)
 	check_entries(&m, WANT, NWANT);
 }
 
+Test(maps, device_and_inode, .init = parse_fixture, .fini = free_fixture)
+{
+	cr_expect_eq(m.v[0].ino, 1311234);
+	cr_expect_eq(m.v[0].dev_major, 8);
+	cr_expect_eq(m.v[0].dev_minor, 1);
+	cr_expect_eq(m.v[7].dev_major, 0xfd);
+	cr_expect_eq(m.v[7].dev_minor, 2);
+	cr_expect_eq(m.v[9].ino, 1316000);
+	cr_expect_eq(m.v[9].dev_minor, 0x1f);
+	cr_expect_eq(m.v[4].ino, 0);
+}
+
 Test(maps, parse_empty)
 {
 	struct maps e;
