@@ -167,10 +167,10 @@ static int snapshot(struct snap *s, const struct tasks_opts *o)
 	if (o->json) {
 		put_json(stdout, s, &tr);
 	} else {
-		printf("PID %d (%s, Python %s): %d task%s", o->pid, s->tgt.comm,
+		printf("PID %d (%s, %s): %d task%s", o->pid, s->tgt.comm,
 		       s->tgt.py_version, n, n == 1 ? "" : "s");
 		if (tr.n_cycles)
-			printf(", %d cycle%s of tasks awaiting each other", tr.n_cycles,
+			printf(", %d await cycle%s", tr.n_cycles,
 			       tr.n_cycles == 1 ? "" : "s");
 		printf("\n");
 		tasktree__print(stdout, &tr);

@@ -59,8 +59,8 @@ async def main():
         asyncio.create_task(asyncio.sleep(FOREVER))
     await asyncio.sleep(0.2)
     print("ready", os.getpid(), flush=True)
-    await asyncio.gather(*(asyncio.create_task(gathered(i), name=f"g-{i}")
-                           for i in range(8)))  # MAIN-LINE
+    gs = [asyncio.create_task(gathered(i), name=f"g-{i}") for i in range(8)]
+    await asyncio.gather(*gs)  # MAIN-LINE
 
 
 if len(sys.argv) > 1 and sys.argv[1] == "uvloop":
