@@ -16,6 +16,7 @@
 #include "report_cmd.h"
 #include "rule.h"
 #include "rules_cmd.h"
+#include "tasks_cmd.h"
 #include "version.h"
 
 const char *argp_program_version = "loopstall " LOOPSTALL_VERSION;
@@ -32,6 +33,7 @@ static const char top_usage[] =
 "  attach   watch a live process and print each loop stall as it happens\n"
 "  record   record the stalls of a process, or of a command it starts, to a file\n"
 "  report   read a recording: text, JSON, flame graph, HTML, SARIF…\n"
+"  tasks    the asyncio tasks of a process: who awaits whom, where each waits\n"
 "  doctor   check kernel features, privileges and a target\n"
 "  rules    list the rules stalls are matched against, or check rule files\n"
 "\n"
@@ -43,6 +45,7 @@ static const char top_usage[] =
 "  loopstall record -p 4242 -o run.lsr   # record; Ctrl-C to stop\n"
 "  loopstall record -o run.lsr -- python3 app.py  # from its first loop\n"
 "  loopstall report run.lsr -f html -o run.html  # one page to share\n"
+"  loopstall tasks -p 4242               # its tasks as an await tree\n"
 "  loopstall doctor -p 4242              # what is missing, and the fix\n"
 "  loopstall rules check my-rules.yaml   # errors at file:line:column\n"
 "\n"
@@ -61,6 +64,7 @@ struct cli {
 	bool add_default;	/* rules list --rules +FILE */
 	int doctor_pid;		/* doctor -p PID */
 	struct report_opts rep;	/* report */
+	struct tasks_opts tasks;	/* tasks */
 };
 
 static int bad_value(struct cli *c, const char *opt, const char *val, const char *want)
@@ -308,6 +312,63 @@ static const char doctor_doc[] =
 "  loopstall doctor          # can this machine run loopstall?\n"
 "  loopstall doctor -p 4242  # and can it watch PID 4242?\n"
 "\vExit status: 0 all fine, 3 environment or privileges, 4 target.";
+
+static const struct argp_option tasks_options[] = {
+	{ "pid", 'p', "PID", 0, "Process whose tasks to show (required)", 0 },
+	{ "watch", 'w', "S", 0, "Show them again every S seconds, until Ctrl-C or the "
+	  "process exits (units: ms, s, m)", 0 },
+	{ "format", 'f', "FMT", 0, "text (default: a tree) or json (one object per "
+	  "snapshot)", 0 },
+	{},
+};
+
+static error_t tasks_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+	uint64_t v;
+
+	switch (key) {
+	case 'p':
+		if (parse_u64(arg, 1, PARSE_PID_MAX, &v))
+			return bad_value(c, "--pid", arg, "give a process ID");
+		c->tasks.pid = v;
+		break;
+	case 'w':
+		if (parse_duration(arg, 1000000000, &v) || v < 10000000ULL ||
+		    v > 86400000000000ULL)
+			return bad_value(c, "--watch", arg, "give seconds from 0.01 to 86400, "
+					 "e.g. 2 or 500ms");
+		c->tasks.watch_ns = v;
+		break;
+	case 'f':
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			return bad_value(c, "--format", arg, "use text or json");
+		c->tasks.json = !strcmp(arg, "json");
+		break;
+	case ARGP_KEY_ARG:
+		ls_error(LS_EXIT_USAGE, "unexpected argument '%s'; see `loopstall tasks --help`", arg);
+		c->bad = 1;
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const char tasks_doc[] =
+"Show every asyncio task of a live process: its name, state and id, where it\n"
+"waits (its coroutines, innermost first, with the line each awaits at) and who\n"
+"awaits whom, as a tree. Read from outside: the process is never stopped.\n"
+"\n"
+"USAGE: loopstall tasks -p PID [--watch S] [-f text|json]\n"
+"\n"
+"EXAMPLES:\n"
+"  loopstall tasks -p 4242               # the await tree, once\n"
+"  loopstall tasks -p 4242 --watch 2     # again every 2 s, until Ctrl-C\n"
+"  loopstall tasks -p 4242 -f json | jq '.tasks[].name'  # for scripts\n"
+"\vExit status: 0 ok, 2 usage, 3 privileges, 4 target (no such process, not\n"
+"CPython 3.11-3.15). JSON fields: docs/tasks.md.";
 
 static const char rules_usage[] =
 "Usage: loopstall rules list [--rules [+]FILE]...\n"
@@ -608,6 +669,7 @@ static uint64_t mono_ns(void)
 int main(int argc, char **argv)
 {
 	static const struct argp doctor_argp = { doctor_options, doctor_parse, NULL, doctor_doc };
+	static const struct argp tasks_argp = { tasks_options, tasks_parse, NULL, tasks_doc };
 	struct cli c = {
 		.a = {
 			.threshold_ns = 50000000ULL,
@@ -657,6 +719,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1] + 10, "rules"))
 		return rules_main(argc - 1, argv + 1, &c);
+	if (!strcmp(argv[1] + 10, "tasks")) {
+		rc = parse_cmd(&tasks_argp, argc - 1, argv + 1, &c);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+		if (!c.tasks.pid)
+			return ls_error(LS_EXIT_USAGE, "tasks needs a process: -p PID");
+		return tasks_cmd__run(&c.tasks);
+	}
 	return ls_error(LS_EXIT_USAGE, "unknown command '%s'; commands: attach, record, "
-			"report, doctor, rules (loopstall --help)", argv[1] + 10);
+			"report, tasks, doctor, rules (loopstall --help)", argv[1] + 10);
 }

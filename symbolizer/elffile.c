@@ -131,3 +131,37 @@ cleanup:
 	elf_close(e, fd);
 	return err;
 }
+
+int elf__find_section(const char *path, const char *name, uint64_t *vaddr,
+		      uint64_t *size)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	int fd, err = -ENOENT;
+	Elf *e;
+
+	e = elf_open_path(path, &fd);
+	if (!e)
+		return -errno;
+	if (elf_getshdrstrndx(e, &shstrndx)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(e, shstrndx, sh.sh_name);
+		if (n && !strcmp(n, name)) {
+			*vaddr = sh.sh_addr;
+			*size = sh.sh_size;
+			err = 0;
+			break;
+		}
+	}
+cleanup:
+	elf_close(e, fd);
+	return err;
+}

@@ -11,6 +11,10 @@ int elf__find_symbol(const char *path, const char *name, uint64_t *value,
 		     uint64_t *size);
 /* Read len bytes at link-time address vaddr from the file's sections. */
 int elf__read_vaddr(const char *path, uint64_t vaddr, void *buf, size_t len);
+/* Link-time address and size of the section called name (".AsyncioDebug"):
+ * 0, or -errno (-ENOENT: no such section). */
+int elf__find_section(const char *path, const char *name, uint64_t *vaddr,
+		      uint64_t *size);
 
 
 

@@ -17,6 +17,7 @@
 /* The target's built-in types, by address; 0: not checked. */
 struct py_types {
 	uint64_t str, int_, dict, module;
+	uint64_t method;	/* PyMethod_Type: bound methods (task callbacks) */
 };
 
 /* How to read the target's objects: its layout, a read of its memory. */

@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: MIT
+/* The target's asyncio tasks read from outside: offsets per version (a
+ * table; _AsyncioDebug over it on 3.14+), the tasks of asyncio.tasks'
+ * sets (3.11-3.13) or of the interpreter's lists (3.14+), each task's
+ * name, state and coroutine chain, and who awaits whom. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "elffile.h"
+#include "maps.h"
+#include "pythreads.h"
+#include "pytasks.h"
+
+#define TASK_READ	256		/* bytes of a task object read */
+#define FRAME_READ	96		/* bytes of an interpreter frame read */
+#define SET_CHUNK	64		/* set entries read at once */
+#define MAX_SET_MASK	(1u << 20)
+#define MAX_BASES	8		/* tp_base links followed */
+#define MAX_DICTOFFSET	4096
+#define DEBUG_LEN	104		/* sizeof(_Py_AsyncioModuleDebugOffsets) */
+#define MAX_STACKTOP	(1 << 16)
+
+/* Checked on 3.11.2, 3.12.1, 3.13.5, 3.14.10, 3.15.2 with ctypes inside
+ * each interpreter (docs/cpython-layouts.md, "asyncio tasks"). */
+#define COMMON								\
+	.fut_loop = 16, .fut_callback0 = 24, .frame_stack = 64,		\
+	.set_used = 24, .set_mask = 32, .set_table = 40, .weakref_obj = 16, \
+	.list_size = 16, .list_items = 24, .method_self = 24,		\
+	.type_dictoffset = 288, .type_base = 256
+
+static const struct {
+	unsigned int minor;
+	struct py_task_offsets o;
+	int8_t live_min, live_max;	/* frame states with a live frame */
+} table[] = {
+	{ 11, { COMMON, .fut_state = 88, .task_fut_waiter = 128, .task_coro = 136,
+		.task_name = 144, .gen_iframe = 80, .gen_frame_state = 75,
+		.state_yield_from = -1, .state_yield_from2 = -1, .frame_localsplus = 72,
+		.tstate_dict = 128, .holder_loop = 16 }, -2, 0 },
+	{ 12, { COMMON, .fut_state = 88, .task_fut_waiter = 128, .task_coro = 136,
+		.task_name = 144, .gen_iframe = 72, .gen_frame_state = 67,
+		.state_yield_from = -1, .state_yield_from2 = -1, .frame_localsplus = 72,
+		.tstate_dict = 112 }, -2, 0 },
+	{ 13, { COMMON, .fut_state = 96, .task_fut_waiter = 112, .task_coro = 120,
+		.task_name = 128, .gen_iframe = 72, .gen_frame_state = 67,
+		.state_yield_from = -1, .state_yield_from2 = -1, .frame_localsplus = 72,
+		.tstate_loop = 304 }, -3, 0 },
+	{ 14, { COMMON, .fut_state = 104, .task_fut_waiter = 120, .task_coro = 128,
+		.task_name = 136, .task_awaited_by = 96, .task_awaited_by_is_set = 109,
+		.task_node = 152, .gen_iframe = 72, .gen_frame_state = 67,
+		.state_yield_from = -1, .state_yield_from2 = -1, .await_back = 8,
+		.tstate_loop = 864, .tstate_task = 872, .tstate_tasks_head = 880,
+		.interp_tasks_head = 10880 }, -3, 0 },
+	{ 15, { COMMON, .fut_state = 104, .task_fut_waiter = 120, .task_coro = 128,
+		.task_name = 136, .task_awaited_by = 96, .task_awaited_by_is_set = 109,
+		.task_node = 152, .gen_iframe = 72, .gen_frame_state = 67,
+		.state_yield_from = 2, .state_yield_from2 = 3, .await_back = 16,
+		.tstate_loop = 1024, .tstate_task = 1032, .tstate_tasks_head = 1048,
+		.interp_tasks_head = 10856 }, 0, 4 },
+};
+
+struct pytasks {
+	const struct pyproc *p;
+	struct pyobj o;
+	struct py_task_offsets off;
+	int8_t live_min, live_max;
+	bool have_debug;		/* 3.14+: _AsyncioDebug read */
+	uint64_t tasks_mod;		/* asyncio.tasks' dict, 0 until found */
+	uint64_t ctask;			/* _asyncio.Task, 3.11-3.13 */
+	struct pykey k_tasks, k_all, k_sched, k_eager, k_current, k_ctask;
+	struct pykey k_data, k_children, k_parent, k_loop_key;
+	uint64_t *ids;			/* sorted task ids of the last list */
+	int n_ids;
+};
+
+static int read_u64(const struct pytasks *t, uint64_t addr, uint64_t *v)
+{
+	*v = 0;
+	return pyproc__read(t->p, addr, v, sizeof(*v));
+}
+
+int pytasks__parse_debug(struct py_task_offsets *o, const uint8_t *b, size_t len)
+{
+	uint64_t v[DEBUG_LEN / 8];
+
+	if (len < DEBUG_LEN)
+		return -EINVAL;
+	memcpy(v, b, sizeof(v));
+	/* task: size, name, awaited_by, is_task, awaited_by_is_set, coro,
+	 * node; interp: size, tasks head; tstate: size, loop, task, head */
+	if (v[0] < 64 || v[0] > 4096 || v[7] > (1u << 20) || v[9] > (1u << 20) ||
+	    v[7] <= v[8] || v[9] <= v[12])
+		return -EINVAL;
+	for (int i = 1; i <= 6; i++)
+		if (v[i] + 8 > v[0] && i != 3 && i != 4)
+			return -EINVAL;
+	o->task_name = v[1];
+	o->task_awaited_by = v[2];
+	o->task_awaited_by_is_set = v[4];
+	o->task_coro = v[5];
+	o->task_node = v[6];
+	o->interp_tasks_head = v[8];
+	o->tstate_loop = v[10];
+	o->tstate_task = v[11];
+	o->tstate_tasks_head = v[12];
+	return 0;
+}
+
+/* _AsyncioDebug of a mapping: 0 when read into t->off. */
+static int debug_of_map(struct pytasks *t, const struct map_entry *e)
+{
+	char file[96];
+	uint64_t vaddr, size, first;
+	uint8_t b[DEBUG_LEN];
+	int dyn;
+
+	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", t->p->pid,
+		 (unsigned long long)e->start, (unsigned long long)e->end);
+	if (elf__find_section(file, ".AsyncioDebug", &vaddr, &size) &&
+	    elf__find_section(e->path, ".AsyncioDebug", &vaddr, &size))
+		return -ENOENT;
+	if (size < DEBUG_LEN || elf__load_info(file, &dyn, &first))
+		return -ENOENT;
+	if (dyn)
+		vaddr += e->start - first;
+	if (pyproc__read(t->p, vaddr, b, sizeof(b)))
+		return -EFAULT;
+	return pytasks__parse_debug(&t->off, b, sizeof(b));
+}
+
+/* 3.14+: the offsets the target's _asyncio (an extension, or built in)
+ * says. 0, or -ENOENT: not loaded (no tasks yet), the table's kept. */
+static int read_debug(struct pytasks *t)
+{
+	struct maps m;
+	int err = -ENOENT;
+
+	if (t->have_debug || !t->off.task_node)
+		return 0;
+	if (maps__load(&m, t->p->pid))
+		return -ENOENT;
+	for (unsigned int i = 0; i < m.n && err; i++) {
+		const char *base = strrchr(m.v[i].path, '/');
+
+		base = base ? base + 1 : m.v[i].path;
+		if (m.v[i].pgoff || (strncmp(base, "_asyncio.", 9) &&
+				     strncmp(base, "python", 6) && strncmp(base, "libpython", 9)))
+			continue;
+		err = debug_of_map(t, &m.v[i]);
+	}
+	maps__free(&m);
+	t->have_debug = !err;
+	return err;
+}
+
+struct pytasks *pytasks__new(const struct pyproc *p, int *err)
+{
+	struct pytasks *t;
+
+	*err = -ENOTSUP;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (table[i].minor != p->layout.minor)
+			continue;
+		*err = -ENOMEM;
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+		*err = 0;
+		t->p = p;
+		pyproc__obj(p, &t->o);
+		t->off = table[i].o;
+		t->live_min = table[i].live_min;
+		t->live_max = table[i].live_max;
+		t->k_tasks.name = "asyncio.tasks";
+		t->k_all.name = "_all_tasks";
+		t->k_sched.name = "_scheduled_tasks";
+		t->k_eager.name = "_eager_tasks";
+		t->k_current.name = "_current_tasks";
+		t->k_ctask.name = "_CTask";
+		t->k_data.name = "data";
+		t->k_children.name = "_children";
+		t->k_parent.name = "_parent_task";
+		t->k_loop_key.name = "__asyncio_running_event_loop__";
+		return t;
+	}
+	return NULL;
+}
+
+void pytasks__free(struct pytasks *t)
+{
+	if (!t)
+		return;
+	free(t->ids);
+	free(t);
+}
+
+/* asyncio.tasks' dict in the main interpreter. 0, -ENOENT, -errno. */
+static int tasks_module(struct pytasks *t, uint64_t *md)
+{
+	const struct py_layout *l = &t->p->layout;
+	uint64_t interp, modules, mod;
+	int err;
+
+	if (t->tasks_mod) {
+		*md = t->tasks_mod;
+		return 0;
+	}
+	if (read_u64(t, t->p->runtime + l->runtime_interp_head, &interp) ||
+	    read_u64(t, interp + l->obj.interp_modules, &modules))
+		return -EFAULT;
+	if ((err = pyobj__dict_get(&t->o, modules, &t->k_tasks, &mod)))
+		return err;
+	if (read_u64(t, mod + l->obj.module_dict, md) || !*md)
+		return -EFAULT;
+	t->tasks_mod = *md;
+	pyobj__dict_get(&t->o, *md, &t->k_ctask, &t->ctask);
+	return 0;
+}
+
+/* Instance attribute k: a managed dict's, else the one at tp_dictoffset. */
+static int get_attr(struct pytasks *t, uint64_t obj, struct pykey *k, uint64_t *v)
+{
+	uint64_t type, off, dict;
+	int err = pyobj__attr(&t->o, obj, k, v);
+
+	if (err != -EINVAL)
+		return err;
+	if (pyobj__type(&t->o, obj, &type) || read_u64(t, type + t->off.type_dictoffset, &off))
+		return -EFAULT;
+	if ((int64_t)off <= 0 || off > MAX_DICTOFFSET || read_u64(t, obj + off, &dict))
+		return -EINVAL;
+	return pyobj__dict_get(&t->o, dict, k, v);
+}
+
+/* Is the object at obj an _asyncio.Task (or of a subclass)? 3.11-3.13. */
+static bool is_ctask(struct pytasks *t, uint64_t obj)
+{
+	uint64_t type;
+
+	if (!t->ctask || !obj || pyobj__type(&t->o, obj, &type))
+		return false;
+	for (int i = 0; i < MAX_BASES && type; i++) {
+		if (type == t->ctask)
+			return true;
+		if (read_u64(t, type + t->off.type_base, &type))
+			return false;
+	}
+	return false;
+}
+
+typedef int (*obj_fn)(struct pytasks *t, uint64_t obj, void *arg);
+
+/* fn(key) for each key of the set at set (dummies included: fn checks). */
+static int set_each(struct pytasks *t, uint64_t set, obj_fn fn, void *arg)
+{
+	uint64_t mask, table_addr, e[SET_CHUNK * 2];
+	int rc;
+
+	if (read_u64(t, set + t->off.set_mask, &mask) ||
+	    read_u64(t, set + t->off.set_table, &table_addr))
+		return -EFAULT;
+	if (mask >= MAX_SET_MASK || ((mask + 1) & mask))
+		return -EINVAL;
+	for (uint64_t i = 0; i <= mask; i += SET_CHUNK) {
+		uint64_t m = mask + 1 - i < SET_CHUNK ? mask + 1 - i : SET_CHUNK;
+
+		if (pyproc__read(t->p, table_addr + 16 * i, e, 16 * m))
+			return -EFAULT;
+		for (uint64_t j = 0; j < m; j++)
+			if (e[2 * j] && (rc = fn(t, e[2 * j], arg)))
+				return rc;
+	}
+	return 0;
+}
+
+/* Task ids found: an array that grows. */
+struct idlist {
+	uint64_t *v;
+	int n, cap;
+};
+
+static int idlist_add(struct idlist *l, uint64_t id)
+{
+	if (l->n >= PYTASKS_MAX)
+		return 1;		/* enough: stop looking */
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 256;
+		uint64_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}
+
+static int add_weak_task(struct pytasks *t, uint64_t ref, void *arg)
+{
+	uint64_t obj;
+
+	if (read_u64(t, ref + t->off.weakref_obj, &obj) || !is_ctask(t, obj))
+		return 0;
+	return idlist_add(arg, obj);
+}
+
+static int add_task(struct pytasks *t, uint64_t obj, void *arg)
+{
+	return is_ctask(t, obj) ? idlist_add(arg, obj) : 0;
+}
+
+/* 3.11-3.13: asyncio.tasks' WeakSet of tasks (_all_tasks in 3.11,
+ * _scheduled_tasks after) and set of eager tasks. */
+static int ids_from_sets(struct pytasks *t, struct idlist *l)
+{
+	uint64_t md, ws, data, eager;
+	int err;
+
+	if ((err = tasks_module(t, &md)))
+		return err;
+	if (pyobj__dict_get(&t->o, md, &t->k_sched, &ws) &&
+	    pyobj__dict_get(&t->o, md, &t->k_all, &ws))
+		return -ENOENT;
+	if ((err = get_attr(t, ws, &t->k_data, &data)) ||
+	    (err = set_each(t, data, add_weak_task, l)) < 0)
+		return err;
+	if (!pyobj__dict_get(&t->o, md, &t->k_eager, &eager) &&
+	    (err = set_each(t, eager, add_task, l)) < 0)
+		return err;
+	return 0;
+}
+
+/* 3.14+: one circular list of task nodes, at head. */
+static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
+{
+	uint64_t node;
+	int err;
+
+	if (read_u64(t, head, &node))
+		return -EFAULT;
+	for (int i = 0; node && node != head && i < PYTASKS_MAX; i++) {
+		if ((err = idlist_add(l, node - t->off.task_node)))
+			return err < 0 ? err : 0;
+		if (read_u64(t, node, &node))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* 3.14+: each thread's list, then the interpreter's (tasks of threads
+ * that ended). */
+static int ids_from_lists(struct pytasks *t, struct idlist *l)
+{
+	struct py_thread th[LS_MAX_PY_THREADS];
+	uint64_t interp;
+	int n, err;
+
+	if (read_debug(t))
+		return 0;		/* _asyncio not loaded: no tasks */
+	n = pyproc__threads(t->p, th, LS_MAX_PY_THREADS);
+	for (int i = 0; i < n; i++)
+		if ((err = ids_from_list(t, th[i].tstate + t->off.tstate_tasks_head, l)))
+			return err;
+	if (read_u64(t, t->p->runtime + t->p->layout.runtime_interp_head, &interp))
+		return -EFAULT;
+	return ids_from_list(t, interp + t->off.interp_tasks_head, l);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int find_id(const uint64_t *ids, int n, uint64_t id)
+{
+	const uint64_t *hit = bsearch(&id, ids, n, sizeof(*ids), cmp_u64);
+
+	return hit ? (int)(hit - ids) : -1;
+}
+
+/* The name: a str, or an int N for "Task-N" (3.12+ make it lazily). */
+static void task_name(struct pytasks *t, uint64_t name, char *out, size_t len)
+{
+	int64_t n;
+
+	if (pyobj__str(&t->o, name, out, len) && !pyobj__long(&t->o, name, &n))
+		snprintf(out, len, "Task-%lld", (long long)n);
+	pythread__clean_name(out);
+}
+
+/* One coroutine's frame into f; its awaited object in *next (0: none). */
+static int coro_frame(struct pytasks *t, uint64_t coro, struct pytask_frame *f,
+		      uint64_t *next)
+{
+	const struct ls_py_offsets *b = &t->p->layout.bpf;
+	const struct py_task_offsets *o = &t->off;
+	uint64_t iframe = coro + o->gen_iframe, code, instr, slot, aw;
+	uint8_t fb[FRAME_READ];
+	int8_t state;
+
+	*next = 0;
+	if (pyproc__read(t->p, coro + o->gen_frame_state, &state, 1) ||
+	    pyproc__read(t->p, iframe, fb, sizeof(fb)))
+		return -EFAULT;
+	if (state < t->live_min || state > t->live_max)
+		return -ENOENT;		/* finished: no frame */
+	memcpy(&code, fb + b->frame_code, 8);
+	memcpy(&instr, fb + b->frame_instr, 8);
+	code &= ~(uint64_t)b->code_tag_mask;
+	f->code = code;
+	f->lasti = (instr - code - b->code_adaptive) / 2;
+	f->guard = 0;
+	if (state != o->state_yield_from && state != o->state_yield_from2)
+		return 0;
+	memcpy(&slot, fb + o->frame_stack, 8);
+	if (o->frame_localsplus) {
+		int32_t top = (int32_t)slot;
+
+		if (top < 1 || top > MAX_STACKTOP)
+			return 0;
+		slot = iframe + o->frame_localsplus + 8ULL * (top - 1);
+	} else {
+		slot = (slot & ~(uint64_t)b->code_tag_mask) - o->await_back;
+	}
+	if (!read_u64(t, slot, &aw))
+		*next = aw & ~(uint64_t)b->code_tag_mask;
+	return 0;
+}
+
+/* The coroutine chain from the task's coroutine down to what it awaits,
+ * while each awaited object is of the same type (a coroutine). */
+static void task_chain(struct pytasks *t, uint64_t coro, struct pytask *out)
+{
+	struct py_code_id id;
+	uint64_t type = 0, next_type;
+
+	if (coro)
+		pyobj__type(&t->o, coro, &type);
+	while (coro && type) {
+		struct pytask_frame *f = &out->frames[out->n_frames];
+		uint64_t next;
+
+		if (out->n_frames == PYTASK_MAX_FRAMES) {
+			out->frames_cut = true;
+			break;
+		}
+		if (coro_frame(t, coro, f, &next))
+			break;
+		if (!pylayout__code_id(&t->p->layout, t->o.read, t->o.ctx, f->code, &id))
+			f->guard = id.guard;
+		out->n_frames++;
+		if (!next || pyobj__type(&t->o, next, &next_type) || next_type != type)
+			break;
+		coro = next;
+	}
+}
+
+/* The task at id into out (awaited_by, tid left empty). */
+static int task_read(struct pytasks *t, uint64_t id, struct pytask *out)
+{
+	const struct py_task_offsets *o = &t->off;
+	uint8_t b[TASK_READ];
+	uint64_t name, coro;
+	int32_t state;
+
+	memset(out, 0, sizeof(*out));
+	if (pyproc__read(t->p, id, b, sizeof(b)))
+		return -EFAULT;
+	out->id = id;
+	memcpy(&out->loop, b + o->fut_loop, 8);
+	memcpy(&out->waits_on, b + o->task_fut_waiter, 8);
+	memcpy(&state, b + o->fut_state, 4);
+	memcpy(&name, b + o->task_name, 8);
+	memcpy(&coro, b + o->task_coro, 8);
+	if (state < PYTASK_PENDING || state > PYTASK_DONE)
+		return -EINVAL;
+	out->state = state;
+	task_name(t, name, out->name, sizeof(out->name));
+	task_chain(t, coro, out);
+	return 0;
+}
+
+static void add_awaiter(struct pytask *w, uint64_t by)
+{
+	for (int i = 0; i < w->n_awaited_by; i++)
+		if (w->awaited_by[i] == by)
+			return;
+	if (w->n_awaited_by < PYTASK_MAX_AWAITERS)
+		w->awaited_by[w->n_awaited_by++] = by;
+}
+
+struct edge_ctx {
+	struct pytask *tasks;
+	int n;
+	uint64_t by;
+};
+
+/* "by awaits task", when task is one of ours. */
+static void link(struct pytasks *t, struct pytask *v, int n, uint64_t task, uint64_t by)
+{
+	int i = find_id(t->ids, t->n_ids, task);
+
+	(void)n;
+	if (i >= 0 && by && find_id(t->ids, t->n_ids, by) >= 0)
+		add_awaiter(&v[i], by);
+}
+
+static int link_awaiter(struct pytasks *t, uint64_t by, void *arg)
+{
+	struct edge_ctx *e = arg;
+
+	link(t, e->tasks, e->n, e->by, by);
+	return 0;
+}
+
+/* 3.14+: the task's own awaited_by (one task, or a set of them). */
+static void awaiters_debug(struct pytasks *t, struct pytask *v, int n, int i)
+{
+	struct edge_ctx e = { v, n, v[i].id };
+	uint64_t ab;
+	uint8_t is_set;
+
+	if (read_u64(t, v[i].id + t->off.task_awaited_by, &ab) || !ab ||
+	    pyproc__read(t->p, v[i].id + t->off.task_awaited_by_is_set, &is_set, 1))
+		return;
+	if (is_set)
+		set_each(t, ab, link_awaiter, &e);
+	else
+		link(t, v, n, v[i].id, ab);
+}
+
+/* 3.11-3.13: the future a task awaits is a task, or a gather's outer
+ * future (its _children); a TaskGroup's task calls back its group, whose
+ * _parent_task awaits it. */
+static void awaiters_guess(struct pytasks *t, struct pytask *v, int n, int i)
+{
+	uint64_t w = v[i].waits_on, list, size, items[64], cb, type, self, parent;
+
+	if (w && find_id(t->ids, t->n_ids, w) >= 0) {
+		link(t, v, n, w, v[i].id);
+	} else if (w && !get_attr(t, w, &t->k_children, &list) &&
+		   !read_u64(t, list + t->off.list_size, &size) && size <= 64 &&
+		   !read_u64(t, list + t->off.list_items, &list) &&
+		   !pyproc__read(t->p, list, items, 8 * size)) {
+		for (uint64_t k = 0; k < size; k++)
+			link(t, v, n, items[k], v[i].id);
+	}
+	if (t->o.types.method && !read_u64(t, v[i].id + t->off.fut_callback0, &cb) && cb &&
+	    !pyobj__type(&t->o, cb, &type) && type == t->o.types.method &&
+	    !read_u64(t, cb + t->off.method_self, &self) &&
+	    !get_attr(t, self, &t->k_parent, &parent))
+		link(t, v, n, v[i].id, parent);
+}
+
+/* The sorted ids of the tasks read, for lookups. */
+static int index_ids(struct pytasks *t, const struct pytask *v, int n)
+{
+	uint64_t *ids = realloc(t->ids, (n ? n : 1) * sizeof(*ids));
+
+	if (!ids)
+		return -ENOMEM;
+	t->ids = ids;
+	for (int i = 0; i < n; i++)
+		ids[i] = v[i].id;
+	qsort(ids, n, sizeof(*ids), cmp_u64);
+	t->n_ids = n;
+	return 0;
+}
+
+static int running_id(struct pytasks *t, uint64_t tstate, uint64_t *task);
+
+/* The host TID of each task running now. */
+static void mark_running(struct pytasks *t, struct pytask *v)
+{
+	struct py_thread th[LS_MAX_PY_THREADS];
+	int n = pyproc__threads(t->p, th, LS_MAX_PY_THREADS);
+
+	for (int i = 0; i < n; i++) {
+		uint64_t task;
+		int k;
+
+		if (!running_id(t, th[i].tstate, &task) &&
+		    (k = find_id(t->ids, t->n_ids, task)) >= 0)
+			v[k].tid = th[i].tid;
+	}
+}
+
+int pytasks__list(struct pytasks *t, struct pytask *out, int max)
+{
+	struct idlist l = {};
+	int n = 0, err;
+
+	err = t->off.task_node ? ids_from_lists(t, &l) : ids_from_sets(t, &l);
+	if (err == -ENOENT)
+		err = 0;		/* asyncio not imported */
+	if (err)
+		goto cleanup;
+	qsort(l.v, l.n, sizeof(*l.v), cmp_u64);
+	for (int i = 0; i < l.n && n < max; i++) {
+		if (i && l.v[i] == l.v[i - 1])
+			continue;
+		if (!task_read(t, l.v[i], &out[n]))
+			n++;
+	}
+	if ((err = index_ids(t, out, n)))
+		goto cleanup;
+	for (int i = 0; i < n; i++) {
+		if (t->off.task_node)
+			awaiters_debug(t, out, n, i);
+		else
+			awaiters_guess(t, out, n, i);
+	}
+	mark_running(t, out);
+	err = n;
+cleanup:
+	free(l.v);
+	return err;
+}
+
+struct find_loop {
+	uint64_t loop, task;
+};
+
+static int match_loop(void *arg, uint64_t key, uint64_t value)
+{
+	struct find_loop *f = arg;
+
+	if (key != f->loop)
+		return 0;
+	f->task = value;
+	return 1;
+}
+
+/* 3.11-3.13: the loop running on the thread, then its current task in
+ * asyncio.tasks._current_tasks. */
+static int running_old(struct pytasks *t, uint64_t tstate, uint64_t *task)
+{
+	const struct py_task_offsets *o = &t->off;
+	struct find_loop f = {};
+	uint64_t dict, md, cur;
+	int err;
+
+	if (o->tstate_loop) {
+		if (read_u64(t, tstate + o->tstate_loop, &f.loop))
+			return -EFAULT;
+	} else {
+		if (read_u64(t, tstate + o->tstate_dict, &dict) || !dict)
+			return -ENOENT;
+		if ((err = pyobj__dict_get(&t->o, dict, &t->k_loop_key, &f.loop)))
+			return err;
+		if (o->holder_loop && read_u64(t, f.loop + o->holder_loop, &f.loop))
+			return -EFAULT;
+	}
+	if (!f.loop || f.loop == t->p->none)
+		return -ENOENT;
+	if ((err = tasks_module(t, &md)) ||
+	    (err = pyobj__dict_get(&t->o, md, &t->k_current, &cur)))
+		return err;
+	if ((err = pyobj__dict_each(&t->o, cur, match_loop, &f)) < 0)
+		return err;
+	*task = f.task;
+	return f.task ? 0 : -ENOENT;
+}
+
+/* The id of the task running on the thread at tstate: 0, -ENOENT, -errno. */
+static int running_id(struct pytasks *t, uint64_t tstate, uint64_t *task)
+{
+	uint64_t loop;
+	int err;
+
+	*task = 0;
+	if (!t->off.task_node)
+		return running_old(t, tstate, task);
+	if ((err = read_debug(t)))
+		return err;
+	if (read_u64(t, tstate + t->off.tstate_loop, &loop) ||
+	    read_u64(t, tstate + t->off.tstate_task, task))
+		return -EFAULT;
+	return loop && *task ? 0 : -ENOENT;
+}
+
+int pytasks__running(struct pytasks *t, uint64_t tstate, uint32_t tid, struct pytask *out)
+{
+	uint64_t task;
+	int err;
+
+	if ((err = running_id(t, tstate, &task)) || (err = task_read(t, task, out)))
+		return err;
+	out->tid = tid;
+	return 0;
+}
