@@ -903,18 +903,29 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	__u64 prev_ids = task_ids(prev), next_ids = task_ids(next);
-	__u32 prev_tgid = prev_ids >> 32, next_tgid = next_ids >> 32;
-	bool out = maybe_watched(prev_tgid), in = maybe_watched(next_tgid);
-	__u64 now;
+	__u64 prev_ids, next_ids, now;
+	bool out, in;
 
+	if (pidns_ino) {
+		prev_ids = task_ids_ns((__u64)prev);
+		next_ids = task_ids_ns((__u64)next);
+	} else {	/* the TIDs only once a tgid may be watched */
+		prev_ids = (__u64)BPF_CORE_READ(prev, tgid) << 32;
+		next_ids = (__u64)BPF_CORE_READ(next, tgid) << 32;
+	}
+	out = maybe_watched(prev_ids >> 32);
+	in = maybe_watched(next_ids >> 32);
 	if (!out && !in)
 		return 0;
+	if (!pidns_ino) {
+		prev_ids |= out ? (__u32)BPF_CORE_READ(prev, pid) : 0;
+		next_ids |= in ? (__u32)BPF_CORE_READ(next, pid) : 0;
+	}
 	now = bpf_ktime_get_ns();
 	if (out)
-		loop_switch_out(ctx, preempt, prev, prev_tgid, (__u32)prev_ids, now);
+		loop_switch_out(ctx, preempt, prev, prev_ids >> 32, (__u32)prev_ids, now);
 	if (in)
-		loop_switch_in(next_tgid, (__u32)next_ids, now);
+		loop_switch_in(next_ids >> 32, (__u32)next_ids, now);
 	return 0;
 }
 
