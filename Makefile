@@ -80,10 +80,12 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/.deps
 # Helpers the end-to-end tests run (tests/e2e/test_native.py).
 E2E_BINS += $(OUT)/tests/native_probe
 
-$(OUT)/tests/native_probe: tests/native/native_probe.c $(OUT)/obj/symbolizer/native.o | $(OUT)/.deps
+NATIVE_PROBE_OBJS = $(OUT)/obj/symbolizer/native.o $(OUT)/obj/symbolizer/rootfs.o
+
+$(OUT)/tests/native_probe: tests/native/native_probe.c $(NATIVE_PROBE_OBJS) | $(OUT)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(OUT)/obj/symbolizer/native.o $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(NATIVE_PROBE_OBJS) $(LDLIBS) -o $@
 
 demo: $(OUT)/loopstall
 	$(Q)scripts/demo
