@@ -22,6 +22,7 @@ struct attach_opts {
 	enum out_format format;
 	const char *btf;		/* BTF file instead of the kernel's */
 	bool full_stacks;		/* every frame, not the trimmed stack */
+	bool tasks;			/* read asyncio tasks (--no-tasks: not) */
 	char **rules;			/* --rules files (replace the default pack) */
 	int n_rules;
 	bool add_default;		/* --rules +FILE: add to the default pack */

@@ -73,8 +73,11 @@ bool proc__alive(const struct proc *p)
 
 void loops__free(struct loops *ls)
 {
-	for (unsigned int i = 0; i < ls->n; i++)
+	for (unsigned int i = 0; i < ls->n; i++) {
 		free(ls->v[i].gil_frames);
+		for (int k = 0; k < LOOP_TASKS; k++)
+			free(ls->v[i].tasks[k].frames);
+	}
 	free(ls->v);
 	memset(ls, 0, sizeof(*ls));
 }
@@ -83,6 +86,9 @@ void proc__drop_python(struct proc *p)
 {
 	pythreads__free(p->names);
 	p->names = NULL;
+	pytasks__free(p->tasks);
+	p->tasks = NULL;
+	p->tasks_tried = false;
 	if (p->res_ready)
 		resolver__free(&p->res);
 	p->res_ready = false;

@@ -11,12 +11,24 @@
 #include "live.h"
 #include "proctitle.h"
 #include "pyproc.h"
+#include "pytasks.h"
 #include "pythreads.h"
 #include "resolve.h"
 #include "snapshot.h"
+#include "stall.h"
 #include "target.h"
 
 enum loop_kind { LOOP_PENDING, LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
+
+#define LOOP_TASKS	4	/* busy intervals whose task is kept */
+
+struct loop_task {
+	uint64_t seq;			/* busy interval */
+	uint64_t id;			/* the Task's address; 0: none read */
+	char name[STALL_TASK_MAX];
+	uint32_t n_frames;
+	uint32_t *frames;		/* its coroutines, outermost first */
+};
 
 struct loop_state {
 	struct loop_info info;
@@ -37,6 +49,10 @@ struct loop_state {
 	uint64_t attach_seq;		/* 0: found in its poll, or by BPF */
 	bool attach_off_cpu;		/* blocked in attach_sc, not running */
 	struct thread_syscall attach_sc;
+	/* the asyncio tasks run in its last busy intervals (stalltask.c):
+	 * a stall is taken after the next intervals may have begun */
+	struct loop_task tasks[LOOP_TASKS];
+	uint64_t task_seq;		/* the last interval read */
 };
 
 /* The polling threads seen, loops or not. */
@@ -66,6 +82,8 @@ struct proc {
 	struct pyproc py;
 	bool have_py;			/* py is usable: Python frames */
 	struct pythreads *names;	/* Python thread names; NULL without py */
+	struct pytasks *tasks;		/* its asyncio tasks (stalltask.c); NULL */
+	bool tasks_tried;		/* tasks made, or could not be */
 	struct resolver res;
 	bool res_ready;			/* res initialized */
 	struct loops loops;

@@ -28,6 +28,7 @@
 #include "loopstall.skel.h"
 #include "rules_cmd.h"
 #include "session.h"
+#include "stalltask.h"
 #include "version.h"
 
 #define SCAN_INTERVAL_NS	100000000ULL	/* loop table scan: new loops, hangs */
@@ -218,6 +219,7 @@ static int session_stall(struct session *s, struct proc *p, struct stall *st)
 		return err;
 	}
 	loops__gil_to_stall(p, st);
+	stalltask__to_stall(p, st);
 	if (err == 2)
 		return held__add(&s->held, st);
 	err = session_publish(s, st);
@@ -234,6 +236,9 @@ static int session_add_sample(struct session *s, struct proc *p, const struct ls
 	if (!p->res_ready && resolver__init(&p->res, p->pid, s->frames, NULL))
 		return -ENOMEM;
 	p->res_ready = true;
+	/* the task first: read while the loop still runs it */
+	if (p->have_py && stalltask__sample(s, p, smp->hdr.tid, smp->hdr.seq))
+		return -ENOMEM;
 	n = resolver__sample(&p->res, smp, s->ids, LS_MAX_STACK);
 	if (n < 0)
 		return n;
@@ -283,6 +288,21 @@ static int on_proc_event(struct session *s, const struct ls_event_hdr *h, void *
 	return 0;
 }
 
+/* What must be read from a target while its loop is still busy (the GIL
+ * holder, the running task), at most every millisecond: also between the
+ * events of a long batch, as the first stalls after attach or after new
+ * code is imported take their tens of milliseconds a sample to symbolize
+ * and the next stall may start and end behind them. 0 or -ENOMEM. */
+static int session_read_busy(struct session *s)
+{
+	uint64_t now = now_mono();
+
+	if (now - s->busy_read_ns < 1000000)
+		return 0;
+	s->busy_read_ns = now;
+	return loops__gil_recheck(s) || stalltask__busy(s, now) ? -ENOMEM : 0;
+}
+
 /* The ring buffer's callback: a negative return ends the poll with it. */
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -291,6 +311,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h))
 		return 0;
+	if (session_read_busy(s))
+		return -ENOMEM;
 	if (h->type == LS_EV_PROC)
 		return size >= sizeof(struct ls_proc_event) ?
 		       (procs__event(s, data) == -ENOMEM ? -ENOMEM : 0) : 0;
@@ -752,7 +774,7 @@ static int session_run(struct session *s, const char **ended_by)
 		err = procs__poll(s);
 		if (err)
 			return err < 0 ? nomem() : err;
-		if (loops__gil_recheck(s))
+		if (session_read_busy(s))
 			return nomem();
 		if (now >= next_scan) {
 			if (loops__scan(s) || session__release(s, NULL, false))

@@ -46,6 +46,7 @@ struct session {
 	struct frames *frames;		/* every process's frames, interned */
 	uint32_t *ids;			/* scratch: one sample's frames */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
+	uint64_t busy_read_ns;		/* last session_read_busy() */
 	uint64_t live_ns;		/* when the probes were attached */
 	uint64_t mono_to_unix;
 	bool starting;			/* session_start() runs */

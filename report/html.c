@@ -415,6 +415,10 @@ static void timeline_bar(FILE *f, const struct report *r, uint32_t i, int y)
 	}
 	h(f, st->thread);
 	fprintf(f, "/%u: stall %s", st->tid, fmt_dur(st->duration_ns, d, sizeof(d)));
+	if (st->task_id) {
+		fputs("\nin task ", f);
+		h(f, st->task);
+	}
 	if (p) {
 		fputs("\n", f);
 		h(f, p->rule->id);

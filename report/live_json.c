@@ -107,6 +107,25 @@ static void json_holder(FILE *f, const struct stall *s, const struct frames *fra
 	fputs("]}", f);
 }
 
+/* "task":{"id":…,"name":…,"coro_stack":[frames, innermost first]}: id
+ * the Task's address, as `loopstall tasks` prints it */
+static void json_task(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	fprintf(f, "\"task\":{\"id\":%" PRIu64 ",\"name\":", s->task_id);
+	json_str(f, s->task);
+	fputs(",\"coro_stack\":[", f);
+	for (uint32_t i = s->n_task_frames, n = 0; frames && i-- > 0;) {
+		const struct frame *fr = frames__get(frames, s->task_frames[i]);
+
+		if (!fr)
+			continue;
+		if (n++)
+			fputc(',', f);
+		json_frame(f, fr);
+	}
+	fputs("]},", f);
+}
+
 static void json_site(FILE *f, const struct frame *fr)
 {
 	if (!fr) {
@@ -254,6 +273,10 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 		json_holder(f, s, frames);
 		fputc(',', f);
 	}
+	if (s->task_id)
+		json_task(f, s, frames);
+	else
+		fputs("\"task\":null,", f);
 	json_segments(f, s, frames);
 	p = stall__primary(s);
 	fprintf(f, "\"category\":\"%s\",\"findings\":[",

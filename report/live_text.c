@@ -248,6 +248,35 @@ static void print_in_proc(FILE *f, uint32_t pid, const char *title)
 	fputc('\n', f);
 }
 
+/* "in task NAME: outer > … > inner" in 79 columns: the innermost
+ * coroutines kept, those cut said with "…". */
+static void print_task(FILE *f, const struct stall *s, const struct frames *frames)
+{
+	char line[256], chain[200] = "";
+	int room = 70 - 10 - (int)strlen(s->task);	/* "in task " and ": " */
+	size_t len = 0;
+
+	for (uint32_t i = s->n_task_frames; frames && room > 8 && i-- > 0;) {
+		const struct frame *fr = frames__get(frames, s->task_frames[i]);
+		const char *fn = fr && fr->function ? fr->function : "?";
+		size_t n = strlen(fn) + (len ? 3 : 0);
+		char tmp[200];
+
+		if (len + n > (size_t)room) {
+			snprintf(tmp, sizeof(tmp), "... > %s", chain);
+			memcpy(chain, tmp, sizeof(chain));
+			break;
+		}
+		snprintf(tmp, sizeof(tmp), "%s%s%s", fn, len ? " > " : "", chain);
+		memcpy(chain, tmp, sizeof(chain));
+		len = strlen(chain);
+	}
+	snprintf(line, sizeof(line), "in task %s%s%s", s->task, chain[0] ? ": " : "", chain);
+	fprintf(f, "%9s", "");
+	cols_put(f, line, 70, false, false);
+	fputc('\n', f);
+}
+
 void live_text__stall(FILE *f, const struct stall *s, const struct frames *frames,
 		      unsigned int flags)
 {
@@ -263,6 +292,8 @@ void live_text__stall(FILE *f, const struct stall *s, const struct frames *frame
 		fmt_dur(s->off_cpu_ns, off, sizeof(off)));
 	if (flags & LIVE_PROCESS)
 		print_in_proc(f, s->pid, s->process);
+	if (s->task_id)
+		print_task(f, s, frames);
 	waits_line(s, waits, 60);
 	if (waits[0])
 		fprintf(f, "%9swaited in %s\n", "", waits);

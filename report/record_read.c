@@ -433,6 +433,13 @@ static int read_stall(struct reader *rd, struct dec *d)
 			st->gil_frames = NULL;
 			err = map_ids(rd, &f, &st->gil_frames, &st->n_gil_frames);
 			break;
+		case ST_TASK_ID: st->task_id = v_uint(&f, 0); break;
+		case ST_TASK_NAME: v_name(&f, st->task, sizeof(st->task)); break;
+		case ST_TASK_FRAMES:
+			free(st->task_frames);
+			st->task_frames = NULL;
+			err = map_ids(rd, &f, &st->task_frames, &st->n_task_frames);
+			break;
 		}
 	if (!err && r < 0)
 		err = BAD;

@@ -310,9 +310,11 @@ static uint32_t file_stack(struct recorder *r, const uint32_t *ids, uint32_t n)
 }
 
 /* The frames and stacks st references, into the file first; its stack
- * ids into sid, its GIL holder's frame ids into ids (*n_gil of them). */
+ * ids into sid, its GIL holder's frame ids into ids (*n_gil of them), its
+ * task's into tids (*n_task). */
 static int stall_refs(struct recorder *r, const struct stall *st, struct source *src,
-		      uint32_t *sid, uint32_t *ids, uint32_t *n_gil)
+		      uint32_t *sid, uint32_t *ids, uint32_t *n_gil, uint32_t *tids,
+		      uint32_t *n_task)
 {
 	for (uint32_t i = 0; i < st->n_stacks; i++) {
 		const struct stack_count *sc = &st->stacks[i];
@@ -329,6 +331,13 @@ static int stall_refs(struct recorder *r, const struct stall *st, struct source 
 		if (n < 0)
 			return n;
 		*n_gil = n;
+	}
+	if (st->n_task_frames) {
+		int n = file_frames(r, st->task_frames, st->n_task_frames, tids, src);
+
+		if (n < 0)
+			return n;
+		*n_task = n;
 	}
 	return 0;
 }
@@ -359,7 +368,8 @@ static void put_stack_count(struct buf *sub, const struct stack_count *sc, uint3
 
 /* The stall record's payload. */
 static void put_stall(struct recorder *r, const struct stall *st, const uint32_t *sid,
-		      const uint32_t *gil_ids, uint32_t n_gil)
+		      const uint32_t *gil_ids, uint32_t n_gil, const uint32_t *task_ids,
+		      uint32_t n_task)
 {
 	struct buf *pl = &r->pl, *sub = &r->sub;
 
@@ -397,13 +407,19 @@ static void put_stall(struct recorder *r, const struct stall *st, const uint32_t
 	f_strn(pl, ST_GIL_THREAD, st->gil_thread, sizeof(st->gil_thread));
 	if (n_gil)
 		f_ids(pl, ST_GIL_FRAMES, gil_ids, n_gil, sub);
+	if (st->task_id) {
+		f_uint(pl, ST_TASK_ID, st->task_id);
+		f_strn(pl, ST_TASK_NAME, st->task, sizeof(st->task));
+	}
+	if (n_task)
+		f_ids(pl, ST_TASK_FRAMES, task_ids, n_task, sub);
 }
 
 int recorder__stall(struct recorder *r, const struct stall *st, const struct frames *frames,
 		    struct source *src)
 {
 	struct mark m = { r->n_frames, r->n_stacks, r->n_sources };
-	uint32_t *sid = NULL, *ids = NULL, n_ids = 0, n_gil = 0;
+	uint32_t *sid = NULL, *ids = NULL, *tids = NULL, n_ids = 0, n_gil = 0, n_task = 0;
 	int err = -ENOMEM;
 
 	if (r->broken)
@@ -417,13 +433,14 @@ int recorder__stall(struct recorder *r, const struct stall *st, const struct fra
 	n_ids = st->n_gil_frames > n_ids ? st->n_gil_frames : n_ids;
 	sid = calloc(st->n_stacks ? st->n_stacks : 1, sizeof(*sid));
 	ids = calloc(n_ids ? n_ids : 1, sizeof(*ids));
-	if (!sid || !ids)
+	tids = calloc(st->n_task_frames ? st->n_task_frames : 1, sizeof(*tids));
+	if (!sid || !ids || !tids)
 		goto cleanup;
 	buf_reset(&r->out);
-	err = stall_refs(r, st, src, sid, ids, &n_gil);
+	err = stall_refs(r, st, src, sid, ids, &n_gil, tids, &n_task);
 	if (err)
 		goto cleanup;
-	put_stall(r, st, sid, ids, n_gil);
+	put_stall(r, st, sid, ids, n_gil, tids, n_task);
 	put_record(&r->out, REC_STALL, &r->pl);
 	err = flush(r);
 cleanup:
@@ -431,6 +448,7 @@ cleanup:
 		undo(r, &m);
 	free(sid);
 	free(ids);
+	free(tids);
 	return err;
 }
 

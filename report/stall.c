@@ -14,6 +14,7 @@ void stall__free(struct stall *s)
 	for (uint32_t i = 0; i < s->n_stacks; i++)
 		free(s->stacks[i].frames);
 	free(s->stacks);
+	free(s->task_frames);
 	for (uint32_t i = 0; i < s->n_findings; i++) {
 		free(s->findings[i].file);
 		free(s->findings[i].function);

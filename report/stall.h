@@ -55,6 +55,8 @@ struct segment {
 	uint32_t *stacks;		/* indexes into the stall's stacks */
 };
 
+#define STALL_TASK_MAX	64	/* bytes of a task's name, NUL included */
+
 struct stall {
 	uint32_t pid, tid;
 	char process[PROC_TITLE_MAX];	/* its process's title then (proctitle.h);
@@ -88,6 +90,11 @@ struct stall {
 	char gil_thread[PYTHREAD_NAME_MAX];
 	uint32_t n_gil_frames;
 	uint32_t *gil_frames;		/* its Python stack, innermost first */
+	/* the asyncio task the loop ran in the stall, when one was read */
+	uint64_t task_id;		/* its Task object's address; 0: none */
+	char task[STALL_TASK_MAX];	/* its name (`Task-42`, or the code's) */
+	uint32_t n_task_frames;
+	uint32_t *task_frames;		/* its coroutines, outermost first */
 };
 
 void stall__free(struct stall *s);

@@ -71,6 +71,66 @@ static void print_processes(FILE *f, const struct report *r)
 		}
 }
 
+#define TASKS_SHOWN 5
+
+struct task_sum {
+	const char *name, *coro;	/* its name, its outermost coroutine */
+	uint32_t stalls;
+	uint64_t ns;
+};
+
+/* The tasks the stalls ran in, by stalled time: name and coroutine. */
+static uint32_t task_sums(const struct report *r, struct task_sum *v, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < r->n_stalls; i++) {
+		const struct stall *st = r->stalls[i];
+		const struct frame *fr = st->n_task_frames ?
+			frames__get(r->rec->frames, st->task_frames[0]) : NULL;
+		const char *coro = fr && fr->function ? fr->function : "?";
+		uint32_t k = 0;
+
+		if (!st->task_id)
+			continue;
+		while (k < n && (strcmp(v[k].name, st->task) || strcmp(v[k].coro, coro)))
+			k++;
+		if (k == n) {
+			if (n == max)
+				continue;
+			v[n++] = (struct task_sum){ st->task, coro, 0, 0 };
+		}
+		v[k].stalls++;
+		v[k].ns += st->duration_ns;
+	}
+	for (uint32_t i = 1; i < n; i++)	/* a few: insertion sort */
+		for (uint32_t j = i; j > 0 && v[j].ns > v[j - 1].ns; j--) {
+			struct task_sum t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n;
+}
+
+/* "tasks     flush-cache (flush)       3 stalls   450 ms" */
+static void print_tasks(FILE *f, const struct report *r)
+{
+	struct task_sum v[64];
+	uint32_t n = task_sums(r, v, 64);
+	char who[96], a[32];
+
+	for (uint32_t i = 0; i < n && i < TASKS_SHOWN; i++) {
+		snprintf(who, sizeof(who), "%s (%s)", v[i].name, v[i].coro);
+		fprintf(f, "  %-9s ", i ? "" : "tasks");
+		cols_put(f, who, 20, false, true);
+		line(f, " %5u stall%s %9s", v[i].stalls, v[i].stalls == 1 ? " " : "s",
+		     fmt_dur(v[i].ns, a, sizeof(a)));
+	}
+	if (n > TASKS_SHOWN)
+		line(f, "  %-9s and %u more", "", n - TASKS_SHOWN);
+}
+
 static void print_head(FILE *f, const struct report *r)
 {
 	const struct recording_meta *m = &r->rec->meta;
@@ -129,6 +189,7 @@ static void print_head(FILE *f, const struct report *r)
 		     r->span_ns ? 100.0 * t->stalled_ns / r->span_ns : 0.0,
 		     fmt_dur(t->worst_ns, d, sizeof(d)));
 	}
+	print_tasks(f, r);
 	if (m->lost_stalls || m->lost_samples)
 		line(f, "  lost      %" PRIu64 " stall%s, %" PRIu64 " sample%s (ring buffer full)",
 		     m->lost_stalls, plural(m->lost_stalls), m->lost_samples,
