@@ -418,6 +418,47 @@ static char *stall_json(const struct stall *s)
 	"22:13:20 asyncio_loop/4242    stall 201.4 ms  on-CPU   1.3 ms  off 200.1 ms\n" \
 	"         waited in clock_nanosleep 200.1 ms, futex (lock/GIL) 3.0 ms\n"
 
+/* A stall in a task names it: JSON's id (the address, a number, as the
+ * tasks command prints it), name and coroutines innermost first; the text
+ * a line under the header, outermost first. */
+static void set_task(struct stall *s)
+{
+	s->task_id = 140000000000000;
+	strcpy(s->task, "flush-cache");
+	s->n_task_frames = 2;	/* outermost first */
+	s->task_frames = ids_of((const int[]){ F_HANDLE, F_FETCH }, 2);
+}
+
+Test(output, stall_json_names_its_task)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	set_task(&s);
+	got = stall_json(&s);
+	expect_json_line(got, "stall");
+	cr_expect(strstr(got, "\"task\":{\"id\":140000000000000,\"name\":\"flush-cache\","
+			      "\"coro_stack\":[{\"kind\":\"python\",\"function\":\"fetch\","),
+		  "%s", got);
+	cr_expect(strstr(got, "\"function\":\"Handler.handle\""), "%s", got);
+	free(got);
+	free(s.task_frames);
+}
+
+Test(output, stall_text_names_its_task)
+{
+	struct stall s = sample_stall();
+	char *got;
+
+	set_task(&s);
+	got = stall_out(&s, OUT_TEXT, ft, false);
+	cr_expect(strstr(got, "\n         in task flush-cache: Handler.handle > fetch\n"),
+		  "%s", got);
+	expect_narrow(got, "task");
+	free(got);
+	free(s.task_frames);
+}
+
 /* ---- print_stall, text: the header ------------------------------------- */
 
 Test(output, stall_text_golden)
@@ -852,7 +893,7 @@ Test(output, stall_json_structure)
 			      "\"frames\":[{\"kind\":\"native\",\"function\":\"encoder_listencode_obj\","),
 		  "%s", got);
 	/* no segments built (no findings matched): none printed */
-	cr_expect(strstr(got, "}]}],\"segments\":[],\"unsampled_ms\":0.000,"
+	cr_expect(strstr(got, "}]}],\"task\":null,\"segments\":[],\"unsampled_ms\":0.000,"
 			      "\"category\":\"other\",\"findings\":[]}\n"), "%s", got);
 	free(got);
 }
@@ -870,7 +911,7 @@ Test(output, stall_json_no_stack_says_why)
 	s.samples_on = s.samples_off = 0;
 	got = stall_json(&s);
 	expect_json_line(got, "stall");
-	cr_expect(strstr(got, "\"stacks\":[],\"segments\":[],\"unsampled_ms\":0.000,"
+	cr_expect(strstr(got, "\"stacks\":[],\"task\":null,\"segments\":[],\"unsampled_ms\":0.000,"
 			      "\"unsampled_why\":\"its samples were lost (ring buffer full)\","
 			      "\"category\":\"other\","), "%s", got);
 	free(got);

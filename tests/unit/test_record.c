@@ -298,6 +298,13 @@ static void expect_stall(const struct recording *rec, const struct stall *got,
 		snprintf(what, sizeof(what), "gil frame %u", k);
 		expect_frame(rec->frames, got->gil_frames[k], want->gil_frames[k], what);
 	}
+	cr_expect_eq(got->task_id, want->task_id);
+	cr_expect_str_eq(got->task, want->task);
+	cr_assert_eq(got->n_task_frames, want->n_task_frames);
+	for (uint32_t k = 0; k < want->n_task_frames; k++) {
+		snprintf(what, sizeof(what), "task frame %u", k);
+		expect_frame(rec->frames, got->task_frames[k], want->task_frames[k], what);
+	}
 }
 
 /* The first n stalls of rec are stalls 0, 1, 2, 0, 1, … */
@@ -476,6 +483,32 @@ Test(record, round_trip)
 /* Thread names are Python's now: up to PYTHREAD_NAME_MAX - 1 bytes of
  * UTF-8, written and read back whole; a longer one (another writer's) is
  * cut on a character boundary. */
+/* A stall's task (its id, name and coroutines) reads back; a stall
+ * without one has none (fixture_v1: the fields are left out then). */
+Test(record, task_round_trip)
+{
+	struct recorder *r = recorder__open(path, &META);
+	struct stall *st = make_stall(0), *plain = make_stall(1);
+	struct recording rec;
+
+	cr_assert_not_null(r);
+	st->task_id = 0x7f0012345678;
+	snprintf(st->task, sizeof(st->task), "flush-cache");
+	st->n_task_frames = 2;
+	st->task_frames = ids_of(2, IDS(F_HANDLE, F_PYSLEEP));
+	cr_assert_eq(recorder__stall(r, st, ft, live), 0);
+	cr_assert_eq(recorder__stall(r, plain, ft, live), 0);
+	cr_assert_eq(recorder__close(r, &END), 0);
+	read_ok(&rec, path);
+	cr_assert_eq(rec.n_stalls, 2);
+	expect_stall(&rec, rec.stalls[0], st);
+	expect_stall(&rec, rec.stalls[1], plain);
+	cr_expect_eq(rec.stalls[1]->task_id, 0);
+	recording__free(&rec);
+	stall__free(st);
+	stall__free(plain);
+}
+
 Test(record, long_thread_names)
 {
 	/* 62 bytes: 58 ASCII, then U+20AC (3 bytes) and '!' */
