@@ -23,6 +23,7 @@ struct attach_opts {
 	const char *btf;		/* BTF file instead of the kernel's */
 	bool full_stacks;		/* every frame, not the trimmed stack */
 	bool tasks;			/* read asyncio tasks (--no-tasks: not) */
+	uint32_t task_hz;		/* await timing: task reads a second */
 	char **rules;			/* --rules files (replace the default pack) */
 	int n_rules;
 	bool add_default;		/* --rules +FILE: add to the default pack */

@@ -52,7 +52,7 @@ static const char top_usage[] =
 "`loopstall COMMAND --help` shows the options of a command.\n";
 
 enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL, OPT_RULES, OPT_FAIL_ON,
-       OPT_SUBPROCESSES, OPT_NO_TASKS };
+       OPT_SUBPROCESSES, OPT_NO_TASKS, OPT_TASK_HZ };
 
 /* Parse state shared by the subcommand parsers. */
 struct cli {
@@ -92,7 +92,9 @@ static const struct argp_option attach_options[] = {
 	{ "full-stacks", OPT_FULL, NULL, 0, "Show every frame of a stall's stack, not only "
 	  "the user code and the calls down to what blocked", 0 },
 	{ "no-tasks", OPT_NO_TASKS, NULL, 0, "Do not read the target's asyncio tasks (a "
-	  "stall then names no task)", 0 },
+	  "stall then names no task, and awaits are not timed)", 0 },
+	{ "task-hz", OPT_TASK_HZ, "HZ", 0, "Await timing: the tasks' suspension points read "
+	  "this many times a second (default 100; 0: not timed)", 0 },
 	{ "blocked-after", OPT_BLOCKED, "S", 0, "Say a loop is blocked while it still is, "
 	  "after this long (default 1 s)", 0 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without "
@@ -176,6 +178,11 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_TASKS:
 		a->tasks = false;
+		break;
+	case OPT_TASK_HZ:
+		if (parse_u64(arg, 0, 1000, &v))
+			return bad_value(c, "--task-hz", arg, "give a rate from 0 to 1000 Hz");
+		a->task_hz = v;
 		break;
 	case OPT_RULES:
 		if (add_rules(a, arg))
@@ -681,6 +688,7 @@ int main(int argc, char **argv)
 			.blocked_report_ns = 1000000000ULL,
 			.frequency = 199,
 			.tasks = true,
+			.task_hz = 100,
 			.ringbuf_mb = 16,
 			.format = OUT_TEXT,
 			.fail_on = -1,

@@ -86,6 +86,8 @@ void proc__drop_python(struct proc *p)
 {
 	pythreads__free(p->names);
 	p->names = NULL;
+	taskwatch__free(p->tw);
+	p->tw = NULL;
 	pytasks__free(p->tasks);
 	p->tasks = NULL;
 	p->tasks_tried = false;

@@ -18,6 +18,10 @@
 #include "stall.h"
 #include "target.h"
 
+/* A process's await timing (taskwatch.c), freed with its interpreter. */
+struct taskwatch;
+void taskwatch__free(struct taskwatch *w);
+
 enum loop_kind { LOOP_PENDING, LOOP_UNKNOWN, LOOP_ASYNCIO, LOOP_UVLOOP, LOOP_NOT };
 
 #define LOOP_TASKS	4	/* busy intervals whose task is kept */
@@ -84,6 +88,7 @@ struct proc {
 	struct pythreads *names;	/* Python thread names; NULL without py */
 	struct pytasks *tasks;		/* its asyncio tasks (stalltask.c); NULL */
 	bool tasks_tried;		/* tasks made, or could not be */
+	struct taskwatch *tw;		/* its await timing (taskwatch.c); NULL */
 	struct resolver res;
 	bool res_ready;			/* res initialized */
 	struct loops loops;

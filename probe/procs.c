@@ -481,6 +481,8 @@ int procs__exit(struct session *s, struct proc *p)
 	assembler__drop_pid(&s->as, p->pid);
 	p->end_unix_ns = now_real();
 	session__proc_record(s, p);
+	if (taskwatch__end(s, p))
+		err = -ENOMEM;
 	proc__drop_python(p);
 	p->state = PROC_GONE;
 	return err;

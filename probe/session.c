@@ -28,7 +28,6 @@
 #include "loopstall.skel.h"
 #include "rules_cmd.h"
 #include "session.h"
-#include "stalltask.h"
 #include "version.h"
 
 #define SCAN_INTERVAL_NS	100000000ULL	/* loop table scan: new loops, hangs */
@@ -151,6 +150,26 @@ static void session_record(struct session *s, struct proc *p, const struct stall
 		out->recorded++;
 	if (!out->rec_err)
 		out->rec_err = err;
+}
+
+/* record: the waits counted since the last write, at most once a second
+ * (all: at the end). */
+static void session_record_awaits(struct session *s, uint64_t now, bool all)
+{
+	struct session_out *out = &s->out;
+	int err;
+
+	if (!out->rec || (!all && now - out->aw_written_ns < 1000000000ULL) ||
+	    (!out->aw_new.n_sites && !out->aw_new.n_seqs))
+		return;
+	out->aw_written_ns = now;
+	err = recorder__awaits(out->rec, &out->aw_new, s->frames, s->aw_src);
+	if (err && !out->rec_err)
+		ls_warn("writing %s: %s; awaits are lost until there is room",
+			s->o->output, strerror(-err));
+	if (!out->rec_err)
+		out->rec_err = err;
+	awaits__clear(&out->aw_new);
 }
 
 static unsigned int print_flags(const struct session *s)
@@ -519,6 +538,8 @@ static int session_summary(struct session *s, const char *ended_by)
 		.lost_threads = s->bpf.skel->bss->lost_threads,
 		.lost_procs = s->bpf.skel->bss->lost_procs,
 		.dropped_samples = s->as.samples_dropped, .sum = &s->out.sum, .multi = s->multi,
+		.task_hz = s->o->tasks ? s->o->task_hz : 0,
+		.task_ticks = s->tw_ticks, .tasks_max = s->tw_tasks_max,
 	};
 	struct proc_info *procs;
 	int n = python_procs(s, &procs);
@@ -756,8 +777,14 @@ static int session_run(struct session *s, const char **ended_by)
 
 	*ended_by = "signal";
 	while (!exiting) {
-		uint64_t now;
-		int err = ring_buffer__poll(s->bpf.rb, procs__pending(s) ? 5 : 50);
+		uint64_t now = now_mono(), due = taskwatch__due(s, now);
+		int wait = procs__pending(s) ? 5 : 50;
+		int err;
+
+		/* rounded up: a poll of 0 ms would spin until the tick */
+		if (due < (uint64_t)wait * 1000000)
+			wait = (int)((due + 999999) / 1000000);
+		err = ring_buffer__poll(s->bpf.rb, wait);
 
 		/* samples sent without a wakeup (on-CPU ones, and any behind
 		 * them) wait for the stall's end unless drained: a GIL
@@ -774,8 +801,9 @@ static int session_run(struct session *s, const char **ended_by)
 		err = procs__poll(s);
 		if (err)
 			return err < 0 ? nomem() : err;
-		if (session_read_busy(s))
+		if (session_read_busy(s) || taskwatch__tick(s, now))
 			return nomem();
+		session_record_awaits(s, now, false);
 		if (now >= next_scan) {
 			if (loops__scan(s) || session__release(s, NULL, false))
 				return nomem();
@@ -837,8 +865,14 @@ static int session_finish(struct session *s, const char *ended_by)
 		return nomem();
 	if (s->child && !target_gone)
 		kill(s->child, SIGINT);	/* our command: stop it as Ctrl-C would */
+	for (unsigned int i = 0; i < s->procs.n; i++)
+		if (taskwatch__end(s, s->procs.v[i]))
+			return nomem();
+	session_record_awaits(s, now_mono(), true);
 	if (s->out.rec)
 		session_close_recording(s, ended_by);
+	if (summary__awaits(&s->out.sum, &s->rules, s->frames, s->aw_src))
+		return nomem();
 	if (s->held.dropped)
 		ls_warn("%" PRIu64 " stalls of threads not yet told a loop or not were dropped "
 			"(over %d held)", s->held.dropped, HELD_MAX);
@@ -855,9 +889,11 @@ static void session_destroy(struct session *s)
 	if (s->out.rec)
 		recorder__close(s->out.rec, NULL);	/* an error path: no end record */
 	summary__free(&s->out.sum);
+	awaits__free(&s->out.aw_new);
 	held__free(&s->held);
 	procs__free(&s->procs);
 	frames__free(s->frames);
+	source__free(s->aw_src);
 	free(s->found);
 	free(s->ids);
 	rules__free(&s->rules);

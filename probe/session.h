@@ -33,6 +33,8 @@ struct session_out {
 	struct recorder *rec;		/* record: where stalls go */
 	int rec_err;			/* first write error, e.g. -ENOSPC */
 	uint32_t recorded, rec_lost;
+	struct awaits aw_new;		/* record: waits not written yet */
+	uint64_t aw_written_ns;		/* when they last were */
 };
 
 struct session {
@@ -47,6 +49,13 @@ struct session {
 	uint32_t *ids;			/* scratch: one sample's frames */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
 	uint64_t busy_read_ns;		/* last session_read_busy() */
+	uint64_t tw_next_ns, tw_last_ns;	/* taskwatch.c's ticks */
+	uint64_t tw_cost;		/* a tick's cost, averaged (ns) */
+	uint64_t tw_ticks;		/* how many, and the most tasks a tick */
+	uint32_t tw_tasks_max;
+	struct source *aw_src;		/* the functions of the sequences of
+					   awaits seen (taskwatch.c), kept past
+					   their process */
 	uint64_t live_ns;		/* when the probes were attached */
 	uint64_t mono_to_unix;
 	bool starting;			/* session_start() runs */
@@ -152,6 +161,40 @@ int session__release(struct session *s, struct proc *p, bool all);
 void session__proc_record(struct session *s, struct proc *p);
 /* A loop was found (for the summary). 0 or -ENOMEM. */
 int session__loop_found(struct session *s, const struct loop_info *l);
+
+/* stalltask.c: the asyncio task a stall ran in: read once per busy
+ * interval, from its first sample (the loop is still running that task),
+ * while the thread stays in that interval; handed to the stall when it
+ * ends. */
+/* A sample of busy interval seq of thread tid of p arrived: read the task
+ * running on it, once for seq. 0, or -ENOMEM. */
+int stalltask__sample(struct session *s, struct proc *p, uint32_t tid, uint64_t seq);
+/* Loops of every process busy for half the threshold by now whose task
+ * is not read yet (blocked in a wait: no sample comes before its end),
+ * read now. 0, or -ENOMEM. */
+int stalltask__busy(struct session *s, uint64_t now);
+/* The task read for st's busy interval, if any, into st. */
+void stalltask__to_stall(struct proc *p, struct stall *st);
+
+/* taskwatch.c: await timing (docs/awaits.md). Every --task-hz (100 by
+ * default) the suspension points of every task of every process with a
+ * loop are read (memory reads only: symbolizer/pytasks.h), so that each
+ * coroutine's life becomes a sequence of "waited N ms at line L". The
+ * waits of the user's coroutines go to the session's awaits
+ * (report/awaits.h), per line and as sequences of one call's waits in
+ * turn. Its own cost is kept under TASKWATCH_BUDGET of a core: a tick that
+ * costs more spaces the next ones out. */
+#define TASKWATCH_BUDGET	0.03	/* of a core, at most */
+#define TASKWATCH_IDS_EVERY	10	/* ticks between two task lists */
+
+/* Nanoseconds until the next tick is due (0: now; UINT64_MAX: off). */
+uint64_t taskwatch__due(const struct session *s, uint64_t now);
+/* A tick, when due: every process's tasks read, their waits followed.
+ * 0 or -ENOMEM. */
+int taskwatch__tick(struct session *s, uint64_t now);
+/* p ends (or the session): its coroutine calls' sequences handed over
+ * (a wait still going on is not counted), its state freed. 0 or -ENOMEM. */
+int taskwatch__end(struct session *s, struct proc *p);
 
 /* spawn.c: record -- CMD: a child that execs argv once a byte arrives on
  * *go_fd. Its PID, or -errno. */

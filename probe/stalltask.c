@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The asyncio task a stall ran in (stalltask.h): the running task of the
+/* The asyncio task a stall ran in (session.h): the running task of the
  * loop's thread, read from the target's memory (symbolizer/pytasks.c) at
  * the first sample of a busy interval, kept only if the thread was in that
  * interval before and after the read (else it may be the next task's). */
@@ -10,7 +10,6 @@
 #include <bpf/libbpf.h>
 #include "loopstall.skel.h"
 #include "session.h"
-#include "stalltask.h"
 
 /* Is tid still busy in interval seq (BPF's view)? */
 static bool busy_in(struct session *s, uint32_t tid, uint64_t seq)

@@ -169,6 +169,8 @@ int report__json(FILE *f, const struct report *r)
 		fputs(i ? ",\n" : "\n", f);
 		print_group_obj(f, r, &r->sum.groups[i]);
 	}
-	fputs("]}\n", f);
+	fputs("]", f);
+	live_json__awaits(f, &r->sum);
+	fputs("}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -67,6 +67,9 @@ struct session_end {
 	uint64_t lost_stalls, lost_samples, lost_threads, dropped_samples;
 	uint64_t lost_procs;		/* new processes not followed, process events */
 	const struct summary *sum;	/* finished: summary__finish() */
+	uint32_t task_hz;		/* await timing's rate asked; 0: off */
+	uint64_t task_ticks;		/* the task reads made */
+	uint32_t tasks_max;		/* the most tasks one read saw */
 };
 
 /* print_stall() flags */
@@ -110,6 +113,11 @@ void live_text__proc_start(FILE *f, const struct proc_info *p);
 void live_text__proc_exit(FILE *f, const struct proc_info *p, const struct proc_summary *ps,
 			  uint64_t threshold_ns);
 void live_text__summary(FILE *f, const struct session_end *e);
+/* The tasks' waits of s: the slowest await lines, the sequential awaits
+ * found (hz: the rate they were read at). */
+void live_text__awaits(FILE *f, const struct summary *s, uint32_t hz);
+/* The same as JSON members: ,"awaits":[…],"sequential_awaits":[…] */
+void live_json__awaits(FILE *f, const struct summary *s);
 void live_json__stall(FILE *f, const struct stall *s, const struct frames *frames);
 void live_json__blocked(FILE *f, const struct proc_info *p, uint32_t tid, const char *thread,
 			uint64_t now_unix_ns, uint64_t blocked_ns, const char *in);

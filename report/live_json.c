@@ -430,5 +430,58 @@ void live_json__summary(FILE *f, const struct session_end *e)
 		PRIu64 "},\"findings\":[", e->lost_stalls, e->lost_samples, e->lost_threads,
 		e->dropped_samples, e->lost_procs);
 	summary_groups(f, s);
-	fputs("]}\n", f);
+	fprintf(f, "],\"task_reads\":{\"hz\":%u,\"reads\":%" PRIu64 ",\"per_s\":%.1f,"
+		"\"tasks_max\":%u}", e->task_hz, e->task_ticks,
+		e->span_ns ? e->task_ticks * 1e9 / e->span_ns : 0.0, e->tasks_max);
+	live_json__awaits(f, s);
+	fputs("}\n", f);
+}
+
+void live_json__awaits(FILE *f, const struct summary *s)
+{
+	const struct awaits *a = &s->aw;
+
+	fputs(",\"awaits\":[", f);
+	for (uint32_t i = 0; i < a->n_sites; i++) {
+		const struct await_site *w = &a->sites[i];
+		const struct frame *fr = frames__get(s->aw_frames, w->frame);
+
+		fputs(i ? ",{\"function\":" : "{\"function\":", f);
+		json_str_or_null(f, fr ? fr->function : NULL);
+		fputs(",\"file\":", f);
+		json_str_or_null(f, fr ? fr->file : NULL);
+		fprintf(f, ",\"line\":%d,\"count\":%u,\"total_ms\":%.3f,\"p99_ms\":%.3f,"
+			"\"max_ms\":%.3f}", fr ? fr->line : 0, w->count, ms(w->total_ns),
+			ms(awaits__quantile(w, 0.99)), ms(w->max_ns));
+	}
+	fputs("],\"sequential_awaits\":[", f);
+	for (uint32_t i = 0; i < a->n_findings; i++) {
+		const struct await_finding *g = &a->findings[i];
+		const struct frame *fr = frames__get(s->aw_frames, g->frame);
+
+		fputs(i ? ",{\"rule\":" : "{\"rule\":", f);
+		json_str(f, g->rule->id);
+		fputs(",\"name\":", f);
+		json_str(f, g->rule->name);
+		fprintf(f, ",\"severity\":\"%s\",\"category\":\"%s\",\"function\":",
+			rule_severity_name(g->rule->severity),
+			rule_category_name(g->rule->category));
+		json_str_or_null(f, fr ? fr->function : NULL);
+		fputs(",\"file\":", f);
+		json_str_or_null(f, fr ? fr->file : NULL);
+		fputs(",\"lines\":[", f);
+		for (int j = 0; j < g->n; j++)
+			fprintf(f, "%s%d", j ? "," : "", g->lines[j]);
+		fputs("],\"waits_ms\":[", f);
+		for (int j = 0; j < g->n; j++)
+			fprintf(f, "%s%.3f", j ? "," : "", ms(g->ns[j]));
+		fprintf(f, "],\"calls\":%u,\"in_turn_ms\":%.3f,\"together_ms\":%.3f,"
+			"\"saves_ms\":%.3f,\"evidence\":", g->calls, ms(g->turn_ns),
+			ms(g->together_ns), ms(g->turn_ns - g->together_ns));
+		json_str(f, g->evidence);
+		fputs(",\"fix\":", f);
+		json_str_or_null(f, g->rule->fix);
+		fputc('}', f);
+	}
+	fputc(']', f);
 }

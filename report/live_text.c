@@ -472,6 +472,8 @@ void live_text__summary(FILE *f, const struct session_end *e)
 	else
 		summary_loops(f, e, 0, 0);
 	summary_groups(f, s);
+	live_text__awaits(f, s, e->task_hz && e->span_ns ?
+			  (uint32_t)(e->task_ticks * 1e9 / e->span_ns + 0.5) : 0);
 	if (e->lost_stalls || e->lost_samples || e->lost_threads || e->dropped_samples)
 		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"
 			"        %" PRIu64 " loop threads (table full), %" PRIu64 " samples over cap\n",
@@ -481,4 +483,70 @@ void live_text__summary(FILE *f, const struct session_end *e)
 	if (e->lost_procs)
 		fprintf(f, "  LOST: %" PRIu64 " process events (new processes not followed:\n"
 			"        ring buffer or process table full)\n", e->lost_procs);
+}
+
+/* "80-82" for lines in a row, else "80,83,90". */
+static void run_lines(const struct await_finding *g, char *out, size_t len)
+{
+	bool in_row = true;
+	size_t k = 0;
+
+	for (int i = 1; i < g->n; i++)
+		in_row = in_row && g->lines[i] == g->lines[i - 1] + 1;
+	if (in_row) {
+		snprintf(out, len, "%d-%d", g->lines[0], g->lines[g->n - 1]);
+		return;
+	}
+	out[0] = 0;
+	for (int i = 0; i < g->n && k < len; i++)
+		k += snprintf(out + k, len - k, "%s%d", i ? "," : "", g->lines[i]);
+}
+
+void live_text__awaits(FILE *f, const struct summary *s, uint32_t hz)
+{
+	const struct awaits *a = &s->aw;
+	char t[32], p[32];
+
+	if (a->n_sites && hz)
+		fprintf(f, "  slowest awaits (the user's coroutines, read %u times a second):\n",
+			hz);
+	else if (a->n_sites)
+		fprintf(f, "  slowest awaits (the user's coroutines):\n");
+	if (a->n_sites)
+		fprintf(f, "     count      total        p99  where\n");
+	for (uint32_t i = 0; i < a->n_sites && i < 10; i++) {
+		const struct await_site *w = &a->sites[i];
+		const struct frame *fr = frames__get(s->aw_frames, w->frame);
+		char where[200];
+
+		snprintf(where, sizeof(where), "%s:%d in %s", fmt_base(fr ? fr->file : "?"),
+			 fr ? fr->line : 0, fr && fr->function ? fr->function : "?");
+		fprintf(f, "  %8u %10s %10s  ", w->count, fmt_dur(w->total_ns, t, sizeof(t)),
+			fmt_dur(awaits__quantile(w, 0.99), p, sizeof(p)));
+		cols_put(f, where, 42, false, false);
+		fputc('\n', f);
+	}
+	if (a->n_findings)
+		fprintf(f, "  sequential awaits (they could run together):\n");
+	for (uint32_t i = 0; i < a->n_findings && i < 10; i++) {
+		const struct await_finding *g = &a->findings[i];
+		const struct frame *fr = frames__get(s->aw_frames, g->frame);
+		char head[200], lines[64], ms[160];
+		size_t k = 0;
+
+		run_lines(g, lines, sizeof(lines));
+		for (int j = 0; j < g->n && k < sizeof(ms); j++)
+			k += snprintf(ms + k, sizeof(ms) - k, "%s%.0f", j ? " + " : "",
+				      g->ns[j] / 1e6);
+		snprintf(head, sizeof(head), "%s %s %s:%s in %s", g->rule->id,
+			 rule_category_name(g->rule->category), fmt_base(fr ? fr->file : "?"),
+			 lines, fr && fr->function ? fr->function : "?");
+		fputs("    ", f);
+		cols_put(f, head, 76, false, false);
+		fprintf(f, "\n      %s ms in turn, %u call%s\n", ms, g->calls,
+			g->calls == 1 ? "" : "s");
+		fprintf(f, "      together (asyncio.gather): ~%s, saves ~%s a call\n",
+			fmt_dur(g->together_ns, t, sizeof(t)),
+			fmt_dur(g->turn_ns - g->together_ns, p, sizeof(p)));
+	}
 }

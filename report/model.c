@@ -97,7 +97,8 @@ int report__build(struct report *r, const struct recording *rec, const char *nam
 	for (uint32_t i = 0; i < r->n_stalls; i++)
 		if (summary__add(&r->sum, r->stalls[i]))
 			goto nomem;
-	if (summary__finish(&r->sum))
+	if (summary__finish(&r->sum) || awaits__merge(&r->sum.aw, &rec->aw) ||
+	    summary__awaits(&r->sum, pack, rec->frames, src))
 		goto nomem;
 	return 0;
 nomem:

@@ -460,6 +460,90 @@ static int read_stall(struct reader *rd, struct dec *d)
 	return err;
 }
 
+/* Packed varints into v[0..max): how many, or BAD. */
+static int packed(const struct field *f, uint64_t *v, int max)
+{
+	struct dec a = { f->p, f->p + f->n };
+	int k = 0;
+
+	if (f->wt != WT_BYTES)
+		return 0;
+	while (a.p < a.end && k < max)
+		if (!get_varint(&a, &v[k++]))
+			return BAD;
+	return k;
+}
+
+static int read_await_site(struct reader *rd, const struct field *f)
+{
+	struct dec d = { f->p, f->p + f->n };
+	struct await_site s = {};
+	uint64_t id = 0, h[AWAIT_BUCKETS] = {};	/* 0 is left out */
+	struct field g;
+	int r;
+
+	while ((r = next_field(&d, &g)) > 0)
+		switch (g.num) {
+		case AS_FRAME: id = v_uint(&g, 0); break;
+		case AS_COUNT: s.count = v_uint(&g, 0); break;
+		case AS_TOTAL: s.total_ns = v_uint(&g, 0); break;
+		case AS_MAX: s.max_ns = v_uint(&g, 0); break;
+		case AS_HIST:
+			if (packed(&g, h, AWAIT_BUCKETS) < 0)
+				return BAD;
+			break;
+		}
+	if (r < 0)
+		return BAD;
+	if (id >= rd->n_fmap || rd->fmap[id] == UINT32_MAX)
+		return -ENOENT;
+	s.frame = rd->fmap[id];
+	for (int b = 0; b < AWAIT_BUCKETS; b++)
+		s.hist[b] = (uint32_t)h[b];
+	return awaits__add_site(&rd->rec->aw, &s);
+}
+
+static int read_await_seq(struct reader *rd, const struct field *f)
+{
+	struct dec d = { f->p, f->p + f->n };
+	uint64_t ns[AWAITSEQ_MAX] = {}, count = 0;
+	uint32_t *ids = NULL, n = 0;
+	struct field g;
+	int r, err = 0;
+
+	while (!err && (r = next_field(&d, &g)) > 0)
+		switch (g.num) {
+		case AQ_FRAMES:
+			free(ids);
+			ids = NULL;
+			err = map_ids(rd, &g, &ids, &n);
+			break;
+		case AQ_NS: err = packed(&g, ns, AWAITSEQ_MAX) < 0 ? BAD : 0; break;
+		case AQ_COUNT: count = v_uint(&g, 0); break;
+		}
+	if (!err && r < 0)
+		err = BAD;
+	if (!err && n >= 2 && n <= AWAITSEQ_MAX && count)
+		err = awaits__add_seq(&rd->rec->aw, ids, ns, n, (uint32_t)count);
+	free(ids);
+	return err;
+}
+
+/* AWAITS: waits counted since the last, added to the recording's. */
+static int read_awaits(struct reader *rd, struct dec *d)
+{
+	struct field f;
+	int r, err = 0;
+
+	/* an entry naming a frame the file lacks is left out, alone */
+	while ((!err || err == -ENOENT) && (r = next_field(d, &f)) > 0)
+		if (f.num == AW_SITE && f.wt == WT_BYTES)
+			err = read_await_site(rd, &f);
+		else if (f.num == AW_SEQ && f.wt == WT_BYTES)
+			err = read_await_seq(rd, &f);
+	return err && err != -ENOENT ? err : r < 0 ? BAD : 0;
+}
+
 static int read_record(struct reader *rd, uint8_t type, const uint8_t *p, size_t n)
 {
 	struct dec d = { p, p + n };
@@ -472,6 +556,7 @@ static int read_record(struct reader *rd, uint8_t type, const uint8_t *p, size_t
 	case REC_STALL: return read_stall(rd, &d);
 	case REC_END: return read_end(&rd->rec->meta, &d);
 	case REC_PROCESS: return read_process(rd, &d);
+	case REC_AWAITS: return read_awaits(rd, &d);
 	}
 	return 0;		/* a newer kind of record: skipped */
 }
@@ -679,5 +764,6 @@ void recording__free(struct recording *rec)
 	for (uint32_t i = 0; i < rec->n_procs; i++)
 		free(rec->procs[i].python);
 	free(rec->procs);
+	awaits__free(&rec->aw);
 	memset(rec, 0, sizeof(*rec));
 }

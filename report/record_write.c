@@ -452,6 +452,86 @@ cleanup:
 	return err;
 }
 
+/* The AWAITS payload into r->pl, over file ids fids (sites first, then
+ * each sequence's frames). */
+static void put_awaits(struct recorder *r, const struct awaits *a, const uint32_t *fids)
+{
+	struct buf sub = {}, ids = {};
+	uint32_t k = a->n_sites;
+
+	buf_reset(&r->pl);
+	for (uint32_t i = 0; i < a->n_sites; i++) {
+		const struct await_site *s = &a->sites[i];
+
+		buf_reset(&sub);
+		f_uint(&sub, AS_FRAME, fids[i]);
+		f_uint(&sub, AS_COUNT, s->count);
+		f_uint(&sub, AS_TOTAL, s->total_ns);
+		f_uint(&sub, AS_MAX, s->max_ns);
+		buf_reset(&ids);
+		for (int b = 0; b < AWAIT_BUCKETS; b++)
+			put_varint(&ids, s->hist[b]);
+		f_sub(&sub, AS_HIST, &ids);
+		f_sub(&r->pl, AW_SITE, &sub);
+	}
+	for (uint32_t i = 0; i < a->n_seqs; i++) {
+		const struct await_seq *q = &a->seqs[i];
+
+		buf_reset(&sub);
+		f_ids(&sub, AQ_FRAMES, fids + k, q->n, &ids);
+		k += q->n;
+		buf_reset(&ids);
+		for (uint32_t j = 0; j < q->n; j++)
+			put_varint(&ids, q->ns[j]);
+		f_sub(&sub, AQ_NS, &ids);
+		f_uint(&sub, AQ_COUNT, q->count);
+		f_sub(&r->pl, AW_SEQ, &sub);
+	}
+	if (sub.oom || ids.oom)
+		r->pl.oom = true;
+	free(sub.p);
+	free(ids.p);
+}
+
+int recorder__awaits(struct recorder *r, const struct awaits *a, const struct frames *frames,
+		     struct source *src)
+{
+	struct mark m = { r->n_frames, r->n_stacks, r->n_sources };
+	uint32_t n = a->n_sites, *fids, k = 0;
+	int err = 0;
+
+	if (r->broken)
+		return r->broken;
+	if (!r->frames)
+		r->frames = frames;
+	else if (r->frames != frames)
+		return -EINVAL;
+	if (!a->n_sites && !a->n_seqs)
+		return 0;
+	for (uint32_t i = 0; i < a->n_seqs; i++)
+		n += a->seqs[i].n;
+	if (!(fids = calloc(n, sizeof(*fids))))
+		return -ENOMEM;
+	buf_reset(&r->out);
+	for (uint32_t i = 0; i < a->n_sites && !err; i++)
+		fids[k++] = file_frame(r, a->sites[i].frame, src, &err);
+	for (uint32_t i = 0; i < a->n_seqs && !err; i++)
+		for (uint32_t j = 0; j < a->seqs[i].n && !err; j++)
+			fids[k++] = file_frame(r, a->seqs[i].frames[j], src, &err);
+	for (uint32_t i = 0; i < k && !err; i++)
+		if (fids[i] == UINT32_MAX)
+			err = -EINVAL;		/* a frame the table lacks */
+	if (!err) {
+		put_awaits(r, a, fids);
+		put_record(&r->out, REC_AWAITS, &r->pl);
+		err = flush(r);
+	}
+	if (err)
+		undo(r, &m);
+	free(fids);
+	return err;
+}
+
 int recorder__process(struct recorder *r, const struct recorded_process *p)
 {
 	if (r->broken)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "awaits.h"
 #include "proctitle.h"
 #include "source.h"
 #include "stack.h"
@@ -72,6 +73,7 @@ struct recording {
 	uint64_t good_bytes;		/* length of the readable part */
 	uint64_t file_bytes;		/* length of the file */
 	uint32_t dropped_stalls;	/* referencing frames the file lacks */
+	struct awaits aw;		/* the tasks' waits, AWAITS records added */
 };
 
 struct recorder;
@@ -95,6 +97,11 @@ int recorder__process(struct recorder *r, const struct recorded_process *p);
  * as if the recorder had been killed) and close; r is freed whatever
  * happens. 0 or -errno. */
 int recorder__close(struct recorder *r, const struct recording_meta *end);
+/* Append the tasks' waits counted since the last call (an AWAITS record,
+ * their frames and their functions' sources first), in one write. 0 or
+ * -errno, as recorder__stall(). */
+int recorder__awaits(struct recorder *r, const struct awaits *a, const struct frames *frames,
+		     struct source *src);
 uint64_t recorder__bytes(const struct recorder *r);
 
 /* Read a recording. 0, or -errno with a short reason in why (the path is

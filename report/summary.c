@@ -315,8 +315,24 @@ const struct proc_summary *summary__proc(const struct summary *s, uint32_t pid)
 	return &none;
 }
 
+int summary__awaits(struct summary *s, const struct rule_pack *p, const struct frames *fr,
+		    struct source *src)
+{
+	int worst;
+
+	s->aw_frames = fr;
+	awaits__sort(&s->aw);
+	worst = awaits__match(&s->aw, p, fr, src);
+	if (worst == -2)
+		return -ENOMEM;
+	if (worst > s->worst_severity)
+		s->worst_severity = worst;
+	return 0;
+}
+
 void summary__free(struct summary *s)
 {
+	awaits__free(&s->aw);
 	for (uint32_t i = 0; i < s->n_groups; i++) {
 		free(s->groups[i].file);
 		free(s->groups[i].function);

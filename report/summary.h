@@ -13,6 +13,7 @@
 #ifndef LS_SUMMARY_H
 #define LS_SUMMARY_H
 #include <stdint.h>
+#include "awaits.h"
 #include "rule.h"
 #include "stall.h"
 
@@ -68,6 +69,11 @@ struct summary {
 	struct finding_group *groups;
 	uint32_t n_groups;
 	uint32_t sev_count[SEV__N];	/* finding groups per severity */
+	/* the tasks' waits and their findings (sequential awaits): frame ids
+	 * of aw_frames; worst_severity counts the findings after
+	 * summary__awaits() */
+	struct awaits aw;
+	const struct frames *aw_frames;
 	/* private */
 	uint64_t *durs;
 	uint32_t cap_durs;
@@ -75,6 +81,10 @@ struct summary {
 };
 
 void summary__init(struct summary *s);
+/* The findings of the waits in s->aw (frames fr, sources src) under p,
+ * counted in worst_severity. 0 or -ENOMEM. */
+int summary__awaits(struct summary *s, const struct rule_pack *p, const struct frames *fr,
+		    struct source *src);
 /* Count st (its findings already matched). 0 or -ENOMEM (s stays whole:
  * what was added before is kept). */
 int summary__add(struct summary *s, const struct stall *st);

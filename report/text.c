@@ -307,24 +307,24 @@ static void print_group(FILE *f, const struct report *r, uint32_t i)
 	}
 }
 
-int report__text(FILE *f, const struct report *r)
+/* The stalls' part: categories and findings, or why there are none. */
+static void print_stalls(FILE *f, const struct report *r)
 {
 	const struct report_filter *fl = &r->filter;
 
-	print_head(f, r);
 	if (!r->n_stalls) {
 		if (r->rec->n_stalls && (fl->since_unix_ns || fl->until_unix_ns ||
 					 fl->min_duration_ns))
 			fputs("\nNo stalls in the window and duration asked for.\n", f);
 		else
 			fputs("\nNo stalls: the loop never stayed busy past the threshold.\n", f);
-		return ferror(f) ? -EIO : 0;
+		return;
 	}
 	print_categories(f, r);
 	if (!r->sum.n_groups) {
 		fputs("\nNo findings: no rule matched these stalls. `loopstall rules list`\n"
 		      "shows the rules in effect; --rules +FILE adds your own.\n", f);
-		return ferror(f) ? -EIO : 0;
+		return;
 	}
 	fputc('\n', f);
 	line(f, "Findings by rule and call site, worst first (%u error%s, %u warning%s, "
@@ -333,5 +333,15 @@ int report__text(FILE *f, const struct report *r)
 	     r->sum.sev_count[SEV_INFO]);
 	for (uint32_t i = 0; i < r->sum.n_groups; i++)
 		print_group(f, r, i);
+}
+
+int report__text(FILE *f, const struct report *r)
+{
+	print_head(f, r);
+	print_stalls(f, r);
+	if (r->sum.aw.n_sites || r->sum.aw.n_findings) {
+		fputs("\nThe tasks' waits (whole recording):\n", f);
+		live_text__awaits(f, &r->sum, 0);
+	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -1229,10 +1229,25 @@ static void check_effect(struct ld *ld, yaml_node_t *n, const struct rule *r)
 	if (r->n_context && !r->n_required)
 		warn(ld, n, "rule '%s': 'context_patterns' without 'required_patterns' "
 		     "have no effect", r->id);
-	if (!ld->seed && !has_condition(r))
+	if (!ld->seed && !has_condition(r) && r->category != CAT_SEQUENTIAL_AWAIT)
 		warn(ld, n, "rule '%s' has no condition (frames, innermost, syscall, fd, "
 		     "on_cpu, min_duration, gil_wait or patterns): it matches every "
 		     "stall", r->id);
+}
+
+/* An 'async_rules:' rule without a category whose anti-pattern names two
+ * awaits or more (PERF-037: three in a row) speaks of awaits in turn: it
+ * is judged on the tasks' waits (category sequential-await), not on
+ * stalls, which such code never causes. */
+static bool awaits_in_turn(const struct rule *r)
+{
+	for (int i = 0; i < r->n_anti; i++) {
+		const char *a = r->anti_src ? strstr(r->anti_src[i], "await") : NULL;
+
+		if (a && strstr(a + 5, "await"))
+			return true;
+	}
+	return false;
 }
 
 /* Completes r and adds it to the pack, or frees it when it has errors
@@ -1282,6 +1297,8 @@ static void load_rule(struct ld *ld, yaml_node_t *n)
 			load_field(ld, &r, f, node(ld, p->value), &idn);
 	}
 	check_required(ld, n, &r, seen, suggested);
+	if (ld->seed && !(seen & (1u << F_CATEGORY)) && awaits_in_turn(&r))
+		r.category = CAT_SEQUENTIAL_AWAIT;
 	check_unique_id(ld, &r, idn);
 	if (ld->diags->errors == errors)
 		check_effect(ld, n, &r);

@@ -186,6 +186,54 @@ static int source_match(const struct rule *r, const struct match_stack *st, int 
 	return -1;
 }
 
+static int line_of(const struct match_frame *f, regoff_t off)
+{
+	int l = f->source_line;
+
+	for (const char *p = f->source; p < f->source + off; p++)
+		l += *p == '\n';
+	return l;
+}
+
+bool match__sequence(const struct rule *r, const struct match_frame *f, int first, int last,
+		     char *why, size_t len)
+{
+	regmatch_t m;
+
+	*why = 0;
+	if (r->category != CAT_SEQUENTIAL_AWAIT || !file_ok(r, f->file))
+		return false;
+	if (!r->n_anti && !r->n_required && !r->n_suggested)
+		return true;
+	if (!f->source)
+		return false;
+	for (int i = 0; i < r->n_anti; i++) {
+		const char *p = f->source;
+
+		/* each match in turn, until one starts among the awaits */
+		while (!regexec(&r->anti[i], p, 1, &m, p == f->source ? 0 : REG_NOTBOL)) {
+			int l = line_of(f, p - f->source + m.rm_so);
+
+			if (l > last)
+				break;
+			if (l >= first) {
+				snprintf(why, len, "line %d matches the anti-pattern %s", l,
+					 r->anti_src ? r->anti_src[i] : "");
+				return true;
+			}
+			if (!p[m.rm_so])
+				break;
+			p += m.rm_eo > m.rm_so ? m.rm_eo : m.rm_so + 1;
+		}
+	}
+	if (r->n_anti)
+		return false;
+	if (r->n_required)
+		return (!r->n_context || any_regex(r->context, r->n_context, f->source, &m)) &&
+		       !any_regex(r->required, r->n_required, f->source, &m);
+	return !any_regex(r->suggested, r->n_suggested, f->source, &m);
+}
+
 static void frame_label(const struct match_frame *f, char *buf, size_t len)
 {
 	const char *file = f->file ? strrchr(f->file, '/') : NULL;

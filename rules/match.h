@@ -66,6 +66,14 @@ int match__stall(const struct rule_pack *p, const struct match_stall *s,
  * the hits' time is scaled up to this share. */
 double match__named_share(const struct match_hit *hits, int n, const struct match_stall *s);
 
+/* Does rule r (category sequential-await) hold on awaits at lines
+ * first..last of function f (file, source)? Its file pattern, and its
+ * source conditions on f's source: an anti-pattern must match from a line
+ * in first..last; required, context and suggested patterns as on stalls.
+ * A rule without source conditions holds on any. why: what matched. */
+bool match__sequence(const struct rule *r, const struct match_frame *f, int first, int last,
+		     char *why, size_t len);
+
 /* The rule of stalls no rule of a pack holds on: LS000, category other,
  * severity info. */
 extern const struct rule match__unmatched;

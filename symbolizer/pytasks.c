@@ -10,6 +10,7 @@
 #include <string.h>
 #include "elffile.h"
 #include "maps.h"
+#include "pagecache.h"
 #include "pythreads.h"
 #include "pytasks.h"
 
@@ -21,6 +22,7 @@
 #define MAX_DICTOFFSET	4096
 #define DEBUG_LEN	104		/* sizeof(_Py_AsyncioModuleDebugOffsets) */
 #define MAX_STACKTOP	(1 << 16)
+#define SETS_AGAIN	100		/* task lists between two lookups */
 
 /* Checked on 3.11.2, 3.12.1, 3.13.5, 3.14.10, 3.15.2 with ctypes inside
  * each interpreter (docs/cpython-layouts.md, "asyncio tasks"). */
@@ -73,12 +75,41 @@ struct pytasks {
 	struct pykey k_data, k_children, k_parent, k_loop_key;
 	uint64_t *ids;			/* sorted task ids of the last list */
 	int n_ids;
+	uint64_t task_types[4];		/* types found to be tasks, 3.11-3.13 */
+	uint64_t sets_data, sets_eager;	/* the sets of tasks, 3.11-3.13 */
+	uint32_t sets_age;
+	uint32_t turn;			/* snapshots: whose chain is verified */
+	/* pytasks__waits()' scratch: per task an address, a region, a flag */
+	uint64_t *w_addr;
+	uint8_t *w_buf;
+	bool *w_ok;
+	uint64_t *w_ctype;		/* each task's coroutine type */
+	int w_cap;
+	struct pagecache *pc;		/* the pages a snapshot reads */
+	bool snap;			/* reads go through pc (await timing) */
+	py_read_fn own_read;		/* t->o's reader outside snapshots */
+	void *own_ctx;
 };
+
+/* During a snapshot (pytasks__snapshot()), reads come from its pages. */
+static int pc_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct pytasks *t = ctx;
+	bool ok;
+
+	pagecache__readv(t->pc, &addr, buf, len, 1, &ok);
+	return ok ? 0 : -EFAULT;
+}
+
+static int tread(const struct pytasks *t, uint64_t addr, void *buf, size_t len)
+{
+	return t->snap ? pc_read((void *)t, addr, buf, len) : pyproc__read(t->p, addr, buf, len);
+}
 
 static int read_u64(const struct pytasks *t, uint64_t addr, uint64_t *v)
 {
 	*v = 0;
-	return pyproc__read(t->p, addr, v, sizeof(*v));
+	return tread(t, addr, v, sizeof(*v));
 }
 
 int pytasks__parse_debug(struct py_task_offsets *o, const uint8_t *b, size_t len)
@@ -125,7 +156,7 @@ static int debug_of_map(struct pytasks *t, const struct map_entry *e)
 		return -ENOENT;
 	if (dyn)
 		vaddr += e->start - first;
-	if (pyproc__read(t->p, vaddr, b, sizeof(b)))
+	if (tread(t, vaddr, b, sizeof(b)))
 		return -EFAULT;
 	return pytasks__parse_debug(&t->off, b, sizeof(b));
 }
@@ -193,6 +224,11 @@ void pytasks__free(struct pytasks *t)
 	if (!t)
 		return;
 	free(t->ids);
+	free(t->w_addr);
+	free(t->w_buf);
+	free(t->w_ok);
+	free(t->w_ctype);
+	pagecache__free(t->pc);
 	free(t);
 }
 
@@ -241,9 +277,15 @@ static bool is_ctask(struct pytasks *t, uint64_t obj)
 
 	if (!t->ctask || !obj || pyobj__type(&t->o, obj, &type))
 		return false;
-	for (int i = 0; i < MAX_BASES && type; i++) {
-		if (type == t->ctask)
+	for (int i = 0; i < 4; i++)
+		if (type && t->task_types[i] == type)
 			return true;
+	for (uint64_t seen = type, i = 0; i < MAX_BASES && type; i++) {
+		if (type == t->ctask) {
+			memmove(t->task_types + 1, t->task_types, 3 * sizeof(seen));
+			t->task_types[0] = seen;
+			return true;
+		}
 		if (read_u64(t, type + t->off.type_base, &type))
 			return false;
 	}
@@ -266,7 +308,7 @@ static int set_each(struct pytasks *t, uint64_t set, obj_fn fn, void *arg)
 	for (uint64_t i = 0; i <= mask; i += SET_CHUNK) {
 		uint64_t m = mask + 1 - i < SET_CHUNK ? mask + 1 - i : SET_CHUNK;
 
-		if (pyproc__read(t->p, table_addr + 16 * i, e, 16 * m))
+		if (tread(t, table_addr + 16 * i, e, 16 * m))
 			return -EFAULT;
 		for (uint64_t j = 0; j < m; j++)
 			if (e[2 * j] && (rc = fn(t, e[2 * j], arg)))
@@ -316,20 +358,33 @@ static int add_task(struct pytasks *t, uint64_t obj, void *arg)
  * _scheduled_tasks after) and set of eager tasks. */
 static int ids_from_sets(struct pytasks *t, struct idlist *l)
 {
-	uint64_t md, ws, data, eager;
+	uint64_t md, ws, data, eager = 0;
 	int err;
 
-	if ((err = tasks_module(t, &md)))
+	/* the sets are made once, when asyncio.tasks is imported: looked up
+	 * again every SETS_AGAIN lists (and when one cannot be read) */
+	if (t->sets_data && t->sets_age++ % SETS_AGAIN) {
+		data = t->sets_data;
+		eager = t->sets_eager;
+	} else {
+		if ((err = tasks_module(t, &md)))
+			return err;
+		if (pyobj__dict_get(&t->o, md, &t->k_sched, &ws) &&
+		    pyobj__dict_get(&t->o, md, &t->k_all, &ws))
+			return -ENOENT;
+		if ((err = get_attr(t, ws, &t->k_data, &data)))
+			return err;
+		if (pyobj__dict_get(&t->o, md, &t->k_eager, &eager))
+			eager = 0;
+		t->sets_data = data;
+		t->sets_eager = eager;
+		t->sets_age = 1;
+	}
+	if ((err = set_each(t, data, add_weak_task, l)) < 0 ||
+	    (eager && (err = set_each(t, eager, add_task, l)) < 0)) {
+		t->sets_data = 0;
 		return err;
-	if (pyobj__dict_get(&t->o, md, &t->k_sched, &ws) &&
-	    pyobj__dict_get(&t->o, md, &t->k_all, &ws))
-		return -ENOENT;
-	if ((err = get_attr(t, ws, &t->k_data, &data)) ||
-	    (err = set_each(t, data, add_weak_task, l)) < 0)
-		return err;
-	if (!pyobj__dict_get(&t->o, md, &t->k_eager, &eager) &&
-	    (err = set_each(t, eager, add_task, l)) < 0)
-		return err;
+	}
 	return 0;
 }
 
@@ -404,8 +459,8 @@ static int coro_frame(struct pytasks *t, uint64_t coro, struct pytask_frame *f,
 	int8_t state;
 
 	*next = 0;
-	if (pyproc__read(t->p, coro + o->gen_frame_state, &state, 1) ||
-	    pyproc__read(t->p, iframe, fb, sizeof(fb)))
+	if (tread(t, coro + o->gen_frame_state, &state, 1) ||
+	    tread(t, iframe, fb, sizeof(fb)))
 		return -EFAULT;
 	if (state < t->live_min || state > t->live_max)
 		return -ENOENT;		/* finished: no frame */
@@ -469,7 +524,7 @@ static int task_read(struct pytasks *t, uint64_t id, struct pytask *out)
 	int32_t state;
 
 	memset(out, 0, sizeof(*out));
-	if (pyproc__read(t->p, id, b, sizeof(b)))
+	if (tread(t, id, b, sizeof(b)))
 		return -EFAULT;
 	out->id = id;
 	memcpy(&out->loop, b + o->fut_loop, 8);
@@ -526,7 +581,7 @@ static void awaiters_debug(struct pytasks *t, struct pytask *v, int n, int i)
 	uint8_t is_set;
 
 	if (read_u64(t, v[i].id + t->off.task_awaited_by, &ab) || !ab ||
-	    pyproc__read(t->p, v[i].id + t->off.task_awaited_by_is_set, &is_set, 1))
+	    tread(t, v[i].id + t->off.task_awaited_by_is_set, &is_set, 1))
 		return;
 	if (is_set)
 		set_each(t, ab, link_awaiter, &e);
@@ -546,7 +601,7 @@ static void awaiters_guess(struct pytasks *t, struct pytask *v, int n, int i)
 	} else if (w && !get_attr(t, w, &t->k_children, &list) &&
 		   !read_u64(t, list + t->off.list_size, &size) && size <= 64 &&
 		   !read_u64(t, list + t->off.list_items, &list) &&
-		   !pyproc__read(t->p, list, items, 8 * size)) {
+		   !tread(t, list, items, 8 * size)) {
 		for (uint64_t k = 0; k < size; k++)
 			link(t, v, n, items[k], v[i].id);
 	}
@@ -692,5 +747,262 @@ int pytasks__running(struct pytasks *t, uint64_t tstate, uint32_t tid, struct py
 	if ((err = running_id(t, tstate, &task)) || (err = task_read(t, task, out)))
 		return err;
 	out->tid = tid;
+	return 0;
+}
+
+/* Await timing: a snapshot's reads come from its pages (each page read
+ * once); every task's id and type; each one's chain, read level by level
+ * for all tasks at once, but only for tasks whose awaited future changed
+ * since the last snapshot (the others wait where they waited). */
+
+#define GEN_READ(o)	((o)->gen_iframe + FRAME_READ)
+#define LINK_READ(o)	(GEN_READ(o) + 160)	/* and the first stack slots */
+#define WAIT_SCRATCH	512	/* bytes a task's region may take */
+#define WAIT_PAGES	4096	/* pages a snapshot may read (16 MiB) */
+#define NAME_READ	48	/* bytes of a name object hashed */
+#define WAIT_VERIFY	4	/* every 4th snapshot reads every chain */
+
+int pytasks__snapshot(struct pytasks *t)
+{
+	if (!t->pc && !(t->pc = pagecache__new(t->p->pid, WAIT_PAGES)))
+		return -ENOMEM;
+	pagecache__clear(t->pc);
+	if (!t->snap) {
+		t->own_read = t->o.read;
+		t->own_ctx = t->o.ctx;
+	}
+	t->snap = true;
+	t->o.read = pc_read;
+	t->o.ctx = t;
+	return 0;
+}
+
+void pytasks__snapshot_end(struct pytasks *t)
+{
+	if (!t->snap)
+		return;
+	t->snap = false;
+	t->o.read = t->own_read;
+	t->o.ctx = t->own_ctx;
+}
+
+int pytasks__ids(struct pytasks *t, struct pytask_wait *out, int max)
+{
+	struct idlist l = {};
+	int n = 0, err;
+
+	err = t->off.task_node ? ids_from_lists(t, &l) : ids_from_sets(t, &l);
+	if (err == -ENOENT)
+		err = 0;
+	if (err)
+		goto cleanup;
+	qsort(l.v, l.n, sizeof(*l.v), cmp_u64);
+	for (int i = 0; i < l.n && n < max; i++) {
+		if (i && l.v[i] == l.v[i - 1])
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].id = l.v[i];
+		if (!pyobj__type(&t->o, l.v[i], &out[n].type))
+			n++;
+	}
+	err = n;
+cleanup:
+	free(l.v);
+	return err;
+}
+
+static int waits_scratch(struct pytasks *t, int n)
+{
+	if (n <= t->w_cap)
+		return 0;
+	free(t->w_addr);
+	free(t->w_buf);
+	free(t->w_ok);
+	free(t->w_ctype);
+	t->w_addr = calloc(n, sizeof(*t->w_addr));
+	t->w_buf = calloc(n, WAIT_SCRATCH);
+	t->w_ok = calloc(n, sizeof(*t->w_ok));
+	t->w_ctype = calloc(2 * (size_t)n, sizeof(*t->w_ctype));	/* and slots */
+	t->w_cap = t->w_addr && t->w_buf && t->w_ok && t->w_ctype ? n : 0;
+	return t->w_cap ? 0 : -ENOMEM;
+}
+
+/* Link d of coroutine g (GEN_READ bytes of it, at coro) into c; the
+ * address of the slot holding what it awaits, 0 when not suspended. */
+static uint64_t parse_link(const struct pytasks *t, const uint8_t *g, uint64_t coro,
+			   struct pytask_link *c)
+{
+	const struct ls_py_offsets *b = &t->p->layout.bpf;
+	const struct py_task_offsets *o = &t->off;
+	const uint8_t *fb = g + o->gen_iframe;
+	int8_t state = (int8_t)g[o->gen_frame_state];
+	uint64_t slot;
+
+	if (state < t->live_min || state > t->live_max ||
+	    (state != o->state_yield_from && state != o->state_yield_from2))
+		return 0;
+	c->coro = coro;
+	memcpy(&c->code, fb + b->frame_code, 8);
+	memcpy(&slot, fb + b->frame_instr, 8);
+	c->code &= ~(uint64_t)b->code_tag_mask;
+	c->lasti = (uint32_t)((slot - c->code - b->code_adaptive) / 2);
+	memcpy(&slot, fb + o->frame_stack, 8);
+	if (o->frame_localsplus) {
+		int32_t top = (int32_t)slot;
+
+		return top < 1 || top > MAX_STACKTOP ? 0 :
+		       coro + o->gen_iframe + o->frame_localsplus + 8ULL * (top - 1);
+	}
+	return slot ? (slot & ~(uint64_t)b->code_tag_mask) - o->await_back : 0;
+}
+
+/* Level d of the tasks read deep, v[0..m) (w[v[k]].n == d: its link
+ * d - 1 awaits the coroutine to read; for d 0 the task's coroutine is in
+ * w_addr[k]), long enough to hold the awaited object's slot of most
+ * frames. Their pages are read whole even when they hold one coroutine: a
+ * region costs the kernel about what a page does. How many got link d. */
+static int waits_level(struct pytasks *t, struct pytask_wait *w, const int *v, int m, int d)
+{
+	size_t len = LINK_READ(&t->off);
+	uint64_t *slot = t->w_ctype + m;
+	int more = 0, far = 0;
+
+	for (int k = 0; k < m; k++) {
+		struct pytask_wait *x = &w[v[k]];
+
+		t->w_addr[k] = x->ok && x->n == d ? (d ? x->c[d - 1].awaits : t->w_addr[k]) : 0;
+	}
+	pagecache__readv(t->pc, t->w_addr, t->w_buf, len, m, t->w_ok);
+	for (int k = 0; k < m; k++) {
+		struct pytask_wait *x = &w[v[k]];
+		const uint8_t *g = t->w_buf + (size_t)k * len;
+		uint64_t type, c = t->w_addr[k];
+
+		slot[k] = 0;
+		if (!c || !t->w_ok[k])
+			continue;
+		memcpy(&type, g + 8, 8);
+		if (!d)
+			t->w_ctype[k] = type;	/* the task's coroutine's */
+		slot[k] = type == t->w_ctype[k] ? parse_link(t, g, c, &x->c[d]) : 0;
+		if (!slot[k]) {
+			if (!d)
+				x->ok = false;	/* running, or not a coroutine */
+			continue;
+		}
+		x->n = d + 1;
+		more++;
+		/* what it awaits: in the region read, or read below */
+		t->w_addr[k] = 0;
+		if (slot[k] >= c && slot[k] + 8 <= c + len)
+			memcpy(&x->c[d].awaits, g + (slot[k] - c), 8);
+		else
+			far += !!(t->w_addr[k] = slot[k]);
+	}
+	if (far)
+		pagecache__readv(t->pc, t->w_addr, t->w_buf, 8, m, t->w_ok);
+	for (int k = 0; k < m; k++) {
+		struct pytask_wait *x = &w[v[k]];
+
+		if (!slot[k] || x->n != d + 1)
+			continue;
+		if (t->w_addr[k])
+			memcpy(&x->c[d].awaits, t->w_ok[k] ? t->w_buf + 8 * (size_t)k :
+			       (const uint8_t *)"\0\0\0\0\0\0\0", 8);
+		x->c[d].awaits &= ~(uint64_t)t->p->layout.bpf.code_tag_mask;
+	}
+	return more;
+}
+
+/* The tasks read deep, v[0..m): each one's gen, its name object's bytes
+ * past the refcount (a str's header and first characters; an int's
+ * value) hashed with the name's address, name[k]. */
+static void names_gen(struct pytasks *t, struct pytask_wait *w, const int *v, int m,
+		      const uint64_t *name)
+{
+	pagecache__readv(t->pc, name, t->w_buf, NAME_READ, m, t->w_ok);
+	for (int k = 0; k < m; k++) {
+		uint64_t h = 14695981039346656037ULL ^ name[k];
+
+		for (int b = 8; name[k] && t->w_ok[k] && b < NAME_READ; b++)
+			h = (h ^ t->w_buf[(size_t)k * NAME_READ + b]) * 1099511628211ULL;
+		w[v[k]].gen = h;
+	}
+}
+
+/* The task objects: state, future awaited, coroutine, name. Those to be
+ * read deep into v (their count returned), their names and coroutines in
+ * name[k] and coros[k]: those whose future changed, and every
+ * WAIT_VERIFY-th snapshot all of them, as a freed future's place may hold
+ * the next one a task awaits (all at once: their pages are shared, a
+ * part of them costs about what all do). */
+static int waits_tasks(struct pytasks *t, struct pytask_wait *w, int n, int *v,
+		       uint64_t *name, uint64_t *coros)
+{
+	const struct py_task_offsets *o = &t->off;
+	size_t len = (o->task_name > o->task_coro ? o->task_name : o->task_coro) + 8;
+	int m = 0;
+
+	t->turn++;
+	for (int i = 0; i < n; i++)
+		t->w_addr[i] = w[i].id;
+	pagecache__readv(t->pc, t->w_addr, t->w_buf, len, n, t->w_ok);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *b = t->w_buf + (size_t)i * len;
+		uint64_t type, coro, fut, nm;
+		int32_t state;
+		bool same;
+
+		w[i].fresh = false;
+		w[i].gone = true;
+		if (!t->w_ok[i]) {
+			w[i].ok = false;
+			continue;
+		}
+		memcpy(&type, b + 8, 8);
+		memcpy(&state, b + o->fut_state, 4);
+		memcpy(&coro, b + o->task_coro, 8);
+		memcpy(&fut, b + o->task_fut_waiter, 8);
+		memcpy(&nm, b + o->task_name, 8);
+		w[i].gone = type != w[i].type || state != PYTASK_PENDING;
+		same = w[i].read && w[i].ok && fut && fut == w[i].fut &&
+		       coro == w[i].c[0].coro && t->turn % WAIT_VERIFY;
+		w[i].fut = fut;
+		if (w[i].gone || !coro) {
+			w[i].ok = false;
+			continue;
+		}
+		if (same)
+			continue;	/* still on the same future: where it was */
+		w[i].ok = w[i].fresh = w[i].read = true;
+		w[i].n = 0;
+		v[m] = i;
+		name[m] = nm;
+		coros[m++] = coro;
+	}
+	return m;
+}
+
+int pytasks__waits(struct pytasks *t, struct pytask_wait *w, int n)
+{
+	uint64_t *name;
+	int *v, m;
+
+	if (LINK_READ(&t->off) > WAIT_SCRATCH || !t->snap || waits_scratch(t, n))
+		return -ENOMEM;
+	name = calloc(2 * (n ? n : 1), sizeof(*name));
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!name || !v) {
+		free(name);
+		free(v);
+		return -ENOMEM;
+	}
+	m = waits_tasks(t, w, n, v, name, name + n);
+	names_gen(t, w, v, m, name);
+	memcpy(t->w_addr, name + n, m * sizeof(*name));
+	for (int d = 0; d < PYTASK_WAIT_DEPTH && waits_level(t, w, v, m, d); d++)
+		;
+	free(name);
+	free(v);
 	return 0;
 }

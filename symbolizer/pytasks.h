@@ -93,4 +93,48 @@ int pytasks__list(struct pytasks *t, struct pytask *out, int max);
  * running there, or no task), or -errno. */
 int pytasks__running(struct pytasks *t, uint64_t tstate, uint32_t tid, struct pytask *out);
 
+/* Await timing (probe/taskwatch.c): each task's suspension point now,
+ * read cheaply (batched reads, no names, no awaiters), many times a
+ * second. A task is a link chain, outermost (its coroutine) first: each
+ * coroutine, where it is suspended and what it awaits there. */
+#define PYTASK_WAIT_DEPTH	8
+
+struct pytask_link {
+	uint64_t coro;		/* the coroutine object */
+	uint64_t code;
+	uint64_t awaits;	/* the object awaited: the next link's
+				   coroutine, or a future; 0 unknown */
+	uint32_t lasti;		/* code unit it is suspended at */
+};
+
+struct pytask_wait {
+	uint64_t id, type;	/* the task and its type: pytasks__ids() */
+	uint64_t fut;		/* the future it awaited at the last read */
+	bool read;		/* its chain was read once: kept while the
+				   future it awaits stays the same */
+	bool fresh;		/* its chain was read by the last call */
+	bool ok;		/* read, pending, suspended (not running) */
+	bool gone;		/* done, freed or no longer a task */
+	uint64_t gen;		/* a hash of its name's bytes: tells a new
+				   task at a freed one's address (Task-N
+				   counts up) */
+	uint16_t n;
+	struct pytask_link c[PYTASK_WAIT_DEPTH];
+};
+
+/* A snapshot begins: reads until pytasks__snapshot_end() come from the
+ * target's pages as they are now, each page read once (pagecache.h).
+ * pytasks__ids() and pytasks__waits() are called inside one. 0 or
+ * -ENOMEM. */
+int pytasks__snapshot(struct pytasks *t);
+void pytasks__snapshot_end(struct pytasks *t);
+/* Every task now (ids and types only) into out[0..max), sorted by id:
+ * the count, or -errno. */
+int pytasks__ids(struct pytasks *t, struct pytask_wait *out, int max);
+/* The chains of w[0..n) (ids from pytasks__ids(); w as the last call
+ * left it, for the tasks listed then) now: ok says which were read; a
+ * task still awaiting the future it awaited at the last call keeps its
+ * chain (fresh false), but for every fourth call or so. 0, or -ENOMEM. */
+int pytasks__waits(struct pytasks *t, struct pytask_wait *w, int n);
+
 #endif

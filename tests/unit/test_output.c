@@ -1338,8 +1338,9 @@ Test(output, summary_json_structure)
 			      "\"worst_ms\":800.000},{\"pid\":4200,\"tid\":4250,\"thread\":\"w\\\"2\","),
 		  "%s", got);
 	cr_expect(strstr(got, "\"lost\":{\"stalls\":0,\"samples\":7,\"threads\":0,"
-			      "\"samples_over_cap\":0,\"processes\":0},\"findings\":[]}\n"), "%s",
-		  got);
+			      "\"samples_over_cap\":0,\"processes\":0},\"findings\":[],"
+			      "\"task_reads\":{\"hz\":0,\"reads\":0,\"per_s\":0.0,\"tasks_max\":0},"
+			      "\"awaits\":[],\"sequential_awaits\":[]}\n"), "%s", got);
 	free(got);
 
 	s.n_loops = 0;
