@@ -2,7 +2,8 @@
 """Stalls in code the user's own rules speak of (perf-async.yaml): a
 blocking requests.get without timeout in a *client* module (PERF-039,
 PERF-040), the same call with a timeout and a session (neither), and a
-coroutine with sequential awaits that stalls (PERF-037).
+coroutine with awaits in turn (PERF-037's pattern, 10 ms each: too short
+to be judged) that stalls in time.sleep (the stall's cause, not PERF-037).
 
 usage: seed_workload.py  -- prints "ready PID", waits for SIGUSR1."""
 import asyncio
