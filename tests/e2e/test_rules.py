@@ -654,33 +654,6 @@ def test_every_scenario_is_expected_and_marked():
                 assert m in M, f"{scenario}: no # @{m} in rules_workload.py"
 
 
-def posix_regex(pattern):
-    """pattern compiled as the loader does (rules/load.c): Python-style \\n
-    \\t and \\w \\s inside brackets translated, REG_EXTENDED | REG_NEWLINE,
-    by glibc's regcomp."""
-    libc = ctypes.CDLL(None)
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            n = pattern[i + 1]
-            out.append({"n": "\n", "t": "\t", "d": "[0-9]"}.get(n, "\\" + n))
-            i += 2
-        elif c == "[":
-            j = pattern.index("]", i + 1)
-            body = pattern[i + 1:j].replace("\\w", "[:alnum:]_").replace(
-                "\\s", "[:space:]").replace("\\n", "\n")
-            out.append("[" + body + "]")
-            i = j + 1
-        else:
-            out.append(c)
-            i += 1
-    buf = ctypes.create_string_buffer(256)    # regex_t is 64 bytes on x86-64
-    rc = libc.regcomp(buf, "".join(out).encode(), 1 | 4)   # REG_EXTENDED | REG_NEWLINE
-    assert rc == 0, f"regcomp failed on {pattern!r}"
-    return lambda text: libc.regexec(buf, text.encode(), 0, None, 0) == 0
-
-
 def test_ls120_is_judged_on_the_tasks_waits_not_on_source_alone():
     """LS120 has no source pattern of its own: independent awaits in turn
     are told from the tasks' measured waits and the independence of their
