@@ -30,7 +30,6 @@ sre_ucs1_match, scanner_call, _pickle_dumps and gc_collect_main in the
 cpu_re_match, cpu_json_scanner, cpu_pickle_dumps and gc_pause stalls, and
 LS071, LS070, LS074 and LS095 held by those names.
 """
-import ctypes
 import functools
 import os
 import re
