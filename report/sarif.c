@@ -128,9 +128,12 @@ static void print_rule(FILE *f, const struct rule *rule)
 
 		fprintf(h, "%.*s", trimmed(fix), fix);
 		fprintf(m, "**Fix:** %.*s", trimmed(fix), fix);
+		const char *what = rule->category == CAT_SEQUENTIAL_AWAIT ? "Waits in turn" :
+				   "Blocks the loop";
+
 		if (bad) {
-			fprintf(h, "\n\nBlocks the loop:\n%.*s", trimmed(bad), bad);
-			fprintf(m, "\n\nBlocks the loop:\n```python\n%.*s\n```", trimmed(bad), bad);
+			fprintf(h, "\n\n%s:\n%.*s", what, trimmed(bad), bad);
+			fprintf(m, "\n\n%s:\n```python\n%.*s\n```", what, trimmed(bad), bad);
 		}
 		if (good) {
 			fprintf(h, "\n\nInstead:\n%.*s", trimmed(good), good);
@@ -239,10 +242,62 @@ static void print_result(FILE *f, const struct report *r, const struct finding_g
 		r->sum.stalled_ns ? (double)g->total_ns / r->sum.stalled_ns : 0);
 }
 
+/* A sequential-await finding (report/awaits.h): where its awaits are, how
+ * long they took in turn and what running them together would save. */
+static void print_await_result(FILE *f, const struct report *r, const struct await_finding *g,
+			       int rule_index)
+{
+	const struct frame *fr = frames__get(r->sum.aw_frames, g->frame);
+	const struct rule *rule = g->rule;
+	char msg[1024], a[32], b[32], c[32];
+	size_t n;
+
+	n = snprintf(msg, sizeof(msg), "%s: %d awaits in turn in %s, %s a call (%u call%s); "
+		     "together ~%s, saving ~%s a call (%s)", rule->name ? rule->name : rule->id,
+		     g->n, fr && fr->function ? fr->function : "?",
+		     fmt_dur(g->turn_ns, a, sizeof(a)), g->calls, g->calls == 1 ? "" : "s",
+		     fmt_dur(g->together_ns, b, sizeof(b)),
+		     fmt_dur(g->turn_ns - g->together_ns, c, sizeof(c)), g->evidence);
+	if (rule->fix && n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, ". Fix: %.*s", trimmed(rule->fix), rule->fix);
+	fputs("{\"ruleId\":", f);
+	json_str(f, rule->id);
+	fprintf(f, ",\"ruleIndex\":%d,\"level\":\"%s\",", rule_index, level_of(rule->severity));
+	text_obj(f, "message", msg);
+	if (fr && fr->file && *fr->file) {
+		fputs(",\"locations\":[{\"physicalLocation\":{", f);
+		artifact_location(f, r, fr->file);
+		fprintf(f, ",\"region\":{\"startLine\":%d,\"endLine\":%d}}", g->lines[0],
+			g->lines[g->n - 1]);
+		if (fr->function) {
+			fputs(",\"logicalLocations\":[{\"fullyQualifiedName\":", f);
+			json_str(f, fr->function);
+			fputs(",\"kind\":\"function\"}]", f);
+		}
+		fputs("}]", f);
+	}
+	fprintf(f, ",\"properties\":{\"category\":\"%s\",\"calls\":%u,\"in_turn_ms\":%.3f,"
+		"\"together_ms\":%.3f}}", rule_category_name(rule->category), g->calls,
+		g->turn_ns / 1e6, g->together_ns / 1e6);
+}
+
+/* The index of rule in rules[0..*n), added when new. */
+static int rule_slot(const struct rule **rules, int *n, const struct rule *rule)
+{
+	int k;
+
+	for (k = 0; k < *n && rules[k] != rule; k++)
+		;
+	if (k == *n)
+		rules[(*n)++] = rule;
+	return k;
+}
+
 int report__sarif(FILE *f, const struct report *r)
 {
-	const struct rule **rules = calloc(r->sum.n_groups ? r->sum.n_groups : 1, sizeof(*rules));
-	int *index = calloc(r->sum.n_groups ? r->sum.n_groups : 1, sizeof(*index));
+	uint32_t n_res = r->sum.n_groups + r->sum.aw.n_findings;
+	const struct rule **rules = calloc(n_res ? n_res : 1, sizeof(*rules));
+	int *index = calloc(n_res ? n_res : 1, sizeof(*index));
 	int n_rules = 0;
 	size_t root_len = 0;
 	const char *root = root_of(r, &root_len);
@@ -253,15 +308,10 @@ int report__sarif(FILE *f, const struct report *r)
 		return -ENOMEM;
 	}
 	/* the rules results refer to, in the order they first appear */
-	for (uint32_t i = 0; i < r->sum.n_groups; i++) {
-		int k;
-
-		for (k = 0; k < n_rules && rules[k] != r->sum.groups[i].rule; k++)
-			;
-		if (k == n_rules)
-			rules[n_rules++] = r->sum.groups[i].rule;
-		index[i] = k;
-	}
+	for (uint32_t i = 0; i < r->sum.n_groups; i++)
+		index[i] = rule_slot(rules, &n_rules, r->sum.groups[i].rule);
+	for (uint32_t i = 0; i < r->sum.aw.n_findings; i++)
+		index[r->sum.n_groups + i] = rule_slot(rules, &n_rules, r->sum.aw.findings[i].rule);
 	fputs("{\"$schema\":\"" SARIF_SCHEMA "\",\n\"version\":\"2.1.0\",\n\"runs\":[{\n"
 	      "\"tool\":{\"driver\":{\"name\":\"loopstall\"", f);
 	if (r->version)
@@ -297,6 +347,10 @@ int report__sarif(FILE *f, const struct report *r)
 	for (uint32_t i = 0; i < r->sum.n_groups; i++) {
 		fputs(i ? ",\n" : "\n", f);
 		print_result(f, r, &r->sum.groups[i], index[i]);
+	}
+	for (uint32_t i = 0; i < r->sum.aw.n_findings; i++) {
+		fputs(i || r->sum.n_groups ? ",\n" : "\n", f);
+		print_await_result(f, r, &r->sum.aw.findings[i], index[r->sum.n_groups + i]);
 	}
 	fputs("]}]}\n", f);
 	free(rules);

@@ -180,3 +180,13 @@ def test_a_recording_reports_them(tmp_path):
     assert "slowest awaits" in text and "LS120 sequential-await" in text, text
     assert f":{m['SEQ-1']}-{m['SEQ-3']} in order_page" in text, text
     assert max(len(l) for l in text.splitlines()) <= 80
+    sarif = json.loads(subprocess.run([LOOPSTALL, "report", str(out), "-f", "sarif"],
+                                      capture_output=True, text=True, timeout=60).stdout)
+    res = [x for x in sarif["runs"][0]["results"] if x["ruleId"] == "LS120" and
+           x["locations"][0]["physicalLocation"]["region"]["startLine"] == m["SEQ-1"]]
+    assert res and res[0]["locations"][0]["physicalLocation"]["region"]["endLine"] == \
+        m["SEQ-3"], sarif["runs"][0]["results"]
+    html = subprocess.run([LOOPSTALL, "report", str(out), "-f", "html"], capture_output=True,
+                          text=True, timeout=60).stdout
+    assert 'id="awaits"' in html
+    assert f":{m['SEQ-1']}-{m['SEQ-3']}</code> in <code>order_page</code>" in html
