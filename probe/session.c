@@ -894,6 +894,7 @@ static void session_destroy(struct session *s)
 	procs__free(&s->procs);
 	frames__free(s->frames);
 	source__free(s->aw_src);
+	free(s->said);
 	free(s->found);
 	free(s->ids);
 	rules__free(&s->rules);

@@ -51,6 +51,8 @@ struct session {
 	uint64_t busy_read_ns;		/* last session_read_busy() */
 	uint64_t tw_next_ns, tw_last_ns;	/* taskwatch.c's ticks */
 	uint64_t tw_cost;		/* a tick's cost, averaged (ns) */
+	uint64_t *said;			/* sequential awaits said (hashes) */
+	uint32_t n_said;
 	uint64_t tw_ticks;		/* how many, and the most tasks a tick */
 	uint32_t tw_tasks_max;
 	struct source *aw_src;		/* the functions of the sequences of

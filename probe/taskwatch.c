@@ -99,6 +99,50 @@ static int keep_source(struct session *s, struct proc *p, uint32_t id)
 	return 0;
 }
 
+/* Sequential awaits said as they are found: each finding of q's lines
+ * under the pack, once per rule, function and lines, at the second call
+ * that shows it (a first call is often seen in part: its task found late,
+ * its first waits read before their code was). */
+static int announce(struct session *s, const struct tw_seq *q)
+{
+	struct awaits one;
+	int err = 0;
+
+	awaits__init(&one);
+	if (awaits__add_seq(&one, q->frames, q->ns, q->steps, 1) ||
+	    awaits__match(&one, &s->rules, s->frames, s->aw_src) == -2)
+		err = -ENOMEM;
+	for (uint32_t i = 0; !err && i < one.n_findings; i++) {
+		const struct await_finding *g = &one.findings[i];
+		const struct frame *f = frames__get(s->frames, g->frame);
+		uint64_t h = 14695981039346656037ULL ^ (uintptr_t)g->rule;
+		uint64_t *v;
+
+		h = (h ^ (uint64_t)(f ? f->firstline : 0)) * 1099511628211ULL;
+		for (const char *c = f && f->file ? f->file : ""; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		for (int k = 0; k < g->n; k++)
+			h = (h ^ (uint64_t)g->lines[k]) * 1099511628211ULL;
+		h &= ~1ULL;		/* the low bit: said already */
+		for (uint32_t k = 0; k < s->n_said; k++)
+			if ((s->said[k] & ~1ULL) == h) {
+				if (!(s->said[k] & 1))
+					print_await(stdout, s->o->format, g, s->frames);
+				s->said[k] |= 1;
+				goto next;
+			}
+		if (!(v = realloc(s->said, (s->n_said + 1) * sizeof(*v)))) {
+			err = -ENOMEM;
+			break;
+		}
+		s->said = v;
+		s->said[s->n_said++] = h;
+next:;
+	}
+	awaits__free(&one);
+	return err;
+}
+
 /* The call's sequence so far, handed over (two real waits or more). */
 static int flush_seq(struct session *s, struct proc *p, struct tw_call *c)
 {
@@ -106,7 +150,7 @@ static int flush_seq(struct session *s, struct proc *p, struct tw_call *c)
 	int err = 0;
 
 	if (q && q->steps >= 2 &&
-	    (awaits__add_seq(&s->out.sum.aw, q->frames, q->ns, q->steps, 1) ||
+	    (awaits__add_seq(&s->out.sum.aw, q->frames, q->ns, q->steps, 1) || announce(s, q) ||
 	     (s->out.rec && awaits__add_seq(&s->out.aw_new, q->frames, q->ns, q->steps, 1))))
 		err = -ENOMEM;
 	if (q)

@@ -71,6 +71,16 @@ void print_proc_exit(FILE *f, enum out_format fmt, const struct proc_info *p,
 	fflush(f);
 }
 
+void print_await(FILE *f, enum out_format fmt, const struct await_finding *g,
+		 const struct frames *frames)
+{
+	if (fmt == OUT_JSON)
+		live_json__await(f, g, frames);
+	else
+		live_text__await(f, g, frames, "loopstall: ");
+	fflush(f);
+}
+
 void print_summary(FILE *f, enum out_format fmt, const struct session_end *e)
 {
 	if (fmt == OUT_JSON)

@@ -118,6 +118,13 @@ void live_text__summary(FILE *f, const struct session_end *e);
 void live_text__awaits(FILE *f, const struct summary *s, uint32_t hz);
 /* The same as JSON members: ,"awaits":[…],"sequential_awaits":[…] */
 void live_json__awaits(FILE *f, const struct summary *s);
+/* A sequential-await finding as it is first seen: text (its three lines,
+ * the first after lead) or a JSON event "sequential_await". */
+void print_await(FILE *f, enum out_format fmt, const struct await_finding *g,
+		 const struct frames *frames);
+void live_text__await(FILE *f, const struct await_finding *g, const struct frames *frames,
+		      const char *lead);
+void live_json__await(FILE *f, const struct await_finding *g, const struct frames *frames);
 void live_json__stall(FILE *f, const struct stall *s, const struct frames *frames);
 void live_json__blocked(FILE *f, const struct proc_info *p, uint32_t tid, const char *thread,
 			uint64_t now_unix_ns, uint64_t blocked_ns, const char *in);

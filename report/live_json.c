@@ -437,6 +437,50 @@ void live_json__summary(FILE *f, const struct session_end *e)
 	fputs("}\n", f);
 }
 
+/* A sequential-await finding's members, from "rule" on. */
+static void json_await_members(FILE *f, const struct await_finding *g,
+			       const struct frames *frames)
+{
+	const struct frame *fr = frames__get(frames, g->frame);
+
+	fputs("\"rule\":", f);
+	json_str(f, g->rule->id);
+	fputs(",\"name\":", f);
+	json_str(f, g->rule->name);
+	fprintf(f, ",\"severity\":\"%s\",\"category\":\"%s\",\"function\":",
+		rule_severity_name(g->rule->severity),
+		rule_category_name(g->rule->category));
+	json_str_or_null(f, fr ? fr->function : NULL);
+	fputs(",\"file\":", f);
+	json_str_or_null(f, fr ? fr->file : NULL);
+	fputs(",\"lines\":[", f);
+	for (int j = 0; j < g->n; j++)
+		fprintf(f, "%s%d", j ? "," : "", g->lines[j]);
+	fputs("],\"waits_ms\":[", f);
+	for (int j = 0; j < g->n; j++)
+		fprintf(f, "%s%.3f", j ? "," : "", ms(g->ns[j]));
+	fprintf(f, "],\"calls\":%u,\"in_turn_ms\":%.3f,\"together_ms\":%.3f,"
+		"\"saves_ms\":%.3f,\"evidence\":", g->calls, ms(g->turn_ns),
+		ms(g->together_ns), ms(g->turn_ns - g->together_ns));
+	json_str(f, g->evidence);
+	fputs(",\"fix\":", f);
+	json_str_or_null(f, g->rule->fix);
+}
+
+static void json_await(FILE *f, const struct await_finding *g, const struct frames *frames)
+{
+	fputc('{', f);
+	json_await_members(f, g, frames);
+	fputc('}', f);
+}
+
+void live_json__await(FILE *f, const struct await_finding *g, const struct frames *frames)
+{
+	fprintf(f, "{\"type\":\"sequential_await\",\"schema_version\":%d,", LS_SCHEMA_VERSION);
+	json_await_members(f, g, frames);
+	fputs("}\n", f);
+}
+
 void live_json__awaits(FILE *f, const struct summary *s)
 {
 	const struct awaits *a = &s->aw;
@@ -456,32 +500,8 @@ void live_json__awaits(FILE *f, const struct summary *s)
 	}
 	fputs("],\"sequential_awaits\":[", f);
 	for (uint32_t i = 0; i < a->n_findings; i++) {
-		const struct await_finding *g = &a->findings[i];
-		const struct frame *fr = frames__get(s->aw_frames, g->frame);
-
-		fputs(i ? ",{\"rule\":" : "{\"rule\":", f);
-		json_str(f, g->rule->id);
-		fputs(",\"name\":", f);
-		json_str(f, g->rule->name);
-		fprintf(f, ",\"severity\":\"%s\",\"category\":\"%s\",\"function\":",
-			rule_severity_name(g->rule->severity),
-			rule_category_name(g->rule->category));
-		json_str_or_null(f, fr ? fr->function : NULL);
-		fputs(",\"file\":", f);
-		json_str_or_null(f, fr ? fr->file : NULL);
-		fputs(",\"lines\":[", f);
-		for (int j = 0; j < g->n; j++)
-			fprintf(f, "%s%d", j ? "," : "", g->lines[j]);
-		fputs("],\"waits_ms\":[", f);
-		for (int j = 0; j < g->n; j++)
-			fprintf(f, "%s%.3f", j ? "," : "", ms(g->ns[j]));
-		fprintf(f, "],\"calls\":%u,\"in_turn_ms\":%.3f,\"together_ms\":%.3f,"
-			"\"saves_ms\":%.3f,\"evidence\":", g->calls, ms(g->turn_ns),
-			ms(g->together_ns), ms(g->turn_ns - g->together_ns));
-		json_str(f, g->evidence);
-		fputs(",\"fix\":", f);
-		json_str_or_null(f, g->rule->fix);
-		fputc('}', f);
+		fputs(i ? "," : "", f);
+		json_await(f, &a->findings[i], s->aw_frames);
 	}
 	fputc(']', f);
 }

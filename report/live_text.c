@@ -502,6 +502,27 @@ static void run_lines(const struct await_finding *g, char *out, size_t len)
 		k += snprintf(out + k, len - k, "%s%d", i ? "," : "", g->lines[i]);
 }
 
+void live_text__await(FILE *f, const struct await_finding *g, const struct frames *frames,
+		      const char *lead)
+{
+	const struct frame *fr = frames__get(frames, g->frame);
+	char head[200], lines[64], ms[160], t[32], p[32];
+	size_t k = 0;
+
+	run_lines(g, lines, sizeof(lines));
+	for (int j = 0; j < g->n && k < sizeof(ms); j++)
+		k += snprintf(ms + k, sizeof(ms) - k, "%s%.0f", j ? " + " : "", g->ns[j] / 1e6);
+	snprintf(head, sizeof(head), "%s %s %s:%s in %s", g->rule->id,
+		 rule_category_name(g->rule->category), fmt_base(fr ? fr->file : "?"), lines,
+		 fr && fr->function ? fr->function : "?");
+	fputs(lead, f);
+	cols_put(f, head, 80 - (int)strlen(lead), false, false);
+	fprintf(f, "\n      %s ms in turn, %u call%s\n", ms, g->calls, g->calls == 1 ? "" : "s");
+	fprintf(f, "      together (asyncio.gather): ~%s, saves ~%s a call\n",
+		fmt_dur(g->together_ns, t, sizeof(t)),
+		fmt_dur(g->turn_ns - g->together_ns, p, sizeof(p)));
+}
+
 void live_text__awaits(FILE *f, const struct summary *s, uint32_t hz)
 {
 	const struct awaits *a = &s->aw;
@@ -528,25 +549,6 @@ void live_text__awaits(FILE *f, const struct summary *s, uint32_t hz)
 	}
 	if (a->n_findings)
 		fprintf(f, "  sequential awaits (they could run together):\n");
-	for (uint32_t i = 0; i < a->n_findings && i < 10; i++) {
-		const struct await_finding *g = &a->findings[i];
-		const struct frame *fr = frames__get(s->aw_frames, g->frame);
-		char head[200], lines[64], ms[160];
-		size_t k = 0;
-
-		run_lines(g, lines, sizeof(lines));
-		for (int j = 0; j < g->n && k < sizeof(ms); j++)
-			k += snprintf(ms + k, sizeof(ms) - k, "%s%.0f", j ? " + " : "",
-				      g->ns[j] / 1e6);
-		snprintf(head, sizeof(head), "%s %s %s:%s in %s", g->rule->id,
-			 rule_category_name(g->rule->category), fmt_base(fr ? fr->file : "?"),
-			 lines, fr && fr->function ? fr->function : "?");
-		fputs("    ", f);
-		cols_put(f, head, 76, false, false);
-		fprintf(f, "\n      %s ms in turn, %u call%s\n", ms, g->calls,
-			g->calls == 1 ? "" : "s");
-		fprintf(f, "      together (asyncio.gather): ~%s, saves ~%s a call\n",
-			fmt_dur(g->together_ns, t, sizeof(t)),
-			fmt_dur(g->turn_ns - g->together_ns, p, sizeof(p)));
-	}
+	for (uint32_t i = 0; i < a->n_findings && i < 10; i++)
+		live_text__await(f, &a->findings[i], s->aw_frames, "    ");
 }

@@ -101,6 +101,9 @@ def test_independent_awaits_in_turn_are_ls120_with_lines_and_waits(version, root
     # a latency finding, not a stall's: --fail-on warning counts it
     assert ls.rc == 1, (ls.rc, ls.stderr)
     assert not any(g["rule"] == "LS120" for g in s["findings"]), s["findings"]
+    # said while attached too, once its second call shows it
+    live = [e for e in ls.events("sequential_await") if e["function"] == "order_page"]
+    assert [e["lines"] for e in live] == [f["lines"]], live
 
 
 @pytest.mark.parametrize("version,root,python,loop", CASES, ids=IDS)
