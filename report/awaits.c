@@ -58,6 +58,8 @@ static uint64_t bucket_top(int b)
 {
 	int e = b / 2;
 
+	if (!b)
+		return 2000;		/* under 2 µs */
 	return (b & 1 ? 2ULL << e : 3ULL << e >> 1) * 1000;
 }
 

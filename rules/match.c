@@ -221,9 +221,11 @@ bool match__sequence(const struct rule *r, const struct match_frame *f, int firs
 					 r->anti_src ? r->anti_src[i] : "");
 				return true;
 			}
+			/* on from the next character: a match may start
+			 * inside this one */
 			if (!p[m.rm_so])
 				break;
-			p += m.rm_eo > m.rm_so ? m.rm_eo : m.rm_so + 1;
+			p += m.rm_so + 1;
 		}
 	}
 	if (r->n_anti)

@@ -1417,3 +1417,339 @@ Test(recorded_source, reads_no_files)
 	unlink(file);
 	rmdir(dir2);
 }
+
+/* ---- the tasks' waits (AWAITS records) ---- */
+
+#define SVC "/srv/app/svc.py"
+
+/* file lines 10..14 */
+static const char ORDER_PAGE[] =
+	"async def order_page(s):\n"
+	"    user = await get_user(s)\n"
+	"    await asyncio.sleep(0.1)\n"
+	"    items = await get_items(s)\n"
+	"    return user, items\n";
+
+/* The await frames of order_page (lines 11, 12, 13) into t. */
+static void await_frames(struct frames *t, uint32_t *f)
+{
+	static const char *const code[] = {
+		"user = await get_user(s)", "await asyncio.sleep(0.1)",
+		"items = await get_items(s)",
+	};
+
+	for (int i = 0; i < 3; i++) {
+		struct frame fr = { .kind = FRAME_PYTHON, .user = true, .line = 11 + i,
+				    .firstline = 10, .function = "order_page", .file = SVC,
+				    .code = (char *)code[i] };
+
+		f[i] = frames__intern(t, &fr);
+		cr_assert_neq(f[i], UINT32_MAX);
+	}
+}
+
+/* Frame got of the recording is order_page's at line. */
+static void expect_await_frame(const struct recording *rec, uint32_t got, int line)
+{
+	const struct frame *g = frames__get(rec->frames, got);
+
+	cr_assert_not_null(g, "frame id %u not in the recording", got);
+	cr_expect_eq(g->kind, FRAME_PYTHON);
+	cr_expect(g->user);
+	cr_expect_str_eq(g->function, "order_page");
+	cr_expect_str_eq(g->file, SVC);
+	cr_expect_eq(g->line, line, "line %d, want %d", g->line, line);
+	cr_expect_eq(g->firstline, 10);
+}
+
+static void expect_site(const struct await_site *got, const struct await_site *want)
+{
+	cr_expect_eq(got->count, want->count);
+	cr_expect_eq(got->total_ns, want->total_ns);
+	cr_expect_eq(got->max_ns, want->max_ns);
+	for (int b = 0; b < AWAIT_BUCKETS; b++)
+		cr_expect_eq(got->hist[b], want->hist[b], "bucket %d: %u, want %u", b,
+			     got->hist[b], want->hist[b]);
+}
+
+/* rec's function source of order_page, or NULL; how many into *n. */
+static const char *order_page_source(const struct recording *rec, int *n)
+{
+	const char *text = NULL;
+
+	*n = 0;
+	for (uint32_t i = 0; i < rec->n_sources; i++)
+		if (rec->sources[i].firstline == 10 && !strcmp(rec->sources[i].file, SVC)) {
+			text = rec->sources[i].text;
+			++*n;
+		}
+	return text;
+}
+
+static int count_type(const uint8_t *types, int k, uint8_t type)
+{
+	int n = 0;
+
+	for (int i = 0; i < k; i++)
+		n += types[i] == type;
+	return n;
+}
+
+/* Two sites, one on the first frame interned (its file frame id 0 too:
+ * the AWAITS record is the first to name frames, and a zero field is left
+ * out of the file), and a sequence of three frames; the function's
+ * source from a recorded source. */
+Test(record, awaits_round_trip)
+{
+	struct frames *aft = frames__new();
+	struct source *asrc = source__new_recorded();
+	struct recording rec;
+	struct recorder *r;
+	struct awaits a;
+	uint32_t f[3];
+	int n_src;
+
+	cr_assert(aft && asrc);
+	await_frames(aft, f);
+	cr_assert_eq(f[0], 0, "the first frame interned");
+	source__put_function(asrc, SVC, 10, ORDER_PAGE);
+	awaits__init(&a);
+	for (int i = 0; i < 3; i++)
+		awaits__wait(&a, f[0], 10 * MS);
+	awaits__wait(&a, f[0], 1 * SEC);
+	awaits__wait(&a, f[0], 1500);		/* 1.5 µs: bucket 0 */
+	awaits__wait(&a, f[2], 2 * MS);
+	awaits__wait(&a, f[2], 5 * MS);
+	cr_assert_eq(a.n_sites, 2);
+	cr_assert_eq(awaits__add_seq(&a, f, (const uint64_t[]){ 900 * MS, 990 * MS, 870 * MS },
+				     3, 3), 0);
+
+	r = recorder__open(path, &META);
+	cr_assert_not_null(r);
+	cr_assert_eq(recorder__awaits(r, &a, aft, asrc), 0);
+	cr_expect_eq(recorder__bytes(r), file_size(path), "flushed");
+	cr_assert_eq(recorder__close(r, &END), 0);
+
+	read_ok(&rec, path);
+	cr_expect_not(rec.truncated);
+	cr_expect_eq(rec.n_stalls, 0);
+	expect_meta(&rec.meta, true);
+	cr_assert_eq(rec.aw.n_sites, 2, "%u sites", rec.aw.n_sites);
+	expect_await_frame(&rec, rec.aw.sites[0].frame, 11);
+	expect_site(&rec.aw.sites[0], &a.sites[0]);
+	expect_await_frame(&rec, rec.aw.sites[1].frame, 13);
+	expect_site(&rec.aw.sites[1], &a.sites[1]);
+	cr_expect_eq(awaits__quantile(&rec.aw.sites[0], 0.5), 12288 * 1000ULL);
+	cr_expect_eq(awaits__quantile(&rec.aw.sites[0], 1.0), 1 * SEC);
+
+	cr_assert_eq(rec.aw.n_seqs, 1);
+	cr_assert_eq(rec.aw.seqs[0].n, 3);
+	cr_expect_eq(rec.aw.seqs[0].count, 3);
+	for (int i = 0; i < 3; i++) {
+		expect_await_frame(&rec, rec.aw.seqs[0].frames[i], 11 + i);
+		cr_expect_eq(rec.aw.seqs[0].ns[i], a.seqs[0].ns[i], "ns[%d]", i);
+	}
+	/* the sites' frames are the sequence's (one table) */
+	cr_expect_eq(rec.aw.seqs[0].frames[0], rec.aw.sites[0].frame);
+	cr_expect_eq(rec.aw.seqs[0].frames[2], rec.aw.sites[1].frame);
+
+	cr_expect_str_eq(order_page_source(&rec, &n_src), ORDER_PAGE);
+	cr_expect_eq(n_src, 1, "the function's source once");
+
+	/* what report makes of it: LS120 on the three awaits */
+	struct rule_pack pack = {};
+	struct rule_diags d = {};
+	struct source *src = source_of(&rec);
+
+	cr_assert_eq(rules__load_default(&pack, &d), 0);
+	cr_expect_eq(awaits__match(&rec.aw, &pack, rec.frames, src), SEV_WARNING);
+	cr_assert_eq(rec.aw.n_findings, 1);
+	cr_expect_str_eq(rec.aw.findings[0].rule->id, "LS120");
+	cr_expect_eq(rec.aw.findings[0].n, 3);
+	cr_expect_eq(rec.aw.findings[0].calls, 3);
+	cr_expect_eq(rec.aw.findings[0].turn_ns, 920 * MS);
+	rules__free(&pack);
+	rule_diags__free(&d);
+	source__free(src);
+
+	recording__free(&rec);
+	awaits__free(&a);
+	frames__free(aft);
+	source__free(asrc);
+}
+
+/* Each recorder__awaits() writes the waits since the last (a delta): they
+ * add up on reading; frames and sources are written once. */
+Test(record, awaits_deltas_add_up)
+{
+	struct recording rec;
+	struct recorder *r;
+	struct awaits a, want;
+	uint8_t types[64], *d;
+	size_t ends[64], n;
+	uint32_t f[3];
+	uint64_t ns1[3] = { 30 * MS, 20 * MS, 10 * MS }, ns2[3] = { 60 * MS, 40 * MS, 20 * MS };
+	int k, n_src;
+
+	await_frames(ft, f);
+	source__put_function(live, SVC, 10, ORDER_PAGE);
+	awaits__init(&a);
+	awaits__init(&want);
+	r = recorder__open(path, &META);
+	cr_assert_not_null(r);
+
+	awaits__wait(&a, f[0], 10 * MS);
+	awaits__wait(&a, f[0], 20 * MS);
+	awaits__add_seq(&a, f, ns1, 3, 1);
+	cr_assert_eq(recorder__awaits(r, &a, ft, live), 0);
+	cr_assert_eq(awaits__merge(&want, &a), 0);
+	awaits__clear(&a);
+	/* nothing since: nothing written */
+	uint64_t before = recorder__bytes(r);
+
+	cr_assert_eq(recorder__awaits(r, &a, ft, live), 0);
+	cr_expect_eq(recorder__bytes(r), before);
+
+	awaits__wait(&a, f[0], 1 * SEC);
+	awaits__wait(&a, f[2], 3 * MS);
+	awaits__add_seq(&a, f, ns2, 3, 2);
+	cr_assert_eq(recorder__awaits(r, &a, ft, live), 0);
+	cr_assert_eq(awaits__merge(&want, &a), 0);
+	cr_assert_eq(recorder__close(r, &END), 0);
+
+	d = slurp(path, &n);
+	k = walk(d, n, types, ends, 64);
+	cr_expect_eq(ends[k - 1], n);
+	cr_expect_eq(count_type(types, k, 8), 2, "two AWAITS records");	/* REC_AWAITS */
+	cr_expect_eq(count_type(types, k, 2), 3, "each frame once");	/* REC_FRAME */
+	free(d);
+
+	read_ok(&rec, path);
+	cr_expect_not(rec.truncated);
+	cr_assert_eq(rec.aw.n_sites, 2);
+	expect_await_frame(&rec, rec.aw.sites[0].frame, 11);
+	expect_site(&rec.aw.sites[0], &want.sites[0]);
+	cr_expect_eq(rec.aw.sites[0].count, 3);
+	cr_expect_eq(rec.aw.sites[0].total_ns, 1030 * MS);
+	cr_expect_eq(rec.aw.sites[0].max_ns, 1 * SEC);
+	expect_await_frame(&rec, rec.aw.sites[1].frame, 13);
+	expect_site(&rec.aw.sites[1], &want.sites[1]);
+	cr_assert_eq(rec.aw.n_seqs, 1, "the same frames: one sequence");
+	cr_expect_eq(rec.aw.seqs[0].count, 3);
+	cr_expect_eq(rec.aw.seqs[0].ns[0], 90 * MS);
+	cr_expect_eq(rec.aw.seqs[0].ns[1], 60 * MS);
+	cr_expect_eq(rec.aw.seqs[0].ns[2], 30 * MS);
+	cr_expect_str_eq(order_page_source(&rec, &n_src), ORDER_PAGE);
+	cr_expect_eq(n_src, 1);
+	recording__free(&rec);
+	awaits__free(&a);
+	awaits__free(&want);
+}
+
+/* Stalls, then the waits: a file cut anywhere in the AWAITS record reads,
+ * truncated, with every stall before it and no waits. */
+Test(record, awaits_cut_short)
+{
+	char cut[160];
+	struct recorder *r;
+	struct awaits a;
+	uint8_t types[64], *d;
+	size_t ends[64], n, start = 0, end = 0;
+	uint32_t f[3];
+	int k;
+
+	await_frames(ft, f);
+	source__put_function(live, SVC, 10, ORDER_PAGE);
+	awaits__init(&a);
+	awaits__wait(&a, f[0], 10 * MS);
+	awaits__wait(&a, f[1], 100 * MS);
+	awaits__add_seq(&a, f, (const uint64_t[]){ 1, 2, 3 }, 3, 1);
+	r = recorder__open(path, &META);
+	cr_assert_not_null(r);
+	for (int i = 0; i < 2; i++) {
+		struct stall *st = make_stall(i);
+
+		cr_assert_eq(recorder__stall(r, st, ft, live), 0);
+		stall__free(st);
+	}
+	cr_assert_eq(recorder__awaits(r, &a, ft, live), 0);
+	cr_assert_eq(recorder__close(r, &END), 0);
+	awaits__free(&a);
+
+	d = slurp(path, &n);
+	k = walk(d, n, types, ends, 64);
+	cr_assert_eq(ends[k - 1], n);
+	for (int i = 1; i < k; i++)
+		if (types[i] == 8) {		/* REC_AWAITS */
+			start = ends[i - 1];
+			end = ends[i];
+		}
+	cr_assert_gt(end, start, "an AWAITS record");
+	snprintf(cut, sizeof(cut), "%s/cut.lsr", dir);
+
+	/* whole: the waits are there */
+	struct recording rec;
+
+	read_ok(&rec, path);
+	cr_expect_eq(rec.aw.n_sites, 2);
+	cr_expect_eq(rec.aw.n_seqs, 1);
+	expect_stalls(&rec, 2);
+	recording__free(&rec);
+
+	for (size_t len = start + 1; len < end; len++) {
+		spill(cut, d, len);
+		read_ok(&rec, cut);
+		cr_assert(rec.truncated, "cut at %zu", len);
+		cr_assert_not_null(rec.tail);
+		cr_assert_eq(rec.good_bytes, start, "cut at %zu", len);
+		expect_stalls(&rec, 2);
+		cr_assert_eq(rec.aw.n_sites, 0, "cut at %zu", len);
+		cr_assert_eq(rec.aw.n_seqs, 0, "cut at %zu", len);
+		expect_meta(&rec.meta, false);
+		recording__free(&rec);
+	}
+	free(d);
+}
+
+/* A frame the table lacks: -EINVAL, nothing written; later waits are. */
+Test(record, awaits_unknown_frame_writes_nothing)
+{
+	struct recording rec;
+	struct recorder *r;
+	struct awaits a;
+	struct frames *other = frames__new();
+	uint32_t f[3];
+	uint64_t before;
+
+	await_frames(ft, f);
+	awaits__init(&a);
+	r = recorder__open(path, &META);
+	cr_assert_not_null(r);
+	before = recorder__bytes(r);
+	awaits__wait(&a, f[0], 10 * MS);
+	awaits__wait(&a, 99999, 10 * MS);
+	cr_expect_eq(recorder__awaits(r, &a, ft, live), -EINVAL);
+	cr_expect_eq(recorder__bytes(r), before);
+	cr_expect_eq(file_size(path), before);
+	awaits__clear(&a);
+	awaits__add_seq(&a, (const uint32_t[]){ f[1], 99999 }, (const uint64_t[]){ 1, 2 }, 2, 1);
+	cr_expect_eq(recorder__awaits(r, &a, ft, live), -EINVAL);
+	cr_expect_eq(recorder__bytes(r), before);
+	/* another table than the first call's */
+	cr_expect_eq(recorder__awaits(r, &a, other, live), -EINVAL);
+	awaits__clear(&a);
+	awaits__wait(&a, f[2], 7 * MS);
+	cr_assert_eq(recorder__awaits(r, &a, ft, live), 0);
+	cr_assert_eq(recorder__close(r, NULL), 0);
+
+	read_ok(&rec, path);
+	cr_expect_not(rec.truncated);
+	cr_assert_eq(rec.aw.n_sites, 1);
+	expect_await_frame(&rec, rec.aw.sites[0].frame, 13);
+	cr_expect_eq(rec.aw.sites[0].total_ns, 7 * MS);
+	cr_expect_eq(rec.aw.n_seqs, 0);
+	cr_expect_eq(frames__count(rec.frames), 1, "only the frame of the waits written");
+	recording__free(&rec);
+	awaits__free(&a);
+	frames__free(other);
+}
