@@ -540,6 +540,7 @@ static int session_summary(struct session *s, const char *ended_by)
 		.dropped_samples = s->as.samples_dropped, .sum = &s->out.sum, .multi = s->multi,
 		.task_hz = s->o->tasks ? s->o->task_hz : 0,
 		.task_ticks = s->tw_ticks, .tasks_max = s->tw_tasks_max,
+		.task_span_ns = s->tw_last_ns - s->tw_first_ns,
 	};
 	struct proc_info *procs;
 	int n = python_procs(s, &procs);

@@ -50,6 +50,7 @@ struct session {
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
 	uint64_t busy_read_ns;		/* last session_read_busy() */
 	uint64_t tw_next_ns, tw_last_ns;	/* taskwatch.c's ticks */
+	uint64_t tw_first_ns;
 	uint64_t tw_cost;		/* a tick's cost, averaged (ns) */
 	uint64_t *said;			/* sequential awaits said (hashes) */
 	uint32_t n_said;

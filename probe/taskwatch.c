@@ -376,6 +376,8 @@ int taskwatch__tick(struct session *s, uint64_t now)
 	cost = now_mono() - now;
 	s->tw_cost = s->tw_cost ? (7 * s->tw_cost + cost) / 8 : cost;
 	s->tw_last_ns = now;
+	if (!s->tw_first_ns)
+		s->tw_first_ns = now;
 	if (s->tw_cost > TASKWATCH_BUDGET * period)
 		s->tw_next_ns = now + (uint64_t)(s->tw_cost / TASKWATCH_BUDGET);
 	else	/* on the period's grid, unless a tick was missed */

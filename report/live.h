@@ -69,6 +69,7 @@ struct session_end {
 	const struct summary *sum;	/* finished: summary__finish() */
 	uint32_t task_hz;		/* await timing's rate asked; 0: off */
 	uint64_t task_ticks;		/* the task reads made */
+	uint64_t task_span_ns;		/* from the first to the last */
 	uint32_t tasks_max;		/* the most tasks one read saw */
 };
 

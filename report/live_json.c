@@ -432,7 +432,8 @@ void live_json__summary(FILE *f, const struct session_end *e)
 	summary_groups(f, s);
 	fprintf(f, "],\"task_reads\":{\"hz\":%u,\"reads\":%" PRIu64 ",\"per_s\":%.1f,"
 		"\"tasks_max\":%u}", e->task_hz, e->task_ticks,
-		e->span_ns ? e->task_ticks * 1e9 / e->span_ns : 0.0, e->tasks_max);
+		e->task_span_ns && e->task_ticks > 1 ?
+		(e->task_ticks - 1) * 1e9 / e->task_span_ns : 0.0, e->tasks_max);
 	live_json__awaits(f, s);
 	fputs("}\n", f);
 }

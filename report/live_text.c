@@ -472,8 +472,8 @@ void live_text__summary(FILE *f, const struct session_end *e)
 	else
 		summary_loops(f, e, 0, 0);
 	summary_groups(f, s);
-	live_text__awaits(f, s, e->task_hz && e->span_ns ?
-			  (uint32_t)(e->task_ticks * 1e9 / e->span_ns + 0.5) : 0);
+	live_text__awaits(f, s, e->task_hz && e->task_span_ns && e->task_ticks > 1 ?
+			  (uint32_t)((e->task_ticks - 1) * 1e9 / e->task_span_ns + 0.5) : 0);
 	if (e->lost_stalls || e->lost_samples || e->lost_threads || e->dropped_samples)
 		fprintf(f, "  LOST: %" PRIu64 " stalls, %" PRIu64 " samples (ring buffer full);\n"
 			"        %" PRIu64 " loop threads (table full), %" PRIu64 " samples over cap\n",

@@ -478,7 +478,8 @@ static int read_await_site(struct reader *rd, const struct field *f)
 {
 	struct dec d = { f->p, f->p + f->n };
 	struct await_site s = {};
-	uint64_t id = 0, h[AWAIT_BUCKETS] = {};	/* 0 is left out */
+	uint64_t id = 0, h[2 * AWAIT_BUCKETS] = {};	/* id 0 is left out */
+	int nh = 0;
 	struct field g;
 	int r;
 
@@ -488,8 +489,8 @@ static int read_await_site(struct reader *rd, const struct field *f)
 		case AS_COUNT: s.count = v_uint(&g, 0); break;
 		case AS_TOTAL: s.total_ns = v_uint(&g, 0); break;
 		case AS_MAX: s.max_ns = v_uint(&g, 0); break;
-		case AS_HIST:
-			if (packed(&g, h, AWAIT_BUCKETS) < 0)
+		case AS_HIST:	/* pairs: bucket, count */
+			if ((nh = packed(&g, h, 2 * AWAIT_BUCKETS)) < 0)
 				return BAD;
 			break;
 		}
@@ -498,8 +499,9 @@ static int read_await_site(struct reader *rd, const struct field *f)
 	if (id >= rd->n_fmap || rd->fmap[id] == UINT32_MAX)
 		return -ENOENT;
 	s.frame = rd->fmap[id];
-	for (int b = 0; b < AWAIT_BUCKETS; b++)
-		s.hist[b] = (uint32_t)h[b];
+	for (int k = 0; k + 1 < nh; k += 2)
+		if (h[k] < AWAIT_BUCKETS)
+			s.hist[h[k]] += (uint32_t)h[k + 1];
 	return awaits__add_site(&rd->rec->aw, &s);
 }
 

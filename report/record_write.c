@@ -468,9 +468,12 @@ static void put_awaits(struct recorder *r, const struct awaits *a, const uint32_
 		f_uint(&sub, AS_COUNT, s->count);
 		f_uint(&sub, AS_TOTAL, s->total_ns);
 		f_uint(&sub, AS_MAX, s->max_ns);
-		buf_reset(&ids);
+		buf_reset(&ids);	/* the buckets used: bucket, count */
 		for (int b = 0; b < AWAIT_BUCKETS; b++)
-			put_varint(&ids, s->hist[b]);
+			if (s->hist[b]) {
+				put_varint(&ids, b);
+				put_varint(&ids, s->hist[b]);
+			}
 		f_sub(&sub, AS_HIST, &ids);
 		f_sub(&r->pl, AW_SITE, &sub);
 	}
