@@ -762,8 +762,13 @@ static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 	return 0;
 }
 
-/* Return from a loop-wait syscall: a new busy interval starts. */
-static __always_inline int loop_wait_exit(void)
+/* Return from a loop-wait syscall: a new busy interval starts. A thread
+ * first seen here was in this wait when the probes were attached (an idle
+ * loop blocked in its poll, discovered later, once the symbols are read):
+ * its entry is made now, so that its first busy interval counts (not for
+ * poll(2), whose fd count tells a loop from a socket timeout only at
+ * entry). */
+static __always_inline int loop_wait_exit(__u32 kind)
 {
 	__u64 pid_tgid = current_ids();
 	__u32 tid = (__u32)pid_tgid;
@@ -772,6 +777,8 @@ static __always_inline int loop_wait_exit(void)
 	if (!maybe_watched(pid_tgid >> 32))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t && kind != LS_POLL_POLL && (t = new_thread(pid_tgid >> 32, tid, kind)))
+		t->in_poll = 1;
 	if (!t || !(t->in_poll || (t->flags & LS_T_ATTACHED_BUSY)))
 		return 0;
 	t->in_poll = 0;
@@ -942,7 +949,7 @@ int enter_##name(struct trace_event_raw_sys_enter *ctx)				\
 SEC("tracepoint/syscalls/sys_exit_" #name)					\
 int exit_##name(struct trace_event_raw_sys_exit *ctx)				\
 {										\
-	return loop_wait_exit();						\
+	return loop_wait_exit(kind);						\
 }
 
 LOOP_WAIT(epoll_wait, LS_POLL_EPOLL, 2)
