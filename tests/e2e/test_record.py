@@ -99,11 +99,15 @@ def test_record_a_command_from_its_first_loop_iteration(tmp_path):
                         "asyncio.run(main())\n"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    assert "wrote 1 stall" in p.stdout, p.stdout
     rc, text, err = report(out, "-f", "json")
-    s, = json.loads(text)["stalls"]
-    assert 115 <= s["duration_ms"] < 200
-    assert [f["rule"] for f in s["findings"] if f["category"] == "sleep"], s["findings"]
+    stalls = json.loads(text)["stalls"]
+    assert f"wrote {len(stalls)} stall" in p.stdout, p.stdout
+    # the sleep; on a loaded machine asyncio's first imports on the loop
+    # may take 50 ms too: a stall of their own, an import's
+    sleep = [s for s in stalls if any(f["category"] == "sleep" for f in s["findings"])]
+    assert len(sleep) == 1 and 115 <= sleep[0]["duration_ms"] < 200, stalls
+    assert all(s in sleep or {f["category"] for f in s["findings"]} == {"import"}
+               for s in stalls), [(s["duration_ms"], s["findings"]) for s in stalls]
 
 
 @pytest.mark.parametrize("fmt,name", [("text", "stally.txt"), ("collapsed", "stally.collapsed"),
