@@ -415,6 +415,19 @@ static void put_stall(struct recorder *r, const struct stall *st, const uint32_t
 		f_ids(pl, ST_TASK_FRAMES, task_ids, n_task, sub);
 }
 
+/* r writes broken no more, and its frames are these (the same table on
+ * every call). 0, r's write error, or -EINVAL. */
+static int uses_frames(struct recorder *r, const struct frames *frames)
+{
+	if (r->broken)
+		return r->broken;
+	if (!r->frames)
+		r->frames = frames;
+	else if (r->frames != frames)
+		return -EINVAL;
+	return 0;
+}
+
 int recorder__stall(struct recorder *r, const struct stall *st, const struct frames *frames,
 		    struct source *src)
 {
@@ -422,12 +435,9 @@ int recorder__stall(struct recorder *r, const struct stall *st, const struct fra
 	uint32_t *sid = NULL, *ids = NULL, *tids = NULL, n_ids = 0, n_gil = 0, n_task = 0;
 	int err = -ENOMEM;
 
-	if (r->broken)
-		return r->broken;
-	if (!r->frames)
-		r->frames = frames;
-	else if (r->frames != frames)
-		return -EINVAL;
+	if ((err = uses_frames(r, frames)))
+		return err;
+	err = -ENOMEM;
 	for (uint32_t i = 0; i < st->n_stacks; i++)
 		n_ids = st->stacks[i].n_frames > n_ids ? st->stacks[i].n_frames : n_ids;
 	n_ids = st->n_gil_frames > n_ids ? st->n_gil_frames : n_ids;
@@ -503,12 +513,8 @@ int recorder__awaits(struct recorder *r, const struct awaits *a, const struct fr
 	uint32_t n = a->n_sites, *fids, k = 0;
 	int err = 0;
 
-	if (r->broken)
-		return r->broken;
-	if (!r->frames)
-		r->frames = frames;
-	else if (r->frames != frames)
-		return -EINVAL;
+	if ((err = uses_frames(r, frames)))
+		return err;
 	if (!a->n_sites && !a->n_seqs)
 		return 0;
 	for (uint32_t i = 0; i < a->n_seqs; i++)

@@ -184,6 +184,19 @@ static uint64_t fingerprint(const struct finding_group *g)
 	return h;
 }
 
+/* A result's rule, level and message (msg[0..n), the rule's fix added
+ * where it fits in its size). */
+static void result_head(FILE *f, const struct rule *rule, int rule_index, char *msg, size_t n,
+			size_t size)
+{
+	if (rule->fix && n < size)
+		snprintf(msg + n, size - n, ". Fix: %.*s", trimmed(rule->fix), rule->fix);
+	fputs("{\"ruleId\":", f);
+	json_str(f, rule->id);
+	fprintf(f, ",\"ruleIndex\":%d,\"level\":\"%s\",", rule_index, level_of(rule->severity));
+	text_obj(f, "message", msg);
+}
+
 static void print_result(FILE *f, const struct report *r, const struct finding_group *g,
 			 int rule_index)
 {
@@ -199,12 +212,7 @@ static void print_result(FILE *f, const struct report *r, const struct finding_g
 		n += snprintf(msg + n, sizeof(msg) - n, ", in %s", g->function);
 	if (fd && fd->evidence[0] && n < sizeof(msg))
 		n += snprintf(msg + n, sizeof(msg) - n, " (%s)", fd->evidence);
-	if (rule->fix && n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, ". Fix: %.*s", trimmed(rule->fix), rule->fix);
-	fputs("{\"ruleId\":", f);
-	json_str(f, rule->id);
-	fprintf(f, ",\"ruleIndex\":%d,\"level\":\"%s\",", rule_index, level_of(rule->severity));
-	text_obj(f, "message", msg);
+	result_head(f, rule, rule_index, msg, n, sizeof(msg));
 	if (g->file && *g->file) {
 		fputs(",\"locations\":[{\"physicalLocation\":{", f);
 		artifact_location(f, r, g->file);
@@ -258,12 +266,7 @@ static void print_await_result(FILE *f, const struct report *r, const struct awa
 		     fmt_dur(g->turn_ns, a, sizeof(a)), g->calls, g->calls == 1 ? "" : "s",
 		     fmt_dur(g->together_ns, b, sizeof(b)),
 		     fmt_dur(g->turn_ns - g->together_ns, c, sizeof(c)), g->evidence);
-	if (rule->fix && n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, ". Fix: %.*s", trimmed(rule->fix), rule->fix);
-	fputs("{\"ruleId\":", f);
-	json_str(f, rule->id);
-	fprintf(f, ",\"ruleIndex\":%d,\"level\":\"%s\",", rule_index, level_of(rule->severity));
-	text_obj(f, "message", msg);
+	result_head(f, rule, rule_index, msg, n, sizeof(msg));
 	if (fr && fr->file && *fr->file) {
 		fputs(",\"locations\":[{\"physicalLocation\":{", f);
 		artifact_location(f, r, fr->file);

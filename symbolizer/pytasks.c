@@ -645,23 +645,34 @@ static void mark_running(struct pytasks *t, struct pytask *v)
 	}
 }
 
+/* Every task's id, sorted, each once, into l. 0 or -errno (none when
+ * asyncio is not imported). */
+static int all_ids(struct pytasks *t, struct idlist *l)
+{
+	int err = t->off.task_node ? ids_from_lists(t, l) : ids_from_sets(t, l), k = 0;
+
+	if (err == -ENOENT)
+		err = 0;		/* asyncio not imported */
+	if (err)
+		return err;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
+	for (int i = 0; i < l->n; i++)
+		if (!i || l->v[i] != l->v[i - 1])
+			l->v[k++] = l->v[i];
+	l->n = k;
+	return 0;
+}
+
 int pytasks__list(struct pytasks *t, struct pytask *out, int max)
 {
 	struct idlist l = {};
 	int n = 0, err;
 
-	err = t->off.task_node ? ids_from_lists(t, &l) : ids_from_sets(t, &l);
-	if (err == -ENOENT)
-		err = 0;		/* asyncio not imported */
-	if (err)
+	if ((err = all_ids(t, &l)))
 		goto cleanup;
-	qsort(l.v, l.n, sizeof(*l.v), cmp_u64);
-	for (int i = 0; i < l.n && n < max; i++) {
-		if (i && l.v[i] == l.v[i - 1])
-			continue;
+	for (int i = 0; i < l.n && n < max; i++)
 		if (!task_read(t, l.v[i], &out[n]))
 			n++;
-	}
 	if ((err = index_ids(t, out, n)))
 		goto cleanup;
 	for (int i = 0; i < n; i++) {
@@ -791,15 +802,9 @@ int pytasks__ids(struct pytasks *t, struct pytask_wait *out, int max)
 	struct idlist l = {};
 	int n = 0, err;
 
-	err = t->off.task_node ? ids_from_lists(t, &l) : ids_from_sets(t, &l);
-	if (err == -ENOENT)
-		err = 0;
-	if (err)
+	if ((err = all_ids(t, &l)))
 		goto cleanup;
-	qsort(l.v, l.n, sizeof(*l.v), cmp_u64);
 	for (int i = 0; i < l.n && n < max; i++) {
-		if (i && l.v[i] == l.v[i - 1])
-			continue;
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].id = l.v[i];
 		if (!pyobj__type(&t->o, l.v[i], &out[n].type))
