@@ -42,12 +42,20 @@ struct tw_task {
 	struct tw_call c[PYTASK_WAIT_DEPTH];
 };
 
+/* A code unit's frame (a Python frame at its line), and whether its
+ * function's source was kept (keep_source()). */
+struct tw_frame {
+	uint64_t code;
+	uint32_t lasti, frame;
+	bool kept;
+};
+
 struct taskwatch {
 	struct pytask_wait *w, *w2;	/* the tasks now, by id; the next list */
 	struct tw_task *st, *st2;	/* each one's chain followed */
 	int n, cap;
 	uint32_t tick;
-	struct { uint64_t code; uint32_t lasti, frame; } cache[TW_CACHE];
+	struct tw_frame cache[TW_CACHE];
 };
 
 void taskwatch__free(struct taskwatch *w)
@@ -64,22 +72,21 @@ void taskwatch__free(struct taskwatch *w)
 	free(w);
 }
 
-/* The frame of code at lasti (a Python frame at that line), UINT32_MAX
- * when it cannot be told. */
-static uint32_t frame_of(struct proc *p, struct taskwatch *w, uint64_t code, uint32_t lasti)
+/* The frame of code at lasti (frame UINT32_MAX when it cannot be told),
+ * resolved once while it stays in the cache. */
+static struct tw_frame *frame_of(struct proc *p, struct taskwatch *w, uint64_t code,
+				 uint32_t lasti)
 {
-	uint32_t k = (uint32_t)((code >> 4) ^ lasti) % TW_CACHE, id;
+	struct tw_frame *e = &w->cache[((code >> 4) ^ lasti) % TW_CACHE];
 	struct ls_pyframe pf = { .code = code, .lasti = lasti };
 	bool entry;
 
-	if (w->cache[k].code == code && w->cache[k].lasti == lasti)
-		return w->cache[k].frame;
-	if (resolver__python(&p->res, &pf, 1, &id, &entry) != 1)
-		id = UINT32_MAX;
-	w->cache[k].code = code;
-	w->cache[k].lasti = lasti;
-	w->cache[k].frame = id;
-	return id;
+	if (e->code == code && e->lasti == lasti)
+		return e;
+	*e = (struct tw_frame){ .code = code, .lasti = lasti };
+	if (resolver__python(&p->res, &pf, 1, &e->frame, &entry) != 1)
+		e->frame = UINT32_MAX;
+	return e;
 }
 
 /* The function of frame id kept in the session's sources, read from p's
@@ -143,14 +150,17 @@ next:;
 	return err;
 }
 
-/* The call's sequence so far, handed over (two real waits or more). */
+/* The call's sequence so far, handed over (two real waits or more); said
+ * while its lines have been seen twice at most (later calls would only
+ * judge the same source again). */
 static int flush_seq(struct session *s, struct proc *p, struct tw_call *c)
 {
 	struct tw_seq *q = c->seq;
 	int err = 0;
 
 	if (q && q->steps >= 2 &&
-	    (awaits__add_seq(&s->out.sum.aw, q->frames, q->ns, q->steps, 1) || announce(s, q) ||
+	    (awaits__add_seq(&s->out.sum.aw, q->frames, q->ns, q->steps, 1) ||
+	     (awaits__seq(&s->out.sum.aw, q->frames, q->steps)->count <= 2 && announce(s, q)) ||
 	     (s->out.rec && awaits__add_seq(&s->out.aw_new, q->frames, q->ns, q->steps, 1))))
 		err = -ENOMEM;
 	if (q)
@@ -163,13 +173,17 @@ static int end_wait(struct session *s, struct proc *p, struct taskwatch *w,
 		    struct tw_call *c, uint64_t period)
 {
 	uint64_t ns = c->last_ns - c->first_ns + period;
-	uint32_t id = frame_of(p, w, c->code, c->lasti);
+	struct tw_frame *e = frame_of(p, w, c->code, c->lasti);
+	uint32_t id = e->frame;
 	const struct frame *f = id == UINT32_MAX ? NULL : frames__get(s->frames, id);
 
 	if (!f || !f->user || f->line <= 0)
 		return 0;
 	/* its function's source kept before the frame is first recorded */
-	if (keep_source(s, p, id) || awaits__wait(&s->out.sum.aw, id, ns) ||
+	if (!e->kept && keep_source(s, p, id))
+		return -ENOMEM;
+	e->kept = true;
+	if (awaits__wait(&s->out.sum.aw, id, ns) ||
 	    (s->out.rec && awaits__wait(&s->out.aw_new, id, ns)))
 		return -ENOMEM;
 	if (c->nsnap < 2)

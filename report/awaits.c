@@ -104,16 +104,22 @@ int awaits__add_site(struct awaits *a, const struct await_site *in)
 	return 0;
 }
 
+const struct await_seq *awaits__seq(const struct awaits *a, const uint32_t *frames, uint32_t n)
+{
+	for (uint32_t i = 0; i < a->n_seqs; i++)
+		if (a->seqs[i].n == n && !memcmp(a->seqs[i].frames, frames, n * sizeof(*frames)))
+			return &a->seqs[i];
+	return NULL;
+}
+
 int awaits__add_seq(struct awaits *a, const uint32_t *frames, const uint64_t *ns,
 		    uint32_t n, uint32_t count)
 {
-	struct await_seq *q = NULL;
+	struct await_seq *q;
 
 	if (n < 2 || n > AWAITSEQ_MAX)
 		return -EINVAL;
-	for (uint32_t i = 0; i < a->n_seqs && !q; i++)
-		if (a->seqs[i].n == n && !memcmp(a->seqs[i].frames, frames, n * sizeof(*frames)))
-			q = &a->seqs[i];
+	q = (struct await_seq *)awaits__seq(a, frames, n);
 	if (!q) {
 		if (grow((void **)&a->seqs, a->n_seqs, &a->cap_seqs, sizeof(*a->seqs)))
 			return -ENOMEM;

@@ -71,6 +71,8 @@ int awaits__add_site(struct awaits *a, const struct await_site *s);
  * i-th (n >= 2, n <= AWAITSEQ_MAX). 0 or -ENOMEM/-EINVAL. */
 int awaits__add_seq(struct awaits *a, const uint32_t *frames, const uint64_t *ns,
 		    uint32_t n, uint32_t count);
+/* The sequence of frames[0..n) in a, or NULL. */
+const struct await_seq *awaits__seq(const struct awaits *a, const uint32_t *frames, uint32_t n);
 /* Everything of b added to a. 0 or -ENOMEM. */
 int awaits__merge(struct awaits *a, const struct awaits *b);
 /* The q-quantile (0..1) of a site's waits: its bucket's upper bound, at
