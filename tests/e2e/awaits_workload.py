@@ -80,8 +80,8 @@ async def dependent_page(session, base):
 
 
 async def gather_page(session, base):
-    return await asyncio.gather(fetch(session, base + "/user"), asyncio.sleep(0.1),
-                                fetch(session, base + "/items"))   # GATHER-1
+    return await asyncio.gather(                         # GATHER-1
+        fetch(session, base + "/user"), asyncio.sleep(0.1), fetch(session, base + "/items"))
 
 
 async def taskgroup_page(session, base):

@@ -43,6 +43,41 @@ def copy_into(src, dst):
     os.replace(tmp, dst)
 
 
+def has_module(root, python, module):
+    """Does python, inside root, import module?"""
+    cmd = [python, "-c", f"import {module}"]
+    if root != "/":
+        cmd = ["chroot", root] + cmd
+    return subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def script_workload(name, script, root, python, *args):
+    """A workload script of tests/e2e run by python inside root (copied
+    into it under /tmp/loopstall-tests when root is not /)."""
+    if root == "/":
+        return Workload(name, cmd=([python, script, *args], script))
+    inside = "/tmp/loopstall-tests/" + os.path.basename(script)
+    os.makedirs(root + os.path.dirname(inside), exist_ok=True)
+    copy_into(script, root + inside)
+    return Workload(name, cmd=(["chroot", root, python, inside, *args], inside))
+
+
+def beside(w, *args, wait=120):
+    """`loopstall ARGS` (attach or record, -p the workload's PID given in
+    args) until its loop is found, then the workload let go and both ended:
+    the Loopstall, finished."""
+    ls = Loopstall(*args)
+    try:
+        assert ls.wait_for(count_type("loop", 1), timeout=40), ls.lines
+        w.go()
+        w.wait(wait)
+        ls.finish(30)
+    finally:
+        ls.kill()
+        w.kill()
+    return ls
+
+
 def workload_cmd(scenario, python=PYTHON, root="/"):
     """The command running workload.py under python, inside root."""
     if root == "/":

@@ -10,11 +10,11 @@ import subprocess
 
 import pytest
 
-from conftest import LOOPSTALL, Loopstall, Workload, copy_into, count_type, pythons
+from conftest import (LOOPSTALL, Loopstall, count_type, has_module, pythons,
+                      script_workload)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "stalltask_workload.py")
-IN_CHROOT = "/tmp/loopstall-tests/stalltask_workload.py"
 PYTHONS = pythons()
 
 
@@ -28,19 +28,8 @@ def lines():
     return out
 
 
-def has(root, python, module):
-    cmd = [python, "-c", f"import {module}"]
-    if root != "/":
-        cmd = ["chroot", root] + cmd
-    return subprocess.run(cmd, capture_output=True).returncode == 0
-
-
 def start(root, python, *args):
-    if root == "/":
-        return Workload("stalltask", cmd=([python, SCRIPT, *args], SCRIPT))
-    os.makedirs(root + os.path.dirname(IN_CHROOT), exist_ok=True)
-    copy_into(SCRIPT, root + IN_CHROOT)
-    return Workload("stalltask", cmd=(["chroot", root, python, IN_CHROOT, *args], IN_CHROOT))
+    return script_workload("stalltask", SCRIPT, root, python, *args)
 
 
 def watched(root, python, *args, extra=()):
@@ -64,7 +53,7 @@ CASES = [(v, root, py, loop) for v, root, py in PYTHONS for loop in ("asyncio", 
 @pytest.mark.parametrize("version,root,python,loop", CASES,
                          ids=[f"{c[0]}-{c[3]}" for c in CASES])
 def test_a_stall_in_a_named_task_names_it_and_its_chain(version, root, python, loop):
-    if loop == "uvloop" and not has(root, python, "uvloop"):
+    if loop == "uvloop" and not has_module(root, python, "uvloop"):
         pytest.skip(f"uvloop not installed for Python {version}")
     stalls, w = watched(root, python, "named", loop)
     at = [s for s in stalls if any(f["call_site"].get("line") == lines()["BLOCK-LINE"]
@@ -82,7 +71,7 @@ def test_a_stall_in_a_named_task_names_it_and_its_chain(version, root, python, l
 
 @pytest.mark.parametrize("version,root,python", PYTHONS, ids=[v for v, _, _ in PYTHONS])
 def test_a_stall_in_an_aiohttp_handler_names_its_task(version, root, python):
-    if not has(root, python, "aiohttp"):
+    if not has_module(root, python, "aiohttp"):
         pytest.skip(f"aiohttp not installed for Python {version}")
     stalls, w = watched(root, python, "aiohttp")
     at = [s for s in stalls if any(f["call_site"].get("line") == lines()["HANDLER-LINE"]

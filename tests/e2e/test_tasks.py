@@ -12,11 +12,10 @@ import subprocess
 
 import pytest
 
-from conftest import LOOPSTALL, Workload, copy_into, pythons
+from conftest import LOOPSTALL, has_module, pythons, script_workload
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "tasks_workload.py")
-IN_CHROOT = "/tmp/loopstall-tests/tasks_workload.py"
 PYTHONS = pythons()
 IDS = [v for v, _, _ in PYTHONS]
 
@@ -32,21 +31,9 @@ def markers():
     return out
 
 
-def has_uvloop(root, python):
-    cmd = [python, "-c", "import uvloop"]
-    if root != "/":
-        cmd = ["chroot", root] + cmd
-    return subprocess.run(cmd, capture_output=True).returncode == 0
-
-
 def start(root, python, loop="asyncio"):
-    if root == "/":
-        cmd, path = [python, SCRIPT, loop], SCRIPT
-    else:
-        os.makedirs(root + os.path.dirname(IN_CHROOT), exist_ok=True)
-        copy_into(SCRIPT, root + IN_CHROOT)
-        cmd, path = ["chroot", root, python, IN_CHROOT, loop], IN_CHROOT
-    return Workload("tasks", cmd=(cmd, path)), path
+    w = script_workload("tasks", SCRIPT, root, python, loop)
+    return w, w.path
 
 
 def tasks_json(pid):
@@ -97,7 +84,7 @@ def check_tree(d, path):
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
 def test_tasks_tree(version, root, python, loop):
-    if loop == "uvloop" and not has_uvloop(root, python):
+    if loop == "uvloop" and not has_module(root, python, "uvloop"):
         pytest.skip(f"no uvloop for {version}")
     w, path = start(root, python, loop)
     try:
