@@ -82,7 +82,12 @@ def test_each_cause_at_its_line_with_its_time(scenario, version, root, python):
         want = causes[marker]
         assert abs(ms - want) <= max(0.15 * want, 10), \
             f"{marker}: {ms:.1f} ms, the workload measured {want:.1f}: {brief(stalls)}"
-    others = sorted({f["rule"] for s in stalls for f in s["findings"]} - want_rules)
+    # the gil scenario's loop spins on-CPU until the holder runs: CPU named
+    # at that line, within the stall's on-CPU time, is true (test_rules.SPIN)
+    others = sorted({f["rule"] for s in stalls for f in s["findings"]
+                     if not (scenario == "gil" and f["rule"] == "LS075" and
+                             f["call_site"].get("line") == M["gil_spin"] and
+                             f["ms"] <= s["on_cpu_ms"] + 1)} - want_rules)
     assert not others, f"{others} reported too: {brief(stalls)}"
     if scenario == "gil":
         gil = [f for s in stalls for f in s["findings"] if f["rule"] == "LS090"]

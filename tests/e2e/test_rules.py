@@ -748,8 +748,22 @@ def test_scenario(scenario, version, request):
         wrong = sorted({f["rule"] for _, f in findings(ls) if f["rule"] != "LS000"})
         assert not wrong, f"findings in a lookalike: {stalls}"
     else:
-        wrong = sorted({f["rule"] for _, f in findings(ls) if f["rule"] in absent})
+        wrong = sorted({f["rule"] for s, f in findings(ls)
+                        if f["rule"] in absent and not spin(scenario, s, f)})
         assert not wrong, f"{wrong} must not fire: {stalls}"
+
+
+# Lines where a scenario's loop spins on-CPU (waiting for a thread to run
+# without blocking): CPU work named at that line is true when it is no more
+# than the stall's on-CPU time (on a busy machine the spin lasts until the
+# other thread gets a CPU: 30 ms seen in CI); the wait that follows is not.
+SPIN = {"gil": ("LS075", "gil_spin")}
+
+
+def spin(scenario, stall, f):
+    rule, marker = SPIN.get(scenario, (None, None))
+    return f["rule"] == rule and f["call_site"].get("line") == M[marker] and \
+        f["ms"] <= stall["on_cpu_ms"] + 1
 
 
 # --- exit codes -------------------------------------------------------------
