@@ -101,6 +101,15 @@ struct {
 	__type(value, struct ls_sample);
 } offcpu_slots SEC(".maps");
 
+/* The loop-lag histograms of threads gone (tid -> ls_busy), made at their
+ * exit, read and deleted by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_LOOP_THREADS);
+	__type(key, __u32);
+	__type(value, struct ls_busy);
+} gone_busy SEC(".maps");
+
 /* A zeroed sample, to create slots from (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -729,6 +738,20 @@ static __always_inline struct ls_thread *new_thread(__u32 tgid, __u32 tid, __u32
 	return t;
 }
 
+/* A busy interval ended: into its thread's loop-lag histogram (a few
+ * instructions on the thread's own entry: every loop iteration pays it). */
+static __always_inline void count_busy(struct ls_busy *b, __u64 ns)
+{
+	__u32 i = ls_busy_bucket(ns);
+
+	b->count++;
+	b->sum_ns += ns;
+	if (ns > b->max_ns)
+		b->max_ns = ns;
+	barrier_var(i);		/* the compiler knows i < LS_BUSY_BUCKETS: */
+	b->hist[i & (LS_BUSY_BUCKETS - 1)]++;	/* the verifier must see it */
+}
+
 /* Entry of a loop-wait syscall: the busy interval, if any, ends here. */
 static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 {
@@ -752,6 +775,7 @@ static __always_inline int loop_wait_enter(__u32 kind, long nr, __u64 nfds)
 	if (t->busy_start) {
 		__u64 now = bpf_ktime_get_ns();
 
+		count_busy(&t->busy, now - t->busy_start);
 		if (now - t->busy_start >= threshold_ns)
 			emit_stall(t, tgid, tid, nr, now);
 	}
@@ -993,6 +1017,12 @@ int on_cpu(struct bpf_perf_event_data *ctx)
  * reusable; the new image's threads start afresh). */
 static __always_inline void forget_thread(__u32 tid)
 {
+	struct ls_thread *t = bpf_map_lookup_elem(&threads, &tid);
+
+	/* its loop lag outlives it, until user space has read it */
+	if (t && t->busy.count &&
+	    bpf_map_update_elem(&gone_busy, &tid, &t->busy, BPF_ANY))
+		__sync_fetch_and_add(&lost_threads, 1);
 	bpf_map_delete_elem(&threads, &tid);
 	bpf_map_delete_elem(&offcpu_slots, &tid);
 	bpf_map_delete_elem(&py_tstates, &tid);

@@ -65,6 +65,49 @@ enum ls_sample_kind {
 	LS_SAMPLE_OFFCPU	= 1,	/* sched_switch away from a busy loop */
 };
 
+/* The loop lag: every busy interval of a loop counted in a histogram of
+ * its duration, two buckets an octave from 1 ms: bucket 0 under 1 ms, then
+ * [1, 1.5), [1.5, 2), [2, 3), [3, 4), [4, 6) … ms; the last one, from
+ * 49.152 s, open. A power of 2: BPF masks the index. */
+#define LS_BUSY_BUCKETS		32
+
+struct ls_busy {
+	__u64 count;		/* busy intervals ended */
+	__u64 sum_ns;		/* their time */
+	__u64 max_ns;		/* the longest */
+	__u32 hist[LS_BUSY_BUCKETS];
+};
+
+/* The bucket of a busy interval of ns (both sides: BPF counts, user
+ * space names the bounds, ls_busy_bound_ns()). */
+static inline __u32 ls_busy_bucket(__u64 ns)
+{
+	__u64 q = ns / 500000;	/* half milliseconds */
+	__u32 e = 0, b;
+
+	if (q < 2)
+		return 0;
+	if (q >> 32) { q >>= 32; e += 32; }
+	if (q >> 16) { q >>= 16; e += 16; }
+	if (q >> 8) { q >>= 8; e += 8; }
+	if (q >> 4) { q >>= 4; e += 4; }
+	if (q >> 2) { q >>= 2; e += 2; }
+	if (q >> 1) { q >>= 1; e += 1; }
+	/* e = floor(log2(half ms)) >= 1; the bit below the top one halves it */
+	b = 1 + 2 * (e - 1) + (__u32)((ns / 500000 >> (e - 1)) & 1);
+	return b < LS_BUSY_BUCKETS ? b : LS_BUSY_BUCKETS - 1;
+}
+
+/* The upper bound of bucket b (exclusive); the last one has none. */
+static inline __u64 ls_busy_bound_ns(__u32 b)
+{
+	__u32 e = (b - 1) / 2 + 1;
+
+	if (!b)
+		return 1000000;
+	return (__u64)((b - 1) & 1 ? 4 : 3) * 500000 << (e - 1);
+}
+
 struct ls_wait {
 	__s32 nr;		/* syscall number, or LS_WAIT_* */
 	__u32 count;		/* off-CPU intervals */
@@ -94,6 +137,7 @@ struct ls_thread {
 	__u32 n_waits;
 	__u32 flags;		/* LS_T_* */
 	struct ls_wait waits[LS_MAX_WAITS];
+	struct ls_busy busy;	/* every busy interval since it was made */
 };
 
 /* ls_thread.flags */

@@ -5,6 +5,7 @@
 #define LS_ATTACH_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "budget.h"
 #include "live.h"
 
 #define ATTACH_MAX_PIDS	256	/* PIDs given with -p, at most */
@@ -28,9 +29,14 @@ struct attach_opts {
 	int n_rules;
 	bool add_default;		/* --rules +FILE: add to the default pack */
 	int fail_on;			/* exit 1 at a finding this severe; -1: never */
+	struct budgets budgets;		/* exit 1 when one is broken */
 	const char *output;		/* record: the recording to write */
 	char **command;			/* record -- CMD ARGS: start and watch it */
 	bool verbose;
+	int status;			/* the status line: 1 on, 0 off, -1 when
+					   stderr is a terminal */
+	bool quiet;			/* print only the summary */
+	const char *metrics;		/* --metrics ADDR:PORT; NULL: none */
 	uint64_t exec_ns;		/* CLOCK_MONOTONIC when loopstall started */
 };
 

@@ -6,7 +6,7 @@
 
 enum ls_exit {
 	LS_EXIT_OK	= 0,	/* nothing wrong */
-	LS_EXIT_FINDINGS = 1,	/* findings at or above --fail-on */
+	LS_EXIT_FINDINGS = 1,	/* findings at or above --fail-on, a budget broken */
 	LS_EXIT_USAGE	= 2,	/* bad command line */
 	LS_EXIT_ENV	= 3,	/* no BPF, BTF, tracepoint or capability */
 	LS_EXIT_TARGET	= 4,	/* no such process, not CPython, unsupported */
@@ -16,5 +16,7 @@ enum ls_exit {
 int ls_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "loopstall: warning: <fmt>". */
 void ls_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fn runs before each message (the status line clears itself); NULL: none. */
+void ls_before_message(void (*fn)(void));
 
 #endif

@@ -197,7 +197,7 @@ static int loop_found(struct session *s, struct proc *p, const struct loop_state
 
 	session__announce(s, p);
 	proc__info(p, &pi);
-	print_loop(stdout, s->o->format, &pi, s->multi, &l->info);
+	print_loop(session__out(s), s->o->format, &pi, s->multi, &l->info);
 	return session__loop_found(s, &l->info);
 }
 
@@ -270,7 +270,7 @@ static void loop_blocked(struct session *s, struct proc *p, struct loop_state *l
 	l->blocked_seq = t->seq;
 	l->blocked_secs = secs;
 	proc__info(p, &pi);
-	print_blocked(stdout, s->o->format, &pi, s->multi, l->info.tid, l->info.thread,
+	print_blocked(session__out(s), s->o->format, &pi, s->multi, l->info.tid, l->info.thread,
 		      now + s->mono_to_unix, blocked, t->off_start ? t->off_nr : -1);
 }
 

@@ -52,7 +52,8 @@ static const char top_usage[] =
 "`loopstall COMMAND --help` shows the options of a command.\n";
 
 enum { OPT_BTF = 1000, OPT_BLOCKED, OPT_RINGBUF, OPT_FULL, OPT_RULES, OPT_FAIL_ON,
-       OPT_SUBPROCESSES, OPT_NO_TASKS, OPT_TASK_HZ };
+       OPT_SUBPROCESSES, OPT_NO_TASKS, OPT_TASK_HZ, OPT_STATUS, OPT_NO_STATUS,
+       OPT_METRICS };
 
 /* Parse state shared by the subcommand parsers. */
 struct cli {
@@ -64,6 +65,7 @@ struct cli {
 	bool add_default;	/* rules list --rules +FILE */
 	int doctor_pid;		/* doctor -p PID */
 	struct report_opts rep;	/* report */
+	struct budgets budgets;	/* attach, record, report: --max-* */
 	struct tasks_opts tasks;	/* tasks */
 };
 
@@ -73,6 +75,54 @@ static int bad_value(struct cli *c, const char *opt, const char *val, const char
 	c->bad = 1;
 	return EINVAL;
 }
+
+enum { OPT_MAX_STALL = 1200, OPT_MAX_STALLED, OPT_MAX_P99, OPT_FAIL_ON_REPORT };
+
+/* CI budgets: options of attach, record and report (a child parser). */
+static const struct argp_option budget_options[] = {
+	{ "max-stall", OPT_MAX_STALL, "MS", 0, "Exit 1 when a stall lasts longer (units: "
+	  "us, ms, s)", 0 },
+	{ "max-stalled", OPT_MAX_STALLED, "PCT", 0, "Exit 1 when the loops are stalled more "
+	  "of the time, e.g. 1%", 0 },
+	{ "max-p99", OPT_MAX_P99, "MS", 0, "Exit 1 when the p99 of every busy interval "
+	  "(stall or not) is longer", 0 },
+	{},
+};
+
+static error_t budget_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+	struct budgets *b = &c->budgets;
+	uint64_t v;
+
+	switch (key) {
+	case OPT_MAX_STALL:
+		if (parse_duration(arg, 1000000, &v) || !v)
+			return bad_value(c, "--max-stall", arg, "give milliseconds, e.g. 200 or 1s");
+		b->max_stall_ns = v;
+		break;
+	case OPT_MAX_STALLED:
+		if (budgets__parse_pct(arg, &b->max_stalled_pct))
+			return bad_value(c, "--max-stalled", arg, "give a share of the time "
+					 "from 0 to 100%, e.g. 1% or 0.5");
+		b->stalled_set = true;
+		break;
+	case OPT_MAX_P99:
+		if (parse_duration(arg, 1000000, &v) || !v)
+			return bad_value(c, "--max-p99", arg, "give milliseconds, e.g. 20 or 0.5ms");
+		b->max_p99_ns = v;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	c->last_next = state->next;
+	return 0;
+}
+
+static const struct argp budget_argp = { budget_options, budget_parse, NULL, NULL };
+static const struct argp_child budget_kids[] = {
+	{ &budget_argp, 0, "Budgets (CI):", 0 }, {},
+};
 
 static const struct argp_option attach_options[] = {
 	{ "pid", 'p', "PID", 0, "Process to watch (required; repeatable, or PID,PID,...)", 0 },
@@ -89,6 +139,12 @@ static const struct argp_option attach_options[] = {
 	  "+FILE adds to the default pack)", 0 },
 	{ "fail-on", OPT_FAIL_ON, "SEVERITY", 0, "Exit 1 when a finding is this severe or worse: "
 	  "info, warning, error", 0 },
+	{ "status", OPT_STATUS, NULL, 0, "Draw the live status line on stderr (default: "
+	  "when stderr is a terminal)", 0 },
+	{ "no-status", OPT_NO_STATUS, NULL, 0, "Do not draw it", 0 },
+	{ "quiet", 'q', NULL, 0, "Print only the summary at the end", 0 },
+	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "Serve Prometheus metrics at "
+	  "http://ADDR:PORT/metrics while attached (ADDR: 127.0.0.1 unless given)", 0 },
 	{ "full-stacks", OPT_FULL, NULL, 0, "Show every frame of a stall's stack, not only "
 	  "the user code and the calls down to what blocked", 0 },
 	{ "no-tasks", OPT_NO_TASKS, NULL, 0, "Do not read the target's asyncio tasks (a "
@@ -127,6 +183,9 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	uint64_t v;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = state->input;	/* the budgets */
+		return 0;
 	case 'p': {
 		int err = parse_pid_list(arg, a->pids, &a->n_pids, ATTACH_MAX_PIDS);
 
@@ -175,6 +234,16 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FULL:
 		a->full_stacks = true;
+		break;
+	case OPT_STATUS:
+	case OPT_NO_STATUS:
+		a->status = key == OPT_STATUS;
+		break;
+	case 'q':
+		a->quiet = true;
+		break;
+	case OPT_METRICS:
+		a->metrics = arg;
 		break;
 	case OPT_NO_TASKS:
 		a->tasks = false;
@@ -472,7 +541,7 @@ enum { OPT_SINCE = 1100, OPT_UNTIL, OPT_MIN_DURATION, OPT_SOURCE_ROOT };
 
 static const struct argp_option report_options[] = {
 	{ "format", 'f', "FMT", 0, "text (default), json, collapsed (flamegraph.pl), "
-	  "speedscope, html or sarif", 0 },
+	  "speedscope, html, sarif, junit, github (annotations) or pprof", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE (default: stdout)", 0 },
 	{ "rules", OPT_RULES, "FILE", 0, "Rule pack instead of the built-in one (repeatable; "
 	  "+FILE adds to the built-in pack)", 0 },
@@ -480,6 +549,8 @@ static const struct argp_option report_options[] = {
 	  "(units: us, ms, s)", 0 },
 	{ "since", OPT_SINCE, "TIME", 0, "Only stalls that start at TIME or later", 0 },
 	{ "until", OPT_UNTIL, "TIME", 0, "Only stalls that start before TIME", 0 },
+	{ "fail-on", OPT_FAIL_ON_REPORT, "SEVERITY", 0, "Exit 1 when a finding is this severe "
+	  "or worse: info, warning, error", 0 },
 	{ "source-root", OPT_SOURCE_ROOT, "DIR", 0, "SARIF: name files under DIR relative "
 	  "to it (the repository's root), for code scanning", 0 },
 	{},
@@ -493,10 +564,18 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	int fmt;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = state->input;	/* the budgets */
+		return 0;
+	case OPT_FAIL_ON_REPORT:
+		o->fail_on = rule_severity_parse(arg);
+		if (o->fail_on < 0)
+			return bad_value(c, "--fail-on", arg, "use info, warning or error");
+		break;
 	case 'f':
 		if ((fmt = report_format_parse(arg)) < 0)
 			return bad_value(c, "--format", arg, "use text, json, collapsed, "
-					 "speedscope, html or sarif");
+					 "speedscope, html, sarif, junit, github or pprof");
 		o->format = fmt;
 		break;
 	case 'o':
@@ -631,7 +710,9 @@ static int rules_main(int argc, char **argv, struct cli *c)
 	return rc < 0 ? 0 : rc;
 }
 
-static const struct argp attach_argp = { attach_options, attach_parse, NULL, attach_doc };
+static const struct argp attach_argp = {
+	attach_options, attach_parse, NULL, attach_doc, budget_kids,
+};
 
 static int record_main(int argc, char **argv, struct cli *c)
 {
@@ -650,17 +731,19 @@ static int record_main(int argc, char **argv, struct cli *c)
 	if (!c->a.n_pids == !c->a.command)
 		return ls_error(LS_EXIT_USAGE, "record needs processes (-p PID) or a "
 				"command (-- CMD ARGS), one of the two");
+	c->a.budgets = c->budgets;
 	return attach__run(&c->a);
 }
 
 static int report_main(int argc, char **argv, struct cli *c)
 {
 	static const struct argp report_argp = {
-		report_options, report_parse, "FILE", report_doc };
+		report_options, report_parse, "FILE", report_doc, budget_kids };
 	int rc;
 
 	c->rep.version = LOOPSTALL_VERSION;
 	rc = parse_cmd(&report_argp, argc, argv, c);
+	c->rep.budgets = c->budgets;
 	if (!rc && !c->rep.path)
 		rc = ls_error(LS_EXIT_USAGE, "report needs a recording: loopstall "
 			      "report FILE (see `loopstall report --help`)");
@@ -692,7 +775,9 @@ int main(int argc, char **argv)
 			.ringbuf_mb = 16,
 			.format = OUT_TEXT,
 			.fail_on = -1,
+			.status = -1,
 		},
+		.rep = { .fail_on = -1 },
 	};
 	char name[64];
 	int rc;
@@ -719,6 +804,7 @@ int main(int argc, char **argv)
 			return rc < 0 ? 0 : rc;
 		if (!c.a.n_pids)
 			return ls_error(LS_EXIT_USAGE, "attach needs a process: -p PID");
+		c.a.budgets = c.budgets;
 		return attach__run(&c.a);
 	}
 	if (!strcmp(argv[1] + 10, "record"))

@@ -475,7 +475,7 @@ int procs__exit(struct session *s, struct proc *p)
 		struct proc_info pi;
 
 		proc__info(p, &pi);
-		print_proc_exit(stdout, s->o->format, &pi, summary__proc(&s->out.sum, p->pid),
+		print_proc_exit(session__out(s), s->o->format, &pi, summary__proc(&s->out.sum, p->pid),
 				s->o->threshold_ns, now_real());
 	}
 	assembler__drop_pid(&s->as, p->pid);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "errors.h"
 #include "fmt.h"
+#include "live.h"
 #include "report_cmd.h"
 #include "rules_cmd.h"
 #include "source.h"
@@ -64,6 +65,12 @@ static int print_report(FILE *f, enum report_format fmt, const struct report *r)
 		return report__html(f, r);
 	case REPORT_SARIF:
 		return report__sarif(f, r);
+	case REPORT_JUNIT:
+		return report__junit(f, r);
+	case REPORT_GITHUB:
+		return report__github(f, r);
+	case REPORT_PPROF:
+		return report__pprof(f, r);
 	default:
 		return report__text(f, r);
 	}
@@ -91,7 +98,8 @@ int report__run(const struct report_opts *o)
 	bool to_file = o->output && strcmp(o->output, "-");
 	FILE *out = stdout;
 	char why[256] = "";
-	int err, rc = LS_EXIT_USAGE;
+	struct budget_result br[BUDGET__N];
+	int err, nb = 0, rc = LS_EXIT_USAGE;
 
 	err = recording__read(&rec, o->path, why, sizeof(why));
 	if (err)
@@ -124,6 +132,14 @@ int report__run(const struct report_opts *o)
 	}
 	r.version = o->version;
 	r.source_root = o->source_root;
+	if (o->budgets.max_p99_ns && !rec.n_lags) {
+		ls_error(LS_EXIT_USAGE, "--max-p99: %s has no busy intervals (recorded by an "
+			 "older loopstall); record it again, or leave --max-p99 out", o->path);
+		goto cleanup;
+	}
+	nb = budgets__judge(&o->budgets, &r.sum, r.span_ns, r.sum.n_loops, br);
+	r.budgets = br;
+	r.n_budgets = nb;
 	if (rec.truncated && (o->format == REPORT_COLLAPSED || o->format == REPORT_SPEEDSCOPE))
 		ls_warn("recording cut short after %u stalls: the recorder was killed or the "
 			"disk was full", rec.n_stalls);
@@ -145,7 +161,13 @@ int report__run(const struct report_opts *o)
 			unlink(o->output);
 		goto cleanup;
 	}
+	live_text__budgets(stderr, br, nb);
 	rc = LS_EXIT_OK;
+	for (int i = 0; i < nb; i++)
+		if (br[i].broken)
+			rc = LS_EXIT_FINDINGS;
+	if (o->fail_on >= 0 && r.sum.worst_severity >= o->fail_on)
+		rc = LS_EXIT_FINDINGS;
 cleanup:
 	report__free(&r);
 	source__free(src);

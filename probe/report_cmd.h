@@ -5,6 +5,7 @@
 #define LS_REPORT_CMD_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "budget.h"
 #include "report.h"
 
 struct report_opts {
@@ -18,6 +19,8 @@ struct report_opts {
 	const char *output;		/* -o; NULL or "-": stdout */
 	const char *source_root;	/* SARIF: paths under it made relative */
 	const char *version;		/* of this loopstall, for the outputs */
+	int fail_on;			/* exit 1 at a finding this severe; -1: never */
+	struct budgets budgets;		/* exit 1 when one is broken */
 };
 
 /* The whole command: read, filter, match, print. Returns the exit code;

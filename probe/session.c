@@ -190,10 +190,11 @@ static int session_publish(void *ctx, struct stall *st)
 		session__announce(s, p);	/* its first stall, before any loop */
 	if (s->out.rec && p)
 		session_record(s, p, st);
-	if (findings__match(&s->rules, st, s->frames, src) || summary__add(&s->out.sum, st))
+	if (findings__match(&s->rules, st, s->frames, src) || summary__add(&s->out.sum, st) ||
+	    (s->metrics.fd >= 0 && prom__count(&s->metrics.counts, st)))
 		err = -ENOMEM;
 	else if (!s->out.rec)
-		print_stall(stdout, s->o->format, st, s->frames, print_flags(s));
+		print_stall(session__out(s), s->o->format, st, s->frames, print_flags(s));
 	stall__free(st);
 	return err;
 }
@@ -436,7 +437,7 @@ static int session_blocked_at_attach(struct session *s, struct proc *p,
 	if (!st || session_account(s, p, st) < 0 ||
 	    findings__match(&s->rules, st, s->frames, p->res.src))
 		goto cleanup;
-	print_stall(stdout, s->o->format, st, s->frames, print_flags(s));
+	print_stall(session__out(s), s->o->format, st, s->frames, print_flags(s));
 	err = 0;
 cleanup:
 	stall__free(st);
@@ -525,7 +526,14 @@ static int python_procs(struct session *s, struct proc_info **out)
 	return n;
 }
 
-static int session_summary(struct session *s, const char *ended_by)
+FILE *session__out(struct session *s)
+{
+	status__clear(&s->status);
+	return s->o->quiet ? NULL : stdout;
+}
+
+static int session_summary(struct session *s, const char *ended_by,
+			   const struct budget_result *br, int nb)
 {
 	struct proc *first = procs__first_python(s);
 	struct session_end e = {
@@ -541,6 +549,7 @@ static int session_summary(struct session *s, const char *ended_by)
 		.task_hz = s->o->tasks ? s->o->task_hz : 0,
 		.task_ticks = s->tw_ticks, .tasks_max = s->tw_tasks_max,
 		.task_span_ns = s->tw_last_ns - s->tw_first_ns,
+		.budgets = br, .n_budgets = nb,
 	};
 	struct proc_info *procs;
 	int n = python_procs(s, &procs);
@@ -587,6 +596,8 @@ static int session_open(struct session *s, int *go_fd)
 	int err;
 
 	err = rules_cmd__load(&s->rules, o->rules, o->n_rules, !o->n_rules || o->add_default);
+	if (!err)
+		err = metrics__open(&s->metrics, o->metrics);
 	if (err)
 		return err;
 	if (!env__have_caps(why, sizeof(why)))
@@ -624,7 +635,7 @@ static void print_banner(struct session *s)
 	n = python_procs(s, &procs);
 	b.n_procs = n > 0 ? n : 0;
 	b.procs = procs;
-	print_session(stdout, s->o->format, &b);
+	print_session(session__out(s), s->o->format, &b);
 	free(procs);
 	s->banner = true;
 }
@@ -639,7 +650,7 @@ void session__announce(struct session *s, struct proc *p)
 	proc_title(p);
 	proc__info(p, &pi);
 	if (s->multi)
-		print_proc_start(stdout, s->o->format, &pi);
+		print_proc_start(session__out(s), s->o->format, &pi);
 	session__proc_record(s, p);
 }
 
@@ -754,6 +765,7 @@ static int session_start(struct session *s, int *go_fd)
 			return nomem();
 	}
 	step(s, "loops found");
+	status__init(&s->status, s->o->status);
 	return 0;
 }
 
@@ -805,6 +817,11 @@ static int session_run(struct session *s, const char **ended_by)
 		if (session_read_busy(s) || taskwatch__tick(s, now))
 			return nomem();
 		session_record_awaits(s, now, false);
+		if (looplag__read(s, now, false))
+			return nomem();
+		looplag__record(s, now, false);
+		status__tick(&s->status, s, now);
+		metrics__poll(s);
 		if (now >= next_scan) {
 			if (loops__scan(s) || session__release(s, NULL, false))
 				return nomem();
@@ -858,7 +875,9 @@ static int no_python_ran(struct session *s)
 static int session_finish(struct session *s, const char *ended_by)
 {
 	const struct attach_opts *o = s->o;
-	bool target_gone = !strcmp(ended_by, "target exit");
+	bool target_gone = !strcmp(ended_by, "target exit"), broken = false;
+	struct budget_result br[BUDGET__N];
+	int nb;
 
 	if (!procs__first_python(s))
 		return no_python_ran(s);
@@ -870,6 +889,9 @@ static int session_finish(struct session *s, const char *ended_by)
 		if (taskwatch__end(s, s->procs.v[i]))
 			return nomem();
 	session_record_awaits(s, now_mono(), true);
+	if (looplag__read(s, now_mono(), true))
+		return nomem();
+	looplag__record(s, now_mono(), true);
 	if (s->out.rec)
 		session_close_recording(s, ended_by);
 	if (summary__awaits(&s->out.sum, &s->rules, s->frames, s->aw_src))
@@ -877,14 +899,23 @@ static int session_finish(struct session *s, const char *ended_by)
 	if (s->held.dropped)
 		ls_warn("%" PRIu64 " stalls of threads not yet told a loop or not were dropped "
 			"(over %d held)", s->held.dropped, HELD_MAX);
-	if (session_summary(s, ended_by))
+	if (summary__finish(&s->out.sum))
 		return nomem();
-	return o->fail_on >= 0 && s->out.sum.worst_severity >= o->fail_on ?
+	nb = budgets__judge(&o->budgets, &s->out.sum, now_mono() - s->start_ns, s->n_found, br);
+	status__end(&s->status);
+	if (session_summary(s, ended_by, br, nb))
+		return nomem();
+	live_text__budgets(stderr, br, nb);
+	for (int i = 0; i < nb; i++)
+		broken = broken || br[i].broken;
+	return broken || (o->fail_on >= 0 && s->out.sum.worst_severity >= o->fail_on) ?
 	       LS_EXIT_FINDINGS : LS_EXIT_OK;
 }
 
 static void session_destroy(struct session *s)
 {
+	status__end(&s->status);
+	metrics__close(&s->metrics);
 	probes__stop(&s->bpf);
 	assembler__free(&s->as);
 	if (s->out.rec)
@@ -903,7 +934,7 @@ static void session_destroy(struct session *s)
 
 int attach__run(const struct attach_opts *o)
 {
-	struct session s = { .o = o };
+	struct session s = { .o = o, .metrics.fd = -1 };
 	const char *ended_by;
 	int go_fd = -1;
 	int err;

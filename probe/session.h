@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "held.h"
 #include "proc.h"
+#include "prom.h"
 #include "recording.h"
 #include "resolve.h"
 #include "snapshot.h"
@@ -27,6 +28,22 @@ struct probes {
 	int n_perf;
 };
 
+/* The live status line (status.c). */
+struct status {
+	bool on, drawn;
+	int width;			/* the terminal's columns */
+	uint64_t next_ns;		/* the next redraw */
+	uint64_t last_ns, last_count;	/* busy intervals counted then */
+	double rate;			/* busy intervals a second */
+	char line[256];
+};
+
+/* --metrics: the listening socket (-1: none), the stalls by rule. */
+struct metrics {
+	int fd;
+	struct prom_counts counts;
+};
+
 /* What the session made of its stalls. */
 struct session_out {
 	struct summary sum;
@@ -35,6 +52,7 @@ struct session_out {
 	uint32_t recorded, rec_lost;
 	struct awaits aw_new;		/* record: waits not written yet */
 	uint64_t aw_written_ns;		/* when they last were */
+	uint64_t lag_written_ns;	/* the loop lag, last written */
 };
 
 struct session {
@@ -49,6 +67,7 @@ struct session {
 	uint32_t *ids;			/* scratch: one sample's frames */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
 	uint64_t busy_read_ns;		/* last session_read_busy() */
+	uint64_t lag_read_ns;		/* last looplag__read() */
 	uint64_t tw_next_ns, tw_last_ns;	/* taskwatch.c's ticks */
 	uint64_t tw_first_ns;
 	uint64_t tw_cost;		/* a tick's cost, averaged (ns) */
@@ -68,6 +87,8 @@ struct session {
 	struct held held;		/* stalls of threads not classified yet */
 	struct rule_pack rules;
 	struct session_out out;
+	struct status status;
+	struct metrics metrics;
 };
 
 /* probes.c: open → configure → load the BPF programs (then the processes
@@ -198,6 +219,30 @@ int taskwatch__tick(struct session *s, uint64_t now);
 /* p ends (or the session): its coroutine calls' sequences handed over
  * (a wait still going on is not counted), its state freed. 0 or -ENOMEM. */
 int taskwatch__end(struct session *s, struct proc *p);
+
+/* looplag.c: the loops' busy intervals from BPF into the summary (at most
+ * every 200 ms; all: now), 0 or -ENOMEM; and into the recording (every
+ * 10 s; all: now; an error warned once and kept in out.rec_err). */
+int looplag__read(struct session *s, uint64_t now, bool all);
+void looplag__record(struct session *s, uint64_t now, bool all);
+
+/* status.c: the status line on stderr, on when want > 0, or when want < 0
+ * and stderr is a terminal; redrawn by tick at most 4 times a second;
+ * cleared before any message and by clear (session__out()); end clears
+ * it for good. */
+void status__init(struct status *st, int want);
+void status__tick(struct status *st, const struct session *s, uint64_t now);
+void status__clear(struct status *st);
+void status__end(struct status *st);
+/* Where the session's live lines go: stdout, the status line cleared
+ * first; NULL with --quiet (only the summary is printed). */
+FILE *session__out(struct session *s);
+
+/* metrics.c: --metrics ADDR:PORT (NULL: none) bound now, or an exit code
+ * with its error line; poll answers the requests waiting; close. */
+int metrics__open(struct metrics *m, const char *addr);
+void metrics__poll(struct session *s);
+void metrics__close(struct metrics *m);
 
 /* spawn.c: record -- CMD: a child that execs argv once a byte arrives on
  * *go_fd. Its PID, or -errno. */

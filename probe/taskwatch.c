@@ -134,7 +134,7 @@ static int announce(struct session *s, const struct tw_seq *q)
 		for (uint32_t k = 0; k < s->n_said; k++)
 			if ((s->said[k] & ~1ULL) == h) {
 				if (!(s->said[k] & 1))
-					print_await(stdout, s->o->format, g, s->frames);
+					print_await(session__out(s), s->o->format, g, s->frames);
 				s->said[k] |= 1;
 				goto next;
 			}

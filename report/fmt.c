@@ -46,6 +46,19 @@ const char *fmt_base(const char *path)
 	return b ? b + 1 : path ? path : "?";
 }
 
+const char *fmt_relpath(const char *path, const char *root)
+{
+	size_t n = root ? strlen(root) : 0;
+
+	if (!path || !n || path[0] != '/' || root[0] != '/')
+		return path;
+	while (n && root[n - 1] == '/')
+		n--;
+	if (strncmp(path, root, n) || path[n] != '/' || !path[n + 1])
+		return path;
+	return path + n + 1;
+}
+
 const char *fmt_module(const char *path, char *buf, size_t len)
 {
 	const char *b = fmt_base(path), *tag = strstr(b, ".cpython-");

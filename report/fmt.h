@@ -15,6 +15,10 @@ const char *fmt_clock(uint64_t unix_ns, char *buf, size_t len);
 const char *fmt_time(uint64_t unix_ns, char *buf, size_t len);
 /* The last component of a path ("?" for NULL). */
 const char *fmt_base(const char *path);
+/* An absolute path under root relative to it ("/srv/app/api.py" under
+ * "/srv/app" or "/srv/app/": "api.py"); any other path (and any path when
+ * root is NULL or "") as it is. */
+const char *fmt_relpath(const char *path, const char *root);
 /* "_socket.so" for ".../_socket.cpython-311-x86_64-linux-gnu.so", else
  * the base name. Into buf, or the path's own base. */
 const char *fmt_module(const char *path, char *buf, size_t len);

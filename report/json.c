@@ -82,10 +82,16 @@ static void print_summary_obj(FILE *f, const struct report *r)
 		fprintf(f, "%s{\"pid\":%u,\"tid\":%u,\"thread\":", i ? "," : "", t->pid, t->tid);
 		json_str(f, t->thread);
 		fprintf(f, ",\"stalls\":%u,\"stalled_ms\":%.3f,\"stalled_share\":%.4f,"
-			"\"worst_ms\":%.3f}", t->stalls, ms(t->stalled_ns),
+			"\"worst_ms\":%.3f", t->stalls, ms(t->stalled_ns),
 			r->span_ns ? (double)t->stalled_ns / r->span_ns : 0.0, ms(t->worst_ns));
+		if (t->lag.count)
+			live_json__lag(f, &t->lag);
+		fputc('}', f);
 	}
-	fputs("],\"note\":", f);
+	fputc(']', f);
+	if (r->sum.lag.count)
+		live_json__lag(f, &r->sum.lag);
+	fputs(",\"note\":", f);
 	if (r->rec->truncated) {
 		char note[160];
 
@@ -171,6 +177,8 @@ int report__json(FILE *f, const struct report *r)
 	}
 	fputs("]", f);
 	live_json__awaits(f, &r->sum);
+	if (r->n_budgets)
+		live_json__budgets(f, r->budgets, r->n_budgets);
 	fputs("}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

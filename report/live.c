@@ -6,6 +6,8 @@
 
 void print_session(FILE *f, enum out_format fmt, const struct session_start *s)
 {
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON)
 		live_json__session(f, s);
 	else
@@ -16,6 +18,8 @@ void print_session(FILE *f, enum out_format fmt, const struct session_start *s)
 void print_stall(FILE *f, enum out_format fmt, const struct stall *s,
 		 const struct frames *frames, unsigned int flags)
 {
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON) {
 		live_json__stall(f, s, frames);
 		fputc('\n', f);
@@ -33,6 +37,8 @@ void print_blocked(FILE *f, enum out_format fmt, const struct proc_info *p, bool
 	const char *in = nr >= 0 || nr == LS_WAIT_RUNQ || nr == LS_WAIT_OTHER ?
 			 syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
 
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON)
 		live_json__blocked(f, p, tid, thread, now_unix_ns, blocked_ns, in);
 	else
@@ -43,6 +49,8 @@ void print_blocked(FILE *f, enum out_format fmt, const struct proc_info *p, bool
 void print_loop(FILE *f, enum out_format fmt, const struct proc_info *p, bool multi,
 		const struct loop_info *l)
 {
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON)
 		live_json__loop(f, p, l);
 	else
@@ -52,6 +60,8 @@ void print_loop(FILE *f, enum out_format fmt, const struct proc_info *p, bool mu
 
 void print_proc_start(FILE *f, enum out_format fmt, const struct proc_info *p)
 {
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON)
 		live_json__proc(f, "start", p, NULL, 0);
 	else
@@ -64,6 +74,8 @@ void print_proc_exit(FILE *f, enum out_format fmt, const struct proc_info *p,
 {
 	static const struct proc_summary none;
 
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON)
 		live_json__proc(f, "exit", p, ps ? ps : &none, now_unix_ns);
 	else
@@ -74,6 +86,8 @@ void print_proc_exit(FILE *f, enum out_format fmt, const struct proc_info *p,
 void print_await(FILE *f, enum out_format fmt, const struct await_finding *g,
 		 const struct frames *frames)
 {
+	if (!f)		/* --quiet */
+		return;
 	if (fmt == OUT_JSON)
 		live_json__await(f, g, frames);
 	else

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "budget.h"
 #include "stack.h"
 #include "stall.h"
 #include "summary.h"
@@ -71,6 +72,8 @@ struct session_end {
 	uint64_t task_ticks;		/* the task reads made */
 	uint64_t task_span_ns;		/* from the first to the last */
 	uint32_t tasks_max;		/* the most tasks one read saw */
+	const struct budget_result *budgets;	/* judged (budget.h) */
+	int n_budgets;
 };
 
 /* print_stall() flags */
@@ -119,6 +122,16 @@ void live_text__summary(FILE *f, const struct session_end *e);
 void live_text__awaits(FILE *f, const struct summary *s, uint32_t hz);
 /* The same as JSON members: ,"awaits":[…],"sequential_awaits":[…] */
 void live_json__awaits(FILE *f, const struct summary *s);
+/* The loop lag l (every busy interval, over span_ns): one line, lead
+ * first, "busy      p50 0.4 ms  p90 2.1 ms  p99 31.0 ms  max 1.20 s
+ * (412/s)"; nothing when none was counted. */
+void live_text__lag(FILE *f, const char *lead, const struct lag *l, uint64_t span_ns);
+/* The same as a JSON member: ,"busy":{"intervals":…,"buckets":[…]} */
+void live_json__lag(FILE *f, const struct lag *l);
+/* The budgets judged: each broken one as a line "loopstall: budget: …"
+ * (text, to stderr), or as a JSON member ,"budgets":[…] (every one). */
+void live_text__budgets(FILE *f, const struct budget_result *b, int n);
+void live_json__budgets(FILE *f, const struct budget_result *b, int n);
 /* A sequential-await finding as it is first seen: text (its three lines,
  * the first after lead) or a JSON event "sequential_await". */
 void print_await(FILE *f, enum out_format fmt, const struct await_finding *g,

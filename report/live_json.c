@@ -375,8 +375,10 @@ static void summary_loops(FILE *f, const struct session_end *e)
 		fprintf(f, "%s{\"pid\":%u,\"tid\":%u,\"thread\":", i ? "," : "", l->pid, l->tid);
 		json_str(f, l->thread);
 		fprintf(f, ",\"poll\":\"%s\",\"stalls\":%u,\"stalled_ms\":%.3f,"
-			"\"worst_ms\":%.3f}", l->poll, ls->stalls, ms(ls->stalled_ns),
+			"\"worst_ms\":%.3f", l->poll, ls->stalls, ms(ls->stalled_ns),
 			ms(ls->worst_ns));
+		live_json__lag(f, &ls->lag);
+		fputc('}', f);
 	}
 }
 
@@ -414,7 +416,9 @@ void live_json__summary(FILE *f, const struct session_end *e)
 		ms(e->span_ns), ms(e->threshold_ns), s->stalls, ms(s->stalled_ns),
 		ms(s->max_ns));
 	summary_loops(f, e);
-	fputs("],\"processes\":[", f);
+	fputc(']', f);
+	live_json__lag(f, &s->lag);
+	fputs(",\"processes\":[", f);
 	for (uint32_t i = 0; i < e->n_procs; i++) {
 		const struct proc_summary *ps = summary__proc(e->sum, e->procs[i].pid);
 
@@ -435,6 +439,7 @@ void live_json__summary(FILE *f, const struct session_end *e)
 		e->task_span_ns && e->task_ticks > 1 ?
 		(e->task_ticks - 1) * 1e9 / e->task_span_ns : 0.0, e->tasks_max);
 	live_json__awaits(f, s);
+	live_json__budgets(f, e->budgets, e->n_budgets);
 	fputs("}\n", f);
 }
 
@@ -480,6 +485,41 @@ void live_json__await(FILE *f, const struct await_finding *g, const struct frame
 	fprintf(f, "{\"type\":\"sequential_await\",\"schema_version\":%d,", LS_SCHEMA_VERSION);
 	json_await_members(f, g, frames);
 	fputs("}\n", f);
+}
+
+void live_json__lag(FILE *f, const struct lag *l)
+{
+	bool first = true;
+
+	fprintf(f, ",\"busy\":{\"intervals\":%" PRIu64 ",\"busy_ms\":%.3f,\"p50_ms\":%.3f,"
+		"\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"buckets\":[", l->count,
+		ms(l->sum_ns), ms(lag__quantile(l, 0.5)), ms(lag__quantile(l, 0.9)),
+		ms(lag__quantile(l, 0.99)), ms(l->max_ns));
+	for (uint32_t b = 0; b < LS_BUSY_BUCKETS; b++) {
+		uint64_t lo, hi;
+
+		if (!l->hist[b])
+			continue;
+		lag__bounds(b, &lo, &hi);
+		fprintf(f, "%s{\"from_ms\":%g,\"to_ms\":", first ? "" : ",", lo / 1e6);
+		if (hi == UINT64_MAX)
+			fputs("null", f);
+		else
+			fprintf(f, "%g", hi / 1e6);
+		fprintf(f, ",\"count\":%" PRIu64 "}", l->hist[b]);
+		first = false;
+	}
+	fputs("]}", f);
+}
+
+void live_json__budgets(FILE *f, const struct budget_result *b, int n)
+{
+	fputs(",\"budgets\":[", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s{\"budget\":\"%s\",\"value\":%.3f,\"limit\":%.3f,"
+			"\"broken\":%s}", i ? "," : "", b[i].name, b[i].value, b[i].limit,
+			b[i].broken ? "true" : "false");
+	fputc(']', f);
 }
 
 void live_json__awaits(FILE *f, const struct summary *s)

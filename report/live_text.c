@@ -467,6 +467,7 @@ void live_text__summary(FILE *f, const struct session_end *e)
 		s->stalls, s->stalls == 1 ? "" : "s", fmt_dur(e->threshold_ns, b, sizeof(b)),
 		e->n_loops, e->n_loops == 1 ? "" : "s", fmt_dur(s->stalled_ns, a, sizeof(a)),
 		share, fmt_dur(s->max_ns, c, sizeof(c)));
+	live_text__lag(f, "  ", &s->lag, e->span_ns);
 	if (e->multi)
 		summary_procs(f, e);
 	else
@@ -483,6 +484,26 @@ void live_text__summary(FILE *f, const struct session_end *e)
 	if (e->lost_procs)
 		fprintf(f, "  LOST: %" PRIu64 " process events (new processes not followed:\n"
 			"        ring buffer or process table full)\n", e->lost_procs);
+}
+
+void live_text__lag(FILE *f, const char *lead, const struct lag *l, uint64_t span_ns)
+{
+	char a[32], b[32], c[32], d[32];
+
+	if (!l->count)
+		return;
+	fprintf(f, "%sbusy      p50 %s  p90 %s  p99 %s  max %s  (%.0f/s)\n", lead,
+		fmt_dur(lag__quantile(l, 0.5), a, sizeof(a)),
+		fmt_dur(lag__quantile(l, 0.9), b, sizeof(b)),
+		fmt_dur(lag__quantile(l, 0.99), c, sizeof(c)), fmt_dur(l->max_ns, d, sizeof(d)),
+		span_ns ? l->count * 1e9 / span_ns : 0.0);
+}
+
+void live_text__budgets(FILE *f, const struct budget_result *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (b[i].broken)
+			fprintf(f, "loopstall: budget: %s\n", b[i].line);
 }
 
 /* "80-82" for lines in a row, else "80,83,90". */

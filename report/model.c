@@ -10,6 +10,7 @@
 static const char *const format_names[REPORT__N] = {
 	[REPORT_TEXT] = "text", [REPORT_JSON] = "json", [REPORT_COLLAPSED] = "collapsed",
 	[REPORT_SPEEDSCOPE] = "speedscope", [REPORT_HTML] = "html", [REPORT_SARIF] = "sarif",
+	[REPORT_JUNIT] = "junit", [REPORT_GITHUB] = "github", [REPORT_PPROF] = "pprof",
 };
 
 int report_format_parse(const char *s)
@@ -96,6 +97,11 @@ int report__build(struct report *r, const struct recording *rec, const char *nam
 	r->span_ns = r->to_unix_ns - r->from_unix_ns;
 	for (uint32_t i = 0; i < r->n_stalls; i++)
 		if (summary__add(&r->sum, r->stalls[i]))
+			goto nomem;
+	/* the loops' busy intervals: the whole recording's, not windowed */
+	for (uint32_t i = 0; i < rec->n_lags; i++)
+		if (summary__lag(&r->sum, rec->lags[i].pid, rec->lags[i].tid,
+				 rec->lags[i].thread, &rec->lags[i].lag))
 			goto nomem;
 	if (summary__finish(&r->sum) || awaits__merge(&r->sum.aw, &rec->aw) ||
 	    summary__awaits(&r->sum, pack, rec->frames, src))

@@ -546,6 +546,62 @@ static int read_awaits(struct reader *rd, struct dec *d)
 	return err && err != -ENOENT ? err : r < 0 ? BAD : 0;
 }
 
+#define LAG_MAX	(LS_MAX_PROCS * 4)
+
+static struct recorded_lag *lag_of(struct recording *rec, uint32_t pid, uint32_t tid)
+{
+	struct recorded_lag *v;
+
+	for (uint32_t i = 0; i < rec->n_lags; i++)
+		if (rec->lags[i].pid == pid && rec->lags[i].tid == tid)
+			return &rec->lags[i];
+	if (rec->n_lags >= LAG_MAX)
+		return NULL;
+	v = realloc(rec->lags, (rec->n_lags + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	rec->lags = v;
+	v = &v[rec->n_lags++];
+	memset(v, 0, sizeof(*v));
+	v->pid = pid;
+	v->tid = tid;
+	return v;
+}
+
+static int read_lag(struct reader *rd, struct dec *d)
+{
+	struct recorded_lag v = {}, *to;
+	uint64_t h[2 * LS_BUSY_BUCKETS];
+	struct field f;
+	int r, nh = 0;
+
+	while ((r = next_field(d, &f)) > 0)
+		switch (f.num) {
+		case LG_PID: v.pid = v_uint(&f, 0); break;
+		case LG_TID: v.tid = v_uint(&f, 0); break;
+		case LG_THREAD: v_name(&f, v.thread, sizeof(v.thread)); break;
+		case LG_COUNT: v.lag.count = v_uint(&f, 0); break;
+		case LG_SUM: v.lag.sum_ns = v_uint(&f, 0); break;
+		case LG_MAX: v.lag.max_ns = v_uint(&f, 0); break;
+		case LG_HIST:	/* pairs: bucket, count */
+			if ((nh = packed(&f, h, 2 * LS_BUSY_BUCKETS)) < 0)
+				return BAD;
+			break;
+		}
+	if (r < 0)
+		return BAD;
+	for (int k = 0; k + 1 < nh; k += 2)
+		if (h[k] < LS_BUSY_BUCKETS)
+			v.lag.hist[h[k]] += h[k + 1];
+	if (!v.pid || !v.tid)
+		return 0;
+	/* more loops than a session can watch: damage, left out */
+	if (!(to = lag_of(rd->rec, v.pid, v.tid)))
+		return rd->rec->n_lags >= LAG_MAX ? 0 : -ENOMEM;
+	*to = v;
+	return 0;
+}
+
 static int read_record(struct reader *rd, uint8_t type, const uint8_t *p, size_t n)
 {
 	struct dec d = { p, p + n };
@@ -559,6 +615,7 @@ static int read_record(struct reader *rd, uint8_t type, const uint8_t *p, size_t
 	case REC_END: return read_end(&rd->rec->meta, &d);
 	case REC_PROCESS: return read_process(rd, &d);
 	case REC_AWAITS: return read_awaits(rd, &d);
+	case REC_LAG: return read_lag(rd, &d);
 	}
 	return 0;		/* a newer kind of record: skipped */
 }
@@ -766,6 +823,7 @@ void recording__free(struct recording *rec)
 	for (uint32_t i = 0; i < rec->n_procs; i++)
 		free(rec->procs[i].python);
 	free(rec->procs);
+	free(rec->lags);
 	awaits__free(&rec->aw);
 	memset(rec, 0, sizeof(*rec));
 }

@@ -557,6 +557,32 @@ int recorder__process(struct recorder *r, const struct recorded_process *p)
 	return flush(r);
 }
 
+int recorder__lag(struct recorder *r, uint32_t pid, uint32_t tid, const char *thread,
+		  const struct lag *l)
+{
+	struct buf pairs = {};
+
+	if (r->broken)
+		return r->broken;
+	buf_reset(&r->out);
+	buf_reset(&r->pl);
+	f_uint(&r->pl, LG_PID, pid);
+	f_uint(&r->pl, LG_TID, tid);
+	f_strn(&r->pl, LG_THREAD, thread, PYTHREAD_NAME_MAX);
+	f_uint(&r->pl, LG_COUNT, l->count);
+	f_uint(&r->pl, LG_SUM, l->sum_ns);
+	f_uint(&r->pl, LG_MAX, l->max_ns);
+	for (uint32_t b = 0; b < LS_BUSY_BUCKETS; b++)	/* the buckets used */
+		if (l->hist[b]) {
+			put_varint(&pairs, b);
+			put_varint(&pairs, l->hist[b]);
+		}
+	f_sub(&r->pl, LG_HIST, &pairs);
+	free(pairs.p);
+	put_record(&r->out, REC_LAG, &r->pl);
+	return flush(r);
+}
+
 int recorder__close(struct recorder *r, const struct recording_meta *end)
 {
 	int err;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "awaits.h"
+#include "lag.h"
 #include "proctitle.h"
 #include "source.h"
 #include "stack.h"
@@ -54,6 +55,13 @@ struct recorded_source {
 	char *text;
 };
 
+/* A loop's busy intervals, as counted when last written. */
+struct recorded_lag {
+	uint32_t pid, tid;
+	char thread[PYTHREAD_NAME_MAX];
+	struct lag lag;
+};
+
 struct recording {
 	struct recording_meta meta;	/* end fields 0/NULL: no end record */
 	struct frames *frames;		/* every frame the stalls reference */
@@ -74,6 +82,9 @@ struct recording {
 	uint64_t file_bytes;		/* length of the file */
 	uint32_t dropped_stalls;	/* referencing frames the file lacks */
 	struct awaits aw;		/* the tasks' waits, AWAITS records added */
+	/* each loop's busy intervals (LAG records: the last of a loop) */
+	struct recorded_lag *lags;
+	uint32_t n_lags;
 };
 
 struct recorder;
@@ -102,6 +113,10 @@ int recorder__close(struct recorder *r, const struct recording_meta *end);
  * -errno, as recorder__stall(). */
 int recorder__awaits(struct recorder *r, const struct awaits *a, const struct frames *frames,
 		     struct source *src);
+/* Loop tid's busy intervals so far (a LAG record; a later one of the same
+ * loop replaces it). 0 or -errno, as recorder__stall(). */
+int recorder__lag(struct recorder *r, uint32_t pid, uint32_t tid, const char *thread,
+		  const struct lag *l);
 uint64_t recorder__bytes(const struct recorder *r);
 
 /* Read a recording. 0, or -errno with a short reason in why (the path is

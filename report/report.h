@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "budget.h"
 #include "recording.h"
 #include "rule.h"
 #include "source.h"
@@ -22,10 +23,11 @@
 
 enum report_format {
 	REPORT_TEXT, REPORT_JSON, REPORT_COLLAPSED, REPORT_SPEEDSCOPE, REPORT_HTML,
-	REPORT_SARIF, REPORT__N
+	REPORT_SARIF, REPORT_JUNIT, REPORT_GITHUB, REPORT_PPROF, REPORT__N
 };
 
-/* "text", "json", "collapsed", "speedscope", "html", "sarif"; -1 unknown. */
+/* "text", "json", "collapsed", "speedscope", "html", "sarif", "junit",
+ * "github", "pprof"; -1 unknown. */
 int report_format_parse(const char *s);
 const char *report_format_name(enum report_format f);
 
@@ -56,6 +58,8 @@ struct report {
 	uint64_t from_unix_ns, to_unix_ns;	/* the window the report covers */
 	uint64_t span_ns;
 	struct summary sum;		/* of the stalls kept, finished */
+	const struct budget_result *budgets;	/* judged, for JSON; NULL: none */
+	int n_budgets;
 };
 
 /* The model of rec's stalls that pass f. With a pack, those stalls are
@@ -105,6 +109,24 @@ struct flat_stacks {
 int report__flat_stacks(const struct report *r, struct flat_stacks *out);
 void flat_stacks__free(struct flat_stacks *s);
 
+/* One stack of one stall and the time it stands for (report__each_stack). */
+struct stall_stack {
+	const struct stall *st;
+	const struct stack_count *sc;	/* NULL: the time no sample stands for */
+	int32_t seg;			/* its segment in st; -1: none */
+	uint64_t ns;
+};
+
+/* Each stack of each of r's stalls, in time order, with the time it
+ * stands for as the segments count it (segments.h: on- and off-CPU times
+ * fitted to the stall's measured ones), shared among a segment's stacks by
+ * weight, then the stall's unsampled time (sc NULL): a stall's parts add
+ * up to its duration. A stall without segments or weights: the stacks'
+ * own time, as report__flat_stacks() has it. Parts of no time are left
+ * out. A non-zero return of fn stops the walk and is returned. */
+int report__each_stack(const struct report *r,
+		       int (*fn)(const struct stall_stack *s, void *ctx), void *ctx);
+
 /* The printers. Each writes one complete document to f; 0, or -errno. */
 int report__text(FILE *f, const struct report *r);
 int report__json(FILE *f, const struct report *r);
@@ -112,5 +134,11 @@ int report__collapsed(FILE *f, const struct report *r);
 int report__speedscope(FILE *f, const struct report *r);
 int report__html(FILE *f, const struct report *r);
 int report__sarif(FILE *f, const struct report *r);
+/* JUnit XML: one test case per rule and call site (junit.c). */
+int report__junit(FILE *f, const struct report *r);
+/* GitHub Actions workflow commands: one annotation per call site (github.c). */
+int report__github(FILE *f, const struct report *r);
+/* pprof's profile.proto, gzipped: stall time by stack (pprof.c). */
+int report__pprof(FILE *f, const struct report *r);
 
 #endif

@@ -2,7 +2,9 @@
 /* Stall time by stack: the distinct stacks of a report's stalls, and two
  * profile formats made of them: collapsed stacks (flamegraph.pl, one
  * "outer;…;inner microseconds" line per stack) and speedscope's sampled
- * profile (https://www.speedscope.app/file-format-schema.json). */
+ * profile (https://www.speedscope.app/file-format-schema.json); and each
+ * stall's stacks with the time its segments give them (report__each_stack(),
+ * what pprof.c labels). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -148,6 +150,81 @@ void flat_stacks__free(struct flat_stacks *s)
 		free(s->labels[i]);
 	free(s->labels);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ---- each stack of each stall, with its time -------------------------- */
+
+typedef int (*stall_stack_fn)(const struct stall_stack *s, void *ctx);
+
+static bool weighed(const struct stall *st)
+{
+	for (uint32_t i = 0; i < st->n_stacks; i++)
+		if (st->stacks[i].weight_ns)
+			return true;
+	return false;
+}
+
+/* The on-CPU (on) or off-CPU stacks of segment g, sharing its fitted time
+ * by weight: each gets its running share, so together they get all of it. */
+static int each_in_segment(const struct stall *st, uint32_t g, bool on, stall_stack_fn fn,
+			   void *ctx)
+{
+	const struct segment *seg = &st->segments[g];
+	uint64_t want = on ? seg->on_ns : seg->off_ns, raw = 0, cum = 0, given = 0;
+	struct stall_stack s = { .st = st, .seg = (int32_t)g };
+	int err;
+
+	for (uint32_t i = 0; i < seg->n_stacks; i++)
+		if ((st->stacks[seg->stacks[i]].kind == LS_SAMPLE_ONCPU) == on)
+			raw += st->stacks[seg->stacks[i]].weight_ns;
+	for (uint32_t i = 0; raw && i < seg->n_stacks; i++) {
+		uint64_t upto;
+
+		s.sc = &st->stacks[seg->stacks[i]];
+		if ((s.sc->kind == LS_SAMPLE_ONCPU) != on)
+			continue;
+		cum += s.sc->weight_ns;
+		upto = (uint64_t)((double)cum / raw * want);
+		s.ns = upto > given ? upto - given : 0;
+		given = upto;
+		if (s.ns && (err = fn(&s, ctx)))
+			return err;
+	}
+	return 0;
+}
+
+static int each_of_stall(const struct stall *st, stall_stack_fn fn, void *ctx)
+{
+	struct stall_stack s = { .st = st, .seg = -1 };
+	int err;
+
+	if (st->n_segments && weighed(st)) {
+		for (uint32_t g = 0; g < st->n_segments; g++)
+			if ((err = each_in_segment(st, g, true, fn, ctx)) ||
+			    (err = each_in_segment(st, g, false, fn, ctx)))
+				return err;
+		s.ns = st->unsampled_ns;
+	} else {
+		for (uint32_t k = 0; k < st->n_stacks; k++) {
+			s.sc = &st->stacks[k];
+			s.ns = stack_ns(st, s.sc);
+			if (s.ns && (err = fn(&s, ctx)))
+				return err;
+		}
+		s.sc = NULL;
+		s.ns = st->n_stacks ? 0 : st->duration_ns;
+	}
+	return s.ns ? fn(&s, ctx) : 0;
+}
+
+int report__each_stack(const struct report *r, stall_stack_fn fn, void *ctx)
+{
+	int err;
+
+	for (uint32_t i = 0; i < r->n_stalls; i++)
+		if ((err = each_of_stall(r->stalls[i], fn, ctx)))
+			return err;
+	return 0;
 }
 
 /* A label as one collapsed-stack frame: no ';' (the separator) and no

@@ -3,6 +3,7 @@
  * sorted by stated keys when asked. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "summary.h"
@@ -60,12 +61,13 @@ static struct finding_group *group_of(struct summary *s, const struct finding *f
 	return g;
 }
 
-static struct loop_summary *loop_of(struct summary *s, const struct stall *st)
+static struct loop_summary *loop_at(struct summary *s, uint32_t pid, uint32_t tid,
+				    const char *thread)
 {
 	struct loop_summary *l;
 
 	for (uint32_t j = 0; j < s->n_loops; j++)
-		if (s->loops[j].tid == st->tid && s->loops[j].pid == st->pid)
+		if (s->loops[j].tid == tid && s->loops[j].pid == pid)
 			return &s->loops[j];
 	l = realloc(s->loops, (s->n_loops + 1) * sizeof(*l));
 	if (!l)
@@ -73,11 +75,27 @@ static struct loop_summary *loop_of(struct summary *s, const struct stall *st)
 	s->loops = l;
 	l = &l[s->n_loops++];
 	memset(l, 0, sizeof(*l));
-	l->pid = st->pid;
-	l->tid = st->tid;
-	memcpy(l->thread, st->thread, sizeof(l->thread));
-	l->thread[sizeof(l->thread) - 1] = 0;
+	l->pid = pid;
+	l->tid = tid;
+	snprintf(l->thread, sizeof(l->thread), "%.*s", (int)sizeof(l->thread) - 1,
+		 thread ? thread : "");
 	return l;
+}
+
+static struct loop_summary *loop_of(struct summary *s, const struct stall *st)
+{
+	return loop_at(s, st->pid, st->tid, st->thread);
+}
+
+int summary__lag(struct summary *s, uint32_t pid, uint32_t tid, const char *thread,
+		 const struct lag *lag)
+{
+	struct loop_summary *l = loop_at(s, pid, tid, thread);
+
+	if (!l)
+		return -ENOMEM;
+	l->lag = *lag;
+	return 0;
 }
 
 static struct proc_summary *proc_of(struct summary *s, const struct stall *st)
@@ -283,6 +301,9 @@ int summary__finish(struct summary *s)
 		if (s->by_cat[c].stalls)
 			s->cats[s->n_cats++] = s->by_cat[c];
 	qsort(s->cats, s->n_cats, sizeof(*s->cats), cmp_cat);
+	memset(&s->lag, 0, sizeof(s->lag));
+	for (uint32_t i = 0; i < s->n_loops; i++)
+		lag__add(&s->lag, &s->loops[i].lag);
 	if (s->n_loops)
 		qsort(s->loops, s->n_loops, sizeof(*s->loops), cmp_loop);
 	if (s->n_procs)

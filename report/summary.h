@@ -14,6 +14,7 @@
 #define LS_SUMMARY_H
 #include <stdint.h>
 #include "awaits.h"
+#include "lag.h"
 #include "rule.h"
 #include "stall.h"
 
@@ -36,6 +37,7 @@ struct loop_summary {
 	char thread[PYTHREAD_NAME_MAX];
 	uint32_t stalls;
 	uint64_t stalled_ns, worst_ns;
+	struct lag lag;			/* every busy interval (summary__lag()) */
 };
 
 /* Stalled time of one process, all its loops together. */
@@ -74,6 +76,9 @@ struct summary {
 	 * summary__awaits() */
 	struct awaits aw;
 	const struct frames *aw_frames;
+	/* the busy intervals of every loop together (summary__finish()), when
+	 * their lag was given (summary__lag()) */
+	struct lag lag;
 	/* private */
 	uint64_t *durs;
 	uint32_t cap_durs;
@@ -85,6 +90,10 @@ void summary__init(struct summary *s);
  * counted in worst_severity. 0 or -ENOMEM. */
 int summary__awaits(struct summary *s, const struct rule_pack *p, const struct frames *fr,
 		    struct source *src);
+/* The busy intervals of loop thread tid of process pid (named thread), as
+ * counted so far: replaces what was given before. 0 or -ENOMEM. */
+int summary__lag(struct summary *s, uint32_t pid, uint32_t tid, const char *thread,
+		 const struct lag *l);
 /* Count st (its findings already matched). 0 or -ENOMEM (s stays whole:
  * what was added before is kept). */
 int summary__add(struct summary *s, const struct stall *st);

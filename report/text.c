@@ -174,6 +174,9 @@ static void print_head(FILE *f, const struct report *r)
 		     fmt_dur(r->sum.p50_ns, a, sizeof(a)), fmt_dur(r->sum.p95_ns, b, sizeof(b)),
 		     fmt_dur(r->sum.p99_ns, c, sizeof(c)), fmt_dur(r->sum.max_ns, d, sizeof(d)));
 	}
+	/* the busy intervals: the whole recording's */
+	live_text__lag(f, "  ", &r->sum.lag,
+		       report__recording_end(r->rec) - r->rec->meta.start_unix_ns);
 	print_processes(f, r);
 	for (uint32_t i = 0; i < r->sum.n_loops; i++) {
 		const struct loop_summary *t = &r->sum.loops[i];

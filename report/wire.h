@@ -15,7 +15,8 @@
 #define MAX_IDS		(1u << 24)	/* frame and stack ids a file may use */
 
 enum rec_type { REC_META = 1, REC_FRAME = 2, REC_SOURCE = 3, REC_STACK = 4,
-		REC_STALL = 5, REC_END = 6, REC_PROCESS = 7, REC_AWAITS = 8 };
+		REC_STALL = 5, REC_END = 6, REC_PROCESS = 7, REC_AWAITS = 8,
+		REC_LAG = 9 };
 enum wire { WT_VARINT = 0, WT_FIXED64 = 1, WT_BYTES = 2 };
 
 enum { META_HOST = 1, META_COMMAND, META_PYTHON, META_LOOPSTALL, META_PID,
@@ -34,6 +35,7 @@ enum { ST_PID = 1, ST_TID, ST_THREAD, ST_SEQ, ST_START, ST_START_UNIX, ST_DURATI
 enum { W_NR = 1, W_COUNT, W_NS };
 enum { PR_PID = 1, PR_PPID, PR_TITLE, PR_PYTHON, PR_START, PR_END };
 enum { AW_SITE = 1, AW_SEQ };
+enum { LG_PID = 1, LG_TID, LG_THREAD, LG_COUNT, LG_SUM, LG_MAX, LG_HIST };
 enum { AS_FRAME = 1, AS_COUNT, AS_TOTAL, AS_MAX, AS_HIST };
 enum { AQ_FRAMES = 1, AQ_NS, AQ_COUNT };
 enum { SC_KIND = 1, SC_NR, SC_FD_KIND, SC_ARGS, SC_COUNT, SC_WEIGHT, SC_STACK };

@@ -101,6 +101,7 @@ class Workload:
             self.kill()
         assert line and line[0] == "ready", f"{scenario}: workload did not start: {line}"
         self.pid = int(line[1])
+        self.ready = line           # "ready PID [more]"
 
     def go(self):
         os.kill(self.pid, signal.SIGUSR1)

@@ -1335,18 +1335,20 @@ Test(output, summary_json_structure)
 			      "\"stalled_ms\":1200.000,\"worst_ms\":800.000,\"loops\":["), "%s", got);
 	cr_expect(strstr(got, "{\"pid\":4200,\"tid\":4242,\"thread\":\"asyncio_loop\","
 			      "\"poll\":\"epoll\",\"stalls\":3,\"stalled_ms\":1050.000,"
-			      "\"worst_ms\":800.000},{\"pid\":4200,\"tid\":4250,\"thread\":\"w\\\"2\","),
+			      "\"worst_ms\":800.000,\"busy\":{\"intervals\":0,\"busy_ms\":0.000,"
+			      "\"p50_ms\":0.000,\"p90_ms\":0.000,\"p99_ms\":0.000,\"max_ms\":0.000,"
+			      "\"buckets\":[]}},{\"pid\":4200,\"tid\":4250,\"thread\":\"w\\\"2\","),
 		  "%s", got);
 	cr_expect(strstr(got, "\"lost\":{\"stalls\":0,\"samples\":7,\"threads\":0,"
 			      "\"samples_over_cap\":0,\"processes\":0},\"findings\":[],"
 			      "\"task_reads\":{\"hz\":0,\"reads\":0,\"per_s\":0.0,\"tasks_max\":0},"
-			      "\"awaits\":[],\"sequential_awaits\":[]}\n"), "%s", got);
+			      "\"awaits\":[],\"sequential_awaits\":[],\"budgets\":[]}\n"), "%s", got);
 	free(got);
 
 	s.n_loops = 0;
 	got = summary_out(&s, OUT_JSON);
 	expect_json_line(got, "summary");
-	cr_expect(strstr(got, "\"loops\":[],"), "%s", got);
+	cr_expect(strstr(got, "\"loops\":[],\"busy\":{\"intervals\":0,"), "%s", got);
 	free(got);
 }
 

@@ -1077,7 +1077,7 @@ static int run_report(const char *path, enum report_format fmt, const char *out,
 {
 	struct report_opts o = {
 		.path = path, .format = fmt, .output = out, .rules = rules,
-		.n_rules = n_rules, .version = "0.1.0",
+		.n_rules = n_rules, .version = "0.1.0", .fail_on = -1,
 	};
 
 	return report__run(&o);
