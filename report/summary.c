@@ -298,7 +298,7 @@ int summary__finish(struct summary *s)
 		}
 	s->n_cats = 0;
 	for (int c = 0; c <= CAT__N; c++)
-		if (s->by_cat[c].stalls)
+		if (s->by_cat[c].stalls || s->by_cat[c].ns)
 			s->cats[s->n_cats++] = s->by_cat[c];
 	qsort(s->cats, s->n_cats, sizeof(*s->cats), cmp_cat);
 	memset(&s->lag, 0, sizeof(s->lag));

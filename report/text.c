@@ -220,10 +220,14 @@ static void print_categories(FILE *f, const struct report *r)
 	      "counts under its most severe finding):\n", f);
 	for (uint32_t i = 0; i < r->sum.n_cats; i++) {
 		const struct category_summary *c = &r->sum.cats[i];
+		char n[24] = "";
 
-		line(f, "  %-20s %5u stall%s %9s %6.1f%%",
-		     c->category < 0 ? "no finding" : rule_category_name(c->category),
-		     c->stalls, c->stalls == 1 ? " " : "s", fmt_dur(c->ns, a, sizeof(a)),
+		/* a category may have time but no stall counted under it */
+		if (c->stalls)
+			snprintf(n, sizeof(n), "%5u stall%s", c->stalls, c->stalls == 1 ? " " : "s");
+		line(f, "  %-20s %-12s %9s %6.1f%%",
+		     c->category < 0 ? "no finding" : rule_category_name(c->category), n,
+		     fmt_dur(c->ns, a, sizeof(a)),
 		     r->sum.stalled_ns ? 100.0 * c->ns / r->sum.stalled_ns : 0.0);
 	}
 }
