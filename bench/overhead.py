@@ -8,7 +8,10 @@ throughput of each side and their ratio.
 
     sudo bench/overhead.py [--rounds 4] [--phase 3] [--only WORKLOAD]
     (LOOPSTALL=path/to/loopstall to measure another build; http: several,
-    LOOPSTALL=A,B, each in its own window of every round, in turn)
+    LOOPSTALL=A,B, each in its own window of every round, in turn;
+    http, fastapi: --compare "ARGS" adds a window of the same build with
+    ARGS added, e.g. --compare "--status --metrics 19464": the status line
+    drawn and /metrics scraped every second while it runs)
 
 Workloads:
   target  the traced process itself: an asyncio echo loop (~1 syscall per
@@ -178,11 +181,26 @@ def start_fastapi(_version):
     return srv, port, ["--subprocesses"]
 
 
-def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name="http"):
+def scrape_every_second(args, stop):
+    """While stop is not set: GET /metrics of the --metrics port in args."""
+    import urllib.request
+    port = args[args.index("--metrics") + 1].rsplit(":", 1)[-1]
+    while not stop.wait(1.0):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read()
+        except OSError:
+            pass
+
+
+def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name="http",
+                 compare=None):
     """Median ratios with/without loopstall over alternated wrk windows:
-    each round a window without, then one with each build, in turn."""
+    each round a window without, then one with each build, in turn (a
+    build: a binary, or (binary, more args) for --compare)."""
     srv, port, more = start(version)
     ls_args = [*more, *ls_args]
+    if compare:
+        builds = [*builds, (builds[0], tuple(compare.split()))]
     wrk(port, 1)                      # warm up
     side = {b: [] for b in [None, *builds]}
     bpf = {b: [] for b in builds}     # ns of loopstall's programs per request
@@ -196,10 +214,16 @@ def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name
             order = builds[r % len(builds):] + builds[:r % len(builds)]
             for b in [None, *order]:
                 ls = None
+                stop = threading.Event()
                 if b:
-                    ls = subprocess.Popen(["taskset", "-c", "1", b, "attach", "-p",
-                                           str(srv.pid), "-f", "json", *ls_args],
-                                          stdout=subprocess.PIPE, text=True)
+                    exe, extra = b if isinstance(b, tuple) else (b, [])
+                    ls = subprocess.Popen(["taskset", "-c", "1", exe, "attach", "-p",
+                                           str(srv.pid), "-f", "json", *ls_args, *extra],
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          text=True)
+                    if "--metrics" in extra:
+                        threading.Thread(target=scrape_every_second, args=(extra, stop),
+                                         daemon=True).start()
                     # the session line says it is attached (a build without
                     # one: give it 3 s); then 1 s more, for it to read the
                     # native symbols, a one-off (bench/startup)
@@ -215,6 +239,7 @@ def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name
                     own = (cpu_ticks(ls.pid) - ls_t0) / os.sysconf("SC_CLK_TCK") / \
                         (time.monotonic() - t0)
                     bpf[b].append((bpf_run_ns(ls.pid) - bpf_t0) / reqs)
+                    stop.set()
                     ls.send_signal(signal.SIGINT)
                     ls.communicate()
                 side[b].append((rate, p99, cpu / reqs, own))
@@ -230,7 +255,8 @@ def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name
     off = med[None]
     for b in builds:
         on = med[b]
-        which = f" {b}" if len(builds) > 1 else ""
+        which = f" {b}" if len(builds) > 1 and not isinstance(b, tuple) else \
+            f" + {' '.join(b[1])}" if isinstance(b, tuple) else ""
         print(f"{name} ({version}, {rounds} rounds of {phase:.0f} s){which}: "
               f"throughput {on[0] / off[0]:.3f}x ({off[0]:.0f}/s without), p99 "
               f"{on[1] / off[1]:.3f}x ({off[1]:.2f} ms without), server CPU per request "
@@ -244,14 +270,18 @@ def main():
     ap.add_argument("--phase", type=float, default=3.0)
     ap.add_argument("--only", choices=("target", "stalls", "other", "http", "fastapi"))
     ap.add_argument("--python", default="3.11", help="http: the server's Python")
+    ap.add_argument("--compare", help="http, fastapi: also windows with these options "
+                    "added (--metrics PORT: scraped every second)")
     ap.add_argument("ls_args", nargs="*", help="more loopstall attach options")
     a = ap.parse_args()
     if a.only == "http":
-        measure_http(a.rounds, a.phase, a.ls_args, a.python, LOOPSTALL.split(","))
+        measure_http(a.rounds, a.phase, a.ls_args, a.python, LOOPSTALL.split(","),
+                     compare=a.compare)
         return 0
     if a.only == "fastapi":
         measure_http(a.rounds, a.phase, a.ls_args, "3.11", LOOPSTALL.split(","),
-                     start=start_fastapi, name="fastapi, 2 gunicorn workers")
+                     start=start_fastapi, name="fastapi, 2 gunicorn workers",
+                     compare=a.compare)
         return 0
     print(f"{'workload':<10} {'without':>12} {'with':>12} {'ratio':>7}  windows")
     for name, wl, who in (("target", "echo_loop.py", "self"),

@@ -4,10 +4,11 @@
  * written above it (session__out() clears it first, and the error and
  * warning lines do too), the way cargo and pv draw theirs:
  *
- *   1:02 2 procs 3 loops 412/s | 5 stalls 1.2% p99 48 ms worst 1.20 s | LS020 app.py:43
+ *   1:02 2 procs 3 loops 412/s | 5 stalls 1.2% p50 0.5ms p99 48ms worst 1.20s | LS020 app.py:43
  *
  * elapsed, processes and loops watched, busy intervals a second (the
- * last interval), stalls and the stalled share, the p99 of busy intervals,
+ * last second or two), stalls and the stalled share, the p50 and p99 of
+ * busy intervals,
  * the worst stall, lost events when any, and the rule and call site with
  * the most stalled time. Cut to the terminal's width. */
 #include <inttypes.h>
@@ -55,6 +56,20 @@ void status__clear(struct status *st)
 		clear_drawn();
 }
 
+/* A duration in few columns: "0.5ms", "48ms", "1.20s". */
+static const char *short_dur(uint64_t ns, char *buf, size_t len)
+{
+	double ms = ns / 1e6;
+
+	if (ms < 10)
+		snprintf(buf, len, "%.1fms", ms);
+	else if (ms < 1000)
+		snprintf(buf, len, "%.0fms", ms);
+	else
+		snprintf(buf, len, "%.2fs", ms / 1000);
+	return buf;
+}
+
 /* The finding group with the most time so far (the summary is not
  * sorted while the session runs). */
 static const struct finding_group *top_group(const struct summary *sum)
@@ -83,7 +98,7 @@ static void compose(struct status *st, const struct session *s, uint64_t now, st
 	const struct finding_group *g = top_group(sum);
 	uint64_t el = (now - s->start_ns) / 1000000000ULL, lost, worst_ns = 0;
 	double loop_ns = (double)(now - s->start_ns) * (s->n_found ? s->n_found : 1);
-	char p99[32], worst[32];
+	char p50[32], p99[32], worst[32];
 	size_t k;
 
 	lost = s->bpf.skel->bss->lost_stalls + s->bpf.skel->bss->lost_samples;
@@ -91,12 +106,13 @@ static void compose(struct status *st, const struct session *s, uint64_t now, st
 		if (sum->loops[i].worst_ns > worst_ns)
 			worst_ns = sum->loops[i].worst_ns;
 	k = snprintf(st->line, sizeof(st->line), "%" PRIu64 ":%02" PRIu64 " %u proc%s %u loop%s "
-		     "%.0f/s | %u stall%s %.3g%% p99 %s worst %s", el / 60, el % 60,
+		     "%.0f/s | %u stall%s %.3g%% p50 %s p99 %s worst %s", el / 60, el % 60,
 		     python_procs(s), python_procs(s) == 1 ? "" : "s", s->n_found,
 		     s->n_found == 1 ? "" : "s", st->rate, sum->stalls, sum->stalls == 1 ? "" : "s",
 		     loop_ns > 0 ? 100.0 * sum->stalled_ns / loop_ns : 0.0,
-		     fmt_dur(lag__quantile(all, 0.99), p99, sizeof(p99)),
-		     fmt_dur(worst_ns, worst, sizeof(worst)));
+		     short_dur(lag__quantile(all, 0.5), p50, sizeof(p50)),
+		     short_dur(lag__quantile(all, 0.99), p99, sizeof(p99)),
+		     short_dur(worst_ns, worst, sizeof(worst)));
 	if (lost && k < sizeof(st->line))
 		k += snprintf(st->line + k, sizeof(st->line) - k, " LOST %" PRIu64, lost);
 	if (g && k < sizeof(st->line))

@@ -25,8 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "ci_workload.py")
 PYTHON = "/usr/bin/python3"
 GOLDEN = os.path.join(HERE, "..", "golden", "stally.lsr")
-STATUS = re.compile(r"^\d+:\d\d 1 proc 1 loop \d+/s \| \d+ stalls? [\d.e+-]+% p99 \S+ \S+ "
-                    r"worst \S+ \S+")
+STATUS = re.compile(r"^\d+:\d\d 1 proc 1 loop \d+/s \| \d+ stalls? [\d.e+-]+% "
+                    r"p50 [\d.]+m?s p99 [\d.]+m?s worst [\d.]+m?s")
 
 
 def lag_workload(*args):
