@@ -10,7 +10,7 @@ UNISTD   ?= $(firstword $(wildcard /usr/include/$(shell uname -m)-linux-gnu/asm/
 
 CFLAGS   ?= -g -O2
 CFLAGS   += -Wall -Werror -std=gnu11 -MMD -MP -I$(OUT) -Ibpf -Iprobe -Ireport -Isymbolizer -Irules
-LDLIBS   := -lbpf -ldw -lelf -lz -lyaml
+LDLIBS   := -lbpf -ldw -lelf -lz -lyaml -lm
 BPFFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf
 
 PROBE_SRCS := $(wildcard probe/*.c report/*.c symbolizer/*.c rules/*.c)
@@ -29,8 +29,10 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit-test e2e-test layers pythons linetable-fixtures clean
+.PHONY: all deps demo test unit-test e2e-test layers pythons linetable-fixtures clean \
+	install uninstall deb
 
+# Build build/loopstall.
 all: $(OUT)/loopstall
 
 # Install build dependencies when something is missing (fast when all is).
@@ -38,6 +40,7 @@ $(OUT)/.deps: scripts/setup-deps
 	$(call msg,DEPS,setup-deps)
 	$(Q)scripts/setup-deps
 	$(Q)mkdir -p $(OUT) && touch $@
+# Install the missing build and test packages now.
 deps: $(OUT)/.deps
 
 $(OUT)/vmlinux.h: | $(OUT)/.deps
@@ -87,12 +90,15 @@ $(OUT)/tests/native_probe: tests/native/native_probe.c $(NATIVE_PROBE_OBJS) | $(
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< $(NATIVE_PROBE_OBJS) $(LDLIBS) -o $@
 
+# Start examples/stally.py and watch it with loopstall.
 demo: $(OUT)/loopstall
 	$(Q)scripts/demo
 
+# The Criterion tests of tests/unit, and the location-table fixtures they check.
 unit-test: $(UNIT_BINS) linetable-fixtures
 	$(Q)scripts/run-unit-tests $(UNIT_BINS)
 
+# The end-to-end tests of tests/e2e (root: they load BPF programs).
 e2e-test: $(OUT)/loopstall $(E2E_BINS) pythons
 	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
@@ -106,9 +112,60 @@ pythons:
 layers:
 	$(Q)scripts/check-layers
 
+# Every test: layers, unit, end-to-end.
 test: layers $(OUT)/loopstall $(E2E_BINS) unit-test
 	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
+# ---- Installed like a system tool (README.md, "Install") ----
+# GNU directory variables: `make install PREFIX=/usr DESTDIR=stage` stages a
+# package. The binary goes to bin, as perf's and bpftrace's do, not to sbin
+# as bcc's tools and bpftool (root for every command): report and rules need
+# no privileges, and Debian's PATH for users has no sbin.
+PREFIX      = /usr/local
+BINDIR      = $(PREFIX)/bin
+MANDIR      = $(PREFIX)/share/man
+DOCDIR      = $(PREFIX)/share/doc/loopstall
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+VERSION    := $(shell sed -n 's/.*LOOPSTALL_VERSION "\(.*\)".*/\1/p' probe/version.h)
+DOCS       := $(wildcard docs/*.md)
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEB        := $(OUT)/loopstall_$(VERSION)_$(DEB_ARCH).deb
+
+# The man page, with the version of probe/version.h in its footer.
+$(OUT)/loopstall.8: docs/loopstall.8 probe/version.h
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed 's/@VERSION@/$(VERSION)/' $< > $@
+
+# The binary, the man page, bash completion and the docs into $(DESTDIR)$(PREFIX).
+install: $(OUT)/loopstall $(OUT)/loopstall.8
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 755 $(OUT)/loopstall $(DESTDIR)$(BINDIR)/loopstall
+	$(Q)install -D -m 644 $(OUT)/loopstall.8 $(DESTDIR)$(MANDIR)/man8/loopstall.8
+	$(Q)install -D -m 644 scripts/loopstall.bash-completion $(DESTDIR)$(BASHCOMPDIR)/loopstall
+	$(Q)install -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -D -m 644 -t $(DESTDIR)$(DOCDIR)/docs $(DOCS)
+
+# Remove what `make install` put there (give it the same PREFIX and DESTDIR).
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/loopstall $(DESTDIR)$(MANDIR)/man8/loopstall.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/loopstall $(DESTDIR)$(DOCDIR)/README.md \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# build/loopstall_VERSION_ARCH.deb: `make install` into build/deb/root (the
+# binary as built above: -o), then packaging/build-deb.
+deb: $(DEB)
+$(DEB): $(OUT)/loopstall $(OUT)/loopstall.8 scripts/loopstall.bash-completion README.md \
+		$(DOCS) $(wildcard packaging/*) Makefile
+	$(Q)rm -rf $(OUT)/deb
+	$(Q)$(MAKE) --no-print-directory -o $(OUT)/loopstall install \
+		DESTDIR=$(OUT)/deb/root PREFIX=/usr
+	$(call msg,DEB,$@)
+	$(Q)packaging/build-deb $(OUT)/deb $(VERSION) $(DEB_ARCH) $@
+
+# Remove build/, all that the build made.
 clean:
 	$(Q)rm -rf $(OUT)
 

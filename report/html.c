@@ -6,6 +6,7 @@
  * off; the script only adds zoom to the flame graph. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fmt.h"
@@ -286,6 +287,56 @@ static void html_summary(FILE *f, const struct report *r)
 		return;
 	}
 	summary_cats(f, r);
+}
+
+/* ---- loop lag --------------------------------------------------------- */
+
+/* The busy intervals of every loop (the whole recording): their
+ * percentiles, and their histogram as bars, heights on a log scale (a
+ * healthy loop's sub-millisecond intervals outnumber its stalls by
+ * thousands), the threshold drawn across. */
+static void print_lag(FILE *f, const struct report *r)
+{
+	const struct lag *l = &r->sum.lag;
+	const int bw = 22, hmax = 120, top = 8, n = LS_BUSY_BUCKETS;
+	double scale = 0;
+	char a[32], b[32];
+
+	if (!l->count)
+		return;
+	for (int i = 0; i < n; i++)
+		if (l->hist[i] && log10(l->hist[i] + 1.0) > scale)
+			scale = log10(l->hist[i] + 1.0);
+	fprintf(f, "<section id=\"lag\"><h2>Loop lag</h2>\n<p class=\"sub\">Every busy "
+		"interval of the loops (each run between two waits for events, stall or "
+		"not): %" PRIu64 " in all; p50 %s, ", l->count,
+		fmt_dur(lag__quantile(l, 0.5), a, sizeof(a)));
+	fprintf(f, "p90 %s, ", fmt_dur(lag__quantile(l, 0.9), a, sizeof(a)));
+	fprintf(f, "p99 %s, max %s. Bars on a log scale.</p>\n",
+		fmt_dur(lag__quantile(l, 0.99), a, sizeof(a)), fmt_dur(l->max_ns, b, sizeof(b)));
+	fprintf(f, "<svg id=\"lagbars\" viewBox=\"0 0 %d %d\" width=\"%d\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"loop lag\">\n",
+		n * bw, hmax + top + 30, n * bw);
+	for (int i = 0; i < n; i++) {
+		uint64_t lo, hi;
+		double hgt = l->hist[i] ? hmax * log10(l->hist[i] + 1.0) / scale : 0;
+		bool stall = i && ls_busy_bound_ns(i - 1) >= r->rec->meta.threshold_ns;
+
+		lag__bounds(i, &lo, &hi);
+		fprintf(f, "<rect class=\"bar\" x=\"%d\" y=\"%.1f\" width=\"%d\" "
+			"height=\"%.1f\" fill=\"%s\"><title>%s", i * bw + 1, top + hmax - hgt,
+			bw - 2, hgt, stall ? "#cf222e" : "#8c959f", fmt_dur(lo, a, sizeof(a)));
+		if (hi == UINT64_MAX)
+			fputs(" and longer", f);
+		else
+			fprintf(f, " to %s", fmt_dur(hi, b, sizeof(b)));
+		fprintf(f, ": %" PRIu64 "</title></rect>\n", l->hist[i]);
+		if (i % 4 == 0)
+			fprintf(f, "<text x=\"%d\" y=\"%d\">%s</text>\n", i * bw + 1,
+				top + hmax + 16, fmt_dur(lo, a, sizeof(a)));
+	}
+	fputs("</svg>\n<div class=\"legend sub\">red: at or past the threshold "
+	      "(stalls)</div></section>\n", f);
 }
 
 /* ---- timeline -------------------------------------------------------- */
@@ -845,6 +896,7 @@ int report__html(FILE *f, const struct report *r)
 {
 	html_head(f, r);
 	html_summary(f, r);
+	print_lag(f, r);
 	print_timeline(f, r);
 	print_findings(f, r);
 	print_awaits(f, r);
