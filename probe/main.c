@@ -141,7 +141,7 @@ static const struct argp_option attach_options[] = {
 	  "info, warning, error", 0 },
 	{ "status", OPT_STATUS, NULL, 0, "Draw the live status line on stderr (default: "
 	  "when stderr is a terminal)", 0 },
-	{ "no-status", OPT_NO_STATUS, NULL, 0, "Do not draw it", 0 },
+	{ "no-status", OPT_NO_STATUS, NULL, 0, "Do not draw the status line", 0 },
 	{ "quiet", 'q', NULL, 0, "Print only the summary at the end", 0 },
 	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "Serve Prometheus metrics at "
 	  "http://ADDR:PORT/metrics while attached (ADDR: 127.0.0.1 unless given)", 0 },
@@ -324,14 +324,14 @@ static const char record_doc[] =
 "  loopstall record -o run.lsr -- python3 app.py  # from its first loop\n"
 "  loopstall record -o run.lsr --subprocesses -- sh -c 'python3 app.py'\n"
 "                                             # the Python the shell starts\n"
-"\vExit status: 0 ok, 1 findings at --fail-on, 2 usage, 3 environment, 4 target\n"
-"(no CPython process found).";
+"\vExit status: 0 ok, 1 findings at --fail-on or a budget broken, 2 usage,\n"
+"3 environment, 4 target (no CPython process found).";
 
 static const char attach_doc[] =
 "Watch a live asyncio process and print each event-loop stall as it happens.\n"
 "\n"
-"USAGE: loopstall attach -p PID[,PID...] [--subprocesses] [-t MS] [-d S] [-F HZ]\n"
-"                        [-f text|json]\n"
+"USAGE: loopstall attach -p PID[,PID...] [--subprocesses] [-t MS] [-d S]\n"
+"                        [-F HZ] [-f text|json] [-q] [--metrics PORT]\n"
 "\n"
 "Several processes (-p A -p B, -p A,B; --subprocesses: and every process they\n"
 "start, before or after attach) are one session: each stall names its\n"
@@ -346,8 +346,9 @@ static const char attach_doc[] =
 "  loopstall attach -p 4242 --fail-on warning  # exit 1 on findings (CI)\n"
 "  loopstall attach -p 4242,4250         # two processes, one session\n"
 "  loopstall attach -p $(pgrep -o gunicorn) --subprocesses  # master, workers\n"
-"\vExit status: 0 ok, 1 findings at --fail-on, 2 usage, 3 environment or\n"
-"privileges, 4 target (no such process; no CPython process among them).";
+"\vExit status: 0 ok, 1 findings at --fail-on or a budget broken, 2 usage,\n"
+"3 environment or privileges, 4 target (no such process; no CPython process\n"
+"among them).";
 
 static const struct argp_option doctor_options[] = {
 	{ "pid", 'p', "PID", 0, "Also check this process", 0 },
@@ -637,7 +638,8 @@ static const char report_doc[] =
 "  loopstall report run.lsr -f collapsed | flamegraph.pl > stalls.svg\n"
 "  loopstall report run.lsr -f sarif --source-root /srv/app > app.sarif\n"
 "  loopstall report run.lsr --since +60s --until +120s --min-duration 100\n"
-"\vExit status: 0 ok, 2 usage, unreadable recording or output. docs/report.md.";
+"\vExit status: 0 ok, 1 findings at --fail-on or a budget broken, 2 usage,\n"
+"unreadable recording or output, 3 out of memory. docs/report.md.";
 
 static bool wants_help(int argc, char **argv)
 {
@@ -713,11 +715,15 @@ static int rules_main(int argc, char **argv, struct cli *c)
 static const struct argp attach_argp = {
 	attach_options, attach_parse, NULL, attach_doc, budget_kids,
 };
+/* The same options under record (without attach's text). */
+static const struct argp attach_opts_argp = {
+	attach_options, attach_parse, NULL, NULL, budget_kids,
+};
 
 static int record_main(int argc, char **argv, struct cli *c)
 {
 	static const struct argp_child kids[] = {
-		{ &attach_argp, 0, "Options shared with attach:", 0 }, {},
+		{ &attach_opts_argp, 0, "Options shared with attach:", 0 }, {},
 	};
 	static const struct argp record_argp = {
 		record_only_options, record_parse, NULL, record_doc, kids,
