@@ -15,6 +15,15 @@
 #define SARIF_SCHEMA \
 	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
+/* tool.driver.informationUri, which SARIF wants absolute (and the SARIF
+ * multitool's SARIF2005 present): the project has no public home page yet,
+ * so the directory its package installs the documentation in (`make deb`:
+ * README.md and docs/, gzipped when over 4 kB, as Debian does). A home
+ * page, once there is one: -DLOOPSTALL_INFO_URI=... */
+#ifndef LOOPSTALL_INFO_URI
+#define LOOPSTALL_INFO_URI "file:///usr/share/doc/loopstall/"
+#endif
+
 static const char *level_of(enum rule_severity s)
 {
 	return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
@@ -320,7 +329,8 @@ int report__sarif(FILE *f, const struct report *r)
 	if (r->version)
 		fprintf(f, ",\"version\":\"%s\",\"semanticVersion\":\"%s\"", r->version,
 			r->version);
-	/* no informationUri: the project has no public home page yet */
+	fputs(",\"informationUri\":", f);
+	json_str(f, LOOPSTALL_INFO_URI);
 	fputs(",\"rules\":[", f);
 	for (int k = 0; k < n_rules; k++) {
 		fputs(k ? ",\n" : "\n", f);
