@@ -98,27 +98,20 @@ def json_size(want_s):
     decode's cost per record varies twofold from one to the next (fresh
     memory, page faults), so the estimate is the median of three decodes,
     rescaled twice at the size it gives."""
-    n = 1000
-    for _ in range(8):
-        doc = big_doc(n)
-        times = []
+    def decode(n):
+        doc, times = big_doc(n), []
         for _ in range(3):
             t0 = cpu_clock()
             json.loads(doc)
             times.append(cpu_clock() - t0)
-        dt = sorted(times)[1]
-        if dt > 0.02:
-            break
+        return sorted(times)[1]
+
+    n = 1000
+    while (dt := decode(n)) <= 0.02 and n < 10 ** 8:
         n *= 10
     for _ in range(2):
         n = max(1, int(n * want_s / dt))
-        doc = big_doc(n)
-        times = []
-        for _ in range(3):
-            t0 = cpu_clock()
-            json.loads(doc)
-            times.append(cpu_clock() - t0)
-        dt = sorted(times)[1]
+        dt = decode(n)
     return n
 
 
