@@ -74,11 +74,11 @@ void looplag__record(struct session *s, uint64_t now, bool all)
 	if (!out->rec || (!all && now - out->lag_written_ns < LAG_WRITE_NS))
 		return;
 	out->lag_written_ns = now;
+	/* every loop, an idle one too (no interval: its p99 is judged 0) */
 	for (uint32_t i = 0; !err && i < out->sum.n_loops; i++) {
 		const struct loop_summary *l = &out->sum.loops[i];
 
-		if (l->lag.count)
-			err = recorder__lag(out->rec, l->pid, l->tid, l->thread, &l->lag);
+		err = recorder__lag(out->rec, l->pid, l->tid, l->thread, &l->lag);
 	}
 	if (err && !out->rec_err)
 		ls_warn("writing %s: %s; the loop lag is lost until there is room",

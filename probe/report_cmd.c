@@ -132,7 +132,8 @@ int report__run(const struct report_opts *o)
 	}
 	r.version = o->version;
 	r.source_root = o->source_root;
-	if (o->budgets.max_p99_ns && !rec.n_lags) {
+	/* a file with stalls but no LAG record: written before there were */
+	if (o->budgets.max_p99_ns && !rec.n_lags && rec.n_stalls) {
 		ls_error(LS_EXIT_USAGE, "--max-p99: %s has no busy intervals (recorded by an "
 			 "older loopstall); record it again, or leave --max-p99 out", o->path);
 		goto cleanup;

@@ -147,6 +147,13 @@ int report__github(FILE *f, const struct report *r)
 		annotate(f, r, w->rule, fr ? fr->file : NULL, w->lines[0], w->lines[w->n - 1],
 			 msg, len);
 	}
+	/* a budget broken: an annotation of the run, not of a line */
+	for (int i = 0; i < r->n_budgets; i++)
+		if (r->budgets[i].broken) {
+			fputs("::error title=loopstall budget::", f);
+			gh_str(f, r->budgets[i].line, strlen(r->budgets[i].line), false);
+			fputc('\n', f);
+		}
 	err = ferror(f) ? -EIO : 0;
 cleanup:
 	if (m)

@@ -394,6 +394,26 @@ cleanup:
 	return err;
 }
 
+/* The test case of a budget (--max-stall …): failed when broken. */
+static void budget_case(FILE *f, const struct budget_result *b)
+{
+	fputs("<testcase classname=\"loopstall.budgets\"", f);
+	xml_attr(f, "name", b->name);
+	fputs(" time=\"0\">\n", f);
+	if (b->broken) {
+		fputs("<failure type=\"budget\"", f);
+		xml_attr(f, "message", b->line);
+		fputc('>', f);
+		xml_str(f, b->line, false);
+		fputs("</failure>\n", f);
+	} else {
+		fputs("<system-out>", f);
+		xml_str(f, b->line, false);
+		fputs("</system-out>\n", f);
+	}
+	fputs("</testcase>\n", f);
+}
+
 int report__junit(FILE *f, const struct report *r)
 {
 	const struct summary *s = &r->sum;
@@ -404,13 +424,17 @@ int report__junit(FILE *f, const struct report *r)
 		failures += fails(s->groups[i].rule);
 	for (uint32_t i = 0; i < s->aw.n_findings; i++)
 		failures += fails(s->aw.findings[i].rule);
-	suite_head(f, r, s->n_groups + s->aw.n_findings, failures);
+	for (int i = 0; i < r->n_budgets; i++)
+		failures += r->budgets[i].broken;
+	suite_head(f, r, s->n_groups + s->aw.n_findings + r->n_budgets, failures);
 	for (uint32_t i = 0; i < s->n_groups && !err; i++)
 		err = print_case(f, r, &s->groups[i], NULL);
 	for (uint32_t i = 0; i < s->aw.n_findings && !err; i++)
 		err = print_case(f, r, NULL, &s->aw.findings[i]);
 	if (err)
 		goto cleanup;
+	for (int i = 0; i < r->n_budgets; i++)
+		budget_case(f, &r->budgets[i]);
 	fputs("</testsuite>\n</testsuites>\n", f);
 cleanup:
 	return err ? err : ferror(f) ? -EIO : 0;

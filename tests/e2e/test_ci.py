@@ -102,6 +102,28 @@ def test_budgets_broken_and_kept(tmp_path):
                                            r.stderr), r.stderr
     r = report("--fail-on", "error")      # LS020 is an error
     assert r.returncode == 1, r.stderr
+    # CI formats carry the budgets: a JUnit test case each, an annotation
+    # for one broken
+    r = report("-f", "junit", "--max-stall", "50ms", "--max-p99", "1s")
+    assert r.returncode == 1, r.stderr
+    cases = re.findall(r'<testcase classname="loopstall.budgets" name="(\w+)"[^>]*>\n<([\w-]+)',
+                       r.stdout)
+    assert cases == [("max_stall_ms", "failure"), ("max_p99_ms", "system-out")], r.stdout
+    r = report("-f", "github", "--max-stall", "50ms")
+    assert re.search(r"^::error title=loopstall budget::longest stall 1\d\d\.\d ms, "
+                     r"limit 50\.0 ms$", r.stdout, re.M), r.stdout
+
+
+def test_an_idle_loop_is_judged_on_its_busy_intervals(tmp_path):
+    """A recording of a loop that never stalled keeps its busy intervals
+    (a LAG record even then): --max-p99 judges it, not refused."""
+    out = str(tmp_path / "idle.lsr")
+    w = lag_workload()
+    ls = beside(w, "record", "-p", str(w.pid), "-o", out, "-f", "json", "-t", "1s")
+    assert ls.rc == 0 and summary(ls)["stalls"] == 0, ls.stderr
+    r = subprocess.run([LOOPSTALL, "report", out, "--max-p99", "1s"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "busy " in r.stdout, r.stderr
 
 
 def test_budget_errors_before_anything_starts(tmp_path):
