@@ -19,112 +19,16 @@
 #include <zlib.h>
 #include "fmt.h"
 #include "report.h"
+#include "wire.h"
 
-/* ---- a protobuf writer: varints and length-delimited fields ---------- */
+/* ---- the protobuf encoding: the record file's (wire.h) --------------- */
 
-enum { PB_VARINT = 0, PB_LEN = 2 };
-
-struct pbuf {
-	uint8_t *p;
-	size_t len, cap;
-	int err;			/* -ENOMEM once a write failed */
-};
-
-static void pbuf__raw(struct pbuf *b, const void *d, size_t n)
+/* A sub-message (or packed list) built in m, as field of b; m emptied for
+ * the next, its failure kept in b. */
+static void put_msg(struct buf *b, unsigned int field, struct buf *m)
 {
-	if (b->err || !n)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		uint8_t *p;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static size_t varint_len(uint64_t v)
-{
-	size_t n = 1;
-
-	for (; v >= 0x80; v >>= 7)
-		n++;
-	return n;
-}
-
-static void pbuf__varint(struct pbuf *b, uint64_t v)
-{
-	uint8_t out[10];
-	size_t n = 0;
-
-	for (; v >= 0x80; v >>= 7)
-		out[n++] = (uint8_t)(v | 0x80);
-	out[n++] = (uint8_t)v;
-	pbuf__raw(b, out, n);
-}
-
-static void pbuf__key(struct pbuf *b, uint32_t field, int wire)
-{
-	pbuf__varint(b, (uint64_t)field << 3 | wire);
-}
-
-/* A varint field; 0 is the default and left out. */
-static void pbuf__uint(struct pbuf *b, uint32_t field, uint64_t v)
-{
-	if (!v)
-		return;
-	pbuf__key(b, field, PB_VARINT);
-	pbuf__varint(b, v);
-}
-
-static void pbuf__bytes(struct pbuf *b, uint32_t field, const void *d, size_t n)
-{
-	pbuf__key(b, field, PB_LEN);
-	pbuf__varint(b, n);
-	pbuf__raw(b, d, n);
-}
-
-/* Packed repeated varint fields, of 64- and 32-bit values. */
-static void pbuf__packed(struct pbuf *b, uint32_t field, const uint64_t *v, size_t n)
-{
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++)
-		len += varint_len(v[i]);
-	pbuf__key(b, field, PB_LEN);
-	pbuf__varint(b, len);
-	for (size_t i = 0; i < n; i++)
-		pbuf__varint(b, v[i]);
-}
-
-static void pbuf__packed32(struct pbuf *b, uint32_t field, const uint32_t *v, size_t n)
-{
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++)
-		len += varint_len(v[i]);
-	pbuf__key(b, field, PB_LEN);
-	pbuf__varint(b, len);
-	for (size_t i = 0; i < n; i++)
-		pbuf__varint(b, v[i]);
-}
-
-/* A sub-message built in m, as field of b; m's error passed on. */
-static void pbuf__msg(struct pbuf *b, uint32_t field, struct pbuf *m)
-{
-	if (m->err)
-		b->err = m->err;
-	pbuf__bytes(b, field, m->p, m->len);
-	m->len = 0;
+	f_sub(b, field, m);
+	buf_reset(m);
 }
 
 /* ---- keys interned: each new one gets the next index ----------------- */
@@ -451,71 +355,76 @@ static const char *const fixed_strs[S__N] = {
 };
 
 /* Scratch buffers for nested messages: m for a table entry, s for a
- * message inside it. */
+ * message or packed list inside it. */
 struct scratch {
-	struct pbuf m, s;
+	struct buf m, s;
 };
 
-static void put_value_type(struct pbuf *b, struct pbuf *m, uint32_t field, int64_t type,
+static void put_value_type(struct buf *b, struct buf *m, unsigned int field, int64_t type,
 			   int64_t unit)
 {
-	pbuf__uint(m, 1, (uint64_t)type);
-	pbuf__uint(m, 2, (uint64_t)unit);
-	pbuf__msg(b, field, m);
+	f_uint(m, 1, (uint64_t)type);
+	f_uint(m, 2, (uint64_t)unit);
+	put_msg(b, field, m);
 }
 
-/* Sample i: its locations (innermost first), values and labels. */
-static void put_sample(struct pbuf *b, struct scratch *x, const struct pprof *pp, uint32_t i)
+/* Sample i: its locations (innermost first) and values, packed lists,
+ * and its labels. */
+static void put_sample(struct buf *b, struct scratch *x, const struct pprof *pp, uint32_t i)
 {
 	const struct ikey *k = &pp->samples.v[i];
 	const uint32_t *key = (const uint32_t *)k->p;
-	uint64_t v[2] = { pp->val[i].count, pp->val[i].ns };
+	uint32_t n = k->len / sizeof(*key);
 
-	pbuf__packed32(&x->m, 1, key + L__N, k->len / sizeof(*key) - L__N);
-	pbuf__packed(&x->m, 2, v, 2);
+	for (uint32_t j = L__N; j < n; j++)
+		put_varint(&x->s, key[j]);
+	put_msg(&x->m, 1, &x->s);
+	put_varint(&x->s, pp->val[i].count);
+	put_varint(&x->s, pp->val[i].ns);
+	put_msg(&x->m, 2, &x->s);
 	for (int j = 0; j < L__N; j++) {
 		if (!key[j])
 			continue;
-		pbuf__uint(&x->s, 1, (uint64_t)pp->label_key[j]);
-		pbuf__uint(&x->s, 2, key[j]);
-		pbuf__msg(&x->m, 3, &x->s);
+		f_uint(&x->s, 1, (uint64_t)pp->label_key[j]);
+		f_uint(&x->s, 2, key[j]);
+		put_msg(&x->m, 3, &x->s);
 	}
-	pbuf__msg(b, 2, &x->m);
+	put_msg(b, 2, &x->m);
 }
 
-static void put_tables(struct pbuf *b, struct scratch *x, const struct pprof *pp)
+static void put_tables(struct buf *b, struct scratch *x, const struct pprof *pp)
 {
 	for (uint32_t i = 0; i < pp->maps.n; i++) {
-		pbuf__uint(&x->m, 1, i + 1);
-		pbuf__uint(&x->m, 5, (uint64_t)pp->map_file[i]);
-		pbuf__uint(&x->m, 7, 1);	/* has_functions, filenames, line numbers */
-		pbuf__uint(&x->m, 8, 1);
-		pbuf__uint(&x->m, 9, 1);
-		pbuf__msg(b, 3, &x->m);
+		f_uint(&x->m, 1, i + 1);
+		f_uint(&x->m, 5, (uint64_t)pp->map_file[i]);
+		f_uint(&x->m, 7, 1);	/* has_functions, filenames, line numbers */
+		f_uint(&x->m, 8, 1);
+		f_uint(&x->m, 9, 1);
+		put_msg(b, 3, &x->m);
 	}
 	for (uint32_t i = 0; i < pp->n_loc; i++) {
-		pbuf__uint(&x->m, 1, i + 1);
-		pbuf__uint(&x->m, 2, pp->loc[i].map);
-		pbuf__uint(&x->s, 1, pp->loc[i].fn);
-		pbuf__uint(&x->s, 2, (uint64_t)pp->loc[i].line);
-		pbuf__msg(&x->m, 4, &x->s);
-		pbuf__msg(b, 4, &x->m);
+		f_uint(&x->m, 1, i + 1);
+		f_uint(&x->m, 2, pp->loc[i].map);
+		f_uint(&x->s, 1, pp->loc[i].fn);
+		f_uint(&x->s, 2, (uint64_t)pp->loc[i].line);
+		put_msg(&x->m, 4, &x->s);
+		put_msg(b, 4, &x->m);
 	}
 	for (uint32_t i = 0; i < pp->fns.n; i++) {
-		pbuf__uint(&x->m, 1, i + 1);
-		pbuf__uint(&x->m, 2, (uint64_t)pp->fn[i].name);
-		pbuf__uint(&x->m, 3, (uint64_t)pp->fn[i].system_name);
-		pbuf__uint(&x->m, 4, (uint64_t)pp->fn[i].file);
-		pbuf__uint(&x->m, 5, (uint64_t)pp->fn[i].start_line);
-		pbuf__msg(b, 5, &x->m);
+		f_uint(&x->m, 1, i + 1);
+		f_uint(&x->m, 2, (uint64_t)pp->fn[i].name);
+		f_uint(&x->m, 3, (uint64_t)pp->fn[i].system_name);
+		f_uint(&x->m, 4, (uint64_t)pp->fn[i].file);
+		f_uint(&x->m, 5, (uint64_t)pp->fn[i].start_line);
+		put_msg(b, 5, &x->m);
 	}
 	for (uint32_t i = 0; i < pp->strs.n; i++)
-		pbuf__bytes(b, 6, pp->strs.v[i].p, pp->strs.v[i].len);
+		f_bytes(b, 6, pp->strs.v[i].p, pp->strs.v[i].len);
 }
 
 /* The Profile message into b. Every string it names is interned already
  * (pprof__init(), pprof__add()). */
-static int pprof__encode(const struct pprof *pp, struct pbuf *b, int64_t comment)
+static int pprof__encode(const struct pprof *pp, struct buf *b, int64_t comment)
 {
 	struct scratch x = {};
 
@@ -524,16 +433,16 @@ static int pprof__encode(const struct pprof *pp, struct pbuf *b, int64_t comment
 	for (uint32_t i = 0; i < pp->samples.n; i++)
 		put_sample(b, &x, pp, i);
 	put_tables(b, &x, pp);
-	pbuf__uint(b, 9, pp->r->from_unix_ns);
-	pbuf__uint(b, 10, pp->r->span_ns);
+	f_uint(b, 9, pp->r->from_unix_ns);
+	f_uint(b, 10, pp->r->span_ns);
 	/* period: one nanosecond, values are times measured, not counts */
 	put_value_type(b, &x.m, 11, S_STALL, S_NANOSECONDS);
-	pbuf__uint(b, 12, 1);
-	pbuf__uint(b, 13, (uint64_t)comment);
-	pbuf__uint(b, 14, S_STALL);		/* the default sample type */
+	f_uint(b, 12, 1);
+	f_uint(b, 13, (uint64_t)comment);
+	f_uint(b, 14, S_STALL);		/* the default sample type */
 	free(x.m.p);
 	free(x.s.p);
-	return b->err;
+	return b->oom ? -ENOMEM : 0;
 }
 
 /* ---- the whole -------------------------------------------------------- */
@@ -618,7 +527,7 @@ cleanup:
 int report__pprof(FILE *f, const struct report *r)
 {
 	struct pprof pp;
-	struct pbuf b = {};
+	struct buf b = {};
 	int64_t comment;
 	int err;
 
@@ -631,7 +540,7 @@ int report__pprof(FILE *f, const struct report *r)
 	err = pprof__encode(&pp, &b, comment);
 	if (err)
 		goto cleanup;
-	err = gzip_write(f, b.p, b.len);
+	err = gzip_write(f, b.p, b.n);
 	if (!err && ferror(f))
 		err = -EIO;
 cleanup:

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The record file's wire format (docs/record.md): its magic, record types
- * and field numbers, which must not change meaning, and the varint/tagged
- * field encoding shared by the writer (record_write.c) and the reader
- * (record_read.c). Private to those two. */
+/* The record file's wire format (docs/record.md), for its writer
+ * (record_write.c) and reader (record_read.c): its magic, record types and
+ * field numbers, which must not change meaning, and the varint/tagged-field
+ * encoding of the record file, which pprof.c's protobuf shares. */
 #ifndef LS_WIRE_H
 #define LS_WIRE_H
 #include <stdbool.h>

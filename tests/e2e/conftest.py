@@ -17,6 +17,7 @@ from servers import mariadb, postgres, redis_server, slow_http  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOOPSTALL = os.path.join(ROOT, "build", "loopstall")
+GOLDEN = os.path.join(ROOT, "tests", "golden")
 WORKLOAD = os.path.join(ROOT, "tests", "e2e", "workload.py")
 PYTHON = os.environ.get("LOOPSTALL_TEST_PYTHON", "/usr/bin/python3")
 
@@ -199,6 +200,18 @@ def watch(scenario, *args, loops=1, python=PYTHON, root="/", timeout=30, cmd=Non
     ls.workload_pid = w.pid
     ls.workload_path = w.path
     return ls
+
+
+def expect_golden(name, out, what):
+    """Assert that out is tests/golden/NAME's text (LS_UPDATE_GOLDEN=1
+    first rewrites the file with it); what names the command that printed
+    it, for the message."""
+    path = os.path.join(GOLDEN, name)
+    if os.environ.get("LS_UPDATE_GOLDEN"):
+        with open(path, "w") as f:
+            f.write(out)
+    with open(path) as f:
+        assert out == f.read(), f"{what} differs from {path}"
 
 
 def markers(path=None):

@@ -15,9 +15,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import LOOPSTALL, ROOT
+from conftest import GOLDEN, LOOPSTALL, ROOT, expect_golden
 
-GOLDEN = os.path.join(ROOT, "tests", "golden")
 XSD = os.path.join(ROOT, "tests", "fixtures", "junit.xsd")
 ENV = dict(os.environ, TZ="UTC")
 # where stally.lsr's target ran from (its files are /work/main/examples/…,
@@ -64,12 +63,7 @@ def test_golden_reports_of_a_committed_recording(fmt, name):
     rc, out, err = report("stally.lsr", "-f", fmt, "--source-root", STALLY_ROOT, cwd=GOLDEN)
     assert rc == 0, err
     assert err == ""
-    path = os.path.join(GOLDEN, name)
-    if os.environ.get("LS_UPDATE_GOLDEN"):
-        with open(path, "w") as f:
-            f.write(out)
-    with open(path) as f:
-        assert out == f.read(), f"report -f {fmt} differs from {path}"
+    expect_golden(name, out, f"report -f {fmt}")
 
 
 def findings_of_stally():

@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from conftest import LOOPSTALL, ROOT, Loopstall, Workload, markers, run_text
+from conftest import GOLDEN, LOOPSTALL, Loopstall, Workload, expect_golden, markers, run_text
 
-GOLDEN = os.path.join(ROOT, "tests", "golden")
 ENV = dict(os.environ, TZ="UTC")
 
 
@@ -116,11 +115,6 @@ def test_golden_reports_of_a_committed_recording(fmt, name):
     # by a relative name: the report names the file it read
     rc, out, err = report("stally.lsr", "-f", fmt, cwd=GOLDEN)
     assert rc == 0, err
-    path = os.path.join(GOLDEN, name)
-    if os.environ.get("LS_UPDATE_GOLDEN"):
-        with open(path, "w") as f:
-            f.write(out)
-    with open(path) as f:
-        assert out == f.read(), f"report -f {fmt} differs from {path}"
+    expect_golden(name, out, f"report -f {fmt}")
     if fmt == "text":
         assert all(len(l) < 80 for l in out.splitlines())

@@ -13,26 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "fmt.h"
-#include "recording.h"
-#include "report.h"
+#include "report_fixture.h"
 #include "segments.h"
 #include "syscalls.h"
 
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-#define T0 (1700000000ULL * SEC)	/* 2023-11-14 22:13:20 UTC */
 #define XSD "tests/fixtures/junit.xsd"
 
-static void utc(void)
-{
-	setenv("TZ", "UTC", 1);
-	tzset();
-}
-
-TestSuite(ci, .init = utc);
+TestSuite(ci, .init = fx_utc);
 
 /* ---- the recording ---------------------------------------------------- */
 
@@ -81,52 +70,21 @@ static uint32_t ids[F__N];
 static struct stall *mk_stall(const struct frames *fr, uint32_t pid, uint64_t at, uint64_t dur,
 			      int site, const struct rule *rule, const char *evidence)
 {
-	struct stall *st = calloc(1, sizeof(*st));
-	struct stack_count *sc;
-	struct finding *fd;
+	struct stall *st = fx_stall(pid, pid, "MainThread", at, dur, 0);
 
-	cr_assert_not_null(st);
-	st->pid = st->tid = pid;
-	snprintf(st->thread, sizeof(st->thread), "MainThread");
-	st->start_unix_ns = T0 + at;
-	st->start_ns = 1000 * SEC + at;
-	st->duration_ns = st->off_cpu_ns = dur;
 	st->end_nr = syscall__nr("epoll_wait");
-	st->stacks = sc = calloc(1, sizeof(*sc));
-	cr_assert_not_null(sc);
-	st->n_stacks = 1;
-	st->samples_off = sc->count = 1;
-	sc->kind = LS_SAMPLE_OFFCPU;
-	sc->nr = syscall__nr("clock_nanosleep");
-	sc->fd_kind = -1;
-	sc->weight_ns = dur;
-	sc->n_frames = 2;
-	sc->frames = calloc(2, sizeof(*sc->frames));
-	sc->frames[0] = ids[F_NATIVE];
-	sc->frames[1] = ids[site];
+	fx_stack(st, LS_SAMPLE_OFFCPU, syscall__nr("clock_nanosleep"), dur, 1, ids,
+		 (const int[]){ F_NATIVE, site }, 2);
+	st->samples_off = 1;
 	cr_assert_eq(segments__build(st, fr), 0);
-	st->findings = fd = calloc(1, sizeof(*fd));
-	cr_assert_not_null(fd);
-	st->n_findings = 1;
-	fd->rule = rule;
-	fd->file = strdup(FRAMES[site].file);
-	fd->line = FRAMES[site].line;
-	fd->function = strdup(FRAMES[site].function);
-	fd->code = strdup(FRAMES[site].code);
-	fd->ns = st->segments[0].ns;
-	fd->share = 1;
-	snprintf(fd->evidence, sizeof(fd->evidence), "%s", evidence);
+	fx_finding(st, rule, 0, &FRAMES[site], evidence);
 	return st;
 }
 
 static void add_proc(struct recording *rec, uint32_t pid, const char *title)
 {
-	struct recorded_process *p;
+	struct recorded_process *p = fx_append((void **)&rec->procs, &rec->n_procs, sizeof(*p));
 
-	rec->procs = realloc(rec->procs, (rec->n_procs + 1) * sizeof(*rec->procs));
-	cr_assert_not_null(rec->procs);
-	p = &rec->procs[rec->n_procs++];
-	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	snprintf(p->title, sizeof(p->title), "%s", title);
 	p->python = strdup("3.11.2");
@@ -138,20 +96,8 @@ static void fixture(struct recording *rec, bool multi)
 {
 	uint32_t other = multi ? 200 : 100;
 
-	memset(rec, 0, sizeof(*rec));
-	rec->meta.host = strdup("web-1");
-	rec->meta.command = strdup("gunicorn app:app");
-	rec->meta.python = strdup("3.11.2");
-	rec->meta.loopstall = strdup("0.1.0");
-	rec->meta.pid = 100;
-	rec->meta.threshold_ns = 50 * MS;
-	rec->meta.start_unix_ns = T0;
-	rec->meta.end_unix_ns = T0 + 60 * SEC;
-	rec->meta.ended_by = strdup("target exit");
-	rec->frames = frames__new();
-	cr_assert_not_null(rec->frames);
-	for (int i = 0; i < F__N; i++)
-		ids[i] = frames__intern(rec->frames, &FRAMES[i]);
+	fx_recording(rec, 100, FRAMES, ids, F__N);
+	fx_meta(rec, "gunicorn app:app");
 	rec->stalls = calloc(4, sizeof(*rec->stalls));
 	cr_assert_not_null(rec->stalls);
 	rec->stalls[rec->n_stalls++] = mk_stall(rec->frames, 100, 1 * SEC, 300 * MS, F_API,
@@ -171,11 +117,9 @@ static void fixture(struct recording *rec, bool multi)
 /* The report of rec, with one sequential-await finding in gather_all. */
 static void build(struct report *r, struct recording *rec, const char *root)
 {
-	static const struct report_filter all;
 	struct await_finding *w;
 
-	cr_assert_eq(report__build(r, rec, "run.lsr", &all, NULL, NULL), 0);
-	r->version = "0.1.0";
+	fx_report(r, rec, &ALL);
 	r->source_root = root;
 	r->sum.aw_frames = rec->frames;
 	r->sum.aw.findings = w = calloc(1, sizeof(*w));
@@ -195,16 +139,7 @@ static void build(struct report *r, struct recording *rec, const char *root)
 
 static char *render(const struct report *r, bool junit)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int err;
-
-	cr_assert_not_null(f);
-	err = junit ? report__junit(f, r) : report__github(f, r);
-	cr_assert_eq(err, 0, "printer: %s", strerror(-err));
-	cr_assert_eq(fclose(f), 0);
-	return buf;
+	return fx_print(r, junit ? report__junit : report__github, NULL);
 }
 
 /* The report of the fixture (multi or not, cut short or not) in JUnit or

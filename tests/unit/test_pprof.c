@@ -13,15 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include "recording.h"
-#include "report.h"
+#include "report_fixture.h"
 #include "rule.h"
 #include "segments.h"
 #include "syscalls.h"
-
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-#define T0 (1700000000ULL * SEC)
 
 static struct rule R_SLEEP = {
 	.id = "LS020", .name = "time.sleep on the event loop",
@@ -41,26 +36,14 @@ static const struct frame FRAMES[F__N] = {
 	[F_NANOSLEEP] = { .kind = FRAME_NATIVE, .function = "clock_nanosleep",
 		.module = "/usr/lib/x86_64-linux-gnu/libc.so.6",
 		.file = "../sysdeps/unix/sysv/linux/clock_nanosleep.c", .line = 48 },
-	[F_TIME_SLEEP] = { .kind = FRAME_NATIVE, .function = "time_sleep",
-		.module = "/usr/bin/python3.11" },
-	[F_LOAD] = { .kind = FRAME_PYTHON, .user = true, .function = "Repository.load",
-		.file = "/srv/app/repo.py", .line = 41, .firstline = 38,
-		.code = "time.sleep(0.2)" },
-	[F_HANDLE] = { .kind = FRAME_PYTHON, .user = true, .function = "handle",
-		.file = "/srv/app/api.py", .line = 12, .firstline = 10,
-		.code = "rows = Repository().load()" },
-	[F_RUN_ONCE] = { .kind = FRAME_PYTHON, .function = "BaseEventLoop._run_once",
-		.file = "/usr/lib/python3.11/asyncio/base_events.py", .line = 1922 },
-	[F_ENCODER] = { .kind = FRAME_NATIVE, .function = "encoder_listencode_list",
-		.module = "/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so" },
-	[F_DUMPS] = { .kind = FRAME_PYTHON, .function = "dumps",
-		.file = "/usr/lib/python3.11/json/__init__.py", .line = 231 },
-	[F_RENDER] = { .kind = FRAME_PYTHON, .user = true, .function = "render_report",
-		.file = "/srv/app/report.py", .line = 88, .firstline = 80,
-		.code = "body = json.dumps(rows)" },
-	[F_HANDLE30] = { .kind = FRAME_PYTHON, .user = true, .function = "handle",
-		.file = "/srv/app/api.py", .line = 30, .firstline = 10,
-		.code = "return render_report(rows)" },
+	[F_TIME_SLEEP] = FX_TIME_SLEEP,
+	[F_LOAD] = FX_LOAD,
+	[F_HANDLE] = FX_HANDLE12,
+	[F_RUN_ONCE] = FX_RUN_ONCE,
+	[F_ENCODER] = FX_ENCODER,
+	[F_DUMPS] = FX_DUMPS,
+	[F_RENDER] = FX_RENDER,
+	[F_HANDLE30] = FX_HANDLE30,
 	[F_NOSYM] = { .kind = FRAME_NATIVE, .addr = 0x7f0000001234,
 		.module = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3" },
 	[F_MODULE] = { .kind = FRAME_PYTHON, .user = true, .function = "<module>",
@@ -70,66 +53,30 @@ static const struct frame FRAMES[F__N] = {
 static const int SLEEP_STACK[] = { F_NANOSLEEP, F_TIME_SLEEP, F_LOAD, F_HANDLE, F_RUN_ONCE };
 static const int CPU_STACK[] = { F_ENCODER, F_DUMPS, F_RENDER, F_HANDLE30, F_RUN_ONCE };
 static const int OTHER_STACK[] = { F_NOSYM, F_MODULE };
-#define N(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
 static uint32_t ids[F__N];
 
+/* Off-CPU samples sleep in clock_nanosleep. */
 static void add_stack(struct stall *st, uint32_t kind, uint64_t ns, uint32_t count,
 		      const int *fr, uint32_t n)
 {
-	struct stack_count *sc;
-
-	st->stacks = realloc(st->stacks, (st->n_stacks + 1) * sizeof(*st->stacks));
-	cr_assert_not_null(st->stacks);
-	sc = &st->stacks[st->n_stacks++];
-	memset(sc, 0, sizeof(*sc));
-	sc->kind = kind;
-	sc->nr = kind == LS_SAMPLE_ONCPU ? -1 : syscall__nr("clock_nanosleep");
-	sc->fd_kind = -1;
-	sc->count = count;
-	sc->weight_ns = ns;
-	sc->n_frames = n;
-	sc->frames = calloc(n, sizeof(*sc->frames));
-	cr_assert_not_null(sc->frames);
-	for (uint32_t i = 0; i < n; i++)
-		sc->frames[i] = ids[fr[i]];
+	fx_stack(st, kind, kind == LS_SAMPLE_ONCPU ? -1 : syscall__nr("clock_nanosleep"), ns,
+		 count, ids, fr, n);
 }
 
 /* A finding of rule r for segment seg of st, with the segment's time. */
 static void add_finding(struct stall *st, const struct rule *r, uint32_t seg, int site)
 {
-	struct finding *fd;
-
-	cr_assert_lt(seg, st->n_segments);
-	st->findings = realloc(st->findings, (st->n_findings + 1) * sizeof(*st->findings));
-	cr_assert_not_null(st->findings);
-	fd = &st->findings[st->n_findings++];
-	memset(fd, 0, sizeof(*fd));
-	fd->rule = r;
-	fd->file = strdup(FRAMES[site].file);
-	fd->line = FRAMES[site].line;
-	fd->function = strdup(FRAMES[site].function);
-	fd->segment = seg;
-	fd->ns = st->segments[seg].ns;
-	fd->share = (double)fd->ns / st->duration_ns;
+	fx_finding(st, r, seg, &FRAMES[site], NULL);
 }
 
 static struct stall *mk_stall(struct recording *rec, uint32_t pid, uint32_t tid,
 			      const char *thread, uint64_t at, uint64_t dur, uint64_t on_cpu)
 {
-	struct stall *st = calloc(1, sizeof(*st));
+	struct stall *st = fx_stall(pid, tid, thread, at, dur, on_cpu);
 
-	cr_assert_not_null(st);
-	st->pid = pid;
-	st->tid = tid;
-	snprintf(st->thread, sizeof(st->thread), "%s", thread);
 	snprintf(st->process, sizeof(st->process), "%s",
 		 pid == 4242 ? "python3 -m app" : "gunicorn: worker [app]");
-	st->start_unix_ns = T0 + at;
-	st->start_ns = 1000 * SEC + at;
-	st->duration_ns = dur;
-	st->on_cpu_ns = on_cpu;
-	st->off_cpu_ns = dur - on_cpu;
 	rec->stalls[rec->n_stalls++] = st;
 	return st;
 }
@@ -138,15 +85,7 @@ static void fixture(struct recording *rec)
 {
 	struct stall *st;
 
-	memset(rec, 0, sizeof(*rec));
-	rec->meta.pid = 4242;
-	rec->meta.threshold_ns = 50 * MS;
-	rec->meta.start_unix_ns = T0;
-	rec->meta.end_unix_ns = T0 + 60 * SEC;
-	rec->frames = frames__new();
-	cr_assert_not_null(rec->frames);
-	for (int i = 0; i < F__N; i++)
-		cr_assert_neq(ids[i] = frames__intern(rec->frames, &FRAMES[i]), UINT32_MAX);
+	fx_recording(rec, 4242, FRAMES, ids, F__N);
 	rec->stalls = calloc(4, sizeof(*rec->stalls));
 	cr_assert_not_null(rec->stalls);
 
@@ -175,8 +114,6 @@ static void fixture(struct recording *rec)
 	add_finding(rec->stalls[1], &R_CPU, 1, F_RENDER);
 	add_finding(rec->stalls[3], &R_SLEEP, 0, F_LOAD);
 }
-
-static const struct report_filter ALL = {};
 
 /* ---- the profile, decoded --------------------------------------------- */
 
@@ -274,25 +211,33 @@ static void rd_repeated(uint64_t v, struct rd *sub, uint64_t *out, uint32_t *n, 
 	}
 }
 
-static void d_value_type(struct rd r, struct d_vt *vt)
+/* The varint fields of a message by number, v[1] to v[n - 1] (0 when
+ * absent, the last when repeated); fields numbered n or more skipped. */
+static void rd_varints(struct rd r, uint64_t *v, uint32_t n)
 {
 	uint32_t num;
-	uint64_t v;
+	uint64_t x;
 	struct rd sub;
 
-	memset(vt, 0, sizeof(*vt));
-	while (rd_field(&r, &num, &v, &sub))
-		if (num == 1)
-			vt->type = (int64_t)v;
-		else if (num == 2)
-			vt->unit = (int64_t)v;
+	memset(v, 0, n * sizeof(*v));
+	while (rd_field(&r, &num, &x, &sub))
+		if (num < n)
+			v[num] = x;
+}
+
+static void d_value_type(struct rd r, struct d_vt *vt)
+{
+	uint64_t v[3];
+
+	rd_varints(r, v, 3);
+	*vt = (struct d_vt){ .type = (int64_t)v[1], .unit = (int64_t)v[2] };
 }
 
 static void d_sample(struct rd r, struct d_sample *s)
 {
 	uint32_t num;
 	uint64_t v, vals[4];
-	struct rd sub, l;
+	struct rd sub;
 
 	memset(s, 0, sizeof(*s));
 	while (rd_field(&r, &num, &v, &sub)) {
@@ -305,18 +250,12 @@ static void d_sample(struct rd r, struct d_sample *s)
 			for (uint32_t i = 0; i < n; i++)
 				s->val[s->n_vals++] = (int64_t)vals[i];
 		} else if (num == 3) {
-			struct d_label *lb = &s->labels[s->n_labels++];
-			uint32_t ln;
-			uint64_t lv;
+			uint64_t l[4];
 
-			cr_assert_leq(s->n_labels, 16);
-			while (rd_field(&sub, &ln, &lv, &l))
-				if (ln == 1)
-					lb->key = lv;
-				else if (ln == 2)
-					lb->str = lv;
-				else if (ln == 3)
-					lb->num = lv;
+			cr_assert_lt(s->n_labels, 16);
+			rd_varints(sub, l, 4);
+			s->labels[s->n_labels++] = (struct d_label){ .key = l[1], .str = l[2],
+								     .num = l[3] };
 		}
 	}
 }
@@ -348,36 +287,20 @@ static void d_location(struct rd r, struct d_loc *loc)
 
 static void d_function(struct rd r, struct d_fn *fn)
 {
-	uint32_t num;
-	uint64_t v;
-	struct rd sub;
+	uint64_t v[6];
 
-	memset(fn, 0, sizeof(*fn));
-	while (rd_field(&r, &num, &v, &sub))
-		switch (num) {
-		case 1: fn->id = v; break;
-		case 2: fn->name = (int64_t)v; break;
-		case 3: fn->sys = (int64_t)v; break;
-		case 4: fn->file = (int64_t)v; break;
-		case 5: fn->start = (int64_t)v; break;
-		}
+	rd_varints(r, v, 6);
+	*fn = (struct d_fn){ .id = v[1], .name = (int64_t)v[2], .sys = (int64_t)v[3],
+			     .file = (int64_t)v[4], .start = (int64_t)v[5] };
 }
 
 static void d_mapping(struct rd r, struct d_map *m)
 {
-	uint32_t num;
-	uint64_t v;
-	struct rd sub;
+	uint64_t v[10];
 
-	memset(m, 0, sizeof(*m));
-	while (rd_field(&r, &num, &v, &sub))
-		switch (num) {
-		case 1: m->id = v; break;
-		case 5: m->file = (int64_t)v; break;
-		case 7: m->fns = v; break;
-		case 8: m->files = v; break;
-		case 9: m->lines = v; break;
-		}
+	rd_varints(r, v, 10);
+	*m = (struct d_map){ .id = v[1], .file = (int64_t)v[5], .fns = v[7], .files = v[8],
+			     .lines = v[9] };
 }
 
 static void d_field(struct d_prof *d, uint32_t num, uint64_t v, struct rd sub)
@@ -460,15 +383,9 @@ static const char *str(const struct d_prof *d, int64_t i)
 /* The report's pprof output, decoded. */
 static void profile_of(const struct report *r, struct d_prof *d)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int err;
+	size_t len;
+	char *buf = fx_print(r, report__pprof, &len);
 
-	cr_assert_not_null(f);
-	err = report__pprof(f, r);
-	cr_assert_eq(err, 0, "report__pprof: %s", strerror(-err));
-	cr_assert_eq(fclose(f), 0);
 	decode((const uint8_t *)buf, len, d);
 	free(buf);
 }
@@ -480,8 +397,7 @@ static void with_fixture(void (*check)(const struct report *r, struct d_prof *d)
 	static struct d_prof d;
 
 	fixture(&rec);
-	cr_assert_eq(report__build(&r, &rec, "run.lsr", &ALL, NULL, NULL), 0);
-	r.version = "0.1.0";
+	fx_report(&r, &rec, &ALL);
 	profile_of(&r, &d);
 	check(&r, &d);
 	d_free(&d);

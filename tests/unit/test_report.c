@@ -17,28 +17,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "findings.h"
 #include "segments.h"
 #include "recording.h"
 #include "report_cmd.h"
+#include "report_fixture.h"
 #include "rule.h"
 #include "syscalls.h"
 
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-/* 2023-11-14 22:13:20 UTC */
-#define T0 (1700000000ULL * SEC)
 #define GOLDEN_DIR "tests/golden/"
 
-static void utc(void)
-{
-	setenv("TZ", "UTC", 1);
-	tzset();
-}
-
-TestSuite(report, .init = utc);
+TestSuite(report, .init = fx_utc);
 
 /* ---- the fixed recording --------------------------------------------- */
 
@@ -72,16 +62,10 @@ enum {
 static const struct frame FRAMES[F__N] = {
 	[F_NANOSLEEP] = { .kind = FRAME_NATIVE, .function = "clock_nanosleep",
 		.module = "/usr/lib/x86_64-linux-gnu/libc.so.6" },
-	[F_TIME_SLEEP] = { .kind = FRAME_NATIVE, .function = "time_sleep",
-		.module = "/usr/bin/python3.11" },
-	[F_LOAD] = { .kind = FRAME_PYTHON, .user = true, .function = "Repository.load",
-		.file = "/srv/app/repo.py", .line = 41, .firstline = 38,
-		.code = "time.sleep(0.2)" },
-	[F_HANDLE12] = { .kind = FRAME_PYTHON, .user = true, .function = "handle",
-		.file = "/srv/app/api.py", .line = 12, .firstline = 10,
-		.code = "rows = Repository().load()" },
-	[F_RUN_ONCE] = { .kind = FRAME_PYTHON, .function = "BaseEventLoop._run_once",
-		.file = "/usr/lib/python3.11/asyncio/base_events.py", .line = 1922 },
+	[F_TIME_SLEEP] = FX_TIME_SLEEP,
+	[F_LOAD] = FX_LOAD,
+	[F_HANDLE12] = FX_HANDLE12,
+	[F_RUN_ONCE] = FX_RUN_ONCE,
 	[F_RECV] = { .kind = FRAME_NATIVE, .function = "recv",
 		.module = "/usr/lib/x86_64-linux-gnu/libc.so.6" },
 	[F_SOCK_RECV] = { .kind = FRAME_NATIVE, .function = "sock_recv_guts",
@@ -98,16 +82,10 @@ static const struct frame FRAMES[F__N] = {
 	[F_HANDLE20] = { .kind = FRAME_PYTHON, .user = true, .function = "handle",
 		.file = "/srv/app/api.py", .line = 20, .firstline = 10,
 		.code = "user = fetch_user(uid)" },
-	[F_ENCODER] = { .kind = FRAME_NATIVE, .function = "encoder_listencode_list",
-		.module = "/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so" },
-	[F_DUMPS] = { .kind = FRAME_PYTHON, .function = "dumps",
-		.file = "/usr/lib/python3.11/json/__init__.py", .line = 231 },
-	[F_RENDER] = { .kind = FRAME_PYTHON, .user = true, .function = "render_report",
-		.file = "/srv/app/report.py", .line = 88, .firstline = 80,
-		.code = "body = json.dumps(rows)" },
-	[F_HANDLE30] = { .kind = FRAME_PYTHON, .user = true, .function = "handle",
-		.file = "/srv/app/api.py", .line = 30, .firstline = 10,
-		.code = "return render_report(rows)" },
+	[F_ENCODER] = FX_ENCODER,
+	[F_DUMPS] = FX_DUMPS,
+	[F_RENDER] = FX_RENDER,
+	[F_HANDLE30] = FX_HANDLE30,
 };
 
 static const int SLEEP_STACK[] = { F_NANOSLEEP, F_TIME_SLEEP, F_LOAD, F_HANDLE12, F_RUN_ONCE };
@@ -118,28 +96,14 @@ static const int HTTP_CPU_STACK[] = {
 	F_BEGIN, F_GETRESPONSE, F_REQUESTS_GET, F_FETCH_USER, F_HANDLE20, F_RUN_ONCE
 };
 static const int CPU_STACK[] = { F_ENCODER, F_DUMPS, F_RENDER, F_HANDLE30, F_RUN_ONCE };
-#define N(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
 static uint32_t ids[F__N];
 
+/* A stack in syscall (NULL: none), its samples counted in st's. */
 static void add_stack(struct stall *st, uint32_t kind, const char *syscall, uint64_t ns,
 		      uint32_t count, const int *fr, uint32_t n)
 {
-	struct stack_count *sc;
-
-	st->stacks = realloc(st->stacks, (st->n_stacks + 1) * sizeof(*st->stacks));
-	cr_assert_not_null(st->stacks);
-	sc = &st->stacks[st->n_stacks++];
-	memset(sc, 0, sizeof(*sc));
-	sc->kind = kind;
-	sc->nr = syscall ? syscall__nr(syscall) : -1;
-	sc->fd_kind = -1;
-	sc->count = count;
-	sc->weight_ns = ns;
-	sc->n_frames = n;
-	sc->frames = calloc(n, sizeof(*sc->frames));
-	for (uint32_t i = 0; i < n; i++)
-		sc->frames[i] = ids[fr[i]];
+	fx_stack(st, kind, syscall ? syscall__nr(syscall) : -1, ns, count, ids, fr, n);
 	if (kind == LS_SAMPLE_ONCPU)
 		st->samples_on += count;
 	else
@@ -148,40 +112,15 @@ static void add_stack(struct stall *st, uint32_t kind, const char *syscall, uint
 
 static void add_finding(struct stall *st, const struct rule *r, int site, const char *evidence)
 {
-	struct finding *fd;
-	const struct frame *fr = &FRAMES[site];
-
-	st->findings = realloc(st->findings, (st->n_findings + 1) * sizeof(*st->findings));
-	cr_assert_not_null(st->findings);
-	fd = &st->findings[st->n_findings++];
-	memset(fd, 0, sizeof(*fd));
-	fd->rule = r;
-	fd->file = strdup(fr->file);
-	fd->line = fr->line;
-	fd->function = strdup(fr->function);
-	fd->code = strdup(fr->code);
-	snprintf(fd->evidence, sizeof(fd->evidence), "%s", evidence);
 	/* the fixture's stalls have one call site each: all of it */
-	cr_assert_geq(st->n_segments, 1);
-	fd->segment = 0;
-	fd->ns = st->segments[0].ns;
-	fd->share = (double)fd->ns / st->duration_ns;
+	fx_finding(st, r, 0, &FRAMES[site], evidence);
 }
 
 static struct stall *mk_stall(uint32_t tid, const char *thread, uint64_t at, uint64_t dur,
 			      uint64_t on_cpu, const char *wait)
 {
-	struct stall *st = calloc(1, sizeof(*st));
+	struct stall *st = fx_stall(4242, tid, thread, at, dur, on_cpu);
 
-	cr_assert_not_null(st);
-	st->pid = 4242;
-	st->tid = tid;
-	snprintf(st->thread, sizeof(st->thread), "%s", thread);
-	st->start_unix_ns = T0 + at;
-	st->start_ns = 1000 * SEC + at;
-	st->duration_ns = dur;
-	st->on_cpu_ns = on_cpu;
-	st->off_cpu_ns = dur - on_cpu;
 	st->end_nr = syscall__nr("epoll_wait");
 	if (wait) {
 		st->n_waits = 1;
@@ -246,22 +185,8 @@ static void fixture_findings(struct recording *rec)
 
 static void fixture(struct recording *rec, bool findings)
 {
-	memset(rec, 0, sizeof(*rec));
-	rec->meta.host = strdup("web-1");
-	rec->meta.command = strdup("python3 -m app --port 8080");
-	rec->meta.python = strdup("3.11.2");
-	rec->meta.loopstall = strdup("0.1.0");
-	rec->meta.pid = 4242;
-	rec->meta.threshold_ns = 50 * MS;
-	rec->meta.start_unix_ns = T0;
-	rec->meta.end_unix_ns = T0 + 60 * SEC;
-	rec->meta.ended_by = strdup("target exit");
-	rec->frames = frames__new();
-	cr_assert_not_null(rec->frames);
-	for (int i = 0; i < F__N; i++) {
-		ids[i] = frames__intern(rec->frames, &FRAMES[i]);
-		cr_assert_neq(ids[i], UINT32_MAX);
-	}
+	fx_recording(rec, 4242, FRAMES, ids, F__N);
+	fx_meta(rec, "python3 -m app --port 8080");
 	fixture_stalls(rec);
 	if (findings)
 		fixture_findings(rec);
@@ -269,27 +194,19 @@ static void fixture(struct recording *rec, bool findings)
 
 /* ---- output helpers -------------------------------------------------- */
 
-static const struct report_filter ALL = {};
-
 static char *render(const struct report *r, enum report_format fmt)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int err;
+	int (*print)(FILE *f, const struct report *r);
 
-	cr_assert_not_null(f);
 	switch (fmt) {
-	case REPORT_JSON: err = report__json(f, r); break;
-	case REPORT_COLLAPSED: err = report__collapsed(f, r); break;
-	case REPORT_SPEEDSCOPE: err = report__speedscope(f, r); break;
-	case REPORT_HTML: err = report__html(f, r); break;
-	case REPORT_SARIF: err = report__sarif(f, r); break;
-	default: err = report__text(f, r); break;
+	case REPORT_JSON: print = report__json; break;
+	case REPORT_COLLAPSED: print = report__collapsed; break;
+	case REPORT_SPEEDSCOPE: print = report__speedscope; break;
+	case REPORT_HTML: print = report__html; break;
+	case REPORT_SARIF: print = report__sarif; break;
+	default: print = report__text; break;
 	}
-	cr_assert_eq(err, 0, "printer: %s", strerror(-err));
-	cr_assert_eq(fclose(f), 0);
-	return buf;
+	return fx_print(r, print, NULL);
 }
 
 /* The fixture's report in fmt, with its findings (or none), through f. */
@@ -300,8 +217,7 @@ static char *fixture_out(enum report_format fmt, const struct report_filter *f, 
 	char *out;
 
 	fixture(&rec, findings);
-	cr_assert_eq(report__build(&r, &rec, "run.lsr", f, NULL, NULL), 0);
-	r.version = "0.1.0";
+	fx_report(&r, &rec, f);
 	out = render(&r, fmt);
 	report__free(&r);
 	recording__free(&rec);
