@@ -31,6 +31,7 @@ struct attach_opts {
 	int fail_on;			/* exit 1 at a finding this severe; -1: never */
 	struct budgets budgets;		/* exit 1 when one is broken */
 	const char *output;		/* record: the recording to write */
+	bool force;			/* record --force: another user's file too */
 	char **command;			/* record -- CMD ARGS: start and watch it */
 	bool verbose;
 	int status;			/* the status line: 1 on, 0 off, -1 when

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The one-line `loopstall: error:` and `warning:` messages. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "errors.h"
 
 static void (*before_message)(void);
@@ -23,6 +25,19 @@ int ls_error(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+int ls_output_error(const char *path, int err)
+{
+	if (err == -ELOOP)
+		return ls_error(LS_EXIT_USAGE, "%s is a symbolic link: loopstall does not write "
+				"through one (another user may have put it there); give another "
+				"path", path);
+	if (err == -EPERM)
+		return ls_error(LS_EXIT_USAGE, "%s belongs to another user: loopstall does not "
+				"empty it; remove it, give another path, or --force", path);
+	return ls_error(LS_EXIT_USAGE, "cannot write %s: %s; give a writable -o FILE", path,
+			strerror(-err));
 }
 
 void ls_warn(const char *fmt, ...)

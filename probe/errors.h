@@ -16,6 +16,9 @@ enum ls_exit {
 int ls_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "loopstall: warning: <fmt>". */
 void ls_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The error line of an output file that could not be opened (outfile.h:
+ * err from outfile__open()); returns LS_EXIT_USAGE. */
+int ls_output_error(const char *path, int err);
 /* fn runs before each message (the status line clears itself); NULL: none. */
 void ls_before_message(void (*fn)(void));
 

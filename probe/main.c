@@ -76,7 +76,7 @@ static int bad_value(struct cli *c, const char *opt, const char *val, const char
 	return EINVAL;
 }
 
-enum { OPT_MAX_STALL = 1200, OPT_MAX_STALLED, OPT_MAX_P99, OPT_FAIL_ON_REPORT };
+enum { OPT_MAX_STALL = 1200, OPT_MAX_STALLED, OPT_MAX_P99, OPT_FAIL_ON_REPORT, OPT_FORCE };
 
 /* CI budgets: options of attach, record and report (a child parser). */
 static const struct argp_option budget_options[] = {
@@ -284,6 +284,7 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 
 static const struct argp_option record_only_options[] = {
 	{ "output", 'o', "FILE", 0, "The recording to write (required)", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "Empty FILE even when another user owns it", 0 },
 	{},
 };
 
@@ -297,6 +298,9 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'o':
 		c->a.output = arg;
+		break;
+	case OPT_FORCE:
+		c->a.force = true;
 		break;
 	case ARGP_KEY_ARG:
 		/* the command to start and record, with all that follows */
@@ -544,6 +548,7 @@ static const struct argp_option report_options[] = {
 	{ "format", 'f', "FMT", 0, "text (default), json, collapsed (flamegraph.pl), "
 	  "speedscope, html, sarif, junit, github (annotations) or pprof", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE (default: stdout)", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "Empty FILE even when another user owns it", 0 },
 	{ "rules", OPT_RULES, "FILE", 0, "Rule pack instead of the built-in one (repeatable; "
 	  "+FILE adds to the built-in pack)", 0 },
 	{ "min-duration", OPT_MIN_DURATION, "MS", 0, "Leave out stalls shorter than this "
@@ -581,6 +586,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'o':
 		o->output = arg;
+		break;
+	case OPT_FORCE:
+		o->force = true;
 		break;
 	case OPT_RULES:
 		if (rules_cmd__opt(&o->rules, &o->n_rules, &o->add_default, arg))

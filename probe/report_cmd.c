@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "outfile.h"
 #include "errors.h"
 #include "fmt.h"
 #include "live.h"
@@ -88,6 +89,24 @@ static void warn_window(const struct recording *rec, const struct report_filter 
 			fmt_time(end, b, sizeof(b)));
 }
 
+/* -o FILE opened as outfile.h says, as a stream. 0 or -errno. */
+static int open_output(const struct report_opts *o, FILE **out, bool *created)
+{
+	int fd = outfile__open(o->output, o->force, created);
+
+	if (fd < 0)
+		return fd;
+	if (!(*out = fdopen(fd, "w"))) {
+		int err = -errno;
+
+		close(fd);
+		if (*created)
+			unlink(o->output);
+		return err;
+	}
+	return 0;
+}
+
 int report__run(const struct report_opts *o)
 {
 	struct recording rec = {};
@@ -98,6 +117,7 @@ int report__run(const struct report_opts *o)
 	bool to_file = o->output && strcmp(o->output, "-");
 	FILE *out = stdout;
 	char why[256] = "";
+	bool created = false;
 	struct budget_result br[BUDGET__N];
 	int err, nb = 0, rc = LS_EXIT_USAGE;
 
@@ -144,9 +164,12 @@ int report__run(const struct report_opts *o)
 	if (rec.truncated && (o->format == REPORT_COLLAPSED || o->format == REPORT_SPEEDSCOPE))
 		ls_warn("recording cut short after %u stalls: the recorder was killed or the "
 			"disk was full", rec.n_stalls);
-	if (to_file && !(out = fopen(o->output, "w"))) {
-		ls_error(LS_EXIT_USAGE, "cannot write %s: %s; choose a writable path with -o",
-			 o->output, strerror(errno));
+	if (to_file && (err = open_output(o, &out, &created))) {
+		if (err == -ELOOP || err == -EPERM)
+			ls_output_error(o->output, err);
+		else
+			ls_error(LS_EXIT_USAGE, "cannot write %s: %s; choose a writable path "
+				 "with -o", o->output, strerror(-err));
 		goto cleanup;
 	}
 	errno = 0;
@@ -158,7 +181,7 @@ int report__run(const struct report_opts *o)
 	if (err) {
 		ls_error(LS_EXIT_USAGE, "cannot write the report to %s: %s; check the space "
 			 "left there", to_file ? o->output : "stdout", strerror(-err));
-		if (to_file)
+		if (to_file && created)		/* never /dev/null, never another's */
 			unlink(o->output);
 		goto cleanup;
 	}

@@ -17,6 +17,7 @@ struct report_opts {
 	uint64_t min_duration_ns;	/* --min-duration */
 	const char *since, *until;	/* as given: parsed against the recording */
 	const char *output;		/* -o; NULL or "-": stdout */
+	bool force;			/* --force: another user's file too */
 	const char *source_root;	/* SARIF: paths under it made relative */
 	const char *version;		/* of this loopstall, for the outputs */
 	int fail_on;			/* exit 1 at a finding this severe; -1: never */

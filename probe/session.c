@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "outfile.h"
 #include "env.h"
 #include "errors.h"
 #include "events.h"
@@ -679,11 +680,14 @@ static int session_recording(struct session *s)
 {
 	struct recording_meta m;
 
+	int fd = outfile__open(s->o->output, s->o->force, &s->out.created);
+
+	if (fd < 0)
+		return ls_output_error(s->o->output, fd);
 	session_meta(s, &m, NULL);
-	s->out.rec = recorder__open(s->o->output, &m);
+	s->out.rec = recorder__open_fd(fd, &m);
 	if (!s->out.rec)
-		return ls_error(LS_EXIT_USAGE, "cannot write %s: %s; give a writable -o FILE",
-				s->o->output, strerror(errno));
+		return ls_output_error(s->o->output, -errno);
 	return 0;
 }
 
@@ -949,10 +953,12 @@ int attach__run(const struct attach_opts *o)
 	if (!err)
 		err = session_finish(&s, ended_by);
 	if (err && s.out.rec && !s.out.recorded) {
-		/* a session that failed (no CPython ran): no empty recording left */
+		/* a session that failed (no CPython ran): no empty recording
+		 * left, if it made the file (never /dev/null, never another's) */
 		recorder__close(s.out.rec, NULL);
 		s.out.rec = NULL;
-		unlink(o->output);
+		if (s.out.created)
+			unlink(o->output);
 	}
 	if (go_fd >= 0)
 		close(go_fd);	/* the child gives up */

@@ -50,6 +50,7 @@ struct session_out {
 	struct recorder *rec;		/* record: where stalls go */
 	int rec_err;			/* first write error, e.g. -ENOSPC */
 	uint32_t recorded, rec_lost;
+	bool created;			/* the recording's file did not exist */
 	struct awaits aw_new;		/* record: waits not written yet */
 	uint64_t aw_written_ns;		/* when they last were */
 	uint64_t lag_written_ns;	/* the loop lag, last written */

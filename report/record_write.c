@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "outfile.h"
 #include "recording.h"
 #include "wire.h"
 
@@ -98,17 +99,35 @@ static void put_meta(struct buf *pl, const struct recording_meta *m)
 
 struct recorder *recorder__open(const char *path, const struct recording_meta *meta)
 {
+	bool created;
+	int fd = outfile__open(path, false, &created);
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	return recorder__open_fd(fd, meta);
+}
+
+struct recorder *recorder__open_fd(int fd, const struct recording_meta *meta)
+{
 	struct recorder *r = calloc(1, sizeof(*r));
 	uint8_t hdr[HDR_LEN] = MAGIC;
 	int err;
 
-	if (!r)
+	if (!r) {
+		close(fd);
+		errno = ENOMEM;
 		return NULL;
+	}
 	hdr[8] = LS_RECORD_VERSION & 0xff;
 	hdr[9] = LS_RECORD_VERSION >> 8;
-	r->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	if (r->fd < 0) {
+	r->fd = fd;
+	/* appended: a write after the file is cut back to its last whole
+	 * stall goes at its new end */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND) < 0) {
 		err = -errno;
+		close(fd);
 		free(r);
 		errno = -err;
 		return NULL;

@@ -89,9 +89,13 @@ struct recording {
 
 struct recorder;
 
-/* Start a recording at path (created, truncated): writes the header and the
- * meta record (its end fields are ignored). NULL with errno. */
+/* Start a recording at path (outfile.h: made 0600, emptied, not through a
+ * symlink, not another user's): writes the header and the meta record (its
+ * end fields are ignored). NULL with errno. */
 struct recorder *recorder__open(const char *path, const struct recording_meta *meta);
+/* The same on fd, open for writing and empty (outfile__open()); fd is
+ * the recorder's from now on, closed with it or on failure. */
+struct recorder *recorder__open_fd(int fd, const struct recording_meta *meta);
 /* Append one stall (its frames, stacks and sources as needed first); each
  * call ends with complete records flushed to the file in one write(2), so a
  * kill -9 loses at most the stall being written. frames: the same table on

@@ -123,3 +123,52 @@ def test_doctor_checks_the_machine_and_the_target():
     assert "CPython 3." in out and "(an event loop, idle)" in out
     rc, out, err = run("doctor", "-p", str(free_pid()))
     assert rc == 4 and "MISSING  target" in out
+
+
+# --- output files (written as root, often into /tmp) -----------------------
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden",
+                      "stally.lsr")
+
+
+def test_an_output_through_a_symlink_is_refused_before_anything_runs(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    link = tmp_path / "out.lsr"
+    link.symlink_to(victim)
+    ran = tmp_path / "ran"
+    rc, _, err = run("record", "-o", str(link), "--", "/usr/bin/python3", "-c",
+                     f"open({str(ran)!r}, 'w')")
+    assert rc == 2, err
+    assert one_error_line(err).startswith(f"loopstall: error: {link} is a symbolic link"), err
+    assert victim.read_text() == "keep" and not ran.exists()
+    rc, _, err = run("report", GOLDEN, "-o", str(link))
+    assert rc == 2 and "is a symbolic link" in one_error_line(err), err
+    assert victim.read_text() == "keep"
+
+
+def test_another_users_file_is_not_emptied_without_force(tmp_path):
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("theirs")
+    os.chown(theirs, 65534, 65534)
+    rc, _, err = run("report", GOLDEN, "-o", str(theirs))
+    assert rc == 2, err
+    assert "belongs to another user" in one_error_line(err) and "--force" in err
+    assert theirs.read_text() == "theirs"
+    rc, _, err = run("report", GOLDEN, "-o", str(theirs), "--force")
+    assert rc == 0, err
+    assert theirs.read_text().startswith("loopstall report of")
+
+
+def test_outputs_are_made_0600_and_a_device_is_never_removed(tmp_path):
+    out = tmp_path / "r.txt"
+    assert run("report", GOLDEN, "-o", str(out))[0] == 0
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+    # a record that fails (no CPython) removes the file it made, and only
+    # that: /dev/null stays
+    made = tmp_path / "made.lsr"
+    assert run("record", "-o", str(made), "--", "/bin/true")[0] == 4
+    assert not made.exists()
+    assert run("record", "-o", "/dev/null", "--", "/bin/true")[0] == 4
+    st = os.stat("/dev/null")
+    assert (st.st_mode & 0o170000) == 0o020000, "/dev/null is still a character device"
