@@ -5,6 +5,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -797,6 +798,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	c.a.exec_ns = mono_ns();
+	/* stdout closed early (`| head -1`): writes fail with EPIPE and the
+	 * command ends quietly with 0, instead of dying of SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
 
 	if (argc < 2)
 		return ls_error(LS_EXIT_USAGE, "no command; try `loopstall attach -p PID` "

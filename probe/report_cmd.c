@@ -178,6 +178,10 @@ int report__run(const struct report_opts *o)
 		err = errno ? -errno : -EIO;
 	if (to_file && fclose(out) && !err)
 		err = errno ? -errno : -EIO;
+	if (err == -EPIPE && !to_file) {
+		rc = LS_EXIT_OK;	/* its reader stopped reading (| head) */
+		goto cleanup;
+	}
 	if (err) {
 		ls_error(LS_EXIT_USAGE, "cannot write the report to %s: %s; check the space "
 			 "left there", to_file ? o->output : "stdout", strerror(-err));

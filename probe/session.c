@@ -787,6 +787,12 @@ static bool all_gone(const struct session *s)
 	return true;
 }
 
+/* stdout is a pipe whose reader has gone: nothing more can be said. */
+static bool stdout_closed(void)
+{
+	return ferror(stdout) || (fflush(stdout) == EOF && errno == EPIPE);
+}
+
 /* Events until the end; *ended_by says which. 0 or an exit code. */
 static int session_run(struct session *s, const char **ended_by)
 {
@@ -837,6 +843,10 @@ static int session_run(struct session *s, const char **ended_by)
 		}
 		if (all_gone(s)) {
 			*ended_by = "target exit";
+			break;
+		}
+		if (stdout_closed()) {	/* its reader stopped reading (| head) */
+			*ended_by = "output closed";
 			break;
 		}
 	}

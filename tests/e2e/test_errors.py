@@ -172,3 +172,18 @@ def test_outputs_are_made_0600_and_a_device_is_never_removed(tmp_path):
     assert run("record", "-o", "/dev/null", "--", "/bin/true")[0] == 4
     st = os.stat("/dev/null")
     assert (st.st_mode & 0o170000) == 0o020000, "/dev/null is still a character device"
+
+
+def test_stdout_closed_early_ends_quietly_with_0():
+    """`| head -1`: no SIGPIPE death (exit 141), no error line."""
+    r = subprocess.run(["bash", "-c", f"{LOOPSTALL} report {GOLDEN} | head -1 >/dev/null;"
+                        " exit ${PIPESTATUS[0]}"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stderr)
+    w = Workload("sleep")
+    try:
+        r = subprocess.run(["bash", "-c", f"{LOOPSTALL} attach -p {w.pid} -f json | head -1"
+                            " >/dev/null; exit ${PIPESTATUS[0]}"], capture_output=True,
+                           text=True, timeout=30)
+    finally:
+        w.kill()
+    assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stderr)
