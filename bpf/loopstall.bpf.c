@@ -849,6 +849,8 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt, struct task
 	t->off_start = now;
 	if (preempt || state == 0 /* TASK_RUNNING */)
 		t->off_nr = LS_WAIT_RUNQ;
+	else if (state & (0x4 | 0x8))	/* __TASK_STOPPED, __TASK_TRACED */
+		t->off_nr = LS_WAIT_STOPPED;
 	else
 		t->off_nr = nr >= 0 ? nr : LS_WAIT_OTHER;
 	t->off_sampled = 0;
@@ -1117,8 +1119,20 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	__u64 pid_tgid = current_ids();
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 
+	struct ls_thread *t;
+
 	if (!watched_proc(tgid))
 		return 0;
+	/* a loop killed in a stall (SIGKILL, a crash: exit_code holds the
+	 * signal): the stall it was in, cut where it ends. Not a normal exit:
+	 * the interpreter's shutdown after its loop has returned is no stall */
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->busy_start && (BPF_CORE_READ(p, exit_code) & 0x7f)) {
+		__u64 now = bpf_ktime_get_ns();
+
+		if (now - t->busy_start >= threshold_ns)
+			emit_stall(t, tgid, tid, LS_END_EXIT, now);
+	}
 	forget_thread(tid);
 	if (BPF_CORE_READ(p, signal, live.counter))
 		return 0;

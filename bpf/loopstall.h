@@ -23,6 +23,8 @@
 /* Pseudo syscall numbers for off-CPU time spent outside a syscall. */
 #define LS_WAIT_RUNQ		(-2)	/* preempted: runnable, waiting for a CPU */
 #define LS_WAIT_OTHER		(-3)	/* blocked outside a syscall (page fault…) */
+#define LS_WAIT_STOPPED		(-4)	/* stopped: SIGSTOP, Ctrl-Z, a debugger */
+#define LS_END_EXIT		(-5)	/* a stall's end: its thread exited (killed) */
 
 /* The loop-wait syscall families. */
 enum ls_poll_kind {

@@ -803,7 +803,7 @@ static void add_syscall_name(struct ld *ld, yaml_node_t *n, const char *what, vo
 
 	if (get_str(ld, n, what, &s))
 		return;
-	if (syscall__nr(s) < 0) {
+	if (syscall__nr(s) == -1) {
 		err(ld, n, "unknown syscall '%s'", s);
 		free(s);
 		return;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "match.h"
+#include <linux/types.h>
+#include "loopstall.h"	/* LS_WAIT_* */
 #include "syscalls.h"
 
 static bool glob_ok(const char *pat, const char *s)
@@ -99,7 +101,8 @@ static bool arg_ok(const struct syscall_cond *c, const struct match_stack *st)
 
 static bool syscall_ok(const struct syscall_cond *c, const struct match_stack *st)
 {
-	const char *name = st->nr >= 0 ? syscall__name(st->nr) : NULL;
+	const char *name = st->nr >= 0 ? syscall__name(st->nr) :
+			   st->nr == LS_WAIT_STOPPED ? "stopped" : NULL;
 	bool named = !c->n_names;
 
 	for (int i = 0; i < c->n_names && !named; i++)

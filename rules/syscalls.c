@@ -19,10 +19,18 @@ const char *syscall__name(int nr)
 
 int syscall__nr(const char *name)
 {
+	if (!strcmp(name, "stopped"))	/* not a syscall: a wait kind rules name */
+		return LS_WAIT_STOPPED;
 	for (int i = 0; i < NSYSCALLS; i++)
 		if (ls_syscall_names[i] && !strcmp(ls_syscall_names[i], name))
 			return i;
 	return -1;
+}
+
+bool syscall__is_wait(int nr)
+{
+	return nr >= 0 || nr == LS_WAIT_RUNQ || nr == LS_WAIT_OTHER || nr == LS_WAIT_STOPPED ||
+	       nr == LS_END_EXIT;
 }
 
 const char *syscall__wait_label(int nr, char *buf, unsigned long len)
@@ -33,6 +41,10 @@ const char *syscall__wait_label(int nr, char *buf, unsigned long len)
 		return "runqueue (CPU busy)";
 	if (nr == LS_WAIT_OTHER)
 		return "other (page fault)";
+	if (nr == LS_WAIT_STOPPED)
+		return "stopped (SIGSTOP, debugger)";
+	if (nr == LS_END_EXIT)
+		return "target exit";
 	name = syscall__name(nr);
 	if (!name) {
 		snprintf(buf, len, "syscall %d", nr);

@@ -1096,8 +1096,9 @@ Test(output, stall_json_ongoing_pseudo_waits)
 		{ LS_WAIT_RUNQ, "\"in_syscall\":\"runqueue (CPU busy)\"," },
 		{ LS_WAIT_OTHER, "\"in_syscall\":\"other (page fault)\"," },
 		{ SYS_futex, "\"in_syscall\":\"futex (lock/GIL)\"," },
+		{ LS_WAIT_STOPPED, "\"in_syscall\":\"stopped (SIGSTOP, debugger)\"," },
 		{ -1, "\"in_syscall\":null," },
-		{ -4, "\"in_syscall\":null," },
+		{ -6, "\"in_syscall\":null," },
 	};
 	struct stall s = sample_stall();
 

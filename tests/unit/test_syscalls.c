@@ -110,7 +110,9 @@ ParameterizedTestParameters(syscalls, wait_label)
 		{ SYS_read, "read" },
 		{ 100000, "syscall 100000" },
 		{ -1, "syscall -1" },
-		{ -4, "syscall -4" },
+		{ LS_WAIT_STOPPED, "stopped (SIGSTOP, debugger)" },
+		{ LS_END_EXIT, "target exit" },
+		{ -6, "syscall -6" },
 	};
 	return cr_make_param_array(struct label_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
