@@ -34,7 +34,7 @@ void print_blocked(FILE *f, enum out_format fmt, const struct proc_info *p, bool
 		   int32_t nr)
 {
 	char nrbuf[32];
-	const char *in = nr >= 0 || nr == LS_WAIT_RUNQ || nr == LS_WAIT_OTHER ?
+	const char *in = syscall__is_wait(nr) ?
 			 syscall__wait_label(nr, nrbuf, sizeof(nrbuf)) : NULL;
 
 	if (!f)		/* --quiet */

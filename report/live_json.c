@@ -230,7 +230,7 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 		s->start_unix_ns, ms(s->duration_ns), ms(s->on_cpu_ns), ms(s->off_cpu_ns),
 		s->ongoing ? "true" : "false", s->before_attach ? "true" : "false");
 	fputs(s->ongoing ? "\"in_syscall\":" : "\"ended_by\":", f);
-	if (s->end_nr >= 0 || s->end_nr == LS_WAIT_RUNQ || s->end_nr == LS_WAIT_OTHER)
+	if (syscall__is_wait(s->end_nr))
 		json_str(f, syscall__wait_label(s->end_nr, nrbuf, sizeof(nrbuf)));
 	else
 		fputs("null", f);
@@ -251,7 +251,7 @@ void live_json__stall(FILE *f, const struct stall *s, const struct frames *frame
 		fprintf(f, "%s{\"count\":%u,\"ms\":%.3f,\"cpu\":\"%s\",\"syscall\":", i ? "," : "",
 			sc->count, ms(sc->weight_ns),
 			sc->kind == LS_SAMPLE_ONCPU ? "on" : "off");
-		if (sc->nr >= 0 || sc->nr == LS_WAIT_RUNQ || sc->nr == LS_WAIT_OTHER)
+		if (syscall__is_wait(sc->nr))
 			json_str(f, syscall__wait_label(sc->nr, nrbuf, sizeof(nrbuf)));
 		else
 			fputs("null", f);
