@@ -684,12 +684,18 @@ LOOP_SITE = {"LS090": (("gil", "gil_spin"), "gil")}
 # default SSL context even for http:// (ssl.create_default_context, 15-33
 # ms here: 10-18% of the line, LS110 when it reaches a finding's 20%)
 # before the network wait of LS002 and LS010.
-SHARES = {"LS002": {"LS110", "LS095"}, "LS010": {"LS110", "LS095"}}
+# A call's first use may also import (LS100: the encodings.idna a socket
+# connect imports, NSS modules a resolver loads) or resolve a name
+# (LS050), 45-70 ms on a busy machine (CI: fake_pymongo, dns_gethostbyname):
+# other causes on the same line, compared together with the rule's.
+SHARES = {"LS002": {"LS110", "LS095"}, "LS010": {"LS110", "LS095", "LS050"}}
+FIRST_USE = {"LS100"}
 
 
 def shares(rule):
-    """The rules that may share rule's line with it (SHARES)."""
-    return SHARES.get(rule, {"LS095"} - {rule})
+    """The rules that may share rule's line with it (SHARES, and what a
+    first use may do: FIRST_USE)."""
+    return (SHARES.get(rule, {"LS095"}) | FIRST_USE) - {rule}
 
 
 @pytest.mark.parametrize("scenario,version", CASES, ids=[f"{s}-{v}" for s, v in CASES])
@@ -736,9 +742,15 @@ def test_scenario(scenario, version, request):
         assert timed, f"{scenario}: the workload timed nothing at {marker}: " \
             f"{ls.workload_out!r}"
         cause = sum(timed)
-        ms = min(st["segments"][f["segment"]]["ms"],
-                 f["ms"] + sum(g["ms"] for g in st["findings"]
-                               if g["segment"] == f["segment"] and g["rule"] in shares(rule)))
+        # the workload's wall clock also counts the time its thread waited
+        # for a CPU (a busy machine: 28 ms of a 183 ms socket wait in CI),
+        # which a wait rule's own time rightly leaves out
+        seg = st["segments"][f["segment"]]
+        runq = sum(w["ms"] for w in seg.get("waits", []) if w["what"].startswith("runqueue"))
+        ms = min(seg["ms"],
+                 f["ms"] + runq + sum(g["ms"] for g in st["findings"]
+                                      if g["segment"] == f["segment"] and
+                                      g["rule"] in shares(rule)))
         assert abs(ms - cause) <= max(0.15 * cause, 10), \
             f"{rule}: {ms:.1f} ms, the workload measured {cause:.1f}: {stalls}"
         if rule in LOOP_SITE:
