@@ -2,6 +2,20 @@
 # `make V=1` shows the commands.
 
 OUT      := build
+# `make SANITIZE=1 [all|unit-test|test]`: the same, built with ASan and UBSan
+# into build/san (docs/reliability.md); a report fails the run.
+ifeq ($(SANITIZE),1)
+OUT      := build/san
+# (gcc's maybe-uninitialized misfires under ASan: the normal build checks it)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	-Wno-maybe-uninitialized
+# the first report ends the test; leaks too in unit tests, not in e2e's
+# loopstall (whose exit codes they check)
+SAN_ENV   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1
+UNIT_ENV  := $(SAN_ENV):detect_leaks=1
+E2E_ENV   := $(SAN_ENV):detect_leaks=0 LOOPSTALL=$(abspath $(OUT)/loopstall)
+endif
 CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -10,6 +24,7 @@ UNISTD   ?= $(firstword $(wildcard /usr/include/$(shell uname -m)-linux-gnu/asm/
 
 CFLAGS   ?= -g -O2
 CFLAGS   += -Wall -Werror -std=gnu11 -MMD -MP -I$(OUT) -Ibpf -Iprobe -Ireport -Isymbolizer -Irules
+CFLAGS   += $(SAN_FLAGS)
 LDLIBS   := -lbpf -ldw -lelf -lz -lyaml -lm
 BPFFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf
 
@@ -29,7 +44,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit-test e2e-test layers pythons linetable-fixtures clean \
+.PHONY: all deps demo test unit-test e2e-test layers pythons linetable-fixtures clean fuzz \
 	install uninstall deb
 
 # Build build/loopstall.
@@ -96,11 +111,11 @@ demo: $(OUT)/loopstall
 
 # The Criterion tests of tests/unit, and the location-table fixtures they check.
 unit-test: $(UNIT_BINS) linetable-fixtures
-	$(Q)scripts/run-unit-tests $(UNIT_BINS)
+	$(Q)$(UNIT_ENV) scripts/run-unit-tests $(UNIT_BINS)
 
 # The end-to-end tests of tests/e2e (root: they load BPF programs).
 e2e-test: $(OUT)/loopstall $(E2E_BINS) pythons
-	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+	$(Q)$(E2E_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # The test Pythons (3.13-3.15 chroots, cached outside the checkout) are
 # built when missing; tests then cover every interpreter that exists.
@@ -114,7 +129,42 @@ layers:
 
 # Every test: layers, unit, end-to-end.
 test: layers $(OUT)/loopstall $(E2E_BINS) unit-test
-	$(Q)/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+	$(Q)$(E2E_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+# ---- Fuzzing (tests/fuzz/README.md, docs/reliability.md) ----
+# libFuzzer targets tests/fuzz/fuzz_NAME.c, each on one parser, linked with
+# report/, rules/, symbolizer/ (and probe/snapshot.c) built with the same
+# sanitizers into build/fuzz/obj, apart from the normal build's objects.
+FUZZ_OUT   := build/fuzz
+FUZZ_S     ?= 30
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Wall -Werror -std=gnu11 -MMD -MP \
+	-I$(OUT) -Ibpf -Iprobe -Ireport -Isymbolizer -Irules
+FUZZ_SRCS  := $(wildcard report/*.c rules/*.c symbolizer/*.c) probe/snapshot.c
+FUZZ_LIB   := $(FUZZ_OUT)/libloopstall.a
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_OUT)/obj/%.o: %.c | $(OUT)/default_rules.h $(OUT)/syscall_names.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_SRCS:%.c=$(FUZZ_OUT)/obj/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+# Build the fuzz targets, replay tests/fuzz/regressions, then run each for
+# FUZZ_S seconds (default 30) on a copy of its corpus; fails on a crash.
+# The long run: `make fuzz FUZZ_S=3600`.
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run $(FUZZ_S) $(FUZZ_BINS)
+
+-include $(shell find $(FUZZ_OUT) -name '*.d' 2>/dev/null)
 
 # ---- Installed like a system tool (README.md, "Install") ----
 # GNU directory variables: `make install PREFIX=/usr DESTDIR=stage` stages a
@@ -172,10 +222,10 @@ clean:
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
 
 # Location-table fixtures from every interpreter `scripts/setup-pythons --list` shows:
-# build/fixtures/linetable-<ver>.txt, also checked by build/tests/test_linetable.
+# build/fixtures/linetable-<ver>.txt (where test_linetable reads them, SANITIZE or not).
 linetable-fixtures: scripts/gen-linetable-fixtures pythons
 	$(Q)scripts/setup-pythons --list | while read -r ver root py; do \
-		printf '  %-8s %s\n' GEN $(OUT)/fixtures/linetable-$$ver.txt; \
+		printf '  %-8s %s\n' GEN build/fixtures/linetable-$$ver.txt; \
 		scripts/gen-linetable-fixtures --root "$$root" "$$py" \
-			$(OUT)/fixtures/linetable-$$ver.txt || exit 1; \
+			build/fixtures/linetable-$$ver.txt || exit 1; \
 	done

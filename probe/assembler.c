@@ -106,7 +106,8 @@ int assembler__add_sample(struct assembler *a, const struct ls_sample *s,
 	if (!k->frames)
 		return -ENOMEM;
 	p->n++;
-	memcpy(k->frames, frames, n_frames * sizeof(*frames));
+	if (n_frames)		/* a sample of no frames may have frames NULL */
+		memcpy(k->frames, frames, n_frames * sizeof(*frames));
 	k->n_frames = n_frames;
 	k->ts = s->ts;
 	k->id = s->id;

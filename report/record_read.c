@@ -194,12 +194,13 @@ static int read_source(struct reader *rd, struct dec *d)
  * one is unknown or malformed. */
 static int map_ids(struct reader *rd, const struct field *f, uint32_t **out, uint32_t *n)
 {
-	struct dec d = { f->p, f->p + f->n };
+	struct dec d;
 	uint64_t id;
 
 	*n = 0;
 	if (f->wt != WT_BYTES)
-		return 0;
+		return 0;	/* f->p is NULL: no d of it */
+	d = (struct dec){ f->p, f->p + f->n };
 	if (!(*out = malloc((f->n ? f->n : 1) * sizeof(**out))))
 		return -ENOMEM;
 	while (d.p < d.end) {
@@ -297,7 +298,8 @@ static int read_stack_count(struct reader *rd, struct stack_count *sc, const str
 	sc->frames = malloc((sc->n_frames ? sc->n_frames : 1) * sizeof(*sc->frames));
 	if (!sc->frames)
 		return -ENOMEM;
-	memcpy(sc->frames, rd->stacks[id].ids, sc->n_frames * sizeof(*sc->frames));
+	if (sc->n_frames)	/* a stack of no frames may have no ids */
+		memcpy(sc->frames, rd->stacks[id].ids, sc->n_frames * sizeof(*sc->frames));
 	return 0;
 }
 
@@ -463,11 +465,12 @@ static int read_stall(struct reader *rd, struct dec *d)
 /* Packed varints into v[0..max): how many, or BAD. */
 static int packed(const struct field *f, uint64_t *v, int max)
 {
-	struct dec a = { f->p, f->p + f->n };
+	struct dec a;
 	int k = 0;
 
 	if (f->wt != WT_BYTES)
-		return 0;
+		return 0;	/* f->p is NULL: no a of it */
+	a = (struct dec){ f->p, f->p + f->n };
 	while (a.p < a.end && k < max)
 		if (!get_varint(&a, &v[k++]))
 			return BAD;

@@ -292,7 +292,8 @@ int segments__build(struct stall *st, const struct frames *frames)
 			segments__free(st);
 			return -ENOMEM;
 		}
-	qsort(st->segments, st->n_segments, sizeof(*st->segments), cmp_segment);
+	if (st->n_segments)	/* none: segments is NULL, no qsort of it */
+		qsort(st->segments, st->n_segments, sizeof(*st->segments), cmp_segment);
 	fit(st);
 	fold(st);
 	return 0;

@@ -273,7 +273,8 @@ static int percentiles(struct summary *s)
 
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, s->durs, s->stalls * sizeof(*sorted));
+	if (s->stalls)		/* durs is NULL without stalls: no memcpy of it */
+		memcpy(sorted, s->durs, s->stalls * sizeof(*sorted));
 	qsort(sorted, s->stalls, sizeof(*sorted), cmp_u64);
 	s->p50_ns = summary__percentile(sorted, s->stalls, 50);
 	s->p95_ns = summary__percentile(sorted, s->stalls, 95);

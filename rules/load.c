@@ -415,6 +415,111 @@ static char *to_ere(const char *s)
 	return out;
 }
 
+/* What regcomp may make of one pattern, roughly in nodes, and how deep
+ * its groups may nest (ere_too_big()). */
+#define ERE_MAX_NODES	100000
+#define ERE_MAX_DEPTH	64
+
+static uint64_t ere_sat(uint64_t v)
+{
+	return v > ERE_MAX_NODES ? ERE_MAX_NODES + 1 : v;
+}
+
+/* The end of the bracket expression whose '[' is at s[i - 1]: the index
+ * after its ']', or 0 when it has none (regcomp then says so). */
+static size_t ere_bracket_end(const char *s, size_t i)
+{
+	if (s[i] == '^')
+		i++;
+	if (s[i] == ']')
+		i++;
+	while (s[i] && s[i] != ']') {
+		if (s[i] == '[' && (s[i + 1] == ':' || s[i + 1] == '.' || s[i + 1] == '=')) {
+			char close[3] = { s[i + 1], ']', 0 };
+			const char *e = strstr(s + i + 2, close);
+
+			if (!e)
+				return 0;
+			i = e + 2 - s;
+		} else {
+			i++;
+		}
+	}
+	return s[i] ? i + 1 : 0;
+}
+
+/* Is ERE s too big to compile? glibc's regcomp copies a repeated
+ * expression once per repetition (x{n,m}: m copies, x+: 2), so nested or
+ * stacked repetitions multiply: ((a{99}){99}){99} makes a million nodes,
+ * each '+' of a++++… doubles them, and a pattern of a few hundred bytes
+ * takes gigabytes. Counts each atom as one node, times the repetitions
+ * of it and of the groups around it: true past ERE_MAX_NODES, or with
+ * groups nested deeper than ERE_MAX_DEPTH. */
+static bool ere_too_big(const char *s)
+{
+	/* per open group: nodes so far, and those of its last atom */
+	uint64_t seq[ERE_MAX_DEPTH + 1] = { 0 }, atom[ERE_MAX_DEPTH + 1] = { 0 };
+	int d = 0;
+
+	for (size_t i = 0; s[i];) {
+		uint64_t f = 0, a = 1;
+		char *e;
+
+		if (s[i] == '*' || s[i] == '?') {
+			f = 1;
+			i++;
+		} else if (s[i] == '+') {
+			f = 2;
+			i++;
+		} else if (s[i] == '{' && s[i + 1] >= '0' && s[i + 1] <= '9') {
+			unsigned long lo = strtoul(s + i + 1, &e, 10), hi = lo;
+
+			if (*e == ',' && e[1] >= '0' && e[1] <= '9')
+				hi = strtoul(e + 1, &e, 10);
+			else if (*e == ',')
+				hi = lo + 1, e++;	/* {n,}: n copies and a star */
+			if (*e == '}') {
+				f = ere_sat(hi > lo ? hi : lo);
+				f = f ? f : 1;
+				i = e + 1 - s;
+			} else {
+				i++;	/* no interval: a '{' */
+			}
+		} else if (s[i] == '(') {
+			if (d == ERE_MAX_DEPTH)
+				return true;
+			d++;
+			seq[d] = atom[d] = 0;
+			i++;
+			continue;
+		} else if (s[i] == ')' && d > 0) {
+			a = seq[d] + 1;
+			d--;
+			i++;
+		} else if (s[i] == '|') {
+			atom[d] = 0;	/* nothing before it to repeat */
+			i++;
+			continue;
+		} else if (s[i] == '[') {
+			i = ere_bracket_end(s, i + 1);
+			if (!i)
+				return false;
+		} else {
+			i += s[i] == '\\' && s[i + 1] ? 2 : 1;
+		}
+		if (f) {	/* a repetition of the last atom */
+			seq[d] = ere_sat(seq[d] + atom[d] * (f - 1));
+			atom[d] = ere_sat(atom[d] * f);
+		} else {
+			seq[d] = ere_sat(seq[d] + a);
+			atom[d] = ere_sat(a);
+		}
+		if (seq[d] > ERE_MAX_NODES)
+			return true;
+	}
+	return false;
+}
+
 struct regexes {
 	regex_t **re;
 	char ***src;
@@ -442,6 +547,14 @@ static void add_regex(struct ld *ld, yaml_node_t *n, const char *what, void *ctx
 	ere = to_ere(src);
 	if (!ere) {
 		ld->oom = true;
+		free(src);
+		return;
+	}
+	if (ere_too_big(ere)) {
+		free(ere);
+		err(ld, n, "regex '%s' in '%s' is too big: its repetitions multiply past "
+		    "%d states, or its groups nest deeper than %d; nest or stack fewer",
+		    src, rs->field, ERE_MAX_NODES, ERE_MAX_DEPTH);
 		free(src);
 		return;
 	}

@@ -122,10 +122,12 @@ int pytasks__parse_debug(struct py_task_offsets *o, const uint8_t *b, size_t len
 	/* task: size, name, awaited_by, is_task, awaited_by_is_set, coro,
 	 * node; interp: size, tasks head; tstate: size, loop, task, head */
 	if (v[0] < 64 || v[0] > 4096 || v[7] > (1u << 20) || v[9] > (1u << 20) ||
-	    v[7] <= v[8] || v[9] <= v[12])
+	    v[7] <= v[8] || v[9] <= v[12] || v[9] <= v[10] || v[9] <= v[11] || v[0] <= v[4])
 		return -EINVAL;
+	/* pointers inside the task (v[0] >= 64: no wrap; v[i] + 8 wrapped
+	 * past a huge v[i]); is_task and awaited_by_is_set are bytes */
 	for (int i = 1; i <= 6; i++)
-		if (v[i] + 8 > v[0] && i != 3 && i != 4)
+		if (v[i] > v[0] - 8 && i != 3 && i != 4)
 			return -EINVAL;
 	o->task_name = v[1];
 	o->task_awaited_by = v[2];

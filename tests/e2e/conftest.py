@@ -16,7 +16,8 @@ import pytest
 from servers import mariadb, postgres, redis_server, slow_http  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LOOPSTALL = os.path.join(ROOT, "build", "loopstall")
+# LOOPSTALL=path: another build (make test SANITIZE=1: build/san/loopstall)
+LOOPSTALL = os.environ.get("LOOPSTALL", os.path.join(ROOT, "build", "loopstall"))
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 WORKLOAD = os.path.join(ROOT, "tests", "e2e", "workload.py")
 PYTHON = os.environ.get("LOOPSTALL_TEST_PYTHON", "/usr/bin/python3")

@@ -17,7 +17,8 @@ static size_t long_bytes(uint8_t *b, bool tagged, int sign, unsigned int nd,
 
 	memset(b, 0xee, 64);
 	memcpy(b + 16, &w, 8);
-	memcpy(b + 24, digits, 4 * nd);
+	if (nd)			/* digits may be NULL then */
+		memcpy(b + 24, digits, 4 * nd);
 	return 24 + 4 * nd;
 }
 

@@ -122,7 +122,8 @@ static uint32_t *ids_of(uint32_t n, const uint32_t *v)
 	uint32_t *p = malloc((n ? n : 1) * sizeof(*p));
 
 	cr_assert_not_null(p);
-	memcpy(p, v, n * sizeof(*p));
+	if (n)			/* v may be NULL then (memcpy's UB, ASan says) */
+		memcpy(p, v, n * sizeof(*p));
 	return p;
 }
 

@@ -7,7 +7,9 @@
 #include <criterion/redirect.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "rule.h"
 #include "rules_cmd.h"
 
@@ -498,6 +500,52 @@ Test(rules_load, default_pack_loads_cleanly)
 	}
 	rules__free(&pack);
 	rule_diags__free(&d);
+}
+
+/* Found by tests/fuzz (fuzz_rules): glibc's regcomp copies a repeated
+ * expression once per repetition, so stacked or nested repetitions
+ * multiply; a pattern of 120 '+' in a row took over 2 GB. Such a pattern
+ * is refused; Python's lazy quantifiers and plain intervals still load. */
+Test(rules_load, regex_repetitions_bounded)
+{
+	static const struct {
+		const char *re;
+		bool ok;
+	} cases[] = {
+		{ "await\\s+\\w+++++++++++++++++++++++++++++++++++++++++\\(", false },
+		{ "((a{99}){99}){99}", false },
+		{ "x{100001}", false },
+		{ "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a"
+		  "))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))", false },
+		{ "requests\\.get\\(.*?\\)", true },
+		{ "\\w{1,3}(, *\\w+){0,8}[{}]", true },
+		{ "a{2,}b{3}c{,4}", true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[] = "/tmp/loopstall-test-rules-XXXXXX";
+		int fd = mkstemp(path);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		struct rule_pack pack = {};
+		struct rule_diags d = {};
+		bool too_big = false;
+
+		cr_assert_not_null(f);
+		fprintf(f, "async_rules:\n  - id: \"T-1\"\n    name: \"t\"\n    severity: info\n"
+			"    anti_patterns:\n      - '%s'\n", cases[i].re);
+		cr_assert_eq(fclose(f), 0);
+		rules__load(&pack, path, &d);
+		unlink(path);
+		dump(&d);
+		for (int k = 0; k < d.n; k++)
+			too_big |= !d.v[k].warning && strstr(d.v[k].msg, "is too big") != NULL;
+		cr_expect_eq(too_big, !cases[i].ok, "'%s': %s", cases[i].re,
+			     too_big ? "refused" : "loaded");
+		cr_expect_eq(d.errors, cases[i].ok ? 0 : 1, "'%s': %d errors", cases[i].re,
+			     d.errors);
+		rules__free(&pack);
+		rule_diags__free(&d);
+	}
 }
 
 /* ---- names ---------------------------------------------------------------- */

@@ -229,6 +229,7 @@ Test(segments, recursion_is_charged_to_the_line_that_entered_it)
 	ids[22] = F_HANDLER_FIB;
 	ids[23] = F_LIB;
 	stack(st, true, -1, 150, 0);
+	free(st->stacks[0].frames);	/* stack()'s of no frames */
 	st->stacks[0].frames = malloc(sizeof(ids));
 	memcpy(st->stacks[0].frames, ids, sizeof(ids));
 	st->stacks[0].n_frames = 24;
@@ -375,6 +376,7 @@ Test(segments, printed_stacks_keep_every_user_frame)
 	ids[21] = F_LOGIN_SLEEP;
 	ids[22] = F_MAIN;
 	stack(st, false, SYS_clock_nanosleep, 100, 0);
+	free(st->stacks[0].frames);	/* stack()'s of no frames */
 	st->stacks[0].frames = malloc(sizeof(ids));
 	memcpy(st->stacks[0].frames, ids, sizeof(ids));
 	st->stacks[0].n_frames = 23;

@@ -129,4 +129,15 @@ Test(pytasks, parse_debug)
 	memcpy(bad, v14, sizeof(bad));
 	bad[12] = 5000;			/* tstate field past the tstate */
 	cr_expect_eq(pytasks__parse_debug(&o, (const uint8_t *)bad, sizeof(bad)), -EINVAL);
+	/* found by tests/fuzz (fuzz_pyobj): an offset whose + 8 wraps to a
+	 * small number passed the size check, cut to 32 bits (0xfffffff8) */
+	memcpy(bad, v14, sizeof(bad));
+	bad[1] = UINT64_MAX - 7;	/* task_name */
+	cr_expect_eq(pytasks__parse_debug(&o, (const uint8_t *)bad, sizeof(bad)), -EINVAL);
+	memcpy(bad, v14, sizeof(bad));
+	bad[4] = 1ULL << 40;		/* awaited_by_is_set: was never checked */
+	cr_expect_eq(pytasks__parse_debug(&o, (const uint8_t *)bad, sizeof(bad)), -EINVAL);
+	memcpy(bad, v14, sizeof(bad));
+	bad[10] = 1ULL << 33;		/* tstate's running loop: was never checked */
+	cr_expect_eq(pytasks__parse_debug(&o, (const uint8_t *)bad, sizeof(bad)), -EINVAL);
 }
