@@ -14,24 +14,6 @@
 #include "rules_cmd.h"
 #include "source.h"
 
-/* The recording's function sources and lines, for the rules. */
-static struct source *recorded_source(const struct recording *rec)
-{
-	struct source *src = source__new_recorded();
-
-	for (uint32_t i = 0; src && i < rec->n_sources; i++) {
-		const struct recorded_source *s = &rec->sources[i];
-
-		if (!s->file || !s->text)
-			continue;
-		if (s->firstline)
-			source__put_function(src, s->file, s->firstline, s->text);
-		else
-			source__put_line(src, s->file, s->line, s->text);
-	}
-	return src;
-}
-
 static int read_error(const char *path, int err, const char *why)
 {
 	switch (err) {
@@ -144,7 +126,7 @@ int report__run(const struct report_opts *o)
 	warn_window(&rec, &f);
 	if (rules_cmd__load(&pack, o->rules, o->n_rules, o->add_default))
 		goto cleanup;
-	src = recorded_source(&rec);
+	src = recording__source(&rec);
 	if (!src || report__build(&r, &rec, o->path, &f, &pack, src)) {
 		ls_error(LS_EXIT_ENV, "out of memory reading %s", o->path);
 		rc = LS_EXIT_ENV;

@@ -807,6 +807,23 @@ cleanup:
 	return err;
 }
 
+struct source *recording__source(const struct recording *rec)
+{
+	struct source *src = source__new_recorded();
+
+	for (uint32_t i = 0; src && i < rec->n_sources; i++) {
+		const struct recorded_source *s = &rec->sources[i];
+
+		if (!s->file || !s->text)
+			continue;
+		if (s->firstline)
+			source__put_function(src, s->file, s->firstline, s->text);
+		else
+			source__put_line(src, s->file, s->line, s->text);
+	}
+	return src;
+}
+
 void recording__free(struct recording *rec)
 {
 	free(rec->meta.host);

@@ -132,5 +132,9 @@ uint64_t recorder__bytes(const struct recorder *r);
  * recording__free() whatever the result. */
 int recording__read(struct recording *rec, const char *path, char *why, size_t len);
 void recording__free(struct recording *rec);
+/* rec's function sources and lines as a source table for the rules (the
+ * recorder saved them: not the files of the machine reading it). NULL
+ * when out of memory; free with source__free(). */
+struct source *recording__source(const struct recording *rec);
 
 #endif

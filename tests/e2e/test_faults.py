@@ -23,9 +23,29 @@ def workload(code):
     return Workload("fault", cmd=([PYTHON, "-c", src], "<string>"))
 
 
-def attach(w, *args):
-    return subprocess.Popen([LOOPSTALL, "attach", "-p", str(w.pid), "-f", "json", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def session(w, *args, meanwhile=lambda: None):
+    """`loopstall attach -f json ARGS` beside w, meanwhile() done to w, until
+    it ends: its exit code, stdout, stderr."""
+    ls = subprocess.Popen([LOOPSTALL, "attach", "-p", str(w.pid), "-f", "json", *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        meanwhile()
+        out, err = ls.communicate(timeout=60)
+    finally:
+        w.kill()
+        ls.kill()
+    return ls.returncode, out, err
+
+
+def signals(pid, *steps):
+    """meanwhile: sleep, send a signal, … (seconds and signals in turn)."""
+    def run():
+        for step in steps:
+            if isinstance(step, float):
+                time.sleep(step)
+            else:
+                os.kill(pid, step)
+    return run
 
 
 def events(out, kind):
@@ -37,15 +57,8 @@ def test_a_loop_killed_in_a_stall_gets_that_stall_cut_at_exit():
     (target exit) with its summary, and the stall it was in is reported,
     ended by the exit, about 1.5 s long, named LS020."""
     w = workload("await asyncio.sleep(1.0)\ntime.sleep(5)")
-    ls = attach(w)
-    try:
-        time.sleep(2.5)
-        os.kill(w.pid, signal.SIGKILL)
-        out, err = ls.communicate(timeout=30)
-    finally:
-        w.kill()
-        ls.kill()
-    assert ls.returncode == 0, err
+    rc, out, err = session(w, meanwhile=signals(w.pid, 2.5, signal.SIGKILL))
+    assert rc == 0, err
     stall, = events(out, "stall")
     assert stall["ended_by"] == "target exit" and not stall["ongoing"], stall
     assert 1000 <= stall["duration_ms"] <= 3000, stall
@@ -59,17 +72,9 @@ def test_a_stopped_process_is_said_stopped_not_a_code_stall():
     'stopped', said live as blocked in it, and named only LS099 (info),
     no code rule and no catch-all."""
     w = workload("for _ in range(500):\n    await asyncio.sleep(0.01)")
-    ls = attach(w)
-    try:
-        time.sleep(1.5)
-        os.kill(w.pid, signal.SIGSTOP)
-        time.sleep(2.0)
-        os.kill(w.pid, signal.SIGCONT)
-        out, err = ls.communicate(timeout=30)
-    finally:
-        w.kill()
-        ls.kill()
-    assert ls.returncode == 0, err
+    rc, out, err = session(w, meanwhile=signals(w.pid, 1.5, signal.SIGSTOP, 2.0,
+                                                signal.SIGCONT))
+    assert rc == 0, err
     stall, = events(out, "stall")
     assert 1800 <= stall["duration_ms"] <= 3000, stall
     waits = {x["what"]: x["ms"] for x in stall["waits"]}
@@ -93,13 +98,8 @@ def test_a_ring_buffer_overrun_is_counted_and_nothing_else_goes_wrong():
             "    deep(40, time.perf_counter() + 0.08)\n"
             "    await asyncio.sleep(0.005)")
     w = workload(code)
-    ls = attach(w, "--ringbuf-mb", "1", "-F", "2000")
-    try:
-        out, err = ls.communicate(timeout=60)
-    finally:
-        w.kill()
-        ls.kill()
-    assert ls.returncode == 0, err
+    rc, out, err = session(w, "--ringbuf-mb", "1", "-F", "2000")
+    assert rc == 0, err
     stalls, summary = events(out, "stall"), events(out, "summary")[0]
     lost = summary["lost"]
     deep = [s for s in stalls if s["duration_ms"] >= 60]

@@ -32,24 +32,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The recording's function sources and lines, as report_cmd.c gives them. */
-static struct source *recorded_source(const struct recording *rec)
-{
-	struct source *src = source__new_recorded();
-
-	for (uint32_t i = 0; src && i < rec->n_sources; i++) {
-		const struct recorded_source *s = &rec->sources[i];
-
-		if (!s->file || !s->text)
-			continue;
-		if (s->firstline)
-			source__put_function(src, s->file, s->firstline, s->text);
-		else
-			source__put_line(src, s->file, s->line, s->text);
-	}
-	return src;
-}
-
 /* Each complete record of p's data (after the header) with its right CRC. */
 static void mend_crcs(uint8_t *p, size_t n)
 {
@@ -94,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		recording__free(&rec);
 		return 0;
 	}
-	src = recorded_source(&rec);
+	src = recording__source(&rec);
 	if (src && !report__build(&r, &rec, "fuzz.lsr", &f, &pack, src)) {
 		r.version = "fuzz";
 		for (size_t i = 0; i < sizeof(print) / sizeof(print[0]); i++)
