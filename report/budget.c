@@ -7,11 +7,6 @@
 #include "budget.h"
 #include "fmt.h"
 
-bool budgets__any(const struct budgets *b)
-{
-	return b->max_stall_ns || b->stalled_set || b->max_p99_ns;
-}
-
 int budgets__parse_pct(const char *s, double *pct)
 {
 	char *end;

@@ -25,7 +25,6 @@ struct budget_result {
 	char line[120];			/* "stalled 3.2% of the time, limit 1%" */
 };
 
-bool budgets__any(const struct budgets *b);
 /* "1%", "0.5", "2.5 %": a share in % (0 to 100) into *pct. 0 or -EINVAL. */
 int budgets__parse_pct(const char *s, double *pct);
 /* Judge s, over span_ns of n_loops loops, against the budgets set in b:
