@@ -202,6 +202,9 @@ static int became_other(struct session *s, struct proc *p, const char *why)
 
 	p->state = PROC_OTHER;
 	snprintf(p->why, sizeof(p->why), "%s", why);
+	if (p->was_python && !p->ppid)	/* one given exec'd: say so */
+		fprintf(stderr, "loopstall: PID %u exec'd %s, no CPython; watched until it "
+			"exits\n", p->pid, p->title);
 	if (s->o->verbose)
 		fprintf(stderr, "loopstall: PID %u (%s) skipped: %s\n", p->pid, p->title, why);
 	if (s->live) {

@@ -458,11 +458,18 @@ static int session_discover(struct session *s, struct proc *p)
 	return err;
 }
 
+/* A loop found: the same thread found again (its process exec'd a new
+ * CPython) keeps its one entry, the summary's loops being per thread. */
 int session__loop_found(struct session *s, const struct loop_info *l)
 {
-	struct loop_info *v = realloc(s->found, (s->n_found + 1) * sizeof(*v));
+	struct loop_info *v;
 
-	if (!v)
+	for (unsigned int i = 0; i < s->n_found; i++)
+		if (s->found[i].pid == l->pid && s->found[i].tid == l->tid) {
+			s->found[i] = *l;
+			return 0;
+		}
+	if (!(v = realloc(s->found, (s->n_found + 1) * sizeof(*v))))
 		return -ENOMEM;
 	s->found = v;
 	s->found[s->n_found++] = *l;

@@ -173,10 +173,15 @@ static int end_wait(struct session *s, struct proc *p, struct taskwatch *w,
 		    struct tw_call *c, uint64_t period)
 {
 	uint64_t ns = c->last_ns - c->first_ns + period;
-	struct tw_frame *e = frame_of(p, w, c->code, c->lasti);
-	uint32_t id = e->frame;
-	const struct frame *f = id == UINT32_MAX ? NULL : frames__get(s->frames, id);
+	struct tw_frame *e;
+	const struct frame *f;
+	uint32_t id;
 
+	if (!c->nsnap)
+		return 0;	/* no wait: left_wait() */
+	e = frame_of(p, w, c->code, c->lasti);
+	id = e->frame;
+	f = id == UINT32_MAX ? NULL : frames__get(s->frames, id);
 	if (!f || !f->user || f->line <= 0)
 		return 0;
 	/* its function's source kept before the frame is first recorded */
@@ -204,7 +209,7 @@ static int end_wait(struct session *s, struct proc *p, struct taskwatch *w,
 static void catch_up(struct tw_task *t)
 {
 	for (int k = 0; k < t->n; k++)
-		if (t->c[k].last_ns < t->seen_ns) {
+		if (t->c[k].nsnap && t->c[k].last_ns < t->seen_ns) {
 			t->c[k].nsnap += t->c[k].last_ns != t->seen_ns;
 			t->c[k].last_ns = t->seen_ns;
 		}
@@ -228,6 +233,23 @@ static int end_calls(struct session *s, struct proc *p, struct taskwatch *w,
 	return err;
 }
 
+/* t's coroutine seen running at lasti, away from the await it was
+ * followed at (blocking work between two awaits, maybe back at the same
+ * one before the next read): that wait ended, and the calls it awaited;
+ * the call goes on (its sequence too), at no wait until the next read. */
+static int left_wait(struct session *s, struct proc *p, struct taskwatch *tw,
+		     struct tw_task *t, uint32_t lasti, uint64_t period)
+{
+	struct tw_call *c = &t->c[0];
+
+	if (end_calls(s, p, tw, t, 1, period) || end_wait(s, p, tw, c, period))
+		return -ENOMEM;
+	c->lasti = lasti;
+	c->awaits = 0;
+	c->nsnap = 0;
+	return 0;
+}
+
 /* Task w's chain now against the one followed in t. */
 static int see_task(struct session *s, struct proc *p, struct taskwatch *tw,
 		    struct tw_task *t, const struct pytask_wait *w, uint64_t now, uint64_t period)
@@ -236,8 +258,14 @@ static int see_task(struct session *s, struct proc *p, struct taskwatch *tw,
 
 	if (w->gone)
 		return end_calls(s, p, tw, t, 0, period);
-	if (!w->ok)
-		return 0;		/* running now: as it was */
+	if (!w->ok) {	/* running now: if elsewhere, its wait ended */
+		const struct pytask_link *l = &w->c[0];
+
+		if (w->running && t->n && t->c[0].coro == l->coro && t->c[0].nsnap &&
+		    (t->c[0].code != l->code || t->c[0].lasti != l->lasti))
+			return left_wait(s, p, tw, t, l->lasti, period);
+		return 0;
+	}
 	if (!w->fresh) {
 		t->seen_ns = now;	/* not read: where it was */
 		return 0;

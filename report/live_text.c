@@ -461,8 +461,9 @@ void live_text__summary(FILE *f, const struct session_end *e)
 		fprintf(f, "\nloopstall: %u process%s ended by %s after %s\n", e->n_procs,
 			e->n_procs == 1 ? "" : "es", e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
 	else
-		fprintf(f, "\nloopstall: %s (%s) ended by %s after %s\n", e->comm,
-			e->py_version, e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
+		fprintf(f, "\nloopstall: %s%s%s%s ended by %s after %s\n", e->comm,
+			e->py_version[0] ? " (" : "", e->py_version, e->py_version[0] ? ")" : "",
+			e->ended_by, fmt_dur(e->span_ns, a, sizeof(a)));
 	fprintf(f, "  %u stall%s >= %s in %u loop%s; stalled %s (%.1f%%), worst %s\n",
 		s->stalls, s->stalls == 1 ? "" : "s", fmt_dur(e->threshold_ns, b, sizeof(b)),
 		e->n_loops, e->n_loops == 1 ? "" : "s", fmt_dur(s->stalled_ns, a, sizeof(a)),

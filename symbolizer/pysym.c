@@ -9,6 +9,7 @@
 #include "pysym.h"
 
 #define NBUCKETS	4096
+#define BUCKET_MAX	16	/* code objects kept per bucket: 65,536 in all */
 #define MAX_LINETABLE	(1 << 20)
 
 struct entry {
@@ -109,12 +110,15 @@ static int read_code(struct pysym *s, uint64_t addr, struct pycode *c)
 
 const struct pycode *pysym__code(struct pysym *s, uint64_t addr, uint32_t guard)
 {
-	struct entry **b = &s->buckets[(addr >> 4) % NBUCKETS], *e;
+	struct entry **b = &s->buckets[(addr >> 4) % NBUCKETS], *e = NULL, **tail = NULL;
 	struct pycode fresh;
+	int n = 0;
 
-	for (e = *b; e; e = e->next)
-		if (e->c.addr == addr)
+	for (struct entry **pp = b; *pp; tail = pp, pp = &(*pp)->next, n++)
+		if ((*pp)->c.addr == addr) {
+			e = *pp;
 			break;
+		}
 	if (e && (!guard || e->c.guard == guard))
 		return &e->c;
 	/* not seen, or the address now holds another code object */
@@ -124,7 +128,13 @@ const struct pycode *pysym__code(struct pysym *s, uint64_t addr, uint32_t guard)
 		pycode_clear(&fresh);	/* changed since the sample: unknown */
 		return NULL;
 	}
-	if (!e) {
+	if (!e && n >= BUCKET_MAX) {	/* bounded: the oldest goes */
+		e = *tail;
+		*tail = NULL;
+		pycode_clear(&e->c);
+		e->next = *b;
+		*b = e;
+	} else if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e) {
 			pycode_clear(&fresh);

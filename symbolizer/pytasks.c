@@ -834,6 +834,32 @@ static int waits_scratch(struct pytasks *t, int n)
 	return t->w_cap ? 0 : -ENOMEM;
 }
 
+/* Where coroutine g (at coro) is: its code and code unit, into c. */
+static void link_where(const struct pytasks *t, const uint8_t *g, uint64_t coro,
+		       struct pytask_link *c)
+{
+	const struct ls_py_offsets *b = &t->p->layout.bpf;
+	const uint8_t *fb = g + t->off.gen_iframe;
+	uint64_t slot;
+
+	c->coro = coro;
+	memcpy(&c->code, fb + b->frame_code, 8);
+	memcpy(&slot, fb + b->frame_instr, 8);
+	c->code &= ~(uint64_t)b->code_tag_mask;
+	c->lasti = (uint32_t)((slot - c->code - b->code_adaptive) / 2);
+}
+
+/* A task's coroutine executing (its frame state the highest live one):
+ * where it is, as of its last call (frames store their instruction then). */
+static bool link_running(const struct pytasks *t, const uint8_t *g, uint64_t coro,
+			 struct pytask_link *c)
+{
+	if ((int8_t)g[t->off.gen_frame_state] != t->live_max)
+		return false;
+	link_where(t, g, coro, c);
+	return true;
+}
+
 /* Link d of coroutine g (GEN_READ bytes of it, at coro) into c; the
  * address of the slot holding what it awaits, 0 when not suspended. */
 static uint64_t parse_link(const struct pytasks *t, const uint8_t *g, uint64_t coro,
@@ -841,19 +867,14 @@ static uint64_t parse_link(const struct pytasks *t, const uint8_t *g, uint64_t c
 {
 	const struct ls_py_offsets *b = &t->p->layout.bpf;
 	const struct py_task_offsets *o = &t->off;
-	const uint8_t *fb = g + o->gen_iframe;
 	int8_t state = (int8_t)g[o->gen_frame_state];
 	uint64_t slot;
 
 	if (state < t->live_min || state > t->live_max ||
 	    (state != o->state_yield_from && state != o->state_yield_from2))
 		return 0;
-	c->coro = coro;
-	memcpy(&c->code, fb + b->frame_code, 8);
-	memcpy(&slot, fb + b->frame_instr, 8);
-	c->code &= ~(uint64_t)b->code_tag_mask;
-	c->lasti = (uint32_t)((slot - c->code - b->code_adaptive) / 2);
-	memcpy(&slot, fb + o->frame_stack, 8);
+	link_where(t, g, coro, c);
+	memcpy(&slot, g + o->gen_iframe + o->frame_stack, 8);
 	if (o->frame_localsplus) {
 		int32_t top = (int32_t)slot;
 
@@ -893,8 +914,11 @@ static int waits_level(struct pytasks *t, struct pytask_wait *w, const int *v, i
 			t->w_ctype[k] = type;	/* the task's coroutine's */
 		slot[k] = type == t->w_ctype[k] ? parse_link(t, g, c, &x->c[d]) : 0;
 		if (!slot[k]) {
-			if (!d)
-				x->ok = false;	/* running, or not a coroutine */
+			if (!d) {	/* running, or not a coroutine */
+				x->ok = false;
+				x->running = type == t->w_ctype[k] &&
+					     link_running(t, g, c, &x->c[0]);
+			}
 			continue;
 		}
 		x->n = d + 1;
@@ -960,7 +984,7 @@ static int waits_tasks(struct pytasks *t, struct pytask_wait *w, int n, int *v,
 		int32_t state;
 		bool same;
 
-		w[i].fresh = false;
+		w[i].fresh = w[i].running = false;
 		w[i].gone = true;
 		if (!t->w_ok[i]) {
 			w[i].ok = false;

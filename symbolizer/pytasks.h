@@ -114,6 +114,8 @@ struct pytask_wait {
 				   future it awaits stays the same */
 	bool fresh;		/* its chain was read by the last call */
 	bool ok;		/* read, pending, suspended (not running) */
+	bool running;		/* not ok: running, its coroutine executing
+				   at c[0]'s code and lasti (its last call) */
 	bool gone;		/* done, freed or no longer a task */
 	uint64_t gen;		/* a hash of its name's bytes: tells a new
 				   task at a freed one's address (Task-N

@@ -13,6 +13,7 @@ way). No page blocks the loop: none is a stall.
   taskgroup_page  the three in a TaskGroup
   short_page      three awaits of 1 ms in turn
   seed_page       three bare awaits in a row (the pattern of PERF-037)
+  busy_page       one await in a loop, 30 ms of work (no stall) between
 """
 import asyncio
 import http.server
@@ -104,11 +105,18 @@ async def seed_page(session, base):
     await fetch(session, base + "/items")
 
 
+async def busy_page(session, base):
+    for _ in range(3):
+        await asyncio.sleep(0.1)                         # BUSY-1
+        time.sleep(0.03)    # work between two waits at one line, no stall
+
+
 async def main(base):
     while not GO.is_set():
         await asyncio.sleep(0.01)
     session = aiohttp.ClientSession() if aiohttp else None
-    pages = [order_page, dependent_page, gather_page, taskgroup_page, seed_page]
+    pages = [order_page, dependent_page, gather_page, taskgroup_page, seed_page,
+             busy_page]
     for page in pages:
         for _ in range(CALLS):
             await asyncio.create_task(page(session, base))

@@ -117,6 +117,12 @@ def test_slowest_awaits_count_each_line(version, root, python, loop):
     assert 70 <= seq1["p99_ms"] <= 250 and seq1["max_ms"] >= seq1["p99_ms"], seq1
     assert 0.4 * 6 * 100 <= seq1["total_ms"] <= 6 * 250, seq1
     assert ("gather_page", m["GATHER-1"]) in at, sorted(at)   # one wait, counted
+    # one await in a loop, the task running 30 ms between two waits: each
+    # wait its own (they were one, as long as the loop, when the task was
+    # back at the same line before the next read)
+    busy = at.get(("busy_page", m["BUSY-1"]))
+    assert busy and 3 * 6 - 2 <= busy["count"] <= 3 * 6, busy
+    assert busy["max_ms"] <= 140, busy
 
 
 def test_no_tasks_and_task_hz_0_time_nothing():

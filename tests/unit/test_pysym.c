@@ -13,7 +13,7 @@
 #include "pysym.h"
 
 #define BASE		0x7f1200000000ULL
-#define MEM_SIZE	0x20000
+#define MEM_SIZE	0x200000
 #define CODE_TYPE	0x5566778899a0ULL	/* &PyCode_Type */
 #define STR_TYPE	0x5566778899b0ULL
 #define BYTES_TYPE	0x5566778899c0ULL
@@ -367,6 +367,42 @@ Test(pysym, many_code_objects)
 		cr_expect_eq(c->firstlineno, i + 1);
 	}
 	cr_expect_eq(n_reads, reads);
+}
+
+/* The cache is bounded: code objects past a bucket's share (addresses
+ * 64 KiB apart share one) push out the oldest, which is read again when
+ * asked for, still right; the newest stay hits. */
+Test(pysym, bounded_per_bucket)
+{
+	enum { MANY = 20, STRIDE = 0x10000 };
+	uint64_t far = BASE + 3 * STRIDE, codes[MANY];
+	uint32_t guards[MANY];
+	unsigned int reads;
+
+	init_layout(12);
+	for (int i = 0; i < MANY; i++) {
+		char name[32];
+		struct code_def d = handler_code();
+
+		snprintf(name, sizeof(name), "g%d", i);
+		d.qualname = put_ascii(name);
+		codes[i] = far + (uint64_t)i * STRIDE;
+		put_code_at(codes[i], &d);
+		guards[i] = guard_of(&d);
+		cr_assert_not_null(pysym__code(S, codes[i], guards[i]));
+	}
+	reads = n_reads;
+	cr_expect_not_null(pysym__code(S, codes[MANY - 1], guards[MANY - 1]));
+	cr_expect_eq(n_reads, reads, "the newest is kept");
+	for (int i = 0; i < MANY; i++) {
+		char name[32];
+		const struct pycode *c = pysym__code(S, codes[i], guards[i]);
+
+		snprintf(name, sizeof(name), "g%d", i);
+		cr_assert_not_null(c);
+		cr_expect_str_eq(c->qualname, name);
+	}
+	cr_expect_gt(n_reads, reads, "the oldest was pushed out and read again");
 }
 
 /* A code object freed and its address reused by another: the walker's
