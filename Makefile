@@ -44,7 +44,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit-test e2e-test layers pythons linetable-fixtures clean fuzz \
+.PHONY: all deps demo test san-test unit-test e2e-test layers pythons linetable-fixtures clean fuzz \
 	install uninstall deb
 
 # Build build/loopstall.
@@ -127,9 +127,26 @@ pythons:
 layers:
 	$(Q)scripts/check-layers
 
-# Every test: layers, unit, end-to-end.
+# Every test: layers, unit, end-to-end; then (CI's run, .ci/run) the unit
+# tests and SAN_E2E built with ASan and UBSan, and every fuzz target for
+# FUZZ_S seconds. `make test SANITIZE=1`: the whole suite sanitized.
 test: layers $(OUT)/loopstall $(E2E_BINS) unit-test
 	$(Q)$(E2E_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+ifneq ($(SANITIZE),1)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 san-test
+	$(Q)$(MAKE) --no-print-directory fuzz
+endif
+
+# The end-to-end tests run sanitized by `make test`: attach, record,
+# report, bad input, faults, and rules of each kind on the host's Python.
+SAN_E2E   := tests/e2e/test_detector.py tests/e2e/test_record.py \
+	tests/e2e/test_errors.py tests/e2e/test_faults.py tests/e2e/test_rules.py
+SAN_E2E_K := not test_rules or sleep-3.11 or http_requests-3.11 or cpu_json-3.11 \
+	or gil-3.11 or file_read-3.11 or lock_wait-3.11
+
+san-test: $(OUT)/loopstall unit-test
+	$(Q)$(E2E_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider $(SAN_E2E) \
+		-k "$(SAN_E2E_K)"
 
 # ---- Fuzzing (tests/fuzz/README.md, docs/reliability.md) ----
 # libFuzzer targets tests/fuzz/fuzz_NAME.c, each on one parser, linked with

@@ -9,8 +9,8 @@
 
 void buf_put(struct buf *b, const void *p, size_t n)
 {
-	if (b->oom)
-		return;
+	if (b->oom || !n)
+		return;		/* (p may be NULL when n is 0: memcpy's UB) */
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		uint8_t *v;

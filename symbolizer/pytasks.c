@@ -655,8 +655,8 @@ static int all_ids(struct pytasks *t, struct idlist *l)
 
 	if (err == -ENOENT)
 		err = 0;		/* asyncio not imported */
-	if (err)
-		return err;
+	if (err || !l->n)
+		return err;	/* (qsort of NULL, 0 is undefined) */
 	qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
 	for (int i = 0; i < l->n; i++)
 		if (!i || l->v[i] != l->v[i - 1])
