@@ -44,7 +44,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test san-test unit-test e2e-test layers pythons linetable-fixtures clean fuzz \
+.PHONY: all deps demo test san-test valgrind unit-test e2e-test layers pythons linetable-fixtures clean fuzz \
 	install uninstall deb
 
 # Build build/loopstall.
@@ -128,14 +128,19 @@ layers:
 	$(Q)scripts/check-layers
 
 # Every test: layers, unit, end-to-end; then (CI's run, .ci/run) the unit
-# tests and SAN_E2E built with ASan and UBSan, and every fuzz target for
-# FUZZ_S seconds. `make test SANITIZE=1`: the whole suite sanitized.
+# tests and SAN_E2E built with ASan and UBSan, valgrind's runs, and every
+# fuzz target for FUZZ_S seconds. `make test SANITIZE=1`: the whole suite sanitized.
 test: layers $(OUT)/loopstall $(E2E_BINS) unit-test
 	$(Q)$(E2E_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 ifneq ($(SANITIZE),1)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 san-test
+	$(Q)$(MAKE) --no-print-directory valgrind
 	$(Q)$(MAKE) --no-print-directory fuzz
 endif
+
+# build/loopstall under valgrind: report in every format, a 30 s attach.
+valgrind: $(OUT)/loopstall
+	$(Q)tests/valgrind/run
 
 # The end-to-end tests run sanitized by `make test`: attach, record,
 # report, bad input, faults, and rules of each kind on the host's Python.
