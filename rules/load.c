@@ -990,9 +990,9 @@ static void load_arg(struct ld *ld, yaml_node_t *n, struct syscall_cond *sc)
 
 static void load_syscall(struct ld *ld, yaml_node_t *n, struct rule *r)
 {
-	static const char *const names[] = { "name", "arg" };
+	static const char *const names[] = { "name", "arg", "or_frame" };
 	uint32_t seen = 0;
-	int first[2];
+	int first[3];
 	struct syscall_cond *sc;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -1013,12 +1013,23 @@ static void load_syscall(struct ld *ld, yaml_node_t *n, struct rule *r)
 	FOR_PAIRS(n, p) {
 		yaml_node_t *v = node(ld, p->value);
 
-		switch (field_of(ld, node(ld, p->key), names, 2, &seen, first, "'syscall'", NULL)) {
+		switch (field_of(ld, node(ld, p->key), names, 3, &seen, first, "'syscall'", NULL)) {
 		case 0:
 			each_str(ld, v, "name", sc, add_syscall_name);
 			break;
 		case 1:
 			load_arg(ld, v, sc);
+			break;
+		case 2:
+			if (!(sc->or_frame = calloc(1, sizeof(*sc->or_frame)))) {
+				ld->oom = true;
+				break;
+			}
+			if (load_frame(ld, v, "or_frame", false, false, sc->or_frame)) {
+				frame_cond__free(sc->or_frame);
+				free(sc->or_frame);
+				sc->or_frame = NULL;
+			}
 			break;
 		}
 	}
@@ -1112,6 +1123,9 @@ static void rule__free(struct rule *r)
 		for (int i = 0; i < r->syscall->n_names; i++)
 			free(r->syscall->names[i]);
 		free(r->syscall->names);
+		if (r->syscall->or_frame)
+			frame_cond__free(r->syscall->or_frame);
+		free(r->syscall->or_frame);
 	}
 	free(r->syscall);
 	for (int i = 0; i < r->n_file_globs; i++)

@@ -107,7 +107,9 @@ static bool syscall_ok(const struct syscall_cond *c, const struct match_stack *s
 
 	for (int i = 0; i < c->n_names && !named; i++)
 		named = name && !strcmp(c->names[i], name);
-	return named && (c->n_names == 0 || name) && arg_ok(c, st);
+	if (named && (c->n_names == 0 || name) && arg_ok(c, st))
+		return true;
+	return c->or_frame && find_frame(c->or_frame, st, NULL) >= 0;
 }
 
 static int innermost_python(const struct match_stack *st)

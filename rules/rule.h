@@ -52,6 +52,9 @@ struct syscall_cond {
 	int arg;		/* argument index 0..5, -1: no argument condition */
 	enum arg_op op;
 	int64_t value;
+	/* or the stack is in this frame instead (the call's own work around
+	 * its syscall: a path converted, a result built); NULL: none */
+	struct frame_cond *or_frame;
 };
 
 enum fd_kind { FD_TCP, FD_UDP, FD_UNIX, FD_FILE, FD_PIPE, FD_OTHER, FD__N };

@@ -164,6 +164,30 @@ Test(match, syscall_names_args_and_fd_kind)
 	cr_expect_eq(run(&r, 1, &s, f), 0, "not in a syscall");
 }
 
+/* or_frame: the call's own work around its syscall (on-CPU in the C
+ * function that makes it) holds the syscall condition too. */
+Test(match, syscall_or_frame)
+{
+	struct match_stack st = http_stack();
+	struct match_stall s = one(&st, 200 * MS, 200 * MS);
+	struct match_hit f[8];
+	struct frame_cond in_sock = { .native = "sock_recv*" };
+	struct syscall_cond sc = { .names = names_poll, .n_names = 1, .arg = -1 };
+	struct rule r = { .id = "T1", .name = "t", .category = CAT_FILE, .severity = SEV_WARNING,
+			  .syscall = &sc, .max_on_cpu = 1 };
+
+	st.nr = -1;		/* on-CPU in sock_recv_into, no syscall */
+	st.on_cpu = true;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "neither the syscall nor or_frame");
+	sc.or_frame = &in_sock;
+	cr_expect_eq(run(&r, 1, &s, f), 1, "in sock_recv_into: or_frame");
+	st.nr = SYS_poll;
+	in_sock.native = "nothing_like_it";
+	cr_expect_eq(run(&r, 1, &s, f), 1, "the syscall alone");
+	st.nr = SYS_recvfrom;
+	cr_expect_eq(run(&r, 1, &s, f), 0, "another syscall, no such frame");
+}
+
 Test(match, on_cpu_share_and_duration)
 {
 	struct match_stack st = http_stack();

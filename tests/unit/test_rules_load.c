@@ -419,6 +419,9 @@ Test(rules_load, full_schema)
 	cr_expect_eq(r->syscall->arg, 2);
 	cr_expect_eq(r->syscall->op, ARG_GE);
 	cr_expect_eq(r->syscall->value, -1);
+	cr_assert(r->syscall->or_frame);
+	cr_assert_eq(r->syscall->or_frame->n_any, 2);
+	cr_expect_str_eq(r->syscall->or_frame->any[1].native, "sock_call*");
 	cr_expect_eq(r->fd_kinds, (1u << FD_TCP) | (1u << FD_UNIX));
 	cr_expect_float_eq(r->min_on_cpu, 0.0, 1e-9);
 	cr_expect_float_eq(r->max_on_cpu, 0.25, 1e-9);
