@@ -10,7 +10,8 @@
 #include "rootfs.h"
 #include "source.h"
 
-#define MAX_FILE	(8 << 20)
+#define MAX_FILE	(4 << 20)	/* bytes of a file read: the rest unknown */
+#define MAX_LINE	4096		/* bytes of a line kept: the rest cut */
 #define MAX_FILES	4096
 
 struct func {
@@ -122,6 +123,8 @@ static void file_load(struct source *s, struct file *f)
 		f->lines[f->n_lines++] = p;
 		if (nl)
 			*nl = 0;
+		if ((nl ? (size_t)(nl - p) : strlen(p)) > MAX_LINE)
+			p[MAX_LINE] = 0;
 		p = nl ? nl + 1 : NULL;
 	}
 }

@@ -110,6 +110,33 @@ Test(source, line_out_of_range)
 	expect_line(path, 2, "b = 2");
 }
 
+/* Reads are capped (a target's file is not trusted): a line at 4 KiB,
+ * a file at 4 MiB (lines past it unknown). */
+Test(source, reads_capped)
+{
+	enum { BIG = (4 << 20) + 100000 };
+	char path[PATH_MAX], *text = malloc(BIG);
+	const char *l;
+	size_t n = 0;
+
+	cr_assert_not_null(text);
+	n += (size_t)sprintf(text, "x = 1\n");
+	memset(text + n, 'a', 10000);		/* line 2: 10,000 bytes */
+	n += 10000;
+	text[n++] = '\n';
+	while (n + 6 < BIG)			/* "y = 1" lines to past 4 MiB */
+		n += (size_t)sprintf(text + n, "y = 1\n");
+	write_file("big.py", text, n, path);
+	free(text);
+	expect_line(path, 1, "x = 1");
+	l = source__line(src, path, 2);
+	cr_assert_not_null(l);
+	cr_expect_eq(strlen(l), 4096, "a line cut at 4 KiB: %zu", strlen(l));
+	expect_line(path, 3, "y = 1");
+	expect_line(path, ((4 << 20) - 10007) / 6 - 100, "y = 1");	/* inside */
+	expect_line(path, (int)(n / 6), NULL);	/* past 4 MiB: not read */
+}
+
 Test(source, last_line_without_newline)
 {
 	char path[PATH_MAX];
@@ -257,6 +284,7 @@ Test(source, target_in_chroot)
 	waitpid(pid, NULL, 0);
 }
 
+/* A long line is cut at 4 KiB; the next line is whole. */
 Test(source, long_lines)
 {
 	static char text[100000];
@@ -268,6 +296,6 @@ Test(source, long_lines)
 	write_file("long.py", text, strlen(text), path);
 	got = source__line(src, path, 1);
 	cr_assert_not_null(got);
-	cr_expect_eq(strlen(got), 70000);
+	cr_expect_eq(strlen(got), 4096);
 	expect_line(path, 2, "z");
 }
