@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "session.h"
 
 #define TW_MAX_TASKS	65536
@@ -389,12 +390,23 @@ uint64_t taskwatch__due(const struct session *s, uint64_t now)
 	return now >= s->tw_next_ns ? 0 : s->tw_next_ns - now;
 }
 
+/* This thread's CPU time: a tick's cost is what it takes of a core, not
+ * the wall time a busy machine stretches it to. */
+static uint64_t cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 int taskwatch__tick(struct session *s, uint64_t now)
 {
-	uint64_t period = 1000000000ULL / s->o->task_hz, gap, cost;
+	uint64_t period = 1000000000ULL / s->o->task_hz, gap, cost, cpu0;
 
 	if (taskwatch__due(s, now))
 		return 0;
+	cpu0 = cpu_now();
 	gap = s->tw_last_ns ? now - s->tw_last_ns : period;
 	for (unsigned int i = 0; i < s->procs.n; i++) {
 		struct proc *p = s->procs.v[i];
@@ -415,7 +427,7 @@ int taskwatch__tick(struct session *s, uint64_t now)
 	/* the cost of a tick, averaged (a list of the tasks every tenth
 	 * tick costs more): when it is more than the budget allows at this
 	 * rate, the ticks are spaced out to fit */
-	cost = now_mono() - now;
+	cost = cpu_now() - cpu0;
 	s->tw_cost = s->tw_cost ? (7 * s->tw_cost + cost) / 8 : cost;
 	s->tw_last_ns = now;
 	if (!s->tw_first_ns)
