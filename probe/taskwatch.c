@@ -234,6 +234,23 @@ static int end_calls(struct session *s, struct proc *p, struct taskwatch *w,
 	return err;
 }
 
+/* Is running link l at the line of call c's wait? Running inside that
+ * await (its inner call going on), a frame holds another code unit of it
+ * than when suspended (SEND, not YIELD_VALUE): lines are compared. */
+static bool same_line(struct proc *p, struct taskwatch *tw, const struct tw_call *c,
+		      const struct pytask_link *l)
+{
+	uint32_t a, b;
+
+	if (c->code != l->code)
+		return false;
+	if (c->lasti == l->lasti)
+		return true;
+	a = frame_of(p, tw, c->code, c->lasti)->frame;
+	b = frame_of(p, tw, l->code, l->lasti)->frame;
+	return a == b || a == UINT32_MAX || b == UINT32_MAX;	/* unknown: as it was */
+}
+
 /* t's coroutine seen running at lasti, away from the await it was
  * followed at (blocking work between two awaits, maybe back at the same
  * one before the next read): that wait ended, and the calls it awaited;
@@ -263,7 +280,7 @@ static int see_task(struct session *s, struct proc *p, struct taskwatch *tw,
 		const struct pytask_link *l = &w->c[0];
 
 		if (w->running && t->n && t->c[0].coro == l->coro && t->c[0].nsnap &&
-		    (t->c[0].code != l->code || t->c[0].lasti != l->lasti))
+		    !same_line(p, tw, &t->c[0], l))
 			return left_wait(s, p, tw, t, l->lasti, period);
 		return 0;
 	}

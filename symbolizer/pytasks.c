@@ -773,7 +773,7 @@ int pytasks__running(struct pytasks *t, uint64_t tstate, uint32_t tid, struct py
 #define WAIT_SCRATCH	512	/* bytes a task's region may take */
 #define WAIT_PAGES	4096	/* pages a snapshot may read (16 MiB) */
 #define NAME_READ	48	/* bytes of a name object hashed */
-#define WAIT_VERIFY	8	/* every 8th snapshot reads every chain */
+#define WAIT_VERIFY	4	/* every 4th snapshot reads every chain */
 
 int pytasks__snapshot(struct pytasks *t)
 {

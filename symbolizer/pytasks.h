@@ -136,7 +136,7 @@ int pytasks__ids(struct pytasks *t, struct pytask_wait *out, int max);
 /* The chains of w[0..n) (ids from pytasks__ids(); w as the last call
  * left it, for the tasks listed then) now: ok says which were read; a
  * task still awaiting the future it awaited at the last call keeps its
- * chain (fresh false), but for every eighth call or so. 0, or -ENOMEM. */
+ * chain (fresh false), but for every fourth call or so. 0, or -ENOMEM. */
 int pytasks__waits(struct pytasks *t, struct pytask_wait *w, int n);
 
 #endif
