@@ -120,9 +120,11 @@ def test_slowest_awaits_count_each_line(version, root, python, loop):
     # one await in a loop, the task running 30 ms between two waits: each
     # wait its own (they were one, as long as the loop, when the task was
     # back at the same line before the next read)
+    # (merged, 3 waits were one of ~390 ms a call; two, ~230 ms; a read
+    # late at the start may cut a call's first wait)
     busy = at.get(("busy_page", m["BUSY-1"]))
-    assert busy and 3 * 6 - 2 <= busy["count"] <= 3 * 6, busy
-    assert busy["max_ms"] <= 140, busy
+    assert busy and 2 * 6 <= busy["count"] <= 3 * 6, busy
+    assert busy["max_ms"] <= 200, busy
 
 
 def test_no_tasks_and_task_hz_0_time_nothing():
