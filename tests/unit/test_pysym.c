@@ -336,6 +336,33 @@ Test(pysym, cache_hit)
 	cr_expect_str_eq(c->qualname, "Handler.handle");
 }
 
+/* Code object PREFIX<i> (first line i + 1) at at (0: allocated), read
+ * once through pysym; its address, its guard in *guard. */
+static uint64_t numbered_code(const char *prefix, int i, uint64_t at, uint32_t *guard)
+{
+	char name[32];
+	struct code_def d = handler_code();
+
+	snprintf(name, sizeof(name), "%s%d", prefix, i);
+	d.qualname = put_ascii(name);
+	d.firstlineno = i + 1;
+	if (at)
+		put_code_at(at, &d);
+	else
+		at = put_code(&d);
+	*guard = guard_of(&d);
+	cr_assert_not_null(pysym__code(S, at, *guard));
+	return at;
+}
+
+static void expect_numbered(const struct pycode *c, const char *prefix, int i)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s%d", prefix, i);
+	cr_expect_str_eq(c->qualname, name);
+}
+
 /* Many code objects: each its own entry, all hits the second time. */
 Test(pysym, many_code_objects)
 {
@@ -345,25 +372,14 @@ Test(pysym, many_code_objects)
 	unsigned int reads;
 
 	init_layout(12);
-	for (int i = 0; i < MANY; i++) {
-		char name[32];
-		struct code_def d = handler_code();
-
-		snprintf(name, sizeof(name), "f%d", i);
-		d.qualname = put_ascii(name);
-		d.firstlineno = i + 1;
-		codes[i] = put_code(&d);
-		guards[i] = guard_of(&d);
-		cr_assert_not_null(pysym__code(S, codes[i], guards[i]));
-	}
+	for (int i = 0; i < MANY; i++)
+		codes[i] = numbered_code("f", i, 0, &guards[i]);
 	reads = n_reads;
 	for (int i = 0; i < MANY; i++) {
-		char name[32];
 		const struct pycode *c = pysym__code(S, codes[i], guards[i]);
 
-		snprintf(name, sizeof(name), "f%d", i);
 		cr_assert_not_null(c);
-		cr_expect_str_eq(c->qualname, name);
+		expect_numbered(c, "f", i);
 		cr_expect_eq(c->firstlineno, i + 1);
 	}
 	cr_expect_eq(n_reads, reads);
@@ -380,27 +396,16 @@ Test(pysym, bounded_per_bucket)
 	unsigned int reads;
 
 	init_layout(12);
-	for (int i = 0; i < MANY; i++) {
-		char name[32];
-		struct code_def d = handler_code();
-
-		snprintf(name, sizeof(name), "g%d", i);
-		d.qualname = put_ascii(name);
-		codes[i] = far + (uint64_t)i * STRIDE;
-		put_code_at(codes[i], &d);
-		guards[i] = guard_of(&d);
-		cr_assert_not_null(pysym__code(S, codes[i], guards[i]));
-	}
+	for (int i = 0; i < MANY; i++)
+		codes[i] = numbered_code("g", i, far + (uint64_t)i * STRIDE, &guards[i]);
 	reads = n_reads;
 	cr_expect_not_null(pysym__code(S, codes[MANY - 1], guards[MANY - 1]));
 	cr_expect_eq(n_reads, reads, "the newest is kept");
 	for (int i = 0; i < MANY; i++) {
-		char name[32];
 		const struct pycode *c = pysym__code(S, codes[i], guards[i]);
 
-		snprintf(name, sizeof(name), "g%d", i);
 		cr_assert_not_null(c);
-		cr_expect_str_eq(c->qualname, name);
+		expect_numbered(c, "g", i);
 	}
 	cr_expect_gt(n_reads, reads, "the oldest was pushed out and read again");
 }
