@@ -821,8 +821,10 @@ static int session_run(struct session *s, const char **ended_by)
 		 * holder must be read while it still holds the GIL */
 		if (err == 0)
 			err = ring_buffer__consume(s->bpf.rb);
+		/* a stop and continue (Ctrl-Z, a debugger) interrupts the
+		 * wait too: only a signal that set `exiting` ends it */
 		if (err == -EINTR)
-			break;
+			continue;
 		if (err == -ENOMEM)
 			return nomem();
 		if (err < 0)
