@@ -90,10 +90,18 @@ def measure(workload, traced_pid_of, rounds, phase, ls_args=()):
         {k: len(v) for k, v in rates.items()}
 
 
-def cpu_ticks(pid):
-    """utime + stime of pid, in clock ticks."""
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
+def cpu_seconds(pid):
+    """CPU time of pid's threads, in seconds: their schedstat run times (ns;
+    utime + stime count 10 ms ticks, too coarse for a 1% share of a core
+    over a few seconds). A thread that ended is not counted."""
+    ns = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                ns += int(f.read().split()[0])
+        except OSError:
+            pass
+    return ns / 1e9
 
 
 def wrk(port, seconds):
@@ -143,14 +151,14 @@ def bpf_run_ns(pid):
     return total
 
 
-def service_ticks(pid):
-    """CPU ticks of pid and its children (gunicorn's workers)."""
+def service_seconds(pid):
+    """CPU time of pid and its children (gunicorn's workers)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             kids = [int(k) for k in f.read().split()]
     except OSError:
         kids = []
-    return cpu_ticks(pid) + sum(cpu_ticks(k) for k in kids)
+    return cpu_seconds(pid) + sum(cpu_seconds(k) for k in kids)
 
 
 def start_http(version):
@@ -229,14 +237,14 @@ def measure_http(rounds, phase, ls_args, version, builds, start=start_http, name
                     # native symbols, a one-off (bench/startup)
                     select.select([ls.stdout], [], [], 3.0)
                     time.sleep(1.0)
-                    ls_t0 = cpu_ticks(ls.pid)
+                    ls_t0 = cpu_seconds(ls.pid)
                     bpf_t0 = bpf_run_ns(ls.pid)
-                t0, c0 = time.monotonic(), service_ticks(srv.pid)
+                t0, c0 = time.monotonic(), service_seconds(srv.pid)
                 rate, p99, reqs = wrk(port, phase)
-                cpu = (service_ticks(srv.pid) - c0) / os.sysconf("SC_CLK_TCK")
+                cpu = service_seconds(srv.pid) - c0
                 own = 0.0
                 if ls:
-                    own = (cpu_ticks(ls.pid) - ls_t0) / os.sysconf("SC_CLK_TCK") / \
+                    own = (cpu_seconds(ls.pid) - ls_t0) / \
                         (time.monotonic() - t0)
                     bpf[b].append((bpf_run_ns(ls.pid) - bpf_t0) / reqs)
                     stop.set()

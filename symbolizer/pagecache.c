@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The target's pages, read once per snapshot (pagecache.h): an index of
- * the pages held, sorted by address; each request's missing pages are
- * sorted, runs of adjacent pages read as one region. */
+/* The target's memory, read once per snapshot (pagecache.h), in blocks: a
+ * hash of the pages held (tagged with the snapshot, so a new one starts
+ * empty without clearing it), each with a page of room and masks of the
+ * blocks asked for and read; each request's missing blocks sorted (radix),
+ * a page asked for in many pieces completed, runs of adjacent blocks of a
+ * page read as one region. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -10,36 +13,57 @@
 #include "pagecache.h"
 
 #define RUNS_MAX	1024	/* regions a call (IOV_MAX) */
+#define DENSE_RUNS	4	/* pieces of a page that make it read whole */
+
+/* The lowest and past the highest address a process maps (mmap_min_addr's
+ * floor; 57-bit user addresses): others fail without a call. */
+#define USER_MIN	4096ULL
+#define USER_END	(1ULL << 56)
 
 struct page_ref {
 	uint64_t addr;
-	uint32_t slot;		/* in data */
-	bool ok;		/* read */
+	uint32_t slot;		/* page slot in data */
+	uint32_t tag;		/* this snapshot's: held */
+	uint32_t asked, ok;	/* blocks, a bit each */
 };
 
 struct pagecache {
 	int pid;
-	unsigned int max;
-	struct page_ref *idx, *tmp;	/* held, sorted by addr; scratch */
-	unsigned int n;
+	unsigned int block, per;	/* bytes, a power of two; blocks a page */
+	unsigned int max, n;		/* pages: room, held */
+	uint32_t snap;			/* this snapshot's tag (from 1) */
+	struct page_ref *h;		/* the pages held, hashed */
+	unsigned int hmask;
+	struct page_ref *last;		/* the page found last */
 	uint8_t *data;			/* max pages */
-	uint64_t *want;			/* scratch: pages asked */
-	unsigned int last;		/* the index entry found last */
+	uint64_t *want, *tmp;		/* scratch: blocks asked, sorting */
+	unsigned int wmax;		/* their room: max pages' blocks */
 };
 
-struct pagecache *pagecache__new(int pid, unsigned int max_pages)
+struct pagecache *pagecache__new(int pid, unsigned int block, unsigned int max_pages)
 {
-	struct pagecache *c = calloc(1, sizeof(*c));
+	struct pagecache *c;
+	unsigned int hn = 64;
 
-	if (!c)
+	if (block < PAGECACHE_PAGE / 32 || block > PAGECACHE_PAGE || (block & (block - 1)) ||
+	    !max_pages || max_pages > (1u << 20))
 		return NULL;
+	if (!(c = calloc(1, sizeof(*c))))
+		return NULL;
+	while (hn < 2 * max_pages)
+		hn *= 2;
 	c->pid = pid;
+	c->block = block;
+	c->per = PAGECACHE_PAGE / block;
 	c->max = max_pages;
-	c->idx = calloc(max_pages, sizeof(*c->idx));
-	c->tmp = calloc(max_pages, sizeof(*c->tmp));
-	c->want = calloc(max_pages, sizeof(*c->want));
+	c->wmax = max_pages * c->per;
+	c->snap = 1;
+	c->hmask = hn - 1;
+	c->h = calloc(hn, sizeof(*c->h));
+	c->want = calloc(c->wmax, sizeof(*c->want));
+	c->tmp = calloc(c->wmax, sizeof(*c->tmp));
 	c->data = malloc((size_t)max_pages * PAGECACHE_PAGE);
-	if (!c->idx || !c->tmp || !c->want || !c->data) {
+	if (!c->h || !c->want || !c->tmp || !c->data) {
 		pagecache__free(c);
 		return NULL;
 	}
@@ -50,9 +74,9 @@ void pagecache__free(struct pagecache *c)
 {
 	if (!c)
 		return;
-	free(c->idx);
-	free(c->tmp);
+	free(c->h);
 	free(c->want);
+	free(c->tmp);
 	free(c->data);
 	free(c);
 }
@@ -60,155 +84,246 @@ void pagecache__free(struct pagecache *c)
 void pagecache__clear(struct pagecache *c)
 {
 	c->n = 0;
-}
-
-static const struct page_ref *find(struct pagecache *c, uint64_t page)
-{
-	unsigned int lo = 0, hi = c->n;
-
-	/* regions come in address order, mostly: the last page, or the next */
-	if (c->last < c->n && c->idx[c->last].addr == page)
-		return &c->idx[c->last];
-	if (c->last + 1 < c->n && c->idx[c->last + 1].addr == page)
-		return &c->idx[++c->last];
-
-	while (lo < hi) {
-		unsigned int mid = (lo + hi) / 2;
-
-		if (c->idx[mid].addr < page)
-			lo = mid + 1;
-		else
-			hi = mid;
+	c->last = NULL;
+	if (++c->snap == UINT32_MAX) {		/* tags wrapped: a clean table */
+		memset(c->h, 0, (size_t)(c->hmask + 1) * sizeof(*c->h));
+		c->snap = 1;
 	}
-	if (lo < c->n && c->idx[lo].addr == page) {
-		c->last = lo;
-		return &c->idx[lo];
-	}
-	return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* The entry of page pg, or where it goes (its tag not this snapshot's). */
+static struct page_ref *slot_of(struct pagecache *c, uint64_t pg)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	unsigned int i;
 
-	return x < y ? -1 : x > y;
+	if (c->last && c->last->addr == pg)
+		return c->last;
+	i = (unsigned int)(((pg >> 12) * 0x9e3779b97f4a7c15ULL) >> 32) & c->hmask;
+	while (c->h[i].tag == c->snap && c->h[i].addr != pg)
+		i = (i + 1) & c->hmask;
+	return &c->h[i];
 }
 
-/* Pages want[s..e) one at a time (a region with an unmapped page). */
+/* Page pg's entry, held from now (NULL: no room left). */
+static struct page_ref *page_of(struct pagecache *c, uint64_t pg)
+{
+	struct page_ref *r = slot_of(c, pg);
+
+	if (r->tag != c->snap) {
+		if (c->n == c->max)
+			return NULL;
+		*r = (struct page_ref){ pg, c->n++, c->snap, 0, 0 };
+	}
+	return c->last = r;
+}
+
+static unsigned int bit_of(const struct pagecache *c, uint64_t b)
+{
+	return (unsigned int)(b & (PAGECACHE_PAGE - 1)) / c->block;
+}
+
+/* Block b asked for: true when new (then held from now, not read yet). */
+static bool ask(struct pagecache *c, uint64_t b)
+{
+	struct page_ref *r = page_of(c, b & ~(uint64_t)(PAGECACHE_PAGE - 1));
+	uint32_t m = 1u << bit_of(c, b);
+
+	if (!r || (r->asked & m))
+		return false;
+	r->asked |= m;
+	return true;
+}
+
+/* v[0..k) sorted (LSD radix, a byte at a time, bytes all keys share
+ * skipped; insertion sort when short). */
+static void sort_u64(uint64_t *v, uint64_t *tmp, unsigned int k)
+{
+	uint64_t and = ~0ULL, or = 0, *out = v;
+
+	if (k <= 32) {
+		for (unsigned int i = 1; i < k; i++) {
+			uint64_t x = v[i];
+			unsigned int j = i;
+
+			for (; j && v[j - 1] > x; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	for (unsigned int i = 0; i < k; i++) {
+		and &= v[i];
+		or |= v[i];
+	}
+	for (unsigned int sh = 0; sh < 64; sh += 8) {
+		unsigned int count[257] = {};
+		uint64_t *t;
+
+		if (!(((and ^ or) >> sh) & 0xff))
+			continue;		/* this byte is every key's */
+		for (unsigned int i = 0; i < k; i++)
+			count[((v[i] >> sh) & 0xff) + 1]++;
+		for (int d = 0; d < 256; d++)
+			count[d + 1] += count[d];
+		for (unsigned int i = 0; i < k; i++)
+			tmp[count[(v[i] >> sh) & 0xff]++] = v[i];
+		t = v;
+		v = tmp;
+		tmp = t;
+	}
+	if (v != out)
+		memcpy(out, v, (size_t)k * sizeof(*v));
+}
+
+/* Blocks want[0..k) (sorted, new): a page asked for in DENSE_RUNS pieces
+ * or more is asked for whole (its blocks not held yet), as one region
+ * costs the kernel about what copying a page does; sparse objects are
+ * read as their blocks, whose cache lines the target's own CPU then keeps
+ * (each line read is one it must fetch back before it writes there). The
+ * new count; want sorted again. */
+static unsigned int dense_pages(struct pagecache *c, unsigned int k)
+{
+	const uint64_t pmask = ~(uint64_t)(PAGECACHE_PAGE - 1);
+	unsigned int end = k;
+
+	if (c->per == 1)
+		return k;
+	for (unsigned int i = 0, j; i < end; i = j) {
+		uint64_t pg = c->want[i] & pmask;
+		unsigned int runs = 0;
+
+		for (j = i; j < end && (c->want[j] & pmask) == pg; j++)
+			runs += j == i || c->want[j] != c->want[j - 1] + c->block;
+		if (runs < DENSE_RUNS)
+			continue;
+		for (uint64_t b = pg; b < pg + PAGECACHE_PAGE && k < c->wmax; b += c->block)
+			if (ask(c, b))
+				c->want[k++] = b;
+	}
+	if (k != end)
+		sort_u64(c->want, c->tmp, k);
+	return k;
+}
+
+/* Where block b goes in data. */
+static uint8_t *dest(struct pagecache *c, uint64_t b)
+{
+	const struct page_ref *r = slot_of(c, b & ~(uint64_t)(PAGECACHE_PAGE - 1));
+
+	return c->data + (size_t)r->slot * PAGECACHE_PAGE + (b & (PAGECACHE_PAGE - 1));
+}
+
+/* Block want[j] read. */
+static void mark(struct pagecache *c, unsigned int j)
+{
+	struct page_ref *r = slot_of(c, c->want[j] & ~(uint64_t)(PAGECACHE_PAGE - 1));
+
+	r->ok |= 1u << bit_of(c, c->want[j]);
+}
+
+/* Blocks want[s..e) one at a time (a region with an unmapped page). */
 static void fetch_each(struct pagecache *c, unsigned int s, unsigned int e)
 {
 	for (unsigned int j = s; j < e; j++) {
-		struct iovec l = { c->data + (size_t)(c->n + j) * PAGECACHE_PAGE, PAGECACHE_PAGE };
-		struct iovec r = { (void *)(uintptr_t)c->want[j], PAGECACHE_PAGE };
+		struct iovec l = { dest(c, c->want[j]), c->block };
+		struct iovec r = { (void *)(uintptr_t)c->want[j], c->block };
 
-		c->tmp[j].ok = process_vm_readv(c->pid, &l, 1, &r, 1, 0) == PAGECACHE_PAGE;
+		if (process_vm_readv(c->pid, &l, 1, &r, 1, 0) == (ssize_t)c->block)
+			mark(c, j);
 	}
 }
 
-/* Pages want[0..k) (sorted, new) read into slots n.. and marked in
- * tmp[0..k): runs of adjacent pages as one region, up to RUNS_MAX regions
- * a call; a region that fails (the call stops there) page by page, then
- * on with the next. */
+/* Blocks want[0..k) (sorted, new) read: runs of adjacent blocks of a
+ * page as one region, up to RUNS_MAX regions a call. A call stops at the
+ * first page it cannot read: the regions before it are read; a region of
+ * one block that failed is unmapped, a longer one is read block by block
+ * (a call may stop at a region's start whichever of its pages failed);
+ * then on with the next region. */
 static void fetch(struct pagecache *c, unsigned int k)
 {
+	const uint64_t pmask = ~(uint64_t)(PAGECACHE_PAGE - 1);
 	struct iovec local[RUNS_MAX], remote[RUNS_MAX];
 	unsigned int start[RUNS_MAX + 1], i = 0;
 
-	for (unsigned int j = 0; j < k; j++)
-		c->tmp[j] = (struct page_ref){ c->want[j], c->n + j, false };
 	while (i < k) {
 		unsigned int runs = 0;
 		ssize_t got;
 
 		for (; i < k && runs < RUNS_MAX; runs++) {
 			start[runs] = i;
-			while (i + 1 < k && c->want[i + 1] == c->want[i] + PAGECACHE_PAGE)
+			while (i + 1 < k && c->want[i + 1] == c->want[i] + c->block &&
+			       (c->want[i + 1] & pmask) == (c->want[i] & pmask))
 				i++;
 			i++;
-			local[runs] = (struct iovec){ c->data + (size_t)(c->n + start[runs]) *
-						      PAGECACHE_PAGE,
-						      (size_t)(i - start[runs]) * PAGECACHE_PAGE };
+			local[runs] = (struct iovec){ dest(c, c->want[start[runs]]),
+						      (size_t)(i - start[runs]) * c->block };
 			remote[runs] = (struct iovec){ (void *)(uintptr_t)c->want[start[runs]],
 						       local[runs].iov_len };
 		}
 		start[runs] = i;
 		got = process_vm_readv(c->pid, local, runs, remote, runs, 0);
 		for (unsigned int r = 0; r < runs; r++) {
+			unsigned int s = start[r], e = start[r + 1];
+
 			if (got >= (ssize_t)local[r].iov_len) {
 				got -= local[r].iov_len;
-				for (unsigned int j = start[r]; j < start[r + 1]; j++)
-					c->tmp[j].ok = true;
+				for (unsigned int j = s; j < e; j++)
+					mark(c, j);
 				continue;
 			}
-			fetch_each(c, start[r], start[r + 1]);
-			i = start[r + 1];	/* the call stopped here */
+			if (e - s > 1)		/* which block failed: one by one */
+				fetch_each(c, s, e);
+			i = e;			/* the call stopped in region r */
 			break;
 		}
 	}
 }
 
-/* tmp[0..k) merged into the index. */
-static void merge(struct pagecache *c, unsigned int k)
-{
-	unsigned int i = c->n, j = k, o = c->n + k;
-
-	while (j) {
-		if (i && c->idx[i - 1].addr > c->tmp[j - 1].addr)
-			c->idx[--o] = c->idx[--i];
-		else
-			c->idx[--o] = c->tmp[--j];
-	}
-	c->n += k;
-}
-
-/* The pages of the regions not held yet, fetched. */
+/* The blocks of the regions not held yet, fetched. */
 static void fill(struct pagecache *c, const uint64_t *addr, size_t len, int n)
 {
 	unsigned int k = 0;
 	bool sorted = true;
 
 	for (int i = 0; i < n; i++) {
-		if (!addr[i] || addr[i] + len < addr[i])
+		if (addr[i] < USER_MIN || addr[i] >= USER_END - len)
 			continue;
-		for (uint64_t pg = addr[i] & ~(uint64_t)(PAGECACHE_PAGE - 1);
-		     pg < addr[i] + len && k < c->max - c->n; pg += PAGECACHE_PAGE)
-			if ((!k || c->want[k - 1] != pg) && !find(c, pg)) {
-				sorted = sorted && (!k || c->want[k - 1] < pg);
-				c->want[k++] = pg;
+		for (uint64_t b = addr[i] & ~(uint64_t)(c->block - 1);
+		     b < addr[i] + len && k < c->wmax; b += c->block)
+			if (ask(c, b)) {
+				sorted = sorted && (!k || c->want[k - 1] < b);
+				c->want[k++] = b;
 			}
 	}
 	if (!k)
 		return;
 	if (!sorted)
-		qsort(c->want, k, sizeof(*c->want), cmp_u64);
-	for (unsigned int i = 1, u = 1; i <= k; i++) {	/* unique */
-		if (i == k) {
-			k = u;
-			break;
-		}
-		if (c->want[i] != c->want[u - 1])
-			c->want[u++] = c->want[i];
-	}
+		sort_u64(c->want, c->tmp, k);
+	k = dense_pages(c, k);
 	fetch(c, k);
-	merge(c, k);
 }
 
 static bool copy_out(struct pagecache *c, uint64_t addr, uint8_t *out, size_t len)
 {
 	while (len) {
-		uint64_t pg = addr & ~(uint64_t)(PAGECACHE_PAGE - 1);
-		size_t off = addr - pg, m = PAGECACHE_PAGE - off;
-		const struct page_ref *r = find(c, pg);
+		uint64_t b = addr & ~(uint64_t)(c->block - 1);
+		size_t off = addr - b, m = c->block - off;
+		const struct page_ref *r = slot_of(c, b & ~(uint64_t)(PAGECACHE_PAGE - 1));
 
-		if (!r || !r->ok)
+		if (r->tag != c->snap || !(r->ok & (1u << bit_of(c, b))))
 			return false;
 		m = m < len ? m : len;
-		memcpy(out, c->data + (size_t)r->slot * PAGECACHE_PAGE + off, m);
+		memcpy(out, dest(c, b) + off, m);
 		out += m;
 		addr += m;
 		len -= m;
 	}
 	return true;
+}
+
+void pagecache__fetch(struct pagecache *c, const uint64_t *addr, size_t len, int n)
+{
+	fill(c, addr, len, n);
 }
 
 int pagecache__readv(struct pagecache *c, const uint64_t *addr, void *bufs, size_t len,

@@ -75,6 +75,8 @@ struct pytasks {
 	struct pykey k_data, k_children, k_parent, k_loop_key;
 	uint64_t *ids;			/* sorted task ids of the last list */
 	int n_ids;
+	uint64_t *nodes;		/* 3.14+: the nodes of the last walk */
+	int n_nodes, cap_nodes;
 	uint64_t task_types[4];		/* types found to be tasks, 3.11-3.13 */
 	uint64_t sets_data, sets_eager;	/* the sets of tasks, 3.11-3.13 */
 	uint32_t sets_age;
@@ -226,6 +228,7 @@ void pytasks__free(struct pytasks *t)
 	if (!t)
 		return;
 	free(t->ids);
+	free(t->nodes);
 	free(t->w_addr);
 	free(t->w_buf);
 	free(t->w_ok);
@@ -296,10 +299,20 @@ static bool is_ctask(struct pytasks *t, uint64_t obj)
 
 typedef int (*obj_fn)(struct pytasks *t, uint64_t obj, void *arg);
 
-/* fn(key) for each key of the set at set (dummies included: fn checks). */
-static int set_each(struct pytasks *t, uint64_t set, obj_fn fn, void *arg)
+/* During a snapshot, the pages of the regions [addr[i], addr[i] + len)
+ * read in one call: the reads that follow find them cached. */
+static void prefetch(const struct pytasks *t, const uint64_t *addr, int n, size_t len)
 {
-	uint64_t mask, table_addr, e[SET_CHUNK * 2];
+	if (t->snap)
+		pagecache__fetch(t->pc, addr, len, n);
+}
+
+/* fn(key) for each key of the set at set, or, weak, for each object its
+ * weak references refer to (dead ones' None included: fn checks). The
+ * keys of a chunk, then their referents, are read together. */
+static int set_each(struct pytasks *t, uint64_t set, bool weak, obj_fn fn, void *arg)
+{
+	uint64_t mask, table_addr, e[SET_CHUNK * 2], key[SET_CHUNK];
 	int rc;
 
 	if (read_u64(t, set + t->off.set_mask, &mask) ||
@@ -309,11 +322,24 @@ static int set_each(struct pytasks *t, uint64_t set, obj_fn fn, void *arg)
 		return -EINVAL;
 	for (uint64_t i = 0; i <= mask; i += SET_CHUNK) {
 		uint64_t m = mask + 1 - i < SET_CHUNK ? mask + 1 - i : SET_CHUNK;
+		int k = 0;
 
 		if (tread(t, table_addr + 16 * i, e, 16 * m))
 			return -EFAULT;
+		/* an entry: key, hash; a removed key's place holds the
+		 * set's dummy with hash -1 (no key hashes to -1) */
 		for (uint64_t j = 0; j < m; j++)
-			if (e[2 * j] && (rc = fn(t, e[2 * j], arg)))
+			if (e[2 * j] && e[2 * j + 1] != UINT64_MAX)
+				key[k++] = e[2 * j];
+		if (weak) {
+			prefetch(t, key, k, t->off.weakref_obj + 8);
+			for (int j = 0; j < k; j++)
+				if (read_u64(t, key[j] + t->off.weakref_obj, &key[j]))
+					key[j] = 0;
+		}
+		prefetch(t, key, k, 16);	/* each one's type */
+		for (int j = 0; j < k; j++)
+			if (key[j] && (rc = fn(t, key[j], arg)))
 				return rc;
 	}
 	return 0;
@@ -340,15 +366,6 @@ static int idlist_add(struct idlist *l, uint64_t id)
 	}
 	l->v[l->n++] = id;
 	return 0;
-}
-
-static int add_weak_task(struct pytasks *t, uint64_t ref, void *arg)
-{
-	uint64_t obj;
-
-	if (read_u64(t, ref + t->off.weakref_obj, &obj) || !is_ctask(t, obj))
-		return 0;
-	return idlist_add(arg, obj);
 }
 
 static int add_task(struct pytasks *t, uint64_t obj, void *arg)
@@ -382,15 +399,16 @@ static int ids_from_sets(struct pytasks *t, struct idlist *l)
 		t->sets_eager = eager;
 		t->sets_age = 1;
 	}
-	if ((err = set_each(t, data, add_weak_task, l)) < 0 ||
-	    (eager && (err = set_each(t, eager, add_task, l)) < 0)) {
+	if ((err = set_each(t, data, true, add_task, l)) < 0 ||
+	    (eager && (err = set_each(t, eager, false, add_task, l)) < 0)) {
 		t->sets_data = 0;
 		return err;
 	}
 	return 0;
 }
 
-/* 3.14+: one circular list of task nodes, at head. */
+/* 3.14+: one circular list of task nodes, at head; each node kept (a
+ * snapshot reads the last walk's nodes at once before walking again). */
 static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
 {
 	uint64_t node;
@@ -401,6 +419,16 @@ static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
 	for (int i = 0; node && node != head && i < PYTASKS_MAX; i++) {
 		if ((err = idlist_add(l, node - t->off.task_node)))
 			return err < 0 ? err : 0;
+		if (t->n_nodes == t->cap_nodes) {
+			int cap = t->cap_nodes ? 2 * t->cap_nodes : 64;
+			uint64_t *v = realloc(t->nodes, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			t->nodes = v;
+			t->cap_nodes = cap;
+		}
+		t->nodes[t->n_nodes++] = node;
 		if (read_u64(t, node, &node))
 			return -EFAULT;
 	}
@@ -408,7 +436,8 @@ static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
 }
 
 /* 3.14+: each thread's list, then the interpreter's (tasks of threads
- * that ended). */
+ * that ended). A list is walked a node at a time: the nodes of the last
+ * walk are read first, together (most of them are still there). */
 static int ids_from_lists(struct pytasks *t, struct idlist *l)
 {
 	struct py_thread th[LS_MAX_PY_THREADS];
@@ -417,6 +446,8 @@ static int ids_from_lists(struct pytasks *t, struct idlist *l)
 
 	if (read_debug(t))
 		return 0;		/* _asyncio not loaded: no tasks */
+	prefetch(t, t->nodes, t->n_nodes, 8);
+	t->n_nodes = 0;
 	n = pyproc__threads(t->p, th, LS_MAX_PY_THREADS);
 	for (int i = 0; i < n; i++)
 		if ((err = ids_from_list(t, th[i].tstate + t->off.tstate_tasks_head, l)))
@@ -586,7 +617,7 @@ static void awaiters_debug(struct pytasks *t, struct pytask *v, int n, int i)
 	    tread(t, v[i].id + t->off.task_awaited_by_is_set, &is_set, 1))
 		return;
 	if (is_set)
-		set_each(t, ab, link_awaiter, &e);
+		set_each(t, ab, false, link_awaiter, &e);
 	else
 		link(t, v, n, v[i].id, ab);
 }
@@ -772,12 +803,17 @@ int pytasks__running(struct pytasks *t, uint64_t tstate, uint32_t tid, struct py
 #define LINK_READ(o)	(GEN_READ(o) + 160)	/* and the first stack slots */
 #define WAIT_SCRATCH	512	/* bytes a task's region may take */
 #define WAIT_PAGES	4096	/* pages a snapshot may read (16 MiB) */
+/* read in blocks of two cache lines (a page when asked for in 4 pieces or
+ * more): each line read is one the target's CPU must fetch back before it
+ * writes there; whole pages cost an aiohttp server 3-14% more CPU per
+ * request, loopstall 2.1% of a core against 0.5% (bench/overhead.py) */
+#define WAIT_BLOCK	128
 #define NAME_READ	48	/* bytes of a name object hashed */
 #define WAIT_VERIFY	4	/* every 4th snapshot reads every chain */
 
 int pytasks__snapshot(struct pytasks *t)
 {
-	if (!t->pc && !(t->pc = pagecache__new(t->p->pid, WAIT_PAGES)))
+	if (!t->pc && !(t->pc = pagecache__new(t->p->pid, WAIT_BLOCK, WAIT_PAGES)))
 		return -ENOMEM;
 	pagecache__clear(t->pc);
 	if (!t->snap) {
