@@ -86,6 +86,31 @@ def test_a_stopped_process_is_said_stopped_not_a_code_stall():
     assert blocked and blocked[0]["in_syscall"] == "stopped (SIGSTOP, debugger)", blocked
 
 
+def test_loopstall_stopped_and_continued_watches_on():
+    """loopstall itself stopped for 1 s and continued (Ctrl-Z then fg, a
+    debugger or strace attaching): its session goes on, the stall made
+    while it was stopped is read then, and it ends at the target's exit.
+    (epoll_wait returns EINTR after a stop: the session used to end there,
+    as if interrupted, with no stall.)"""
+    w = workload("for _ in range(3):\n    await asyncio.sleep(1.5)\n    time.sleep(0.2)")
+    ls = subprocess.Popen([LOOPSTALL, "attach", "-p", str(w.pid), "-f", "json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        ls.send_signal(signal.SIGSTOP)
+        time.sleep(1.0)
+        ls.send_signal(signal.SIGCONT)
+        out, err = ls.communicate(timeout=60)
+    finally:
+        w.kill()
+        ls.kill()
+    assert ls.returncode == 0, err
+    stalls = [s for s in events(out, "stall") if s["duration_ms"] >= 150]
+    assert len(stalls) == 3, [s["duration_ms"] for s in events(out, "stall")]
+    summary, = events(out, "summary")
+    assert summary["ended_by"] == "target exit", summary
+
+
 def test_a_ring_buffer_overrun_is_counted_and_nothing_else_goes_wrong():
     """--ringbuf-mb 1 and 2 kHz sampling of a loop that stalls on-CPU all
     the time, 40 frames deep: samples are lost, each stall says how many
