@@ -75,6 +75,8 @@ struct pytasks {
 	struct pykey k_data, k_children, k_parent, k_loop_key;
 	uint64_t *ids;			/* sorted task ids of the last list */
 	int n_ids;
+	int n_last;			/* tasks the last snapshot saw */
+	unsigned int pc_block;		/* pc's block size */
 	uint64_t *nodes;		/* 3.14+: the nodes of the last walk */
 	int n_nodes, cap_nodes;
 	uint64_t task_types[4];		/* types found to be tasks, 3.11-3.13 */
@@ -803,18 +805,30 @@ int pytasks__running(struct pytasks *t, uint64_t tstate, uint32_t tid, struct py
 #define LINK_READ(o)	(GEN_READ(o) + 160)	/* and the first stack slots */
 #define WAIT_SCRATCH	512	/* bytes a task's region may take */
 #define WAIT_PAGES	4096	/* pages a snapshot may read (16 MiB) */
-/* read in blocks of two cache lines (a page when asked for in 4 pieces or
- * more): each line read is one the target's CPU must fetch back before it
- * writes there; whole pages cost an aiohttp server 3-14% more CPU per
- * request, loopstall 2.1% of a core against 0.5% (bench/overhead.py) */
+/* A few hundred tasks or less are read in blocks of two cache lines (a
+ * page when asked for in 4 pieces or more): each line read is one the
+ * target's CPU must fetch back before it writes there; whole pages cost an
+ * aiohttp server (33 tasks) 3-14% more CPU per request, loopstall 2.1% of
+ * a core against 0.9% (bench/overhead.py). Many more are read in pages, a
+ * read of a thousand costing about half (bench/taskwatch). */
 #define WAIT_BLOCK	128
+#define WAIT_MANY	256	/* tasks read in pages from here */
+#define WAIT_FEW	128	/* and in blocks again from here down */
 #define NAME_READ	48	/* bytes of a name object hashed */
 #define WAIT_VERIFY	4	/* every 4th snapshot reads every chain */
 
 int pytasks__snapshot(struct pytasks *t)
 {
-	if (!t->pc && !(t->pc = pagecache__new(t->p->pid, WAIT_BLOCK, WAIT_PAGES)))
+	unsigned int block = t->n_last > WAIT_MANY ? PAGECACHE_PAGE :
+			     t->n_last < WAIT_FEW ? WAIT_BLOCK : t->pc_block;
+
+	if (t->pc && block != t->pc_block) {
+		pagecache__free(t->pc);
+		t->pc = NULL;
+	}
+	if (!t->pc && !(t->pc = pagecache__new(t->p->pid, block, WAIT_PAGES)))
 		return -ENOMEM;
+	t->pc_block = block;
 	pagecache__clear(t->pc);
 	if (!t->snap) {
 		t->own_read = t->o.read;
@@ -848,7 +862,7 @@ int pytasks__ids(struct pytasks *t, struct pytask_wait *out, int max)
 		if (!pyobj__type(&t->o, l.v[i], &out[n].type))
 			n++;
 	}
-	err = n;
+	err = t->n_last = n;
 cleanup:
 	free(l.v);
 	return err;
