@@ -63,6 +63,12 @@ static const struct {
 		.interp_tasks_head = 10856 }, 0, 4 },
 };
 
+/* Task ids found: an array that grows. */
+struct idlist {
+	uint64_t *v;
+	int n, cap;
+};
+
 struct pytasks {
 	const struct pyproc *p;
 	struct pyobj o;
@@ -77,8 +83,7 @@ struct pytasks {
 	int n_ids;
 	int n_last;			/* tasks the last snapshot saw */
 	unsigned int pc_block;		/* pc's block size */
-	uint64_t *nodes;		/* 3.14+: the nodes of the last walk */
-	int n_nodes, cap_nodes;
+	struct idlist walked;		/* 3.14+: the tasks of the last walk */
 	uint64_t task_types[4];		/* types found to be tasks, 3.11-3.13 */
 	uint64_t sets_data, sets_eager;	/* the sets of tasks, 3.11-3.13 */
 	uint32_t sets_age;
@@ -230,7 +235,7 @@ void pytasks__free(struct pytasks *t)
 	if (!t)
 		return;
 	free(t->ids);
-	free(t->nodes);
+	free(t->walked.v);
 	free(t->w_addr);
 	free(t->w_buf);
 	free(t->w_ok);
@@ -347,12 +352,6 @@ static int set_each(struct pytasks *t, uint64_t set, bool weak, obj_fn fn, void 
 	return 0;
 }
 
-/* Task ids found: an array that grows. */
-struct idlist {
-	uint64_t *v;
-	int n, cap;
-};
-
 static int idlist_add(struct idlist *l, uint64_t id)
 {
 	if (l->n >= PYTASKS_MAX)
@@ -409,8 +408,7 @@ static int ids_from_sets(struct pytasks *t, struct idlist *l)
 	return 0;
 }
 
-/* 3.14+: one circular list of task nodes, at head; each node kept (a
- * snapshot reads the last walk's nodes at once before walking again). */
+/* 3.14+: one circular list of task nodes, at head. */
 static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
 {
 	uint64_t node;
@@ -421,16 +419,6 @@ static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
 	for (int i = 0; node && node != head && i < PYTASKS_MAX; i++) {
 		if ((err = idlist_add(l, node - t->off.task_node)))
 			return err < 0 ? err : 0;
-		if (t->n_nodes == t->cap_nodes) {
-			int cap = t->cap_nodes ? 2 * t->cap_nodes : 64;
-			uint64_t *v = realloc(t->nodes, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			t->nodes = v;
-			t->cap_nodes = cap;
-		}
-		t->nodes[t->n_nodes++] = node;
 		if (read_u64(t, node, &node))
 			return -EFAULT;
 	}
@@ -438,25 +426,30 @@ static int ids_from_list(struct pytasks *t, uint64_t head, struct idlist *l)
 }
 
 /* 3.14+: each thread's list, then the interpreter's (tasks of threads
- * that ended). A list is walked a node at a time: the nodes of the last
- * walk are read first, together (most of them are still there). */
+ * that ended). A list is walked a node at a time: the tasks of the last
+ * walk, their nodes included, are read first, together (most of them are
+ * still there). */
 static int ids_from_lists(struct pytasks *t, struct idlist *l)
 {
 	struct py_thread th[LS_MAX_PY_THREADS];
 	uint64_t interp;
-	int n, err;
+	int n, err = 0;
 
 	if (read_debug(t))
 		return 0;		/* _asyncio not loaded: no tasks */
-	prefetch(t, t->nodes, t->n_nodes, 8);
-	t->n_nodes = 0;
+	prefetch(t, t->walked.v, t->walked.n, t->off.task_node + 8);
 	n = pyproc__threads(t->p, th, LS_MAX_PY_THREADS);
 	for (int i = 0; i < n; i++)
 		if ((err = ids_from_list(t, th[i].tstate + t->off.tstate_tasks_head, l)))
 			return err;
-	if (read_u64(t, t->p->runtime + t->p->layout.runtime_interp_head, &interp))
-		return -EFAULT;
-	return ids_from_list(t, interp + t->off.interp_tasks_head, l);
+	if (read_u64(t, t->p->runtime + t->p->layout.runtime_interp_head, &interp) ||
+	    (err = ids_from_list(t, interp + t->off.interp_tasks_head, l)))
+		return err ? err : -EFAULT;
+	t->walked.n = 0;
+	for (int i = 0; i < l->n; i++)
+		if (idlist_add(&t->walked, l->v[i]) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
