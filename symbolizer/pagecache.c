@@ -313,7 +313,8 @@ static bool copy_out(struct pagecache *c, uint64_t addr, uint8_t *out, size_t le
 		if (r->tag != c->snap || !(r->ok & (1u << bit_of(c, b))))
 			return false;
 		m = m < len ? m : len;
-		memcpy(out, dest(c, b) + off, m);
+		memcpy(out, c->data + (size_t)r->slot * PAGECACHE_PAGE +
+		       (b & (PAGECACHE_PAGE - 1)) + off, m);	/* r found: no second lookup */
 		out += m;
 		addr += m;
 		len -= m;
