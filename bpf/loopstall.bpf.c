@@ -33,6 +33,12 @@ const volatile __u64 min_age_ns = 5000000ULL;
  * in a container sharing the target's (kubectl debug --target). */
 const volatile __u32 pidns_ino = 0;
 
+/* Samples are written while the ring holds less than this many bytes: the
+ * rest (an eighth, set by user space) is kept for stalls and process
+ * events, so a reader that falls behind loses samples, counted, never the
+ * stall they belong to. 0: no limit. */
+const volatile __u64 sample_room = 0;
+
 /* The tgid prefilter: a tgid whose byte (tgid & (LS_WATCH_FILTER - 1)) is
  * 0 is not watched, found without a map lookup: the fast path of every
  * other process. Set by user space for the processes it adds and at fork
@@ -51,6 +57,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);	/* resized by user space */
 } events SEC(".maps");
+
+/* Room in the ring for one more sample, the stalls' share kept aside. */
+static __always_inline bool sample_fits(void)
+{
+	return !sample_room || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < sample_room;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -655,7 +667,7 @@ __noinline int send_held(struct ls_thread *t, __u32 tid)
 		return 0;
 	slot->weight_ns = t->carry_ns;
 	slot->id = ++t->off_id;
-	if (bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
+	if (!sample_fits() || bpf_ringbuf_output(&events, slot, sizeof(*slot), 0)) {
 		__sync_fetch_and_add(&lost_samples, 1);
 		t->n_lost++;
 		return 0;
@@ -858,7 +870,7 @@ static __always_inline void loop_switch_out(void *ctx, bool preempt, struct task
 	 * it waits in the slot (sent if the wait turns out long) */
 	preempted_young = t->off_nr == LS_WAIT_RUNQ && now - t->busy_start < min_age_ns;
 	if (!preempted_young && take_token(t, now)) {
-		s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+		s = sample_fits() ? bpf_ringbuf_reserve(&events, sizeof(*s), 0) : NULL;
 		if (!s) {
 			/* counted lost; its stack is held instead */
 			__sync_fetch_and_add(&lost_samples, 1);
@@ -922,7 +934,7 @@ static __always_inline void loop_switch_in(__u32 tgid, __u32 tid, __u64 now)
 		return;
 	}
 	t->off_sampled = 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = sample_fits() ? bpf_ringbuf_reserve(&events, sizeof(*e), 0) : NULL;
 	if (!e) {
 		__sync_fetch_and_add(&lost_samples, 1);
 		return;
@@ -1009,7 +1021,7 @@ int on_cpu(struct bpf_perf_event_data *ctx)
 	now = bpf_ktime_get_ns();
 	if (now - t->busy_start < min_age_ns)
 		return 0;	/* young: most likely a healthy iteration */
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	s = sample_fits() ? bpf_ringbuf_reserve(&events, sizeof(*s), 0) : NULL;
 	if (!s) {
 		__sync_fetch_and_add(&lost_samples, 1);
 		t->n_lost++;

@@ -134,6 +134,7 @@ static int load(struct probes *p, const struct attach_opts *o)
 	p->skel->rodata->min_age_ns = o->threshold_ns / 10;
 	p->skel->rodata->pidns_ino = env__pidns_ino();
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_mb << 20);
+	p->skel->rodata->sample_room = (o->ringbuf_mb << 20) / 8 * 7;
 	if (o->verbose)
 		logs = stats_ask(p->skel->obj);
 	err = loopstall_bpf__load(p->skel);

@@ -1073,7 +1073,8 @@ int pytasks__waits(struct pytasks *t, struct pytask_wait *w, int n)
 	}
 	m = waits_tasks(t, w, n, v, name, name + n);
 	names_gen(t, w, v, m, name);
-	memcpy(t->w_addr, name + n, m * sizeof(*name));
+	if (m)		/* w_addr is NULL until a snapshot has tasks */
+		memcpy(t->w_addr, name + n, m * sizeof(*name));
 	for (int d = 0; d < PYTASK_WAIT_DEPTH && waits_level(t, w, v, m, d); d++)
 		;
 	free(name);
