@@ -42,6 +42,7 @@ struct sym_entry {
 	char *own;		/* function, when trimmed into a copy */
 	int line, err;
 	uint64_t offset;
+	uint64_t start;		/* without a function: its start (unwind tables) */
 };
 
 /* The sample being unwound, for the thread callbacks. */
@@ -725,6 +726,76 @@ static char *trim_name(const char *name)
 	return len && name[len] ? strndup(name, len) : NULL;
 }
 
+/* The greatest function start <= at (link-time) in the .eh_frame_hdr
+ * search table of e (version 1, a udata4 count, datarel sdata4 pairs: what
+ * every x86-64 toolchain writes); 0 without one. */
+static uint64_t hdr_start(Elf *e, uint64_t at)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(e, scn))) {
+		const uint8_t *d;
+		GElf_Shdr sh;
+		Elf_Data *data;
+		const char *name;
+		uint32_t count, lo = 0, hi;
+		int32_t loc;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    !(name = elf_strptr(e, shstrndx, sh.sh_name)) ||
+		    strcmp(name, ".eh_frame_hdr"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || data->d_size < 12)
+			return 0;
+		d = data->d_buf;
+		if (d[0] != 1 || d[1] != 0x1b || d[2] != 0x03 || d[3] != 0x3b)
+			return 0;	/* another encoding: not read */
+		memcpy(&count, d + 8, 4);
+		if (count > (data->d_size - 12) / 8)
+			return 0;
+		hi = count;
+		while (lo < hi) {	/* first entry past at */
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			memcpy(&loc, d + 12 + 8 * (size_t)mid, 4);
+			if (sh.sh_addr + (int64_t)loc <= at)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo)
+			return 0;
+		memcpy(&loc, d + 12 + 8 * (size_t)(lo - 1), 4);
+		return sh.sh_addr + (int64_t)loc;
+	}
+	return 0;
+}
+
+/* Where the function holding pc starts, by the unwind tables (a stripped
+ * object keeps them): the start of the entry covering pc. 0 when none
+ * does. */
+static uint64_t cfi_start(Dwfl_Module *mod, uint64_t pc)
+{
+	Dwarf_Addr bias, ebias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	Dwarf_Frame *fr = NULL;
+	Elf *e;
+	uint64_t at;
+
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr))
+		return 0;	/* no entry covers pc */
+	free(fr);
+	e = dwfl_module_getelf(mod, &ebias);
+	if (!e || ebias != bias)
+		return 0;
+	at = hdr_start(e, pc - bias);
+	return at ? at + bias : 0;
+}
+
 static void resolve(struct native *n, uint64_t pc, struct sym_entry *e)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(n->dwfl, pc);
@@ -747,6 +818,7 @@ static void resolve(struct native *n, uint64_t pc, struct sym_entry *e)
 		e->offset = off;
 	} else {
 		e->offset = dwfl_module_getelf(mod, &bias) ? pc - bias : pc - low;
+		e->start = cfi_start(mod, pc);
 	}
 	l = dwfl_module_getsrc(mod, pc);
 	if (l)
@@ -769,6 +841,7 @@ int native__symbolize(struct native *n, uint64_t pc, struct native_sym *out)
 		n->cache_n++;
 	}
 	*out = (struct native_sym){ .function = e->function, .module = e->module,
-				    .file = e->file, .line = e->line, .offset = e->offset };
+				    .file = e->file, .line = e->line, .offset = e->offset,
+				    .start = e->start };
 	return e->err;
 }

@@ -22,6 +22,8 @@ struct native_sym {
 	int line;		/* 0 without line info */
 	uint64_t offset;	/* pc - function start; without a function,
 				   the pc's link-time address in module */
+	uint64_t start;		/* without a function: the address its function
+				   starts at, by the unwind tables; 0 unknown */
 };
 
 /* Reports the modules mapped by pid now. NULL with errno set on failure

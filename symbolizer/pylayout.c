@@ -52,7 +52,10 @@ static const struct py_layout fixed[] = {
 	.flag_managed_dict = 1 << 4, .dict_keys = 32, .dict_values = 40,	\
 	.keys_log2_size = 8, .keys_log2_index_bytes = 9, .keys_kind = 10,	\
 	.keys_nentries = 24, .keys_indices = 32, .attrs_dict = -24,		\
-	.long_size = 16, .long_digits = 24
+	.long_size = 16, .long_digits = 24, .type_name = 24,		\
+	.type_dealloc = 48, .type_call = 128, .type_iternext = 224,	\
+	.type_methods = 232, .type_new = 312, .cfunc_ml = 16,		\
+	.cfunc_module = 32, .dict_used = 16
 #define OBJ_INLINE							\
 	.attrs = PY_ATTRS_INLINE, .flag_inline_values = 1 << 2,		\
 	.values_header = true, .values_capacity = 0, .values_valid = 3,	\

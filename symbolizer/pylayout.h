@@ -53,6 +53,12 @@ struct py_obj_offsets {
 	/* PyLongObject: ob_size (3.11) or lv_tag (3.12+, long_tagged), digits */
 	uint32_t long_size, long_digits;
 	bool long_tagged;
+	/* C functions named from the interpreter's tables (cfuncs.c):
+	 * PyTypeObject's tp_name, tp_dealloc, tp_call, tp_iternext,
+	 * tp_methods, tp_new; PyCFunctionObject's m_ml and m_module;
+	 * PyDictObject.ma_used */
+	uint32_t type_name, type_dealloc, type_call, type_iternext;
+	uint32_t type_methods, type_new, cfunc_ml, cfunc_module, dict_used;
 };
 
 struct py_layout {

@@ -18,6 +18,7 @@
 struct py_types {
 	uint64_t str, int_, dict, module;
 	uint64_t method;	/* PyMethod_Type: bound methods (task callbacks) */
+	uint64_t type, cfunction;	/* PyType_Type, PyCFunction_Type */
 };
 
 /* How to read the target's objects: its layout, a read of its memory. */

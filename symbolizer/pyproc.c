@@ -75,7 +75,8 @@ static void find_types(struct pyproc *p, const char *file, uint64_t bias)
 	} t[] = {
 		{ "PyUnicode_Type", &p->types.str }, { "PyLong_Type", &p->types.int_ },
 		{ "PyDict_Type", &p->types.dict }, { "PyModule_Type", &p->types.module },
-		{ "PyMethod_Type", &p->types.method },
+		{ "PyMethod_Type", &p->types.method }, { "PyType_Type", &p->types.type },
+		{ "PyCFunction_Type", &p->types.cfunction },
 	};
 	uint64_t sym;
 

@@ -42,6 +42,9 @@ int resolver__set_python(struct resolver *r, const struct pyproc *py, const char
 	r->py_path = py_path;
 	pysym__free(r->sym);
 	r->sym = NULL;
+	cfuncs__free(r->cf);
+	r->cf = NULL;
+	r->cf_read_ns = 0;
 	if (py && !(r->sym = pysym__new(&py->layout, py->code_type, read_mem, (void *)py)))
 		return -ENOMEM;
 	/* the modules mapped since: the interpreter, its libraries (shared
@@ -96,6 +99,7 @@ int resolver__init(struct resolver *r, int pid, struct frames *frames,
 void resolver__free(struct resolver *r)
 {
 	pysym__free(r->sym);
+	cfuncs__free(r->cf);
 	maps__free(&r->warm_maps);
 	native__free(r->nat);
 	source__free(r->src);
@@ -146,16 +150,48 @@ static char *clean_symbol(const char *name, char *buf, size_t len)
 	return buf;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The name the interpreter's tables give the C function starting at
+ * start (a native frame with no symbol: a stripped build's static
+ * function), read again at most once a second when a module was imported
+ * since. NULL when they give none. */
+static const char *cfunc_name(struct resolver *r, uint64_t start)
+{
+	const char *name;
+	uint64_t now;
+
+	if (!r->py || !start)
+		return NULL;
+	if (!r->cf) {
+		struct pyobj o;
+
+		pyproc__obj(r->py, &o);
+		if (!(r->cf = cfuncs__new(&o, r->py->runtime)))
+			return NULL;
+	}
+	if ((name = cfuncs__name(r->cf, start)))
+		return name;
+	now = mono_ns();
+	if (r->cf_read_ns && now - r->cf_read_ns < 1000000000ULL)
+		return NULL;
+	r->cf_read_ns = now;
+	return cfuncs__refresh(r->cf) > 0 ? cfuncs__name(r->cf, start) : NULL;
+}
+
 /* An address in no known module: a library loaded since, or memory no
  * file backs (JIT code, trampolines). Re-reading the maps takes the
  * target's mmap lock: at most once a second. */
 static bool may_refresh(struct resolver *r)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (r->refreshed_ns && now - r->refreshed_ns < 1000000000ULL)
 		return false;
 	r->refreshed_ns = now;
@@ -199,6 +235,8 @@ static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_
 		    may_refresh(r) && refresh(r) > 0)
 			native__symbolize(r->nat, pcs[i], &ns);	/* a new module */
 		f.function = clean_symbol(ns.function, name, sizeof(name));
+		if (!f.function && ns.module)
+			f.function = (char *)cfunc_name(r, ns.start);
 		f.module = (char *)ns.module;
 		f.file = (char *)ns.file;
 		f.line = ns.line;

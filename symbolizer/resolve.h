@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "loopstall.h"
+#include "cfuncs.h"
 #include "maps.h"
 #include "native.h"
 #include "pyproc.h"
@@ -20,6 +21,9 @@ struct resolver {
 	const char *py_path;		/* the python object's path (its frames are
 					   the interpreter's) */
 	struct pysym *sym;
+	struct cfuncs *cf;		/* names of C functions a stripped build
+					   has no symbol for; NULL until needed */
+	uint64_t cf_read_ns;		/* its last refresh */
 	struct native *nat;		/* NULL: native frames as raw addresses */
 	bool nat_shared;		/* nat is another process's (native__share) */
 	struct source *src;

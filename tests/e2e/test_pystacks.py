@@ -64,6 +64,35 @@ def test_native_frames_name_the_c_function():
     assert names.index("time_sleep") < names.index("sleep_scenario")
 
 
+CALLED = {  # the C function Python called: its symbol, else the table's name
+    "json": {"scanner_call", "_json.Scanner.__call__"},
+    "re": {"_sre_SRE_Pattern_match", "re.Pattern.match",
+           "re.Pattern.prefixmatch"},         # 3.15: match is its alias
+    "pickle": {"_pickle_dumps", "_pickle.dumps"},
+}
+
+
+@pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
+def test_c_functions_python_called_are_named_on_stripped_builds(version, root, python):
+    """json's scanner, a precompiled pattern's match and pickle.dumps run
+    C with no Python frame of their module. Where the interpreter is
+    stripped (the chroots) their static functions have no symbol: the
+    function Python called is named by the interpreter's own tables (a
+    method's PyMethodDef, a type's tp_call), found at the start the unwind
+    tables give. Most samples of each stall hold that frame."""
+    ls = watch("cfuncs", python=python, root=root)
+    assert ls.rc == 0, ls.stderr
+    st = [s for s in ls.events("stall") if s["duration_ms"] >= 200][-3:]
+    assert len(st) == 3, [s["duration_ms"] for s in ls.events("stall")]
+    for s, what in zip(st, ("json", "re", "pickle")):
+        named = sum(st_["ms"] for st_ in s["stacks"]
+                    if CALLED[what] & {f["function"] for f in st_["frames"]
+                                       if f["kind"] == "native"})
+        assert named >= 0.5 * s["duration_ms"], \
+            (what, named, [[f["function"] for f in st_["frames"] if f["kind"] == "native"][:8]
+                           for st_ in s["stacks"][:3]])
+
+
 @pytest.mark.parametrize("version,root,python", PYTHONS, ids=IDS)
 def test_a_thread_with_its_own_selector_loop_never_stalls(version, root, python):
     ls = watch("own_selector", python=python, root=root)

@@ -54,9 +54,6 @@ import rules_workload as RW  # noqa: E402  (stdlib only at import)
 
 PYTHONS = pythons()
 IDS = [v for v, _, _ in PYTHONS]
-# interpreters whose static C functions (gc_collect_main, _pickle_loads,
-# take_gil) have names on these machines; the chroots' are stripped
-SYMBOLS = {"3.11", "3.12"}
 
 with open(PACK_FILE) as _f:
     PACK = {r["id"]: r for r in yaml.safe_load(_f)["rules"]}
@@ -331,10 +328,10 @@ EXPECT = {
                        ["LS075", "LS071", "LS074"]),
     # the C scanner called directly (json.scanner.make_scanner(decoder)):
     # no json frame. 3.11/3.12 scan_once_unicode ← scanner_call in
-    # _json.cpython-3xx-…so (LS070 by that library); 3.13-3.15 unnamed
-    # frames under _PyObject_MakeTpCall (any type's call) in the stripped
-    # interpreter, and a line, scan(text, 0), that names nothing: LS075
-    # there (see expected())
+    # _json.cpython-3xx-…so (LS070 by that library); 3.13-3.15 frames with
+    # no symbol in the stripped interpreter, and a line, scan(text, 0),
+    # that names nothing: the function Python called named by the
+    # interpreter's own tables, _json.Scanner.__call__ (LS070 by it)
     "cpu_json_scanner": ([("LS070", "cpu_json_scanner", "cpu_json_scanner")],
                          ["LS071", "LS074"]),
     # hashlib.sha256 of 256 MiB (230-340 ms): libcrypto's SHA256_Update ←
@@ -476,16 +473,9 @@ UNTESTED = {
 
 
 def expected(scenario, version):
-    """EXPECT for this interpreter: json's C scanner called directly leaves
-    no trace that names it where _json is built into a stripped
-    interpreter (3.13-3.15 here: no library of its own, no symbols, a line
-    that calls a scanner by any name), so the generic CPU rule speaks;
-    from 3.15 select.poll() waits in ppoll (a NULL timespec), not poll
-    (-1)."""
+    """EXPECT for this interpreter: from 3.15 select.poll() waits in ppoll
+    (a NULL timespec), not poll (-1)."""
     expect, absent = EXPECT[scenario]
-    if version not in SYMBOLS and scenario == "cpu_json_scanner":
-        expect = [("LS075",) + e[1:] for e in expect]
-        absent = absent + ["LS070"]
     if tuple(map(int, version.split("."))) >= (3, 15) and scenario.startswith("poll_"):
         expect = [("LS012",) + e[1:] if e[0] == "LS011" else e for e in expect]
         absent = [r for r in absent if r not in {e[0] for e in expect}]

@@ -237,12 +237,29 @@ async def serve_and(coro):
         await coro
 
 
+async def cfuncs_scenario():
+    """C code Python calls with no Python frame of its module: json's
+    scanner, a precompiled pattern, the C pickler, each ~250 ms."""
+    import json.scanner, pickle, re
+    scan = json.scanner.c_make_scanner(json.JSONDecoder())
+    slug = re.compile(r"^(a+)+$")
+    doc = [{"k": i, "v": [i] * 5} for i in range(20000)]
+    text = json.dumps(doc)
+    await asyncio.sleep(0.3)        # the set-up above: a stall of its own
+    for fn, arg in ((lambda: scan(text, 0), None), (lambda: slug.match(arg), "a" * 20 + "!"),
+                    (lambda: pickle.dumps(doc), None)):
+        end = time.perf_counter() + 0.25
+        while time.perf_counter() < end:
+            fn()
+        await asyncio.sleep(0.1)
+
+
 SCENARIOS = {
     "sleep": sleep_scenario, "cpu": cpu_scenario, "mixed": mixed_scenario,
     "short": short_scenario, "hang": hang_scenario, "lock": lock_scenario,
     "pool": pool_scenario, "overrun": overrun_scenario, "stacks": stacks_scenario,
     "own_selector": own_selector_scenario, "reuse": reuse_scenario,
-    "first": first_scenario, "tick": tick_scenario,
+    "first": first_scenario, "tick": tick_scenario, "cfuncs": cfuncs_scenario,
 }
 
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The readers of the target's objects (symbolizer/pysym.c: code objects;
  * pyobj.c: str, int, dict, instance attributes; pylayout.c: the 3.13+
- * _Py_DebugOffsets; pytasks.c: the _AsyncioDebug section) on a fake
+ * _Py_DebugOffsets; pytasks.c: the _AsyncioDebug section; cfuncs.c: the
+ * C functions of sys.modules, with the code type standing for PyType_Type
+ * and the int type for PyCFunction_Type) on a fake
  * address space made of the input, read through the same callback
  * (py_read_fn) process_vm_readv serves in a live session.
  *
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <string.h>
 #include "pylayout.h"
+#include "cfuncs.h"
 #include "pyobj.h"
 #include "pysym.h"
 #include "pytasks.h"
@@ -103,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pyobj o;
 	struct pykey k;
 	struct pysym *sym;
+	struct cfuncs *cf;
 	const struct pycode *c;
 	uint64_t a[6], types[5], v;
 	unsigned int minor, items = 0;
@@ -164,6 +168,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pyobj__dict_get(&o, a[4], &k, &v);	/* again, by the key's address */
 	k = (struct pykey){ .name = keys[data[1] >> 1 & 3] };
 	pyobj__attr(&o, a[5], &k, &v);
+
+	/* C functions named from sys.modules, as resolve.c reads them */
+	o.types.type = types[4];
+	o.types.cfunction = types[1];
+	cf = cfuncs__new(&o, a[0]);
+	if (!cf)
+		abort();
+	if (cfuncs__refresh(cf) == 1) {
+		const char *name = cfuncs__name(cf, a[5]);
+
+		if (name && strlen(name) >= CFUNCS_NAME_MAX)
+			abort();
+		if (cfuncs__count(cf) > CFUNCS_MAX_NAMES || cfuncs__refresh(cf) != 0)
+			abort();	/* the same memory: not read again */
+	}
+	cfuncs__free(cf);
 
 	/* the _AsyncioDebug section, as its bytes come from the binary: the
 	 * task's fields accepted lie inside its size (the section's first
