@@ -12,6 +12,9 @@
 #define ARENA_MAX	(4u << 20)	/* bytes of names */
 #define TYPE_READ	320		/* bytes of a PyTypeObject read (to tp_new) */
 #define TP_FLAGS_HEAPTYPE	(1ul << 9)
+#define PG_SIZE		4096
+#define PAGES_MAX	4096		/* pages cached by a read (16 MiB) */
+#define PG_SLOTS	(2 * PAGES_MAX)
 
 struct cfunc {
 	uint64_t addr;
@@ -20,17 +23,23 @@ struct cfunc {
 };
 
 struct cfuncs {
-	struct pyobj o;
+	struct pyobj o;		/* reads through the page cache while reading */
+	py_read_fn read;	/* the target's own read */
+	void *ctx;
 	uint64_t runtime;
 	int64_t modules_seen;	/* ma_used of sys.modules at the last read; -1 */
-	struct cfunc *v;	/* sorted by addr, one per addr */
+	struct cfunc *v;	/* settled: sorted by addr, one per addr */
 	unsigned int n;
-	char *arena;
-	/* the read under way */
-	struct cfunc *nv;
-	unsigned int nn, ncap, values, modules;
-	char *narena;
-	uint32_t narena_len, narena_cap;
+	struct cfunc *raw;	/* every name found, in the modules walked */
+	unsigned int nraw, rawcap, values;
+	char *arena;		/* their names */
+	uint32_t arena_len, arena_cap;
+	uint64_t *walked;	/* the modules walked, sorted */
+	unsigned int nwalked;
+	uint64_t *pg_addr;	/* the page cache of a read: PAGES_MAX pages */
+	int32_t *pg_slot;	/* their data's index, -1 unreadable */
+	uint8_t *pg_data;
+	unsigned int npg, pg_cap;
 	uint64_t subtype_dealloc;	/* Python classes' tp_dealloc; 0: unknown */
 	char mod[CFUNCS_NAME_MAX];	/* the module walked */
 	struct pykey k_abc, k_abcmeta;
@@ -43,6 +52,8 @@ struct cfuncs *cfuncs__new(const struct pyobj *o, uint64_t runtime)
 	if (!c)
 		return NULL;
 	c->o = *o;
+	c->read = o->read;
+	c->ctx = o->ctx;
 	c->runtime = runtime;
 	c->modules_seen = -1;
 	c->k_abc.name = "abc";
@@ -55,10 +66,89 @@ void cfuncs__free(struct cfuncs *c)
 	if (!c)
 		return;
 	free(c->v);
+	free(c->raw);
 	free(c->arena);
-	free(c->nv);
-	free(c->narena);
+	free(c->walked);
 	free(c);
+}
+
+/* ---- a read's page cache: the objects of sys.modules lie close together
+ * (a few thousand reads, a few hundred pages): a page read once ---- */
+
+static unsigned int pg_hash(uint64_t page)
+{
+	return (unsigned int)((page >> 12) * 0x9e3779b97f4a7c15ULL >> 40) & (PG_SLOTS - 1);
+}
+
+/* The cached page at page, read now if not yet: NULL when it cannot be
+ * read (unmapped, or the cache full). */
+static const uint8_t *pg_get(struct cfuncs *c, uint64_t page)
+{
+	unsigned int i = pg_hash(page);
+
+	while (c->pg_addr[i] && c->pg_addr[i] != page)
+		i = (i + 1) & (PG_SLOTS - 1);
+	if (!c->pg_addr[i]) {
+		if (c->npg == c->pg_cap) {	/* room for more: twice as many */
+			unsigned int cap = c->pg_cap ? 2 * c->pg_cap : 64;
+			uint8_t *d = cap <= PAGES_MAX ?
+				     realloc(c->pg_data, (size_t)cap * PG_SIZE) : NULL;
+
+			if (!d)
+				return NULL;
+			c->pg_data = d;
+			c->pg_cap = cap;
+		}
+		c->pg_addr[i] = page;
+		c->pg_slot[i] = c->read(c->ctx, page, c->pg_data + (size_t)c->npg * PG_SIZE,
+					PG_SIZE) ? -1 : (int32_t)c->npg++;
+	}
+	return c->pg_slot[i] < 0 ? NULL : c->pg_data + (size_t)c->pg_slot[i] * PG_SIZE;
+}
+
+static int cached_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct cfuncs *c = ctx;
+	uint8_t *out = buf;
+
+	if (addr + len < addr)
+		return -EFAULT;		/* wraps: no such region */
+	for (uint64_t a = addr, end = addr + len; a < end;) {
+		uint64_t page = a & ~(uint64_t)(PG_SIZE - 1), n = page + PG_SIZE - a;
+		const uint8_t *p = page ? pg_get(c, page) : NULL;
+
+		if (!p)		/* a page it cannot read whole: as asked */
+			return c->read(c->ctx, addr, buf, len);
+		n = n < end - a ? n : end - a;
+		memcpy(out + (a - addr), p + (a - page), n);
+		a += n;
+	}
+	return 0;
+}
+
+static int pg_start(struct cfuncs *c)
+{
+	c->npg = c->pg_cap = 0;
+	c->pg_data = NULL;
+	c->pg_addr = calloc(PG_SLOTS, sizeof(*c->pg_addr));
+	c->pg_slot = calloc(PG_SLOTS, sizeof(*c->pg_slot));
+	if (!c->pg_addr || !c->pg_slot)
+		return -ENOMEM;
+	c->o.read = cached_read;
+	c->o.ctx = c;
+	return 0;
+}
+
+static void pg_end(struct cfuncs *c)
+{
+	free(c->pg_addr);
+	free(c->pg_slot);
+	free(c->pg_data);
+	c->pg_addr = NULL;
+	c->pg_slot = NULL;
+	c->pg_data = NULL;
+	c->o.read = c->read;
+	c->o.ctx = c->ctx;
 }
 
 static int read_u64(const struct cfuncs *c, uint64_t addr, uint64_t *v)
@@ -89,29 +179,29 @@ static int add(struct cfuncs *c, uint64_t addr, const char *a, const char *b, bo
 {
 	size_t len = strlen(a) + 1 + strlen(b) + 1;
 
-	if (!addr || len > CFUNCS_NAME_MAX || c->nn >= CFUNCS_MAX_NAMES ||
-	    c->narena_len + len > ARENA_MAX)
+	if (!addr || len > CFUNCS_NAME_MAX || c->nraw >= CFUNCS_MAX_NAMES ||
+	    c->arena_len + len > ARENA_MAX)
 		return 0;	/* full: the names so far serve */
-	if (c->nn == c->ncap) {
-		unsigned int cap = c->ncap ? 2 * c->ncap : 256;
-		struct cfunc *nv = realloc(c->nv, cap * sizeof(*nv));
+	if (c->nraw == c->rawcap) {
+		unsigned int cap = c->rawcap ? 2 * c->rawcap : 256;
+		struct cfunc *nv = realloc(c->raw, cap * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
-		c->nv = nv;
-		c->ncap = cap;
+		c->raw = nv;
+		c->rawcap = cap;
 	}
-	if (c->narena_len + len > c->narena_cap) {
-		uint32_t cap = c->narena_cap ? 2 * c->narena_cap : 16384;
-		char *na = realloc(c->narena, cap);
+	if (c->arena_len + len > c->arena_cap) {
+		uint32_t cap = c->arena_cap ? 2 * c->arena_cap : 16384;
+		char *na = realloc(c->arena, cap);
 
 		if (!na)
 			return -ENOMEM;
-		c->narena = na;
-		c->narena_cap = cap;
+		c->arena = na;
+		c->arena_cap = cap;
 	}
-	c->nv[c->nn++] = (struct cfunc){ .addr = addr, .name = c->narena_len, .strong = strong };
-	c->narena_len += snprintf(c->narena + c->narena_len, len, "%s.%s", a, b) + 1;
+	c->raw[c->nraw++] = (struct cfunc){ .addr = addr, .name = c->arena_len, .strong = strong };
+	c->arena_len += snprintf(c->arena + c->arena_len, len, "%s.%s", a, b) + 1;
 	return 0;
 }
 
@@ -185,17 +275,40 @@ static int each_value(void *arg, uint64_t key, uint64_t value)
 	return 0;
 }
 
+/* Where module m goes in walked[] (sorted); *seen when it is there. */
+static unsigned int walked_at(const struct cfuncs *c, uint64_t m, bool *seen)
+{
+	unsigned int lo = 0, hi = c->nwalked;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (c->walked[mid] < m)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*seen = lo < c->nwalked && c->walked[lo] == m;
+	return lo;
+}
+
+/* Each module not walked yet: its dict's functions and types. */
 static int each_module(void *arg, uint64_t key, uint64_t value)
 {
 	struct cfuncs *c = arg;
 	uint64_t type, md;
+	unsigned int at;
+	bool seen;
 	int err;
 
-	if (c->values > MAX_VALUES || ++c->modules > CFUNCS_MAX_MODULES)
+	if (c->values > MAX_VALUES || c->nwalked == CFUNCS_MAX_MODULES)
 		return 1;
-	if (!value || pyobj__type(&c->o, value, &type) || type != c->o.types.module ||
+	at = walked_at(c, value, &seen);
+	if (seen || !value || pyobj__type(&c->o, value, &type) || type != c->o.types.module ||
 	    read_u64(c, value + c->o.l->obj.module_dict, &md) || !md)
 		return 0;
+	memmove(c->walked + at + 1, c->walked + at, (c->nwalked++ - at) * sizeof(*c->walked));
+	c->walked[at] = value;
 	if (pyobj__str(&c->o, key, c->mod, sizeof(c->mod)))
 		snprintf(c->mod, sizeof(c->mod), "?");
 	err = pyobj__dict_each(&c->o, md, each_value, c);
@@ -224,29 +337,54 @@ static int by_addr(const void *a, const void *b)
 	return (int)y->strong - (int)x->strong;	/* strong first */
 }
 
-/* One entry per address: its first strong name; else its slot name when
- * every slot there has that name; else none (a generic slot). */
-static void settle(struct cfuncs *c)
+/* v: one entry per address of raw: its first strong name; else its slot
+ * name when every slot there has that name; else none (a generic slot). */
+static int settle(struct cfuncs *c)
 {
+	struct cfunc *v = malloc((c->nraw ? c->nraw : 1) * sizeof(*v));
 	unsigned int out = 0;
 
-	qsort(c->nv, c->nn, sizeof(*c->nv), by_addr);
-	for (unsigned int i = 0, j; i < c->nn; i = j) {
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, c->raw, c->nraw * sizeof(*v));
+	qsort(v, c->nraw, sizeof(*v), by_addr);
+	for (unsigned int i = 0, j; i < c->nraw; i = j) {
 		bool same = true;
 
-		for (j = i + 1; j < c->nn && c->nv[j].addr == c->nv[i].addr; j++)
-			same = same && !strcmp(c->narena + c->nv[j].name,
-					       c->narena + c->nv[i].name);
-		if (c->nv[i].strong || same)
-			c->nv[out++] = c->nv[i];
+		for (j = i + 1; j < c->nraw && v[j].addr == v[i].addr; j++)
+			same = same && !strcmp(c->arena + v[j].name, c->arena + v[i].name);
+		if (v[i].strong || same)
+			v[out++] = v[i];
 	}
-	c->nn = out;
+	free(c->v);
+	c->v = v;
+	c->n = out;
+	return 0;
+}
+
+/* The modules of sys.modules at modules not walked yet, walked. */
+static int walk(struct cfuncs *c, uint64_t modules)
+{
+	int err;
+
+	if (!c->walked && !(c->walked = malloc(CFUNCS_MAX_MODULES * sizeof(*c->walked))))
+		return -ENOMEM;
+	if ((err = pg_start(c)))
+		goto cleanup;
+	c->values = 0;
+	if (!c->subtype_dealloc)
+		c->subtype_dealloc = python_class_dealloc(c, modules);
+	err = pyobj__dict_each(&c->o, modules, each_module, c);
+cleanup:
+	pg_end(c);
+	return err < 0 ? err : 0;
 }
 
 int cfuncs__refresh(struct cfuncs *c)
 {
 	const struct py_layout *l = c->o.l;
 	uint64_t interp, modules, used;
+	unsigned int before = c->nraw;
 	int err;
 
 	if (!c->o.types.module || !c->o.types.type || !c->o.types.cfunction)
@@ -257,22 +395,12 @@ int cfuncs__refresh(struct cfuncs *c)
 		return -EFAULT;
 	if ((int64_t)used == c->modules_seen)
 		return 0;
-	c->nn = c->values = c->modules = c->narena_len = 0;
-	c->subtype_dealloc = python_class_dealloc(c, modules);
-	err = pyobj__dict_each(&c->o, modules, each_module, c);
-	if (err < 0)
+	if ((err = walk(c, modules)))
 		return err;
-	settle(c);
 	c->modules_seen = used;
-	free(c->v);
-	free(c->arena);
-	c->v = c->nv;
-	c->n = c->nn;
-	c->arena = c->narena;
-	c->nv = NULL;
-	c->narena = NULL;
-	c->nn = c->ncap = c->narena_cap = 0;
-	return 1;
+	if (c->nraw == before && c->v)
+		return 0;
+	return settle(c) ? -ENOMEM : 1;
 }
 
 const char *cfuncs__name(const struct cfuncs *c, uint64_t addr)

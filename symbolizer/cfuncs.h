@@ -34,13 +34,16 @@ struct cfuncs;
 struct cfuncs *cfuncs__new(const struct pyobj *o, uint64_t runtime);
 void cfuncs__free(struct cfuncs *c);
 
-/* Reads the names again when sys.modules holds another number of modules
- * than at the last read (a module imported since). 1 when read, 0 when
- * unchanged, or -errno (the names of the last read are kept). */
+/* Reads the modules of sys.modules not read yet, when it holds another
+ * number of modules than at the last call (a module imported since):
+ * each module is read once (a dict changed after is not read again).
+ * Pages are read whole, each once a call: the first call on a process of
+ * 500 modules reads ~3,000 pages in ~100 ms (Debian's 3.13, 2 cores).
+ * 1 when names were added, 0 when not, or -errno (names kept). */
 int cfuncs__refresh(struct cfuncs *c);
 
 /* The name of the C function that starts at addr, or NULL. Valid until
- * the next cfuncs__refresh() that reads. */
+ * the next cfuncs__refresh() (names may move as more are added). */
 const char *cfuncs__name(const struct cfuncs *c, uint64_t addr);
 
 /* Entries found by the last read (names kept, after ambiguous ones went). */

@@ -75,10 +75,12 @@ static uint64_t module(const char *const *names, const uint64_t *vals, unsigned 
 static uint64_t modules_dict;
 
 /* _PyRuntime of one interpreter whose sys.modules holds _json, re, abc,
- * app (a Python class), shared (two C types of one tp_new) and junk. */
+ * app (a Python class), shared (two C types of one tp_new), junk, and
+ * late (no module yet: "imported" by import_late()). */
 static uint64_t target(void)
 {
-	static const char *const mnames[] = { "_json", "re", "abc", "app", "shared", "junk" };
+	static const char *const mnames[] = { "_json", "re", "abc", "app", "shared", "junk",
+					      "late" };
 	static const char *const json_names[] = { "scanstring", "make_scanner", "loads" };
 	static const char *const re_meths[] = { "match", "search", "bad name" };
 	static const char *const re_names[] = { "Pattern" };
@@ -86,7 +88,7 @@ static uint64_t target(void)
 	static const char *const app_names[] = { "Handler" };
 	static const char *const sh_names[] = { "A", "B", "C" };
 	static const char *const junk_names[] = { "x", "y" };
-	uint64_t json[3], re[1], abc[1], app[1], sh[3], junk[2], mods[6], interp, rt;
+	uint64_t json[3], re[1], abc[1], app[1], sh[3], junk[2], mods[7], interp, rt;
 
 	json[0] = cfunction("scanstring", 0x401000, "_json");
 	json[1] = ctype("_json.Scanner", 0, 0x402f00, 0x402000, 0, 0x402800);
@@ -106,7 +108,8 @@ static uint64_t target(void)
 	mods[3] = module(app_names, app, 1);
 	mods[4] = module(sh_names, sh, 3);
 	mods[5] = module(junk_names, junk, 2);
-	modules_dict = fk_str_dict(mnames, mods, 6);
+	mods[6] = 0;				/* not imported yet */
+	modules_dict = fk_str_dict(mnames, mods, 7);
 	interp = fk_alloc(FL.obj.interp_modules + 64);
 	fk_put64(interp + FL.interp_next, 0);
 	fk_put64(interp + FL.obj.interp_modules, modules_dict);
@@ -115,9 +118,22 @@ static uint64_t target(void)
 	return rt;
 }
 
+/* late imported: its entry's value set, sys.modules's count changed. */
+static void import_late(void)
+{
+	static const char *const names[] = { "late_fn" };
+	uint64_t keys = fk_get64(modules_dict + FL.obj.dict_keys);
+	uint64_t entry6 = keys + FL.obj.keys_indices + (1u << fk_index_log2(7)) + 6 * 16;
+
+	fk_put64(entry6 + 8, module(names, (uint64_t[]){ cfunction("late_fn", 0x420000,
+									  "late") }, 1));
+	fk_put64(modules_dict + FL.obj.dict_used, 7);
+}
+
 static void check(unsigned int minor)
 {
 	struct cfuncs *c;
+	unsigned int reads;
 	uint64_t rt;
 
 	fk_init(minor);
@@ -141,9 +157,15 @@ static void check(unsigned int minor)
 	cr_assert_null(cfuncs__name(c, 0x402001), "only a function's start");
 	cr_assert_eq(cfuncs__count(c), 7);
 	cr_assert_eq(cfuncs__refresh(c), 0, "sys.modules unchanged: not read");
-	fk_put64(modules_dict + FL.obj.dict_used, 7);
-	cr_assert_eq(cfuncs__refresh(c), 1, "a module imported: read again");
+	fk_put64(modules_dict + FL.obj.dict_used, 6);
+	reads = fk_reads;
+	cr_assert_eq(cfuncs__refresh(c), 0, "the same modules: no new name");
+	cr_assert_lt(fk_reads - reads, 60, "the modules walked are not walked again");
+	import_late();
+	cr_assert_eq(cfuncs__refresh(c), 1, "a module imported: its names added");
+	cr_assert_str_eq(cfuncs__name(c, 0x420000), "late.late_fn");
 	cr_assert_str_eq(cfuncs__name(c, 0x403000), "re.Pattern.match");
+	cr_assert_eq(cfuncs__count(c), 8);
 	cfuncs__free(c);
 	fk_fini();
 }
