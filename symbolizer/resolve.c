@@ -159,9 +159,12 @@ static uint64_t mono_ns(void)
 }
 
 /* The name the interpreter's tables give the C function starting at
- * start (a native frame with no symbol: a stripped build's static
- * function), read again at most once a second when a module was imported
- * since. NULL when they give none. */
+ * start (a native frame of the interpreter with no symbol: a stripped
+ * build's static function; asked for the interpreter's frames only, so
+ * that a libc or extension frame with no symbol, common where the
+ * interpreter has its symbols, does not cost a first read of ~100 ms),
+ * read again at most once a second when a module was imported since.
+ * NULL when they give none. */
 static const char *cfunc_name(struct resolver *r, uint64_t start)
 {
 	const char *name;
@@ -235,7 +238,7 @@ static int resolve_native(struct resolver *r, const struct ls_sample *s, uint32_
 		    may_refresh(r) && refresh(r) > 0)
 			native__symbolize(r->nat, pcs[i], &ns);	/* a new module */
 		f.function = clean_symbol(ns.function, name, sizeof(name));
-		if (!f.function && ns.module)
+		if (!f.function && same_file(ns.module, r->py_path))
 			f.function = (char *)cfunc_name(r, ns.start);
 		f.module = (char *)ns.module;
 		f.file = (char *)ns.file;
