@@ -1101,11 +1101,11 @@ def setup(scenario, server=None):
     if scenario.startswith("dns_"):
         ctx["cleanup"].append(private_resolv_conf())    # before any thread
         servers["dns"] = SlowDNS
-    if scenario == "dns_numeric":
         # a str host is encoded with the idna codec: its first use imports
-        # encodings.idna (stringprep, unicodedata, a regex), 72 ms inside
-        # socket.getaddrinfo on a cold CI machine, rightly LS050 + LS100;
-        # the scenario is about numeric addresses, so imported here
+        # encodings.idna (stringprep, unicodedata, a regex), 72-192 ms
+        # inside socket.getaddrinfo/gethostbyname on a cold CI machine,
+        # rightly LS100 (+ LS050); the scenarios are about the resolver,
+        # so it is imported here
         "127.0.0.1".encode("idna")
     if scenario.startswith(("http_", "client_httpx", "client_requests")):
         servers["http"] = http_server
