@@ -102,10 +102,11 @@ def test_record_a_command_from_its_first_loop_iteration(tmp_path):
     stalls = json.loads(text)["stalls"]
     assert f"wrote {len(stalls)} stall" in p.stdout, p.stdout
     # the sleep; on a loaded machine asyncio's first imports on the loop
-    # may take 50 ms too: a stall of their own, an import's
+    # may take 50 ms too: a stall of their own, an import's, or the
+    # collection their allocations set off (63 ms "gc" seen sanitized)
     sleep = [s for s in stalls if any(f["category"] == "sleep" for f in s["findings"])]
     assert len(sleep) == 1 and 115 <= sleep[0]["duration_ms"] < 200, stalls
-    assert all(s in sleep or {f["category"] for f in s["findings"]} == {"import"}
+    assert all(s in sleep or {f["category"] for f in s["findings"]} <= {"import", "gc"}
                for s in stalls), [(s["duration_ms"], s["findings"]) for s in stalls]
 
 
